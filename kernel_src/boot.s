@@ -1,0 +1,160 @@
+# boot.s: the only code that runs before the cell language can.
+#
+# GRUB-style Multiboot loaders (here QEMU's -kernel) enter in 32-bit protected
+# mode with paging off, EAX = 0x2BADB002 and EBX = the Multiboot information.
+# This stub builds identity page tables for the first 4 GiB with 2 MiB pages,
+# turns on long mode, and calls nano_core::main(magic, info).  The Multiboot
+# header itself is written by the host linker (theseus_nb.image), which
+# knows the load addresses.  It also provides memcpy/memset/memmove/memcmp,
+# which LLVM may call for large copies, to the whole kernel.
+
+    .section .text.boot._start,"ax",@progbits
+    .code32
+    .globl _start
+_start:
+    cli
+    movl $boot_stack_top, %esp
+    movl %eax, %edi                  # Multiboot magic, kept for main
+    movl %ebx, %esi                  # Multiboot information address
+
+    # Zero .bss (the linker defines its bounds).
+    cld
+    movl $__bss_start, %ebx
+1:  cmpl $__bss_end, %ebx
+    jae 2f
+    movb $0, (%ebx)
+    incl %ebx
+    jmp 1b
+2:
+    # PML4[0] -> PDPT; PDPT[0..3] -> four page directories of 2 MiB pages.
+    movl $boot_pdpt, %eax
+    orl $3, %eax                     # present | writable
+    movl %eax, boot_pml4
+    movl $boot_pd, %eax
+    orl $3, %eax
+    xorl %ecx, %ecx
+3:  movl %eax, boot_pdpt(,%ecx,8)
+    addl $4096, %eax
+    incl %ecx
+    cmpl $4, %ecx
+    jne 3b
+    xorl %ecx, %ecx                  # entry index 0..2047 covers 4 GiB
+4:  movl %ecx, %eax
+    shll $21, %eax                   # physical address of the 2 MiB page
+    orl $0x83, %eax                  # present | writable | huge
+    movl %eax, boot_pd(,%ecx,8)
+    movl %ecx, %eax
+    shrl $11, %eax                   # bits 32..: pages above 4 GiB never occur
+    movl %eax, boot_pd+4(,%ecx,8)
+    incl %ecx
+    cmpl $2048, %ecx
+    jne 4b
+
+    movl %cr4, %eax
+    orl $0x20, %eax                  # PAE
+    movl %eax, %cr4
+    movl $boot_pml4, %eax
+    movl %eax, %cr3
+    movl $0xC0000080, %ecx           # EFER
+    rdmsr
+    orl $0x100, %eax                 # long mode enable
+    wrmsr
+    movl %cr0, %eax
+    orl $0x80000001, %eax            # paging | protected mode
+    movl %eax, %cr0
+    lgdt boot_gdt_ptr
+    ljmp $0x08, $boot_long_mode
+
+    .code64
+boot_long_mode:
+    movw $0x10, %ax
+    movw %ax, %ds
+    movw %ax, %es
+    movw %ax, %ss
+    movw %ax, %fs
+    movw %ax, %gs
+    movq $boot_stack_top, %rsp
+    movl %edi, %edi                  # upper halves are undefined after the switch
+    movl %esi, %esi
+    xorl %ebp, %ebp
+    call "nano_core::main"
+5:  cli
+    hlt
+    jmp 5b
+
+    .section .text.boot.memcpy,"ax",@progbits
+    .globl memcpy
+memcpy:
+    movq %rdi, %rax
+    movq %rdx, %rcx
+    rep movsb
+    ret
+
+    .section .text.boot.memset,"ax",@progbits
+    .globl memset
+memset:
+    movq %rdi, %r8
+    movl %esi, %eax
+    movq %rdx, %rcx
+    rep stosb
+    movq %r8, %rax
+    ret
+
+    .section .text.boot.memmove,"ax",@progbits
+    .globl memmove
+memmove:
+    movq %rdi, %rax
+    movq %rdx, %rcx
+    cmpq %rsi, %rdi
+    jbe 6f
+    leaq -1(%rsi,%rcx), %rsi         # overlapping forward copy: go backwards
+    leaq -1(%rdi,%rcx), %rdi
+    std
+    rep movsb
+    cld
+    ret
+6:  rep movsb
+    ret
+
+    .section .text.boot.memcmp,"ax",@progbits
+    .globl memcmp
+memcmp:
+    xorl %eax, %eax
+7:  testq %rdx, %rdx
+    jz 8f
+    movzbl (%rdi), %eax
+    movzbl (%rsi), %ecx
+    subl %ecx, %eax
+    jnz 8f
+    incq %rdi
+    incq %rsi
+    decq %rdx
+    jmp 7b
+8:  ret
+
+    .section .rodata.boot.gdt,"a",@progbits
+    .p2align 3
+boot_gdt:
+    .quad 0
+    .quad 0x00AF9A000000FFFF         # 64-bit code, ring 0
+    .quad 0x00CF92000000FFFF         # data, ring 0
+boot_gdt_ptr:
+    .word boot_gdt_ptr - boot_gdt - 1
+    .long boot_gdt
+
+    .section .bss.boot.page_tables,"aw",@nobits
+    .p2align 12
+boot_pml4:
+    .skip 4096
+boot_pdpt:
+    .skip 4096
+boot_pd:
+    .skip 4 * 4096
+
+    .section .bss.boot.stack,"aw",@nobits
+    .p2align 4
+    .globl boot_stack_bottom
+boot_stack_bottom:
+    .skip 65536
+    .globl boot_stack_top
+boot_stack_top:

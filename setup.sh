@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# setup.sh: install what theseus-nb needs on a Debian/Ubuntu machine.
+# System packages (QEMU, Graphviz) through apt-get when they are missing,
+# then this package and its test tools through pip.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+need=()
+command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
+command -v dot >/dev/null || need+=(graphviz)
+if ((${#need[@]})); then
+    if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+    else
+        echo "please install: ${need[*]} (e.g. sudo apt-get install ${need[*]}," \
+             "or conda install -c conda-forge qemu graphviz)" >&2
+        exit 1
+    fi
+fi
+python3 -m pip install -q --disable-pip-version-check -e '.[dev]'

@@ -1,0 +1,72 @@
+"""Tests of theseus_nb.build: IR to ELF objects, sections and the cache."""
+
+from __future__ import annotations
+
+from llvmlite import ir
+
+from theseus_nb import build, parse_object
+
+ADD_IR = """
+@"calc::counter" = global i64 7
+@"calc::table" = global [4 x i64] zeroinitializer
+define i64 @"calc::add"(i64 %a, i64 %b) {
+  %s = add i64 %a, %b
+  ret i64 %s
+}
+"""
+
+
+def _ir_module() -> ir.Module:
+    module = ir.Module(name="calc")
+    i64 = ir.IntType(64)
+    fn = ir.Function(module, ir.FunctionType(i64, [i64]), name="calc::double")
+    b = ir.IRBuilder(fn.append_basic_block())
+    b.ret(b.add(fn.args[0], fn.args[0]))
+    g = ir.GlobalVariable(module, i64, "calc::limit")
+    g.initializer = ir.Constant(i64, 3)
+    ir.GlobalVariable(module, i64, "calc::zeroed").initializer = ir.Constant(i64, 0)
+    return module
+
+
+def test_one_section_per_function_and_global_from_ir_text(object_cache):
+    obj = parse_object(build.compile_object(ADD_IR, "calc").data, "calc")
+    names = {s.name: s.kind for s in obj.sections.values()}
+    assert names == {".text.calc.add": "text", ".data.calc.counter": "data",
+                     ".bss.calc.table": "bss"}
+
+
+def test_one_section_per_function_and_global_from_ir_module(object_cache):
+    obj = parse_object(build.compile_object(_ir_module(), "calc").data, "calc")
+    names = {s.name: s.kind for s in obj.sections.values()}
+    assert names == {".text.calc.double": "text", ".data.calc.limit": "data",
+                     ".bss.calc.zeroed": "bss"}
+
+
+def test_kernel_code_has_no_red_zone_and_no_sse():
+    module = _ir_module()
+    build.assign_sections(module, "calc")
+    fn = module.get_global("calc::double")
+    assert "noredzone" in fn.attributes
+    assert "-sse" in build.KERNEL_FEATURES and "+soft-float" in build.KERNEL_FEATURES
+
+
+def test_objects_are_cached_by_content(object_cache):
+    first = build.compile_object(ADD_IR, "calc")
+    second = build.compile_object(ADD_IR, "calc")
+    changed = build.compile_object(ADD_IR.replace("i64 7", "i64 8"), "calc")
+    assert not first.cached and second.cached and not changed.cached
+    assert first.data == second.data and first.key != changed.key
+
+
+def test_bad_ir_is_a_build_error_naming_the_cell(object_cache):
+    try:
+        build.compile_object("define i64 @f() { ret i32 0 }", "broken")
+    except build.BuildError as exc:
+        assert "broken" in str(exc)
+    else:
+        raise AssertionError("bad IR compiled")
+
+
+def test_module_asm_escapes_quotes():
+    text = build.module_asm('call "nano_core::main"')
+    assert text == 'module asm "call \\22nano_core::main\\22"\n'

@@ -1,0 +1,86 @@
+"""Command line: ``python -m theseus_nb build|run``.
+
+``build`` compiles and links the default kernel and prints what it made;
+``run`` also boots it in QEMU, runs shell commands and prints each
+transcript, then halts the guest.  Exit status 0 only if everything worked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .kernel import Kernel
+
+#: What ``run`` shows when no --cmd is given: a short tour of the shell.
+DEFAULT_COMMANDS = ["help", "echo hello from theseus-nb", "uptime"]
+
+
+def _print_build(image) -> None:
+    print(f"built {image.kernel_path} ({image.sizes['kernel.bin']} bytes) and "
+          f"{image.archive_path} ({image.sizes['cells.img']} bytes)")
+    for cell, seconds in image.build_times.items():
+        print(f"  {cell:<20} {image.sizes[cell]:>8} bytes  {seconds * 1000:8.1f} ms")
+    print(f"  {'(link)':<20} {'':>8}        {image.link_time * 1000:8.1f} ms")
+
+
+def _build(args: argparse.Namespace):
+    image = Kernel.default().build(args.out)
+    _print_build(image)
+    return image
+
+
+def _run(args: argparse.Namespace) -> int:
+    from qemu_bridge import BridgeError
+
+    image = _build(args)
+    commands = args.cmd or DEFAULT_COMMANDS
+    machine = None
+    try:
+        machine = image.boot(kvm=args.kvm, boot_timeout=args.timeout)
+        print(f"booted in QEMU (pid {machine.pid})")
+        for command in commands:
+            output = machine.command(command, timeout=args.timeout)
+            print(f"theseus> {command}")
+            if output:
+                print(output)
+        status = machine.halt(0)
+        print(f"halted; QEMU exit status {status}")
+        return 0
+    except BridgeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if machine is not None:
+            machine.shutdown()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m theseus_nb``."""
+    parser = argparse.ArgumentParser(prog="python -m theseus_nb", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="action", required=True)
+    b = sub.add_parser("build", help="compile and link the default kernel")
+    b.add_argument("--out", type=Path, default=Path("build"), help="output folder (default: build/)")
+    r = sub.add_parser("run", help="build, boot, run shell commands, halt")
+    r.add_argument("--out", type=Path, default=Path("build"), help="output folder (default: build/)")
+    r.add_argument("--cmd", action="append", help="a shell command to run (repeatable)")
+    r.add_argument("--kvm", action="store_true", help="use KVM instead of TCG")
+    r.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the guest")
+    args = parser.parse_args(argv)
+    from .build import BuildError
+    from .link import LinkError
+    from .objects import ObjectError
+
+    try:
+        if args.action == "build":
+            _build(args)
+            return 0
+        return _run(args)
+    except (BuildError, LinkError, ObjectError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,246 @@
+"""Build: turn a cell's LLVM IR into an x86-64 ELF relocatable object.
+
+Every function and global goes into a section of its own
+(``.text.<cell>.<name>``, ``.data.<cell>.<name>``, ...), because sections are
+the unit that the nano_core's loader places, links and later swaps. Objects
+are cached by the hash of their IR and target settings, so an unchanged cell
+is never compiled twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import llvmlite
+import llvmlite.binding as llvm
+from llvmlite import ir
+
+__all__ = [
+    "KERNEL_TRIPLE",
+    "KERNEL_FEATURES",
+    "BuildError",
+    "compile_object",
+    "kernel_target_machine",
+    "module_asm",
+    "assign_sections",
+    "assign_sections_text",
+    "section_name",
+    "cache_dir",
+]
+
+#: Freestanding target: no OS, ELF objects.
+KERNEL_TRIPLE = "x86_64-unknown-none-elf"
+
+#: Kernel code never touches SSE/x87 state: interrupts and task switches then
+#: need to save only the general-purpose registers.
+KERNEL_FEATURES = "-mmx,-sse,-sse2,-sse3,-ssse3,-sse4.1,-sse4.2,-avx,-avx2,+soft-float"
+
+_init_lock = threading.Lock()
+_initialised = False
+
+
+class BuildError(Exception):
+    """LLVM refused the IR of a cell (a compiler bug, or hand-written IR)."""
+
+
+def _init_llvm() -> None:
+    global _initialised
+    with _init_lock:
+        if not _initialised:
+            llvm.initialize_all_targets()
+            llvm.initialize_all_asmprinters()
+            # Module-level asm (the boot stub) needs the asm parser too.
+            llvm.initialize_native_asmparser()
+            _initialised = True
+
+
+def kernel_target_machine(opt: int = 2) -> llvm.TargetMachine:
+    """Return the target machine used for every kernel cell.
+
+    Static relocation model and the small code model: the whole kernel lives
+    in the first gigabytes of an identity-mapped address space, so 32-bit
+    absolute and PC-relative relocations always reach.
+    """
+    _init_llvm()
+    target = llvm.Target.from_triple(KERNEL_TRIPLE)
+    return target.create_target_machine(
+        cpu="x86-64", features=KERNEL_FEATURES, opt=opt, reloc="static", codemodel="small"
+    )
+
+
+def section_name(kind: str, cell: str, symbol: str) -> str:
+    """Section name for a definition: ``.text.serial.write_str``.
+
+    ``kind`` is ``text``, ``data``, ``rodata`` or ``bss``; the ``cell::``
+    prefix of a mangled symbol is dropped because the cell is already named.
+    """
+    short = symbol.split("::", 1)[1] if symbol.startswith(cell + "::") else symbol
+    return f".{kind}.{cell}.{short}"
+
+
+def _is_zero(initializer: object) -> bool:
+    if initializer is None:
+        return True
+    text = str(initializer)
+    return text.endswith(" zeroinitializer") or text.endswith(" 0") and "[" not in text
+
+
+def assign_sections(module: ir.Module, cell: str) -> None:
+    """Give every definition in ``module`` without a section its own one."""
+    for value in module.global_values:
+        if isinstance(value, ir.Function):
+            if value.is_declaration:
+                continue
+            value.attributes.add("noredzone")
+            value.attributes.add("nounwind")
+            if not value.section:
+                value.section = section_name("text", cell, value.name)
+        elif isinstance(value, ir.GlobalVariable):
+            if value.initializer is None and value.linkage == "external":
+                continue  # a declaration of another cell's global
+            if not value.section:
+                if value.global_constant:
+                    kind = "rodata"
+                elif _is_zero(value.initializer):
+                    kind = "bss"
+                else:
+                    kind = "data"
+                value.section = section_name(kind, cell, value.name)
+
+
+def module_asm(asm: str) -> str:
+    """Wrap assembly source as the module-level asm of an IR module."""
+    lines = []
+    for line in asm.splitlines():
+        escaped = line.replace("\\", "\\5C").replace('"', "\\22")
+        lines.append(f'module asm "{escaped}"')
+    return "\n".join(lines) + "\n"
+
+
+def cache_dir() -> Path:
+    """Where compiled objects are kept (``$THESEUS_NB_CACHE`` or ~/.cache)."""
+    root = os.environ.get("THESEUS_NB_CACHE") or Path.home() / ".cache" / "theseus-nb"
+    path = Path(root) / "objects"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+_DEFINE = re.compile(r'^(define [^@]*@("[^"]+"|[\w.$]+)\(.*\)[^{]*?)\s*\{\s*$')
+_GLOBAL = re.compile(r'^@("[^"]+"|[\w.$]+) = (.*)$')
+
+
+def assign_sections_text(text: str, cell: str) -> str:
+    """``assign_sections`` for hand-written IR text (the nano_core's .ll files)."""
+    out = []
+    for line in text.splitlines():
+        if "section" not in line:
+            if m := _DEFINE.match(line):
+                name = m.group(2).strip('"')
+                line = f'{m.group(1)} noredzone nounwind section "{section_name("text", cell, name)}" {{'
+            elif (m := _GLOBAL.match(line)) and any(
+                    f" {word} " in f" {m.group(2)} " for word in ("global", "constant")):
+                name, rest = m.group(1).strip('"'), m.group(2)
+                if " constant " in f" {rest} ":
+                    kind = "rodata"
+                elif rest.endswith("zeroinitializer") or rest.endswith(" 0"):
+                    kind = "bss"
+                else:
+                    kind = "data"
+                line = f'{line}, section "{section_name(kind, cell, name)}"'
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
+_LINKAGES = ("private", "internal", "available_externally", "linkonce", "weak", "common",
+             "appending", "extern_weak", "linkonce_odr", "weak_odr", "external")
+_PREEMPTION = re.compile(r"\b(dso_local|dso_preemptable)\b")
+_GLOBAL_HEAD = re.compile(r'^(@(?:"[^"]+"|[\w.$]+) = )((?:\w+ )*?)(global|constant) ')
+
+
+def _insert_after_linkage(rest: str) -> str:
+    words = rest.split(" ")
+    i = 0
+    while i < len(words) and words[i] in _LINKAGES:
+        i += 1
+    return " ".join(words[:i] + ["dso_local"] + words[i:])
+
+
+def mark_dso_local(text: str) -> str:
+    """Mark every function and global ``dso_local``.
+
+    LLVM 22 ignores the static relocation model when deciding whether a
+    symbol may live in another shared object, and would reach undefined
+    globals through a GOT.  Everything in this kernel is in one address
+    space and linked by us, so nothing is preemptable.
+    """
+    out = []
+    for line in text.splitlines():
+        if not _PREEMPTION.search(line.split("(", 1)[0]):
+            if line.startswith("@") and (m := _GLOBAL_HEAD.match(line)):
+                line = m.group(1) + _insert_after_linkage(line[len(m.group(1)):])
+            elif line.startswith(("define ", "declare ")):
+                keyword, rest = line.split(" ", 1)
+                line = f"{keyword} {_insert_after_linkage(rest)}"
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def _prepare_text(module: ir.Module | str, cell: str) -> str:
+    if isinstance(module, ir.Module):
+        assign_sections(module, cell)
+        text = str(module)
+    else:
+        text = assign_sections_text(module, cell)
+    # Both targets are set here so that a cell's IR never depends on them.
+    text = re.sub(r'^target (triple|datalayout) = ".*"\n', "", text, flags=re.M)
+    text = mark_dso_local(text)
+    return f'target triple = "{KERNEL_TRIPLE}"\n' + text
+
+
+@dataclass(frozen=True)
+class CompiledObject:
+    """An ELF object and whether it came from the cache."""
+
+    data: bytes
+    cached: bool
+    key: str
+
+
+def compile_object(module: ir.Module | str, cell: str, *, opt: int = 2,
+                   use_cache: bool = True) -> CompiledObject:
+    """Compile IR (an ``ir.Module`` or IR text) of ``cell`` to an ELF object.
+
+    Raises ``BuildError`` with LLVM's message when the IR does not verify.
+    """
+    text = _prepare_text(module, cell)
+    key_src = "\0".join([text, KERNEL_FEATURES, str(opt), llvmlite.__version__])
+    key = hashlib.sha256(key_src.encode()).hexdigest()[:32]
+    path = cache_dir() / f"{cell}-{key}.o"
+    if use_cache and path.exists():
+        return CompiledObject(path.read_bytes(), True, key)
+    machine = kernel_target_machine(opt)
+    try:
+        parsed = llvm.parse_assembly(text)
+        parsed.verify()
+    except RuntimeError as exc:
+        raise BuildError(f"LLVM rejected the IR of cell {cell!r}: {exc}") from None
+    parsed.data_layout = str(machine.target_data)
+    if opt:
+        _optimise(parsed, machine, opt)
+    data = machine.emit_object(parsed)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    tmp.write_bytes(data)
+    tmp.replace(path)  # atomic: a concurrent build never reads half a file
+    return CompiledObject(data, False, key)
+
+
+def _optimise(module: llvm.ModuleRef, machine: llvm.TargetMachine, level: int) -> None:
+    pto = llvm.create_pipeline_tuning_options(speed_level=level)
+    pb = llvm.create_pass_builder(machine, pto)
+    pm = pb.getModulePassManager()
+    pm.run(module, pb)

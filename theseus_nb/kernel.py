@@ -1,0 +1,122 @@
+"""Kernel: which cells make up a kernel, and building them into an Image.
+
+The nano_core (``kernel_src/``) is linked by the host into the boot image;
+every other cell (``cells/``) travels as an object in the boot archive and
+is loaded by the nano_core itself.  A cell is one file: ``.py`` in the cell
+language, ``.ll`` LLVM IR, or ``.s`` module assembly (the boot stub).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import build
+from .image import Image, write_image
+from .objects import CellObject, parse_object
+
+__all__ = ["CellSource", "Kernel", "repo_root"]
+
+_SUFFIXES = (".py", ".ll", ".s")
+
+
+def repo_root() -> Path:
+    """The checkout holding ``kernel_src/`` and ``cells/`` (or $THESEUS_NB_ROOT)."""
+    env = os.environ.get("THESEUS_NB_ROOT")
+    return Path(env) if env else Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class CellSource:
+    """One cell's source text, where it came from, and its language."""
+
+    name: str
+    text: str
+    language: str  # "cell", "ir" or "asm"
+    filename: str = "<cell>"
+    unsafe: bool = False
+
+    @classmethod
+    def from_path(cls, path: Path) -> "CellSource":
+        """Read a cell from a file; its name is the file's stem."""
+        language = {".py": "cell", ".ll": "ir", ".s": "asm"}[path.suffix]
+        text = path.read_text()
+        return cls(path.stem, text, language, str(path), "# cell: unsafe" in text)
+
+
+def _sources_in(folder: Path) -> list[CellSource]:
+    if not folder.is_dir():
+        return []
+    return [CellSource.from_path(p) for p in sorted(folder.iterdir())
+            if p.suffix in _SUFFIXES and not p.name.startswith(("_", "."))]
+
+
+@dataclass
+class Kernel:
+    """A kernel to build: the nano_core's cells plus the loadable cells."""
+
+    nano_core: list[CellSource]
+    cells: list[CellSource] = field(default_factory=list)
+
+    @classmethod
+    def default(cls) -> "Kernel":
+        """The default kernel: ``kernel_src/`` plus every cell in ``cells/``."""
+        root = repo_root()
+        return cls(_sources_in(root / "kernel_src"), _sources_in(root / "cells"))
+
+    def with_cell(self, name: str, source: str, *, unsafe: bool = False) -> "Kernel":
+        """A copy of this kernel with cell ``name`` added or replaced."""
+        new = CellSource(name, source, "cell", f"<cell {name}>", unsafe)
+        cells = [c for c in self.cells if c.name != name] + [new]
+        return Kernel(list(self.nano_core), cells)
+
+    def build(self, out_dir: str | Path | None = None,
+              progress: Callable[[int, int, str], None] | None = None) -> Image:
+        """Compile every cell, link the nano_core and write the image files.
+
+        ``progress(done, total, cell)`` is called after each cell compiles.
+        Raises ``theseus_nb.lang.CellError`` for bad cell source,
+        ``BuildError`` for IR that LLVM refuses and ``LinkError`` for
+        duplicate or undefined symbols.
+        """
+        out = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix="theseus-nb-"))
+        out.mkdir(parents=True, exist_ok=True)
+        everything = self.nano_core + self.cells
+        interfaces = _interfaces(everything)
+        objects: dict[str, CellObject] = {}
+        times: dict[str, float] = {}
+        for done, src in enumerate(everything, 1):
+            start = time.perf_counter()
+            compiled = build.compile_object(_to_ir(src, interfaces), src.name)
+            objects[src.name] = parse_object(compiled.data, src.name)
+            times[src.name] = time.perf_counter() - start
+            if progress:
+                progress(done, len(everything), src.name)
+        core = [objects[c.name] for c in self.nano_core]
+        loadable = [objects[c.name] for c in self.cells]
+        return write_image(out, core, loadable, times)
+
+
+def _interfaces(sources: list[CellSource]) -> dict:
+    cell_sources = [s for s in sources if s.language == "cell"]
+    if not cell_sources:
+        return {}
+    from . import lang  # the compiler is only needed for cell-language sources
+
+    return {s.name: lang.interface_of(s.text, s.name, filename=s.filename) for s in cell_sources}
+
+
+def _to_ir(src: CellSource, interfaces: dict) -> object:
+    if src.language == "asm":
+        return build.module_asm(src.text)
+    if src.language == "ir":
+        return src.text
+    from . import lang
+
+    compiled = lang.compile_cell(src.text, src.name, filename=src.filename,
+                                 unsafe=src.unsafe, interfaces=interfaces)
+    return compiled.module
