@@ -97,13 +97,22 @@ class CellObject:
         return [s for s in self.symbols if s.section is None and s.name]
 
     def symbol_of(self, section: Section) -> str:
-        """The name that stands for ``section``: its function or global."""
-        named = [s for s in self.symbols
-                 if s.section == section.index and s.kind in ("func", "object", "notype")
-                 and s.name and s.value == 0]
-        globals_first = sorted(named, key=lambda s: (not s.is_global, s.name))
-        return globals_first[0].name if globals_first else section.name
+        """The qualified name that stands for ``section`` in the section graph.
 
+        The rule (the nano_core's loader applies the same one): the first
+        function, object or untyped (assembly label) symbol at offset 0 of
+        the section, global ones before local ones, in symbol-table order; a
+        name without ``::`` gets the cell as prefix; a section with no such symbol is named
+        ``<cell>::<section name>``.
+        """
+        candidates = [s for s in self.symbols
+                      if s.section == section.index and s.kind in ("func", "object", "notype")
+                      and s.name and s.value == 0]
+        candidates.sort(key=lambda s: not s.is_global)  # stable: keeps table order
+        if not candidates:
+            return f"{self.cell}::{section.name}"
+        name = candidates[0].name
+        return name if "::" in name else f"{self.cell}::{name}"
 
 def _kind_of(name: str, sh_type: str, flags: int) -> str:
     if sh_type == "SHT_NOBITS":
