@@ -1,0 +1,11 @@
+"""qemu_bridge: boot a kernel image in QEMU and drive its serial console from Python.
+
+    with Machine.start(image.kernel_path) as m:
+        m.command("echo hi")   # -> "hi"
+"""
+
+from .errors import BootError, BridgeError, GuestExited, GuestTimeout
+from .machine import Machine
+from .qemu import QemuConfig
+
+__all__ = ["Machine", "BridgeError", "BootError", "GuestTimeout", "GuestExited", "QemuConfig"]

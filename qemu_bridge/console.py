@@ -1,0 +1,184 @@
+"""The serial console: QEMU spawned under pexpect, its COM1 on our pty.
+
+A Console knows bytes, prompts and processes, not commands: it spawns QEMU
+so that the child dies with us, matches prompts, keeps the transcript and
+reaps the child. The Machine builds the command discipline on top.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import re
+import signal
+import sys
+import time
+
+import pexpect
+
+__all__ = ["Console", "Transcript", "normalise_newlines"]
+
+_LINE_END = re.compile(r"\r+\n")
+
+
+def normalise_newlines(text: str) -> str:
+    """Turn the line's "\r\n" (and the pty's "\r\r\n") into "\n"."""
+    return _LINE_END.sub("\n", text)
+
+#: prctl(2) option: signal delivered to the child when its parent thread dies.
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the forked child, before exec: ask Linux to SIGKILL QEMU when we die.
+
+    This is what keeps a QEMU from being orphaned when the notebook kernel or
+    a test run is killed outright (no atexit, no finalizer runs then). Linux
+    ties the signal to the *thread* that forked, so Machines should be started
+    from a long-lived thread (the main thread, as Jupyter cells are).
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass  # best effort: atexit and finalizers still cover ordinary exits
+    # If the parent died between fork and prctl, the signal would never come.
+    if os.getppid() == 1:
+        os._exit(1)
+
+
+class Transcript:
+    """Everything read from the serial line, capped to its last ``limit`` chars.
+
+    pexpect writes into it as its ``logfile_read``; because the guest echoes
+    what we type, this shows both directions as they appear on the line.
+    """
+
+    def __init__(self, limit: int = 1 << 20):
+        self._chunks: list[str] = []
+        self._size = 0
+        self._limit = limit
+
+    def write(self, data: str) -> None:
+        """Append data read from the line (the file protocol pexpect uses)."""
+        self._chunks.append(data)
+        self._size += len(data)
+        if self._size > 2 * self._limit:
+            # Compact rarely so that appends stay cheap.
+            text = "".join(self._chunks)[-self._limit:]
+            self._chunks, self._size = [text], len(text)
+
+    def flush(self) -> None:
+        """Nothing to flush; present because pexpect calls it."""
+
+    @property
+    def text(self) -> str:
+        """The transcript with the line's "\\r\\n" turned into "\\n"."""
+        return normalise_newlines("".join(self._chunks)[-self._limit:])
+
+
+class Console:
+    """One QEMU process on a pty, read and written through pexpect."""
+
+    def __init__(self, argv: list[str], transcript: Transcript | None = None):
+        """Spawn ``argv`` (QEMU's command line) with its stdio on a new pty."""
+        self.transcript = transcript if transcript is not None else Transcript()
+        self._exit_status: int | None = None
+        self.child = pexpect.spawn(
+            argv[0], argv[1:],
+            encoding="utf-8", codec_errors="replace",
+            # QEMU puts the tty in raw mode itself, but only once it is up;
+            # echo off from the start keeps the pty from echoing on its own.
+            echo=False,
+            preexec_fn=_die_with_parent,
+            logfile=None,
+        )
+        self.child.logfile_read = self.transcript
+        self.child.delayafterclose = 0.0
+        self.child.delayafterterminate = 0.05
+
+    @property
+    def pid(self) -> int:
+        """QEMU's process id."""
+        return self.child.pid
+
+    @property
+    def alive(self) -> bool:
+        """True while QEMU runs; checking also reaps it once it has exited."""
+        if self._exit_status is not None:
+            return False
+        if self.child.isalive():
+            return True
+        self._record_status()
+        return False
+
+    @property
+    def exit_status(self) -> int | None:
+        """QEMU's exit status once reaped; -N if a signal N ended it."""
+        if self._exit_status is None:
+            _ = self.alive
+        return self._exit_status
+
+    def send(self, text: str) -> None:
+        """Write text to the guest's serial line as is."""
+        self.child.send(text)
+
+    def expect_exact(self, pattern: str, timeout: float) -> str:
+        """Wait for ``pattern``; return what came before it.
+
+        Raises pexpect.TIMEOUT or pexpect.EOF, which the Machine translates.
+        """
+        self.child.expect_exact(pattern, timeout=timeout)
+        return self.child.before
+
+    def expect_eof(self, timeout: float) -> None:
+        """Wait until QEMU closes the line (it is exiting); raises pexpect.TIMEOUT."""
+        self.child.expect(pexpect.EOF, timeout=timeout)
+
+    def drain(self, quiet: float = 0.1, limit: float = 2.0) -> None:
+        """Read and discard (into the transcript) until the line is quiet for ``quiet`` s."""
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            try:
+                self.child.read_nonblocking(4096, timeout=quiet)
+            except pexpect.TIMEOUT:
+                return
+            except pexpect.EOF:
+                return
+
+    def wait_exit(self, timeout: float) -> int | None:
+        """Poll up to ``timeout`` s for QEMU to exit by itself; reap it; return its status."""
+        deadline = time.monotonic() + timeout
+        while self.alive:
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.01)
+        return self._exit_status
+
+    def kill(self) -> int | None:
+        """End QEMU now (SIGTERM, then SIGKILL), reap it, close the pty; idempotent."""
+        if self.alive:
+            # terminate(force=True) escalates through SIGHUP/SIGINT to SIGKILL and reaps.
+            self.child.terminate(force=True)
+        self.close()
+        return self.exit_status
+
+    def close(self) -> None:
+        """Close the pty and reap QEMU; QEMU must already have exited or be killed here."""
+        if not self.child.closed:
+            try:
+                self.child.close(force=True)
+            except pexpect.ExceptionPexpect:
+                pass  # close() raises if the child survived even SIGKILL; status stays None
+        self._record_status()
+
+    def _record_status(self) -> None:
+        # pexpect fills these in when isalive()/close() reaps the child.
+        if self._exit_status is not None or not self.child.terminated:
+            return
+        if self.child.exitstatus is not None:
+            self._exit_status = self.child.exitstatus
+        elif self.child.signalstatus is not None:
+            self._exit_status = -self.child.signalstatus

@@ -1,0 +1,43 @@
+"""The bridge's exceptions: one short tree under BridgeError.
+
+Every error that concerns a guest carries the console transcript (or its
+tail), so a failure in a notebook or a test shows what the guest said.
+"""
+
+from __future__ import annotations
+
+__all__ = ["BridgeError", "BootError", "GuestTimeout", "GuestExited"]
+
+#: How much of a transcript an error message quotes; the full text stays
+#: available on the exception's ``transcript`` attribute.
+TAIL_CHARS = 2000
+
+
+def tail(text: str, limit: int = TAIL_CHARS) -> str:
+    """Return the last ``limit`` characters of ``text``, marked if cut."""
+    if len(text) <= limit:
+        return text
+    return "[... " + str(len(text) - limit) + " earlier characters]\n" + text[-limit:]
+
+
+class BridgeError(Exception):
+    """Base of every qemu_bridge error (QEMU missing, guest trouble)."""
+
+    def __init__(self, message: str, transcript: str = "", exit_status: int | None = None):
+        self.transcript = transcript
+        self.exit_status = exit_status
+        if transcript:
+            message = message + "\n--- console transcript (tail) ---\n" + tail(transcript)
+        super().__init__(message)
+
+
+class BootError(BridgeError):
+    """The guest did not reach its prompt: QEMU exited first, or time ran out."""
+
+
+class GuestTimeout(BridgeError):
+    """The guest stopped answering: its prompt did not come back in time."""
+
+
+class GuestExited(BridgeError):
+    """QEMU exited while a command was running, or before it was sent."""

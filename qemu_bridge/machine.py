@@ -1,0 +1,265 @@
+"""Machine: one booted guest, driven one command at a time over its serial line.
+
+Design note. The line carries the guest's echo of what we type, then the
+command's output, then the prompt. A command is therefore "send TEXT\\r,
+wait for \\r\\n + prompt, drop the first (echoed) line". Two things must stay
+true for that to be unambiguous:
+
+- one conversation at a time: ``self._lock`` is held for every exchange on
+  the line (commands, halts, resynchronisation), since widgets poll from
+  other threads;
+- we only speak at a prompt. When a command is abandoned (GuestTimeout, or
+  KeyboardInterrupt while waiting), the guest may still answer later, so the
+  machine marks itself out of sync and the next exchange first sends an
+  empty line and waits for a quiet prompt, discarding the late output into
+  the transcript. If that fails too, the guest has stopped answering.
+
+A command whose *output* contains "\\r\\n" followed by the prompt text would
+end early; the framed protocol of a later issue removes that ambiguity.
+"""
+
+from __future__ import annotations
+
+import atexit
+import html
+import threading
+import weakref
+from pathlib import Path
+from typing import Any
+
+import pexpect
+
+from .console import Console, normalise_newlines
+from .errors import BootError, GuestExited, GuestTimeout, tail
+from .qemu import QemuConfig, find_qemu
+
+__all__ = ["Machine"]
+
+DEFAULT_PROMPT = "theseus> "
+
+#: Machines still running, so the atexit hook can halt them cleanly.
+_running: "weakref.WeakSet[Machine]" = weakref.WeakSet()
+
+
+@atexit.register
+def _shutdown_all() -> None:
+    # A clean halt at interpreter exit; the per-machine finalizers and
+    # PDEATHSIG cover the cases where this does not get to run.
+    for machine in list(_running):
+        try:
+            machine.shutdown(timeout=1.0)
+        except Exception:
+            pass
+
+
+def _kill_console(console: Console) -> None:
+    # weakref.finalize callback: it must not refer to the Machine itself.
+    try:
+        console.kill()
+    except Exception:
+        pass
+
+
+class Machine:
+    """A running QEMU guest at its shell prompt. Create with Machine.start()."""
+
+    def __init__(self, config: QemuConfig, console: Console, prompt: str):
+        """Wrap an already spawned console; use Machine.start() instead."""
+        self.config = config
+        self.prompt = prompt
+        self._console = console
+        self._lock = threading.Lock()
+        self._in_sync = True
+        self._finalizer = weakref.finalize(self, _kill_console, console)
+        _running.add(self)
+
+    # --- life cycle -------------------------------------------------------
+
+    @classmethod
+    def start(
+        cls,
+        config_or_kernel_path: QemuConfig | Path | str,
+        *,
+        boot_timeout: float = 10.0,
+        prompt: str = DEFAULT_PROMPT,
+    ) -> "Machine":
+        """Boot QEMU and wait for the guest's prompt.
+
+        Raises BootError (with the transcript, and QEMU's exit status if it
+        exited) when the prompt does not come within ``boot_timeout``
+        seconds; QEMU is gone by then. Raises BridgeError if QEMU or the
+        kernel image is missing.
+        """
+        if isinstance(config_or_kernel_path, QemuConfig):
+            config = config_or_kernel_path
+        else:
+            config = QemuConfig(Path(config_or_kernel_path))
+        config.check()
+        argv = config.argv(find_qemu())
+        console = Console(argv)
+        try:
+            console.expect_exact(prompt, timeout=boot_timeout)
+        except pexpect.EOF:
+            console.wait_exit(1.0)
+            console.kill()
+            raise BootError(
+                f"QEMU exited with status {console.exit_status} before the guest "
+                f"printed its prompt {prompt!r}\ncommand line: {' '.join(argv)}",
+                console.transcript.text, console.exit_status,
+            ) from None
+        except pexpect.TIMEOUT:
+            console.kill()
+            raise BootError(
+                f"the guest did not print its prompt {prompt!r} within "
+                f"{boot_timeout:g} s (QEMU was killed)\ncommand line: {' '.join(argv)}",
+                console.transcript.text, console.exit_status,
+            ) from None
+        except BaseException:
+            console.kill()  # e.g. KeyboardInterrupt during boot: leave no QEMU behind
+            raise
+        return cls(config, console, prompt)
+
+    def __enter__(self) -> "Machine":
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.shutdown()
+
+    def shutdown(self, timeout: float = 3.0) -> int | None:
+        """Halt the guest cleanly, killing QEMU if it does not stop in ``timeout`` s.
+
+        Idempotent; returns QEMU's exit status (negative: killed by that signal).
+        """
+        # Do not wait forever for a command stuck in another thread: the
+        # machine is going away either way, and that thread will see EOF.
+        got_lock = self._lock.acquire(timeout=timeout)
+        try:
+            if self._console.alive:
+                try:
+                    # A leading "\r" ends any half-typed line of an abandoned command.
+                    self._console.send("halt\r" if self._in_sync else "\rhalt\r")
+                    self._console.expect_eof(timeout)
+                    self._console.wait_exit(1.0)
+                except (pexpect.TIMEOUT, pexpect.EOF, OSError):
+                    pass
+            self._console.kill()
+        finally:
+            if got_lock:
+                self._lock.release()
+            _running.discard(self)
+            self._finalizer.detach()
+        return self._console.exit_status
+
+    def halt(self, status: int = 0, timeout: float = 5.0) -> int:
+        """Run the guest's ``halt N``; return QEMU's exit status, (N << 1) | 1."""
+        with self._lock:
+            self._ensure_ready(timeout)
+            self._console.send(f"halt {status}\r")
+            try:
+                self._console.expect_eof(timeout)
+            except pexpect.TIMEOUT:
+                self._in_sync = False
+                raise GuestTimeout(
+                    f"QEMU did not exit within {timeout:g} s of 'halt {status}'",
+                    self.transcript,
+                ) from None
+            self._console.wait_exit(1.0)
+            self._console.close()
+            _running.discard(self)
+            code = self._console.exit_status
+            assert code is not None  # reaped by close()
+            return code
+
+    # --- commands ---------------------------------------------------------
+
+    def command(self, text: str, timeout: float = 5.0) -> str:
+        """Send one line to the guest's shell and return only its output.
+
+        The echoed command line and the next prompt are removed, "\\r\\n"
+        becomes "\\n" and there is no trailing newline. Raises GuestTimeout
+        if the prompt does not return within ``timeout`` s, GuestExited if
+        QEMU exits (e.g. after ``halt``). On KeyboardInterrupt the command
+        is abandoned and the next call resynchronises at a fresh prompt.
+        """
+        if "\r" in text or "\n" in text:
+            raise ValueError(f"command must be a single line, got {text!r}")
+        with self._lock:
+            self._ensure_ready(timeout)
+            self._console.send(text + "\r")
+            before = self._wait_prompt(text, timeout)
+        # The pty's output processing (QEMU leaves OPOST on) turns the
+        # guest's "\r\n" into "\r\r\n", so the match leaves a stray "\r".
+        lines = normalise_newlines(before.removesuffix("\r"))
+        # The first line is the guest's echo of what we typed.
+        _echo, _sep, output = lines.partition("\n")
+        return output
+
+    def _ensure_ready(self, timeout: float) -> None:
+        # Caller holds self._lock.
+        if not self._console.alive:
+            raise GuestExited(
+                f"QEMU has exited with status {self._console.exit_status}",
+                self.transcript, self._console.exit_status,
+            )
+        if not self._in_sync:
+            self._console.drain()
+            self._console.send("\r")
+            self._wait_prompt("(resynchronise: empty line)", timeout)
+            self._console.drain()  # anything still late lands in the transcript
+
+    def _wait_prompt(self, what: str, timeout: float) -> str:
+        # Caller holds self._lock. Marks the line out of sync until a prompt is seen.
+        self._in_sync = False
+        try:
+            before = self._console.expect_exact("\r\n" + self.prompt, timeout)
+        except pexpect.TIMEOUT:
+            raise GuestTimeout(
+                f"the guest did not answer {what!r} with its prompt within {timeout:g} s",
+                self.transcript,
+            ) from None
+        except pexpect.EOF:
+            self._console.wait_exit(1.0)
+            self._console.close()
+            _running.discard(self)
+            raise GuestExited(
+                f"QEMU exited with status {self._console.exit_status} during {what!r}",
+                self.transcript, self._console.exit_status,
+            ) from None
+        self._in_sync = True
+        return before
+
+    # --- state ------------------------------------------------------------
+
+    @property
+    def transcript(self) -> str:
+        """Everything seen on the serial line so far ("\\r\\n" as "\\n")."""
+        return self._console.transcript.text
+
+    @property
+    def alive(self) -> bool:
+        """True while QEMU is running."""
+        return self._console.alive
+
+    @property
+    def exit_status(self) -> int | None:
+        """QEMU's exit status once it has stopped (negative: killed by that signal)."""
+        return self._console.exit_status
+
+    @property
+    def pid(self) -> int:
+        """QEMU's process id."""
+        return self._console.pid
+
+    def __repr__(self) -> str:
+        state = "running" if self.alive else f"exited {self.exit_status}"
+        return f"<Machine pid={self.pid} {state} kernel={str(self.config.kernel)!r}>"
+
+    def _repr_html_(self) -> str:
+        """A small status block for Jupyter: pid, state, last console lines."""
+        state = "running" if self.alive else f"exited with status {self.exit_status}"
+        lines = "\n".join(self.transcript.splitlines()[-12:])
+        return (
+            f"<div><b>QEMU</b> pid {self.pid}: {html.escape(state)}<br>"
+            f"kernel <code>{html.escape(str(self.config.kernel))}</code>"
+            f"<pre style='max-height:14em;overflow:auto'>{html.escape(lines)}</pre></div>"
+        )

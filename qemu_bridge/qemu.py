@@ -1,0 +1,80 @@
+"""How QEMU is started: finding the binary and building its command line.
+
+Building the command line is kept apart from running it (as the graphviz
+package keeps building a graph apart from running `dot`), so it can be
+shown and unit-tested without a QEMU.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import BridgeError
+
+__all__ = ["QemuConfig", "find_qemu", "QEMU_BINARY"]
+
+QEMU_BINARY = "qemu-system-x86_64"
+
+#: The port and width the nano_core writes its exit code to; QEMU then exits
+#: with status (code << 1) | 1.
+DEBUG_EXIT_DEVICE = "isa-debug-exit,iobase=0xf4,iosize=0x04"
+
+
+def find_qemu(binary: str = QEMU_BINARY) -> str:
+    """Return the full path of the QEMU binary, or raise a BridgeError saying how to install it."""
+    path = shutil.which(binary)
+    if path is None:
+        raise BridgeError(
+            f"{binary} not found: install it with "
+            "`apt-get install qemu-system-x86` (or conda-forge qemu)"
+        )
+    return path
+
+
+@dataclass
+class QemuConfig:
+    """Everything needed to boot one guest: the kernel image and how to run it."""
+
+    kernel: Path
+    archive: Path | None = None
+    memory: str = "128M"
+    kvm: bool = False
+    extra_args: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        # Accept plain strings for convenience; the rest of the bridge relies on Path.
+        self.kernel = Path(self.kernel)
+        if self.archive is not None:
+            self.archive = Path(self.archive)
+        self.extra_args = list(self.extra_args)
+
+    def argv(self, binary: str = QEMU_BINARY) -> list[str]:
+        """Return QEMU's full command line (the binary's name first, not resolved on PATH)."""
+        args = [binary, "-kernel", str(self.kernel)]
+        if self.archive is not None:
+            # -kernel with -initrd hands the archive to a Multiboot kernel as a module.
+            args += ["-initrd", str(self.archive)]
+        args += [
+            "-m", self.memory,
+            "-display", "none",
+            # The serial line is QEMU's stdin/stdout, which pexpect holds as a pty.
+            "-serial", "stdio",
+            # No monitor multiplexed onto stdio: every byte on the line is the guest's.
+            "-monitor", "none",
+            # A triple fault ends QEMU instead of rebooting into the same fault forever.
+            "-no-reboot",
+            "-device", DEBUG_EXIT_DEVICE,
+        ]
+        if self.kvm:
+            args += ["-enable-kvm", "-cpu", "host"]
+        args += self.extra_args
+        return args
+
+    def check(self) -> None:
+        """Raise a BridgeError if the kernel or archive file is missing."""
+        for what, path in (("kernel", self.kernel), ("boot archive", self.archive)):
+            if path is not None and not path.is_file():
+                raise BridgeError(f"{what} image {path} does not exist: build it first "
+                                  "(theseus_nb.Kernel.default().build())")
