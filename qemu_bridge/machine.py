@@ -71,6 +71,9 @@ class Machine:
         self._lock = threading.Lock()
         self._in_sync = True
         self._finalizer = weakref.finalize(self, _kill_console, console)
+        # At interpreter exit the atexit hook halts the guest cleanly; the
+        # finalizer (a kill) is only for machines garbage-collected earlier.
+        self._finalizer.atexit = False
         _running.add(self)
 
     # --- life cycle -------------------------------------------------------
