@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import atexit
 import html
+import os
+import signal
 import threading
 import weakref
 from pathlib import Path
@@ -133,9 +135,19 @@ class Machine:
 
         Idempotent; returns QEMU's exit status (negative: killed by that signal).
         """
-        # Do not wait forever for a command stuck in another thread: the
-        # machine is going away either way, and that thread will see EOF.
         got_lock = self._lock.acquire(timeout=timeout)
+        if not got_lock:
+            # Another thread holds the line (a command waiting on a hung
+            # guest). Two readers on one pty would steal each other's bytes,
+            # so kill QEMU instead: that thread sees EOF, raises GuestExited
+            # and lets go of the lock.
+            # (Not self.alive: reaping is that thread's job now.)
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self._lock.acquire()
+            got_lock = True
         try:
             if self._console.alive:
                 try:
@@ -157,6 +169,7 @@ class Machine:
         """Run the guest's ``halt N``; return QEMU's exit status, (N << 1) | 1."""
         with self._lock:
             self._ensure_ready(timeout)
+            self._in_sync = False
             self._console.send(f"halt {status}\r")
             try:
                 self._console.expect_eof(timeout)
@@ -188,6 +201,9 @@ class Machine:
             raise ValueError(f"command must be a single line, got {text!r}")
         with self._lock:
             self._ensure_ready(timeout)
+            # Out of sync from the first byte sent until the prompt is back,
+            # so an interrupt anywhere in between leads to a resync.
+            self._in_sync = False
             self._console.send(text + "\r")
             before = self._wait_prompt(text, timeout)
         # The pty's output processing (QEMU leaves OPOST on) turns the

@@ -222,6 +222,27 @@ def test_commands_from_many_threads_do_not_mix(machine: Machine) -> None:
         assert results[n] == [f"t{n}-{i}" for i in range(5)]
 
 
+def test_shutdown_from_another_thread_ends_a_stuck_command(config: QemuConfig) -> None:
+    m = Machine.start(config)
+    os.kill(m.pid, signal.SIGSTOP)
+    errors: list[BaseException] = []
+
+    def stuck() -> None:
+        try:
+            m.command("echo never", timeout=30)
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=stuck)
+    thread.start()
+    time.sleep(0.2)
+    assert m.shutdown(timeout=0.3) == -signal.SIGKILL
+    thread.join(5)
+    assert not thread.is_alive()
+    assert len(errors) == 1 and isinstance(errors[0], GuestExited)
+    assert_gone(m.pid)
+
+
 def test_forgotten_machine_is_killed_by_its_finalizer(config: QemuConfig) -> None:
     m = Machine.start(config)
     pid = m.pid
