@@ -1,0 +1,29 @@
+"""The cell language: a typed, memory-safe subset of Python compiled to native code by llvmlite.
+
+Pipeline, one stage a module: parse -> typecheck (check_expr, check_call,
+check_stmt) -> lower (lower_expr, lower_call, lower_stmt) -> jit / inspect.
+"""
+from __future__ import annotations
+
+from .compile import CompiledCell, compile_cell
+from .errors import CellError, CellPanic
+from .inspect import show_asm, show_ir, show_optimized_ir
+from .interface import CellInterface, FunctionSig, interface_of
+from .jit import JitCell, jit
+from .parse import imports_of
+
+__all__ = [
+    "CellError",
+    "CellInterface",
+    "CellPanic",
+    "CompiledCell",
+    "FunctionSig",
+    "JitCell",
+    "compile_cell",
+    "imports_of",
+    "interface_of",
+    "jit",
+    "show_asm",
+    "show_ir",
+    "show_optimized_ir",
+]

@@ -1,0 +1,51 @@
+"""The pipeline in one call: parse, check, lower.  compile_cell is the front door."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+from llvmlite import ir
+
+from .interface import CellInterface, interface_of
+from .lower import lower_cell
+from .parse import build_model
+from .typecheck import check_cell
+
+
+@dataclass
+class CompiledCell:
+    """A cell compiled to an untargeted LLVM module, with its interface and imports."""
+    name: str
+    module: ir.Module
+    interface: CellInterface
+    imports: list
+    unsafe: bool
+
+    @property
+    def ir(self) -> str:
+        return str(self.module)
+
+    def _repr_html_(self) -> str:
+        fs = "".join(f"<li><code>{s.text}</code></li>" for s in self.interface.functions.values())
+        return (f"<b>cell {self.name}</b>{' (unsafe)' if self.unsafe else ''}: "
+                f"imports {', '.join(self.imports) or 'nothing'}<ul>{fs}</ul>")
+
+
+def compile_cell(source: str, name: str, *, filename: str = "<cell>", unsafe: bool = False,
+                 interfaces: Mapping[str, CellInterface] = {}, checks: bool = True) -> CompiledCell:
+    """Compile one cell's source to LLVM IR; raise CellError on the first error.
+
+    interfaces: the CellInterface of every cell this one imports (from interface_of).
+    checks=False drops bounds and overflow checks; it exists for the benchmark only.
+    """
+    model = build_model(source, name, filename=filename, unsafe=unsafe)
+    checker, infos = check_cell(model, dict(interfaces))
+    module = lower_cell(model, checker, infos, checks=checks)
+    cells = []
+    for cell, _, _ in model.imported.values():
+        if cell not in cells:
+            cells.append(cell)
+    for cell, _ in model.modules.values():
+        if cell not in cells:
+            cells.append(cell)
+    return CompiledCell(name, module, interface_of(source, name, filename=filename), cells, model.unsafe)

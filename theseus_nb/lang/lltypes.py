@@ -1,0 +1,42 @@
+"""How cell types look in LLVM: scalars by value, arrays and structs in memory, str as {ptr, i64}."""
+from __future__ import annotations
+
+from llvmlite import ir
+
+from .types import BOOL, FNREF, NONE, STR, ArrayT, IntT, StructT, Type, is_aggregate
+
+I1, I8, I64 = ir.IntType(1), ir.IntType(8), ir.IntType(64)
+PTR = ir.PointerType()
+STR_T = ir.LiteralStructType([PTR, I64])
+PANIC_T = ir.FunctionType(ir.VoidType(), [STR_T, STR_T, I64])
+FNREF_T = ir.FunctionType(I64, [I64])
+
+
+def llvm_type(ty: Type) -> ir.Type:
+    """The in-memory LLVM type of a cell type."""
+    if isinstance(ty, IntT):
+        return ir.IntType(ty.bits)
+    if ty == BOOL:
+        return I1
+    if ty == STR:
+        return STR_T
+    if ty == FNREF:
+        return PTR
+    if ty == NONE:
+        return ir.VoidType()
+    if isinstance(ty, ArrayT):
+        return ir.ArrayType(llvm_type(ty.elem), ty.n)
+    if isinstance(ty, StructT):
+        return ir.LiteralStructType([llvm_type(f) for _, f in ty.fields])
+    raise TypeError(ty)
+
+
+def param_type(ty: Type) -> ir.Type:
+    """Arrays and structs are passed by reference, everything else by value."""
+    return PTR if is_aggregate(ty) else llvm_type(ty)
+
+
+def function_type(params: list, ret: Type) -> ir.FunctionType:
+    return ir.FunctionType(llvm_type(ret), [param_type(t) for _, t in params])
+
+

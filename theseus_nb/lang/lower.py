@@ -1,0 +1,170 @@
+"""Stage 3: a checked cell to an `llvmlite.ir.Module` (untargeted, opaque pointers).
+
+Every definition of cell C named f is the symbol `C::f` (external linkage,
+privacy is the compiler's business); every panic site calls
+`void @"rt::panic"({ptr,i64} msg, {ptr,i64} where, i64 line)` then `unreachable`.
+"""
+from __future__ import annotations
+
+import ast
+from typing import Optional
+
+from llvmlite import ir
+
+from .lltypes import FNREF_T, I8, I64, PANIC_T, PTR, STR_T, function_type, llvm_type
+from .lower_call import CallLowerer
+from .lower_expr import ExprLowerer
+from .lower_stmt import StmtLowerer
+from .parse import CellModel
+from .types import BOOL, FNREF, NONE, STR, ArrayT, IntT, StructT, Type, is_aggregate
+
+
+class CellLowerer:
+    """Owns the module: functions, globals, string literals and external declarations."""
+
+    def __init__(self, model: CellModel, checker: object, infos: dict, *, checks: bool = True) -> None:
+        self.model, self.checker, self.infos = model, checker, infos
+        self.checks = checks  # False only for the benchmark: measures what safety costs
+        self.module = ir.Module(name=model.name)
+        self.strings: dict = {}
+        self.functions: dict = {}
+        self.externals: dict = {}
+        for name, f in model.functions.items():
+            fn = ir.Function(self.module, function_type(f.params, f.ret), f"{model.name}::{name}")
+            fn.attributes.add("nounwind")
+            self.functions[name] = fn
+        self.globals: dict = {}
+        for name, g in model.globals.items():
+            gv = ir.GlobalVariable(self.module, llvm_type(g.ty), f"{model.name}::{name}")
+            gv.initializer = (self.constant(g.value, g.ty) if g.value is not None
+                              else ir.Constant(llvm_type(g.ty), None))
+            self.globals[name] = gv
+
+    def symbol(self, cell: str, name: str, sig: object) -> ir.Function:
+        """Declare (once) another cell's function; the call is what the section graph sees."""
+        full = f"{cell}::{name}"
+        if full not in self.externals:
+            if full in self.module.globals:
+                self.externals[full] = self.module.globals[full]
+            else:
+                self.externals[full] = ir.Function(self.module, function_type(list(sig.params), sig.ret), full)
+        return self.externals[full]
+
+    def panic_fn(self) -> ir.Function:
+        name = "rt::panic"
+        if name in self.module.globals:
+            return self.module.globals[name]
+        fn = ir.Function(self.module, PANIC_T, name)
+        fn.attributes.add("noreturn")
+        fn.attributes.add("cold")
+        return fn
+
+    def string(self, text: str) -> ir.Constant:
+        """A {ptr, len} constant for a literal, sharing one .rodata global per distinct text."""
+        if text not in self.strings:
+            data = text.encode("ascii")
+            arr = ir.ArrayType(I8, len(data))
+            gv = ir.GlobalVariable(self.module, arr, f"{self.model.name}::.str.{len(self.strings)}")
+            gv.initializer = ir.Constant(arr, bytearray(data))
+            gv.global_constant = True
+            self.strings[text] = gv
+        gv = self.strings[text]
+        return ir.Constant(STR_T, [gv, ir.Constant(I64, len(text.encode("ascii")))])
+
+    def constant(self, node: ast.expr, ty: Type) -> ir.Constant:
+        """The constant for an initializer that the checker proved static."""
+        lt = llvm_type(ty)
+        if isinstance(ty, ArrayT):
+            if isinstance(node, ast.BinOp):
+                return ir.Constant(lt, [self.constant(node.left.elts[0], ty.elem)] * ty.n)
+            if isinstance(node, ast.List):
+                return ir.Constant(lt, [self.constant(e, ty.elem) for e in node.elts])
+            return ir.Constant(lt, [self.constant(node.elt, ty.elem)] * ty.n)
+        if isinstance(ty, StructT):
+            vals = [self.constant(a, f) for a, (_, f) in zip(node.args, ty.fields)]
+            vals += [ir.Constant(llvm_type(f), None) for _, f in ty.fields[len(node.args):]]
+            return ir.Constant(lt, vals)
+        if ty == STR:
+            return self.string(node.value)
+        if ty == BOOL:
+            return ir.Constant(I1, int(bool(node.value)))
+        return ir.Constant(lt, node.const)
+
+    def lower(self) -> ir.Module:
+        for name, info in self.infos.items():
+            FunctionLowerer(self, info).lower()
+        return self.module
+
+
+class FunctionLowerer(ExprLowerer, CallLowerer, StmtLowerer):
+    """Emits one function; expression and statement rules come from the two mixins."""
+
+    def __init__(self, cell: CellLowerer, info: object) -> None:
+        self.cell, self.info = cell, info
+        self.sig = info.sig
+        self.fn = cell.functions[self.sig.name]
+        self.where = cell.string(f"{cell.model.name}::{self.sig.name}")
+        self.loops: list = []  # (continue block, break block)
+        self.slots: dict = {}
+
+    def lower(self) -> None:
+        self.entry = self.fn.append_basic_block("entry")
+        body = self.fn.append_basic_block("body")
+        self.builder = ir.IRBuilder(body)
+        self.alloca_builder = ir.IRBuilder(self.entry)
+        for arg, (pname, _pty) in zip(self.fn.args, self.sig.params):
+            arg.name = pname
+        for name, local in self.info.locals.items():
+            lt = PTR if local.storage == "ref" else llvm_type(local.ty)
+            slot = self.alloca_builder.alloca(lt, name=name)
+            if local.storage == "value":  # never-assigned reads are deterministic (0)
+                self.alloca_builder.store(ir.Constant(lt, None), slot)
+            self.slots[name] = slot
+        for arg, (pname, pty) in zip(self.fn.args, self.sig.params):
+            self.alloca_builder.store(arg, self.slots[pname])
+        self.alloca_builder.branch(body)
+        self.body(self.sig.node.body)
+        if not self.builder.block.is_terminated:
+            if self.sig.ret == NONE:
+                self.builder.ret_void()
+            else:
+                self.panic("function ended without a return", self.sig.node.body[-1], end=True)
+
+    def temp(self, lt: ir.Type, name: str = "") -> ir.AllocaInstr:
+        """A hidden stack slot (loop counters), allocated in the entry block."""
+        b = ir.IRBuilder(self.entry)
+        b.position_at_start(self.entry)
+        return b.alloca(lt, name=name)
+
+    def dead_block(self) -> None:
+        """After return/break/continue/panic: code that follows goes in an unreachable block."""
+        self.builder.position_at_end(self.fn.append_basic_block("dead"))
+
+    def panic(self, message: str, node: ast.AST, end: bool = False) -> None:
+        b = self.builder
+        b.call(self.cell.panic_fn(), [self.cell.string(message), self.where,
+                                      ir.Constant(I64, getattr(node, "lineno", 0))])
+        b.unreachable()
+        if not end:
+            self.dead_block()
+
+    def check(self, failed: ir.Value, message: str, node: ast.AST, *, always: bool = False) -> None:
+        """Panic with message when `failed` is true; the likely path continues."""
+        if not (self.cell.checks or always):
+            return
+        b = self.builder
+        bad = self.fn.append_basic_block("panic")
+        ok = self.fn.append_basic_block("ok")
+        br = b.cbranch(failed, bad, ok)
+        br.set_weights([1, 1 << 20])
+        b.position_at_end(bad)
+        self.panic(message, node, end=True)
+        b.position_at_end(ok)
+
+
+def lower_cell(model: CellModel, checker: object, infos: dict, *, checks: bool = True) -> ir.Module:
+    """Emit the IR module for a checked cell."""
+    return CellLowerer(model, checker, infos, checks=checks).lower()
+
+
+__all__ = ["lower_cell", "llvm_type", "STR_T", "PTR", "FNREF_T", "Optional"]

@@ -1,0 +1,233 @@
+"""Stage 3c: statements to IR: assignment (right side first, as in Python),
+control flow, `for` over range() and arrays, and in-place initializers.
+"""
+from __future__ import annotations
+
+import ast
+
+from llvmlite import ir
+
+from .lltypes import llvm_type
+from .types import ArrayT, IntT, StructT, Type, is_aggregate
+
+I1, I32, I64 = ir.IntType(1), ir.IntType(32), ir.IntType(64)
+
+
+def is_static(node: ast.expr, ty: Type) -> bool:
+    """True when an initializer is made only of constants (then it is one store)."""
+    if isinstance(ty, ArrayT):
+        if isinstance(node, ast.BinOp):
+            return is_static(node.left.elts[0], ty.elem)
+        if isinstance(node, ast.List):
+            return all(is_static(e, ty.elem) for e in node.elts)
+        return is_static(node.elt, ty.elem)
+    if isinstance(ty, StructT):
+        return all(is_static(a, f) for a, (_, f) in zip(node.args, ty.fields))
+    if isinstance(ty, IntT):
+        return hasattr(node, "const")
+    return isinstance(node, ast.Constant)
+
+
+class StmtLowerer:
+    """Mixin for FunctionLowerer."""
+
+    def body(self, stmts: list) -> None:
+        for s in stmts:
+            getattr(self, f"l_{type(s).__name__}")(s)
+
+    # ---- initializers --------------------------------------------------
+    def counted(self, n: int, each: object) -> None:
+        """Emit `for i in range(n): each(i)` with a hidden counter."""
+        b = self.builder
+        slot = self.temp(I64, "init.i")
+        b.store(ir.Constant(I64, 0), slot)
+        head, body, done = (self.fn.append_basic_block(x) for x in ("init.head", "init.body", "init.end"))
+        b.branch(head)
+        b.position_at_end(head)
+        i = b.load(slot, typ=I64)
+        b.cbranch(b.icmp_unsigned("<", i, ir.Constant(I64, n)), body, done)
+        b.position_at_end(body)
+        each(i)
+        b.store(b.add(i, ir.Constant(I64, 1)), slot)
+        b.branch(head)
+        b.position_at_end(done)
+
+    def init_store(self, ptr: ir.Value, node: ast.expr, ty: Type) -> None:
+        b = self.builder
+        if is_static(node, ty):
+            b.store(self.cell.constant(node, ty), ptr)
+            return
+        lt = llvm_type(ty)
+
+        def elem(i: ir.Value) -> ir.Value:
+            return b.gep(ptr, [ir.Constant(I64, 0), i], inbounds=True, source_etype=lt)
+
+        if isinstance(ty, ArrayT):
+            if isinstance(node, ast.BinOp):  # [x] * N: x is evaluated once
+                v = self.value(node.left.elts[0])
+                self.counted(ty.n, lambda i: b.store(v, elem(i)))
+            elif isinstance(node, ast.List):
+                for k, e in enumerate(node.elts):
+                    self.init_store(elem(ir.Constant(I64, k)), e, ty.elem)
+            else:  # [T(...) for _ in range(N)]: the element is evaluated N times
+                self.counted(ty.n, lambda i: self.init_store(elem(i), node.elt, ty.elem))
+            return
+        if isinstance(ty, StructT):
+            b.store(ir.Constant(lt, None), ptr)
+            for k, (a, (_, fty)) in enumerate(zip(node.args, ty.fields)):
+                p = b.gep(ptr, [ir.Constant(I32, 0), ir.Constant(I32, k)], inbounds=True, source_etype=lt)
+                self.init_store(p, a, fty)
+            return
+        b.store(self.value(node), ptr)
+
+    # ---- assignment ----------------------------------------------------
+    def slot_of(self, name: str) -> ir.Value:
+        if name in self.info.global_names or name not in self.info.locals:
+            return self.cell.globals[name]
+        return self.slots[name]
+
+    def l_AnnAssign(self, node: ast.AnnAssign) -> None:
+        if node.value is None:
+            return
+        local = self.info.locals[node.target.id]
+        self.init_store(self.slots[node.target.id], node.value, local.ty)
+
+    def l_Assign(self, node: ast.Assign) -> None:
+        target = node.targets[0]
+        if isinstance(target, ast.Name):
+            local = self.info.locals.get(target.id)
+            if local is not None and local.storage == "owned" and target.id not in self.info.global_names:
+                self.init_store(self.slots[target.id], node.value, local.ty)
+                return
+            v = self.value(node.value)  # Python evaluates the right side first
+            self.builder.store(v, self.slot_of(target.id))
+            return
+        v = self.value(node.value)
+        self.builder.store(v, self.place(target))
+
+    def l_AugAssign(self, node: ast.AugAssign) -> None:
+        b = self.builder
+        t = node.target
+        ptr = self.slot_of(t.id) if isinstance(t, ast.Name) else self.place(t)
+        old = b.load(ptr, typ=llvm_type(t.ty))
+        b.store(self.binop(node.op, old, node.value, t.ty, node), ptr)
+
+    # ---- control flow --------------------------------------------------
+    def l_If(self, node: ast.If) -> None:
+        b = self.builder
+        c = self.cond(node.test)
+        then, other, done = (self.fn.append_basic_block(n) for n in ("if.then", "if.else", "if.end"))
+        b.cbranch(c, then, other)
+        b.position_at_end(then)
+        self.body(node.body)
+        b.branch(done)
+        b.position_at_end(other)
+        self.body(node.orelse)
+        b.branch(done)
+        b.position_at_end(done)
+
+    def l_While(self, node: ast.While) -> None:
+        b = self.builder
+        head, body, done = (self.fn.append_basic_block(n) for n in ("while.head", "while.body", "while.end"))
+        b.branch(head)
+        b.position_at_end(head)
+        b.cbranch(self.cond(node.test), body, done)
+        b.position_at_end(body)
+        self.loops.append((head, done))
+        self.body(node.body)
+        self.loops.pop()
+        b.branch(head)
+        b.position_at_end(done)
+
+    def l_For(self, node: ast.For) -> None:
+        b = self.builder
+        var = node.target.id
+        local = self.info.locals[var]
+        if node.kind == "range":
+            ty = local.ty
+            lt = llvm_type(ty)
+            args = [self.value(a) for a in node.iter.args]
+            start, stop, step = (
+                (ir.Constant(lt, 0), args[0], ir.Constant(lt, 1)) if len(args) == 1 else
+                (args[0], args[1], ir.Constant(lt, 1)) if len(args) == 2 else tuple(args))
+            const_step = getattr(node.iter.args[2], "const", None) if len(args) == 3 else 1
+            if const_step is None:
+                self.check(b.icmp_unsigned("==", step, ir.Constant(lt, 0)),
+                           "range() arg 3 must not be zero", node, always=True)
+            counter = self.temp(lt, f"{var}.next")
+            b.store(start, counter)
+        else:
+            arr_t = node.iter.ty
+            base = self.place(node.iter)
+            counter = self.temp(I64, f"{var}.idx")
+            b.store(ir.Constant(I64, 0), counter)
+        head, body, latch, done = (self.fn.append_basic_block(n)
+                                   for n in ("for.head", "for.body", "for.latch", "for.end"))
+        b.branch(head)
+        b.position_at_end(head)
+        if node.kind == "range":
+            cur = b.load(counter, typ=lt)
+            cmp = b.icmp_signed if ty.signed else b.icmp_unsigned
+            if const_step is not None:
+                go = cmp("<", cur, stop) if const_step > 0 else cmp(">", cur, stop)
+            else:
+                up = cmp(">", step, ir.Constant(lt, 0)) if ty.signed else ir.Constant(I1, 1)
+                go = b.select(up, cmp("<", cur, stop), cmp(">", cur, stop))
+            b.cbranch(go, body, done)
+            b.position_at_end(body)
+            b.store(cur, self.slots[var])
+        else:
+            i = b.load(counter, typ=I64)
+            b.cbranch(b.icmp_unsigned("<", i, ir.Constant(I64, arr_t.n)), body, done)
+            b.position_at_end(body)
+            p = b.gep(base, [ir.Constant(I64, 0), i], inbounds=True, source_etype=llvm_type(arr_t))
+            b.store(p if is_aggregate(arr_t.elem) else b.load(p, typ=llvm_type(arr_t.elem)),
+                    self.slots[var])
+        self.loops.append((latch, done))
+        self.body(node.body)
+        self.loops.pop()
+        b.branch(latch)
+        b.position_at_end(latch)
+        if node.kind == "range":
+            # stepping past the type's range just ends the loop (Python would stop too)
+            cur = b.load(counter, typ=lt)
+            op = "sadd" if ty.signed else "uadd"
+            fname = f"llvm.{op}.with.overflow.i{ty.bits}"
+            m = self.cell.module
+            fn = m.globals.get(fname) or ir.Function(
+                m, ir.FunctionType(ir.LiteralStructType([lt, I1]), [lt, lt]), fname)
+            pair = b.call(fn, [cur, step])  # an unsigned step is never negative
+            b.store(b.extract_value(pair, 0), counter)
+            b.cbranch(b.extract_value(pair, 1), done, head)
+        else:
+            b.store(b.add(b.load(counter, typ=I64), ir.Constant(I64, 1)), counter)
+            b.branch(head)
+        b.position_at_end(done)
+
+    def l_Break(self, node: ast.Break) -> None:
+        self.builder.branch(self.loops[-1][1])
+        self.dead_block()
+
+    def l_Continue(self, node: ast.Continue) -> None:
+        self.builder.branch(self.loops[-1][0])
+        self.dead_block()
+
+    def l_Return(self, node: ast.Return) -> None:
+        if node.value is None:
+            self.builder.ret_void()
+        else:
+            self.builder.ret(self.value(node.value))
+        self.dead_block()
+
+    def l_Assert(self, node: ast.Assert) -> None:
+        msg = node.msg.value if node.msg is not None else "assertion failed"
+        self.check(self.builder.not_(self.cond(node.test)), msg, node, always=True)
+
+    def l_Expr(self, node: ast.Expr) -> None:
+        if not getattr(node, "docstring", False):
+            self.value(node.value)
+
+    def l_Global(self, node: ast.Global) -> None:
+        pass
+
+    l_Pass = l_Global
