@@ -1,0 +1,120 @@
+"""Tests of theseus_nb.graph_render: the views, their filters, and real ``dot`` output."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from theseus_nb.graph import SectionGraph
+from theseus_nb.graph_render import MAX_READABLE_SECTIONS, GraphvizNotFound
+
+from .test_graph import graph, objects  # noqa: F401  (module fixtures: real objects)
+
+
+def _svg(graph: SectionGraph, **options: object) -> str:
+    return graph.render(**options).pipe(format="svg").decode()  # type: ignore[arg-type]
+
+
+def _texts(svg: str) -> set[str]:
+    return set(re.findall(r"<text[^>]*>([^<]*)</text>", svg))
+
+
+def test_cells_view_weights_edges_and_groups_the_nano_core(graph: SectionGraph) -> None:
+    dot = graph.render()
+    assert "cluster_nano_core" in dot.source
+    assert len(re.findall(r"^\tc\d+ -> c\d+ ", dot.source, re.M)) == len(graph.cell_edges())
+    svg = _svg(graph)
+    texts = _texts(svg)
+    assert {"app", "fmt", "io", "nano_core"} <= texts
+    assert {t.split(",")[0] for t in texts if " sections, " in t} == {"2 sections", "3 sections"}
+    assert {"2", "1"} <= texts  # edge labels: section edges between cells
+
+
+def test_sections_view_clusters_cells_and_uses_short_names(graph: SectionGraph) -> None:
+    dot = graph.render(view="sections")
+    assert dot.source.count("subgraph cluster_") == 3
+    texts = _texts(_svg(graph, view="sections"))
+    assert {"main", "helper", "num", "digits", "table", "write", "buf"} <= texts
+    assert "io (nano_core)" in texts
+    assert 'id="sec:fmt::num"' in _svg(graph, view="sections")
+
+
+def test_section_kinds_and_changed_sections_look_different(graph: SectionGraph) -> None:
+    marked = graph.subgraph()
+    marked.changed = {"fmt::num"}
+    source = marked.render(view="sections").source
+    lines = {n: line for line in source.splitlines()
+             for n in ("sec:fmt::num", "sec:io::write", "sec:io::buf", "sec:fmt::digits")
+             if f'id="{n}"' in line}
+    assert "#d9480f" in lines["sec:fmt::num"] and "#d9480f" not in lines["sec:io::write"]
+    assert "ellipse" in lines["sec:io::buf"] and "dashed" in lines["sec:io::buf"]
+    assert "rounded" in lines["sec:fmt::digits"] and "box" in lines["sec:io::write"]
+
+
+def test_focus_view_shows_both_directions_to_depth(graph: SectionGraph) -> None:
+    near = _texts(_svg(graph, view="focus", focus="fmt::num"))
+    assert {"fmt::num", "app::main", "io::write", "fmt::digits"} <= near
+    assert "app::hook" not in near and "io::buf" not in near
+    far = _texts(_svg(graph, view="focus", focus="fmt::num", depth=2))
+    assert {"io::buf"} <= far  # fmt::num -> io::write -> io::buf
+    assert "rankdir=LR" in graph.render(view="focus", focus="fmt::num").source
+    with pytest.raises(ValueError, match="needs a section"):
+        graph.render(view="focus")
+    with pytest.raises(KeyError, match="no section 'fmt::nun'"):
+        graph.render(view="focus", focus="fmt::nun")
+
+
+def test_filters_one_cell_and_hide_nano_core(graph: SectionGraph) -> None:
+    one = _texts(_svg(graph, view="sections", cell="app"))
+    assert {"main", "helper", "hook", "num", "table", "write"} <= one  # app and what it touches
+    assert "digits" not in one and "buf" not in one
+    cells = _texts(_svg(graph, cell="io"))
+    assert {"io", "fmt", "app"} <= cells
+    hidden = _texts(_svg(graph, view="sections", hide_nano_core=True))
+    assert "write" not in hidden and "buf" not in hidden and "num" in hidden
+    assert "io" not in _texts(_svg(graph, hide_nano_core=True))
+    with pytest.raises(KeyError, match="no cell 'nope'"):
+        graph.render(cell="nope")
+    with pytest.raises(ValueError, match="unknown view"):
+        graph.render(view="pie")
+
+
+def test_a_big_sections_view_asks_to_filter() -> None:
+    count = MAX_READABLE_SECTIONS + 50
+    lines = ["cell big loaded"] + [f"sec big::f{i} big text 4 -" for i in range(count)]
+    lines += [f"dep big::f{i} big::f{i + 1} 1" for i in range(count - 1)]
+    big = SectionGraph.from_dump("\n".join(lines))
+    assert "filter with cell=" in big.render(view="sections").source
+    assert "filter with cell=" not in big.subgraph(sections=["big::f1", "big::f2"]).render(
+        view="sections").source
+
+
+def test_jupyter_reprs_give_svg_of_the_cells_view(graph: SectionGraph) -> None:
+    bundle = graph._repr_mimebundle_()
+    assert list(bundle) == ["image/svg+xml"]
+    assert bundle["image/svg+xml"].lstrip().startswith("<?xml")
+    assert "fmt" in _texts(bundle["image/svg+xml"])
+    assert graph._repr_mimebundle_(include=["image/png"]) == {}
+    assert graph._repr_mimebundle_(exclude=["image/svg+xml"]) == {}
+    assert "<svg" in graph._repr_svg_()
+
+
+def test_save_writes_svg_and_png(graph: SectionGraph, tmp_path: Path) -> None:
+    svg = graph.save(tmp_path / "cells.svg")
+    assert "<svg" in svg.read_text()
+    png = graph.save(tmp_path / "sections.png", view="sections", format="png", cell="fmt")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    focus = graph.save(tmp_path / "focus.svg", view="focus", focus="app::main", depth=3)
+    assert "io::buf" in _texts(focus.read_text())
+    with pytest.raises(ValueError, match="'svg' or 'png'"):
+        graph.save(tmp_path / "x.pdf", format="pdf")
+
+
+def test_missing_dot_says_how_to_install_graphviz(graph: SectionGraph, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # an empty folder: no dot here
+    with pytest.raises(GraphvizNotFound, match="apt-get install graphviz"):
+        graph._repr_mimebundle_()
+    assert "cluster_nano_core" in graph.render().source  # building needs no dot
