@@ -12,6 +12,7 @@ import os
 import re
 import signal
 import sys
+import threading
 import time
 
 import pexpect
@@ -86,6 +87,7 @@ class Console:
         """Spawn ``argv`` (QEMU's command line) with its stdio on a new pty."""
         self.transcript = transcript if transcript is not None else Transcript()
         self._exit_status: int | None = None
+        self._reap_lock = threading.RLock()
         self.child = pexpect.spawn(
             argv[0], argv[1:],
             encoding="utf-8", codec_errors="replace",
@@ -93,7 +95,6 @@ class Console:
             # echo off from the start keeps the pty from echoing on its own.
             echo=False,
             preexec_fn=_die_with_parent,
-            logfile=None,
         )
         self.child.logfile_read = self.transcript
         self.child.delayafterclose = 0.0
@@ -107,12 +108,15 @@ class Console:
     @property
     def alive(self) -> bool:
         """True while QEMU runs; checking also reaps it once it has exited."""
-        if self._exit_status is not None:
+        # Widgets ask from other threads while a command may be reaping:
+        # waitpid must happen once, under this lock.
+        with self._reap_lock:
+            if self._exit_status is not None:
+                return False
+            if self.child.isalive():
+                return True
+            self._record_status()
             return False
-        if self.child.isalive():
-            return True
-        self._record_status()
-        return False
 
     @property
     def exit_status(self) -> int | None:
@@ -159,20 +163,22 @@ class Console:
 
     def kill(self) -> int | None:
         """End QEMU now (SIGTERM, then SIGKILL), reap it, close the pty; idempotent."""
-        if self.alive:
-            # terminate(force=True) escalates through SIGHUP/SIGINT to SIGKILL and reaps.
-            self.child.terminate(force=True)
-        self.close()
+        with self._reap_lock:
+            if self.alive:
+                # terminate(force=True) escalates through SIGHUP/SIGINT to SIGKILL and reaps.
+                self.child.terminate(force=True)
+            self.close()
         return self.exit_status
 
     def close(self) -> None:
         """Close the pty and reap QEMU; QEMU must already have exited or be killed here."""
-        if not self.child.closed:
-            try:
-                self.child.close(force=True)
-            except pexpect.ExceptionPexpect:
-                pass  # close() raises if the child survived even SIGKILL; status stays None
-        self._record_status()
+        with self._reap_lock:
+            if not self.child.closed:
+                try:
+                    self.child.close(force=True)
+                except pexpect.ExceptionPexpect:
+                    pass  # raised if the child survived even SIGKILL; status stays None
+            self._record_status()
 
     def _record_status(self) -> None:
         # pexpect fills these in when isalive()/close() reaps the child.

@@ -222,6 +222,32 @@ def test_commands_from_many_threads_do_not_mix(machine: Machine) -> None:
         assert results[n] == [f"t{n}-{i}" for i in range(5)]
 
 
+def test_polling_state_from_another_thread_is_safe(config: QemuConfig) -> None:
+    # Widgets poll alive/transcript while the notebook runs commands and halts.
+    m = Machine.start(config)
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def poll() -> None:
+        try:
+            while not stop.is_set():
+                m.alive, m.exit_status, m._repr_html_()
+        except BaseException as exc:
+            errors.append(exc)
+
+    poller = threading.Thread(target=poll)
+    poller.start()
+    try:
+        for i in range(10):
+            assert m.command(f"echo {i}") == str(i)
+        assert m.halt(2) == 5
+    finally:
+        stop.set()
+        poller.join(5)
+    assert errors == []
+    assert not m.alive and m.exit_status == 5
+
+
 def test_shutdown_from_another_thread_ends_a_stuck_command(config: QemuConfig) -> None:
     m = Machine.start(config)
     os.kill(m.pid, signal.SIGSTOP)
