@@ -55,6 +55,11 @@ def _short(name: str) -> str:
     return name.split("::", 1)[1] if "::" in name else name
 
 
+def _count(n: int, noun: str) -> str:
+    plural = noun[:-1] + "ies" if noun.endswith("y") else noun + "s"
+    return f"{n} {noun if n == 1 else plural}"
+
+
 def _penwidth(count: int) -> str:
     return f"{min(5.0, 1 + math.log2(count)):.1f}"
 
@@ -176,8 +181,8 @@ def _focus_view(graph: "SectionGraph", focus: str, depth: int,
     names = {focus, *deps, *users}
     if hide_nano_core:
         names = {n for n in names if n == focus or graph.cell_of(n) not in graph.nano_core}
-    dot = _digraph("focus", f"{focus}: {len(users)} dependents (left), "
-                            f"{len(deps)} dependencies (right), depth {depth}")
+    dot = _digraph("focus", f"{focus}: {_count(len(users), 'dependent')} (left), "
+                            f"{_count(len(deps), 'dependency')} (right), depth {depth}")
     ids = {n: f"s{i}" for i, n in enumerate(graph.sections)}
     for n in sorted(names):
         extra = {"penwidth": "3", "fontsize": "11"} if n == focus else None
