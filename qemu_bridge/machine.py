@@ -16,6 +16,11 @@ true for that to be unambiguous:
 
 A command whose *output* contains "\\r\\n" followed by the prompt text would
 end early; the framed protocol of a later issue removes that ambiguity.
+
+No QEMU outlives its Machine: every path that ends QEMU reaps it (no
+zombies); a Machine left running is halted by the atexit hook, killed by
+its weakref finalizer if garbage-collected first, and killed by Linux
+(PR_SET_PDEATHSIG, see console.py) if Python itself is killed.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from typing import Any
 import pexpect
 
 from .console import Console, normalise_newlines
-from .errors import BootError, GuestExited, GuestTimeout, tail
+from .errors import BootError, GuestExited, GuestTimeout
 from .qemu import QemuConfig, find_qemu
 
 __all__ = ["Machine"]
