@@ -175,6 +175,12 @@ class ExprChecker:
             raise self.ctx.at(node, f"cannot index a {base}")
         if isinstance(node.slice, ast.Slice):
             raise self.ctx.at(node, "slices are not supported")
+        c = self.const_int(node.slice)
+        if c is not None:  # a constant index is checked now; negative counts from the end
+            if not -base.n <= c < base.n:
+                raise self.ctx.at(node.slice, f"index {c} is out of range for {base}")
+            self.expr(node.slice, I64)
+            return base.elem
         it = self.expr(node.slice, U64)
         if not isinstance(it, IntT):
             raise self.ctx.at(node.slice, f"an index must be an integer, not {it}")

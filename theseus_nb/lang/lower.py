@@ -11,7 +11,7 @@ from typing import Optional
 
 from llvmlite import ir
 
-from .lltypes import FNREF_T, I8, I64, PANIC_T, PTR, STR_T, function_type, llvm_type
+from .lltypes import FNREF_T, I1, I8, I64, PANIC_T, PTR, STR_T, function_type, llvm_type
 from .lower_call import CallLowerer
 from .lower_expr import ExprLowerer
 from .lower_stmt import StmtLowerer
@@ -135,6 +135,13 @@ class FunctionLowerer(ExprLowerer, CallLowerer, StmtLowerer):
         b = ir.IRBuilder(self.entry)
         b.position_at_start(self.entry)
         return b.alloca(lt, name=name)
+
+    def gep(self, base: ir.Value, indices: list, *, inbounds: bool = True,
+            source_etype: ir.Type) -> ir.Value:
+        """getelementptr whose result is an opaque ptr (llvmlite would keep the base's typed pointer)."""
+        g = self.builder.gep(base, indices, inbounds=inbounds, source_etype=source_etype)
+        g.type = PTR
+        return g
 
     def dead_block(self) -> None:
         """After return/break/continue/panic: code that follows goes in an unreachable block."""

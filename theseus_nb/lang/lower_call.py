@@ -46,7 +46,7 @@ class CallLowerer:
             sub = node.args[0]
             s = self.value(sub.value)
             i = self.index(sub.slice, b.extract_value(s, 1), "string index out of range", node)
-            p = b.gep(b.extract_value(s, 0), [i], inbounds=True, source_etype=ir.IntType(8))
+            p = self.gep(b.extract_value(s, 0), [i], inbounds=True, source_etype=ir.IntType(8))
             return b.load(p, typ=ir.IntType(8))
         if kind == "panic":
             b.call(self.cell.panic_fn(), [self.value(node.args[0]), self.where,

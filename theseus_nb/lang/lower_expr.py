@@ -39,13 +39,13 @@ class ExprLowerer:
             arr_t: ArrayT = node.value.ty
             base = self.place(node.value)
             idx = self.index(node.slice, arr_t.n, f"index out of bounds for {arr_t}", node)
-            return b.gep(base, [ir.Constant(I64, 0), idx], inbounds=True,
+            return self.gep(base, [ir.Constant(I64, 0), idx], inbounds=True,
                          source_etype=llvm_type(arr_t))
         if isinstance(node, ast.Attribute):
             st: StructT = node.value.ty
             base = self.place(node.value)
             i, _ = st.field(node.attr)
-            return b.gep(base, [ir.Constant(ir.IntType(32), 0), ir.Constant(ir.IntType(32), i)],
+            return self.gep(base, [ir.Constant(ir.IntType(32), 0), ir.Constant(ir.IntType(32), i)],
                          inbounds=True, source_etype=llvm_type(st))
         raise AssertionError(f"not a place: {ast.unparse(node)}")
 

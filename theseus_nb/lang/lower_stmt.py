@@ -60,7 +60,7 @@ class StmtLowerer:
         lt = llvm_type(ty)
 
         def elem(i: ir.Value) -> ir.Value:
-            return b.gep(ptr, [ir.Constant(I64, 0), i], inbounds=True, source_etype=lt)
+            return self.gep(ptr, [ir.Constant(I64, 0), i], inbounds=True, source_etype=lt)
 
         if isinstance(ty, ArrayT):
             if isinstance(node, ast.BinOp):  # [x] * N: x is evaluated once
@@ -75,7 +75,7 @@ class StmtLowerer:
         if isinstance(ty, StructT):
             b.store(ir.Constant(lt, None), ptr)
             for k, (a, (_, fty)) in enumerate(zip(node.args, ty.fields)):
-                p = b.gep(ptr, [ir.Constant(I32, 0), ir.Constant(I32, k)], inbounds=True, source_etype=lt)
+                p = self.gep(ptr, [ir.Constant(I32, 0), ir.Constant(I32, k)], inbounds=True, source_etype=lt)
                 self.init_store(p, a, fty)
             return
         b.store(self.value(node), ptr)
@@ -180,7 +180,7 @@ class StmtLowerer:
             i = b.load(counter, typ=I64)
             b.cbranch(b.icmp_unsigned("<", i, ir.Constant(I64, arr_t.n)), body, done)
             b.position_at_end(body)
-            p = b.gep(base, [ir.Constant(I64, 0), i], inbounds=True, source_etype=llvm_type(arr_t))
+            p = self.gep(base, [ir.Constant(I64, 0), i], inbounds=True, source_etype=llvm_type(arr_t))
             b.store(p if is_aggregate(arr_t.elem) else b.load(p, typ=llvm_type(arr_t.elem)),
                     self.slots[var])
         self.loops.append((latch, done))

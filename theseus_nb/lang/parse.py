@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from .errors import CellError, SourceContext
-from .types import ArrayT, INT_TYPES, NONE, SCALAR_NAMES, StructT, Type
+from .types import BOOL, STR, ArrayT, INT_TYPES, NONE, SCALAR_NAMES, StructT, Type
 from .unsafe import INTRINSICS
 
 PRELUDE_MODULES = ("theseus_nb.lang.prelude", "theseus_nb.lang")
@@ -98,7 +98,7 @@ def imports_of(source: str) -> list:
 def fold_const(node: ast.AST, consts: dict) -> object:
     """Evaluate a constant expression of literals and untyped constants, or return None."""
     if isinstance(node, ast.Constant) and isinstance(node.value, (int, str)):
-        return node.value
+        return node.value  # bools too: build_model tells them apart
     if isinstance(node, ast.Name) and node.id in consts and consts[node.id].ty is None:
         return consts[node.id].value
     if isinstance(node, ast.UnaryOp):
@@ -252,7 +252,8 @@ def build_model(source: str, name: str, *, filename: str = "<cell>",
                                           "(a literal or arithmetic on other constants); for a "
                                           f"variable, annotate it: '{n}: u64 = ...'")
             define(n, node)
-            model.constants[n] = ConstDef(n, value, None, node)
+            cty = BOOL if isinstance(value, bool) else STR if isinstance(value, str) else None
+            model.constants[n] = ConstDef(n, value, cty, node)
         elif isinstance(node, ast.AnnAssign):
             if not isinstance(node.target, ast.Name):
                 raise ctx.at(node, "at module level, annotate one name: 'count: u64 = 0'")
