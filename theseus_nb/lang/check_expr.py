@@ -24,6 +24,7 @@ INTRINSIC_SIGS = {
     "outl": ([U16, U32], NONE), "inb": ([U16], U8), "inw": ([U16], U16), "inl": ([U16], U32),
     "hlt": ([], NONE), "cli": ([], NONE), "sti": ([], NONE), "pause": ([], NONE),
     "rdtsc": ([], U64), "call_addr": ([U64, U64], U64), "addr_of": (None, U64),
+    "make_str": ([U64, U64], STR),
 }
 WRAPPING = ("wrapping_add", "wrapping_sub", "wrapping_mul")
 

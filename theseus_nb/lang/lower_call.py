@@ -7,7 +7,7 @@ import ast
 
 from llvmlite import ir
 
-from .lltypes import FNREF_T, PTR, llvm_type
+from .lltypes import FNREF_T, PTR, STR_T, llvm_type
 from .types import BOOL, IntT, Type, is_aggregate
 
 I1, I32, I64, I128 = ir.IntType(1), ir.IntType(32), ir.IntType(64), ir.IntType(128)
@@ -126,6 +126,9 @@ class CallLowerer:
             if getattr(a, "kind", None) == "funcaddr":
                 return b.ptrtoint(self.value(a), I64)
             return b.ptrtoint(self.place(a), I64)
+        if name == "make_str":  # a str over kernel memory: (address, length)
+            text = b.insert_value(ir.Constant(STR_T, None), b.inttoptr(self.value(args[0]), PTR), 0)
+            return b.insert_value(text, self.value(args[1]), 1)
         if name == "call_addr":
             target = b.inttoptr(self.value(args[0]), FNREF_T.as_pointer())
             return b.call(target, [self.value(args[1])])

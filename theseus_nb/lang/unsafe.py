@@ -10,7 +10,8 @@ from typing import Any, NoReturn
 
 INTRINSICS = ("load8", "load16", "load32", "load64", "store8", "store16",
               "store32", "store64", "outb", "outw", "outl", "inb", "inw", "inl",
-              "hlt", "cli", "sti", "pause", "rdtsc", "addr_of", "call_addr")
+              "hlt", "cli", "sti", "pause", "rdtsc", "addr_of", "call_addr",
+              "make_str")
 __all__ = list(INTRINSICS)
 
 
