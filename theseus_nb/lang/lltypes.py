@@ -1,7 +1,14 @@
 """How cell types look in LLVM: scalars by value, arrays and structs in memory, str as {ptr, i64}."""
 from __future__ import annotations
 
+import llvmlite.ir.types
 from llvmlite import ir
+
+# LLVM 22 has only opaque pointers; llvmlite still prints allocas and globals as
+# typed pointers (`i64*`) unless this switch (normally read from the environment
+# variable LLVMLITE_ENABLE_IR_LAYER_TYPED_POINTERS at import) is off.  Printing
+# `ptr` everywhere is what LLVM itself prints, so turning it off is harmless.
+llvmlite.ir.types.ir_layer_typed_pointers_enabled = False
 
 from .types import BOOL, FNREF, NONE, STR, ArrayT, IntT, StructT, Type, is_aggregate
 
