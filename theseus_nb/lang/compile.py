@@ -6,7 +6,7 @@ from typing import Mapping
 
 from llvmlite import ir
 
-from .interface import CellInterface, interface_of
+from .interface import CellInterface, interface_from_model
 from .lower import lower_cell
 from .parse import build_model
 from .typecheck import check_cell
@@ -48,4 +48,4 @@ def compile_cell(source: str, name: str, *, filename: str = "<cell>", unsafe: bo
     for cell, _ in model.modules.values():
         if cell not in cells:
             cells.append(cell)
-    return CompiledCell(name, module, interface_of(source, name, filename=filename), cells, model.unsafe)
+    return CompiledCell(name, module, interface_from_model(model), cells, model.unsafe)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
-from .parse import build_model
+from .parse import CellModel, build_model
 from .types import Type, is_public_abi
 
 
@@ -45,8 +45,17 @@ class CellInterface:
 
 
 def interface_of(source: str, name: str, *, filename: str = "<cell>") -> CellInterface:
-    """The public interface of a cell, from its source alone; raises CellError if malformed."""
-    model = build_model(source, name, filename=filename)
+    """The public interface of a cell, from its source alone; raises CellError if malformed.
+
+    Safety is not checked here (compile_cell does that): an interface is the
+    same whether or not the cell may use unsafe intrinsics.
+    """
+    return interface_from_model(build_model(source, name, filename=filename, unsafe=True))
+
+
+def interface_from_model(model: CellModel) -> CellInterface:
+    """The interface of an already parsed cell."""
+    name = model.name
     funcs = {}
     private = set()
     for fname, f in model.functions.items():

@@ -131,19 +131,17 @@ def _py_arg(value: Any, ty: Any, fname: str, pname: str, keep: list) -> list:
 
 
 class JitCell:
-    """A jitted cell: its public functions as attributes; `.ir` and `.cells` for inspection."""
+    """A jitted cell: its public functions as attributes, and `.ir` (the cell's IR text)
+    unless the cell defines a function of that name (the cell's names win)."""
 
     def __init__(self, engine: Any, compiled: dict, main: str) -> None:
-        self._engine, self.cells, self.name = engine, compiled, main
+        self._engine, self._cells, self._name = engine, compiled, main
+        self.ir = str(compiled[main].module)
         self._where = engine.get_global_value_address("jit.where")
         self._msg = engine.get_global_value_address("jit.msg")
         self._line = engine.get_global_value_address("jit.line")
         for fname, sig in compiled[main].interface.functions.items():
             setattr(self, fname, self._function(main, fname, sig))
-
-    @property
-    def ir(self) -> str:
-        return str(self.cells[self.name].module)
 
     def _read_str(self, addr: int) -> str:
         ptr, n = ctypes.c_uint64.from_address(addr).value, ctypes.c_uint64.from_address(addr + 8).value
@@ -185,7 +183,7 @@ class JitCell:
         return call
 
     def __repr__(self) -> str:
-        return f"<JitCell {self.name}: {', '.join(self.cells[self.name].interface.functions)}>"
+        return f"<JitCell {self._name}: {', '.join(self._cells[self._name].interface.functions)}>"
 
 
 def jit(source: str, *, name: str = "cell", unsafe: bool = False, others: Mapping[str, str] = {},

@@ -34,7 +34,9 @@ class CallLowerer:
             fn = self.cell.symbol(cell, remote, sig)
             return b.call(fn, [self.arg(a, t) for a, (_, t) in zip(node.args, sig.params)])
         if kind == "fnref":
-            target = b.bitcast(self.value(node.func), FNREF_T.as_pointer())
+            # llvmlite needs a pointer that knows its function type; a bitcast
+            # ptr -> ptr would be folded away, so go through the integer
+            target = b.inttoptr(b.ptrtoint(self.value(node.func), I64), FNREF_T.as_pointer())
             return b.call(target, [self.value(node.args[0])])
         if kind == "intrinsic":
             return self.intrinsic(node, node.call[1])

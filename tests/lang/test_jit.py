@@ -1,0 +1,100 @@
+"""The host JIT: public functions callable from Python, cells linked together, strings, fnrefs."""
+from __future__ import annotations
+
+import pytest
+
+from theseus_nb.lang import CellPanic, JitCell, jit, show_ir
+import theseus_nb.lang as lang
+
+MATH = '''\
+from theseus_nb.lang.prelude import *
+
+SCALE = 10
+
+
+def times(a: u64, b: u64) -> u64:
+    return a * b
+
+
+def _secret() -> u64:
+    return 42
+
+
+def safe_div(a: u64, b: u64) -> u64:
+    return a // b
+'''
+
+APP = '''\
+from theseus_nb.lang.prelude import *
+from cells.math import times, SCALE, safe_div
+import cells.math
+
+
+def scaled(a: u64) -> u64:
+    return times(a, SCALE) + cells.math.times(1, 1)
+
+
+def crash(a: u64) -> u64:
+    return safe_div(a, 0)
+
+
+def worker(x: u64) -> u64:
+    return x * 3
+
+
+def _run(entry: fnref, arg: u64) -> u64:
+    return entry(arg)
+
+
+def run_worker(arg: u64) -> u64:
+    return _run(worker, arg)
+
+
+def echo(s: str) -> str:
+    return s
+
+
+def name(i: u8) -> str:
+    return "even" if i % 2 == 0 else "odd"
+'''
+
+
+@pytest.fixture(scope="module")
+def app() -> JitCell:
+    return jit(APP, name="app", others={"math": MATH})
+
+
+def test_cross_cell_calls_and_constants(app: JitCell) -> None:
+    assert app.scaled(4) == 41
+
+
+def test_panic_in_another_cell_names_that_cell(app: JitCell) -> None:
+    with pytest.raises(CellPanic) as info:
+        app.crash(1)
+    assert (info.value.cell, info.value.function, info.value.message) == ("math", "safe_div", "division by zero")
+
+
+def test_function_references(app: JitCell) -> None:
+    assert app.run_worker(14) == 42
+
+
+def test_strings_in_and_out(app: JitCell) -> None:
+    assert app.echo("hello") == "hello"
+    assert [app.name(i) for i in range(3)] == ["even", "odd", "even"]
+
+
+def test_only_public_functions_are_exposed(app: JitCell) -> None:
+    assert not hasattr(app, "_run")
+    assert "app::scaled" in app.ir and "app" in repr(app)
+
+
+def test_inspection_is_one_call_away() -> None:
+    assert 'define i64 @"m::times"' in show_ir(MATH, "m")
+
+
+def test_all_is_honest() -> None:
+    for name in lang.__all__:
+        assert hasattr(lang, name), name
+    public = {n for n in vars(lang) if not n.startswith("_")} - {"annotations"}
+    modules = {n for n in public if type(getattr(lang, n)).__name__ == "module"}
+    assert public - modules == set(lang.__all__)
