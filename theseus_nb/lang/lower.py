@@ -19,6 +19,10 @@ from .parse import CellModel
 from .types import BOOL, FNREF, NONE, STR, ArrayT, IntT, StructT, Type, is_aggregate
 
 
+def _is_zero(c: ir.Constant) -> bool:
+    return c.constant is None or (isinstance(c.constant, int) and c.constant == 0)
+
+
 class CellLowerer:
     """Owns the module: functions, globals, string literals and external declarations."""
 
@@ -75,15 +79,19 @@ class CellLowerer:
         """The constant for an initializer that the checker proved static."""
         lt = llvm_type(ty)
         if isinstance(ty, ArrayT):
-            if isinstance(node, ast.BinOp):
-                return ir.Constant(lt, [self.constant(node.left.elts[0], ty.elem)] * ty.n)
             if isinstance(node, ast.List):
-                return ir.Constant(lt, [self.constant(e, ty.elem) for e in node.elts])
-            return ir.Constant(lt, [self.constant(node.elt, ty.elem)] * ty.n)
+                vals = [self.constant(e, ty.elem) for e in node.elts]
+            else:  # [x] * N or [x for _ in range(N)]: one element repeated
+                one = self.constant(node.left.elts[0] if isinstance(node, ast.BinOp) else node.elt, ty.elem)
+                if _is_zero(one):
+                    return ir.Constant(lt, None)
+                vals = [one] * ty.n
+            # all zeros: a zeroinitializer (.bss), not N elements of text
+            return ir.Constant(lt, None if all(_is_zero(v) for v in vals) else vals)
         if isinstance(ty, StructT):
             vals = [self.constant(a, f) for a, (_, f) in zip(node.args, ty.fields)]
             vals += [ir.Constant(llvm_type(f), None) for _, f in ty.fields[len(node.args):]]
-            return ir.Constant(lt, vals)
+            return ir.Constant(lt, None if all(_is_zero(v) for v in vals) else vals)
         if ty == STR:
             return self.string(node.value)
         if ty == BOOL:

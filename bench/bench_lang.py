@@ -1,0 +1,102 @@
+"""Benchmark of the cell language: jitted cells against gcc -O2 and CPython.
+
+Runs each kernel of bench/cells/kernels.py three ways (jitted with and without
+bounds/overflow checks, gcc -O2 on bench/c/kernels.c, CPython on the same
+source through the prelude) and prints one table, plus compile time per cell.
+Usage: python bench/bench_lang.py [--quick]
+"""
+from __future__ import annotations
+
+import ctypes
+import importlib.util
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from theseus_nb.lang import compile_cell, jit  # noqa: E402
+
+CELL = HERE / "cells" / "kernels.py"
+C_SRC = HERE / "c" / "kernels.c"
+# kernel, argument, C return type
+KERNELS = [("sieve", 1000000, ctypes.c_uint64), ("matmul", 12345, ctypes.c_uint64),
+           ("checksum", 7, ctypes.c_uint32), ("fib", 27, ctypes.c_uint64)]
+
+
+def best_of(fn: object, arg: int, repeat: int) -> tuple:
+    """(best seconds, result) over `repeat` runs."""
+    best, result = float("inf"), None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        result = fn(arg)
+        best = min(best, time.perf_counter() - t0)
+    return best, result
+
+
+def load_c(tmp: Path) -> ctypes.CDLL | None:
+    if shutil.which("gcc") is None:
+        return None
+    lib = tmp / "kernels.so"
+    subprocess.run(["gcc", "-O2", "-shared", "-fPIC", "-o", str(lib), str(C_SRC)], check=True)
+    return ctypes.CDLL(str(lib))
+
+
+def load_python() -> object:
+    spec = importlib.util.spec_from_file_location("bench_kernels", CELL)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def main() -> None:
+    quick = "--quick" in sys.argv
+    repeat = 2 if quick else 5
+    source = CELL.read_text()
+    sys.setrecursionlimit(10000)
+
+    t0 = time.perf_counter()
+    compile_cell(source, "kernels")
+    frontend = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    checked = jit(source, name="kernels")
+    full = time.perf_counter() - t0
+    unchecked = jit(source, name="kernels", checks=False)
+    py = load_python()
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        lib = load_c(Path(tmp))
+        for name, arg, cret in KERNELS:
+            t_cell, r_cell = best_of(getattr(checked, name), arg, repeat)
+            t_raw, r_raw = best_of(getattr(unchecked, name), arg, repeat)
+            t_c = r_c = None
+            if lib is not None:
+                cfn = getattr(lib, name)
+                cfn.restype, cfn.argtypes = cret, [cret]
+                t_c, r_c = best_of(cfn, arg, repeat)
+            t_py, r_py = best_of(getattr(py, name), arg, 1)
+            assert r_cell == r_raw == r_py and (r_c is None or r_c == r_cell), (name, r_cell, r_raw, r_c, r_py)
+            rows.append((name, arg, t_cell, t_raw, t_c, t_py))
+
+    def ms(t: float | None) -> str:
+        return "-" if t is None else f"{t * 1e3:9.2f}"
+
+    print(f"{'kernel':<10}{'arg':>9} {'cell ms':>9} {'no-chk ms':>10} {'gcc-O2 ms':>10} "
+          f"{'CPython ms':>11} {'cell/gcc':>9} {'checks cost':>12} {'CPython/cell':>13}")
+    for name, arg, t_cell, t_raw, t_c, t_py in rows:
+        ratio = "-" if t_c is None else f"{t_cell / t_c:8.2f}x"
+        cost = f"{(t_cell / t_raw - 1) * 100:+10.0f}%"
+        print(f"{name:<10}{arg:>9} {ms(t_cell)} {ms(t_raw):>10} {ms(t_c):>10} {ms(t_py):>11} "
+              f"{ratio:>9} {cost:>12} {t_py / t_cell:12.0f}x")
+    print(f"compile time for cell 'kernels' ({len(source.splitlines())} lines): "
+          f"front end (parse, check, lower) {frontend * 1e3:.1f} ms; "
+          f"with LLVM -O2 and MCJIT codegen {full * 1e3:.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
