@@ -77,6 +77,7 @@ boot_long_mode:
     movl %edi, %edi                  # upper halves are undefined after the switch
     movl %esi, %esi
     xorl %ebp, %ebp
+    movq $__kernel_end, %rdx         # main(magic, info, kernel_end)
     call "nano_core::main"
 5:  cli
     hlt

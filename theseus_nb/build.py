@@ -84,10 +84,18 @@ def section_name(kind: str, cell: str, symbol: str) -> str:
 
 
 def _is_zero(initializer: object) -> bool:
+    # Zero-filled globals (the kernel's big tables) must go to .bss, or the
+    # boot image carries hundreds of kilobytes of zeros.
     if initializer is None:
         return True
-    text = str(initializer)
-    return text.endswith(" zeroinitializer") or text.endswith(" 0") and "[" not in text
+    value = getattr(initializer, "constant", initializer)
+    if value is None or value is ir.Undefined:
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(_is_zero(v) for v in value)
+    if isinstance(value, (int, bool)):
+        return not value
+    return False
 
 
 def assign_sections(module: ir.Module, cell: str) -> None:

@@ -11,14 +11,18 @@ from __future__ import annotations
 import hashlib
 import html
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .archive import ArchiveEntry, pack_archive
+from .graph import SectionGraph
 from .link import LinkedImage, link
 from .multiboot import HEADER_SIZE, LOAD_BASE, multiboot_image
 from .objects import CellObject
+from .symfile import SYMFILE_ENTRY, write_symfile
 
 if TYPE_CHECKING:
     from qemu_bridge import Machine
@@ -38,6 +42,11 @@ class Image:
     nano_core: list[CellObject]
     cells: list[CellObject]
     symbols: dict[str, int] = field(default_factory=dict)  # nano_core symbol -> address
+
+    @cached_property
+    def graph(self) -> SectionGraph:
+        """The section-dependency graph the host predicts for this image."""
+        return SectionGraph.from_objects(self.nano_core, self.cells)
 
     @property
     def sha256(self) -> str:
@@ -67,13 +76,18 @@ class Image:
 
 
 def write_image(out: Path, nano_core: list[CellObject], cells: list[CellObject],
-                build_times: dict[str, float]) -> Image:
-    """Link ``nano_core``, write ``out/kernel.bin`` and ``out/cells.img``."""
+                build_times: dict[str, float], extra: Iterable[ArchiveEntry] = ()) -> Image:
+    """Link ``nano_core``, write ``out/kernel.bin`` and ``out/cells.img``.
+
+    ``extra`` entries go into the archive as they are (tests use it to hand
+    the loader objects it must refuse).
+    """
     start = time.perf_counter()
     linked: LinkedImage = link(nano_core, base=LOAD_BASE, header_size=HEADER_SIZE)
     kernel = multiboot_image(linked, linked.symbols["_start"])
     link_time = time.perf_counter() - start
-    archive = pack_archive([ArchiveEntry(c.cell, c.data) for c in cells])
+    symfile = ArchiveEntry(SYMFILE_ENTRY, write_symfile(nano_core, linked))
+    archive = pack_archive([symfile] + [ArchiveEntry(c.cell, c.data) for c in cells] + list(extra))
     kernel_path, archive_path = out / "kernel.bin", out / "cells.img"
     kernel_path.write_bytes(kernel)
     archive_path.write_bytes(archive)

@@ -11,11 +11,12 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import build
+from .archive import ArchiveEntry
 from .image import Image, write_image
 from .objects import CellObject, parse_object
 
@@ -75,7 +76,8 @@ class Kernel:
         return Kernel(list(self.nano_core), cells)
 
     def build(self, out_dir: str | Path | None = None,
-              progress: Callable[[int, int, str], None] | None = None) -> Image:
+              progress: Callable[[int, int, str], None] | None = None,
+              extra_archive_entries: Iterable[ArchiveEntry] = ()) -> Image:
         """Compile every cell, link the nano_core and write the image files.
 
         ``progress(done, total, cell)`` is called after each cell compiles.
@@ -98,7 +100,7 @@ class Kernel:
                 progress(done, len(everything), src.name)
         core = [objects[c.name] for c in self.nano_core]
         loadable = [objects[c.name] for c in self.cells]
-        return write_image(out, core, loadable, times)
+        return write_image(out, core, loadable, times, extra_archive_entries)
 
 
 def _interfaces(sources: list[CellSource]) -> dict:

@@ -142,17 +142,21 @@ def parse_object(data: bytes, cell: str) -> CellObject:
 
 def _read(elf: ELFFile, data: bytes, cell: str) -> CellObject:
     obj = CellObject(cell=cell, data=data)
+    symtab = elf.get_section_by_name(".symtab")
+    if symtab is None:
+        raise ObjectError(f"cell {cell!r}: object has no symbol table")
+    named = {sym["st_shndx"] for sym in symtab.iter_symbols()
+             if sym.name and sym["st_info"]["type"] in ("STT_FUNC", "STT_OBJECT", "STT_NOTYPE")}
     for index, sec in enumerate(elf.iter_sections()):
         flags = sec["sh_flags"]
-        if not flags & SH_FLAGS.SHF_ALLOC or sec["sh_size"] == 0 and sec.name in (".text", ".data", ".bss"):
+        # Loaded: allocatable sections with bytes or with a named symbol in
+        # them (an empty string literal); the kernel's loader uses the same rule.
+        if not flags & SH_FLAGS.SHF_ALLOC or sec["sh_size"] == 0 and index not in named:
             continue
         kind = _kind_of(sec.name, sec["sh_type"], flags)
         payload = b"" if kind == "bss" else sec.data()
         obj.sections[index] = Section(index, sec.name, kind, sec["sh_size"],
                                       max(1, sec["sh_addralign"]), payload)
-    symtab = elf.get_section_by_name(".symtab")
-    if symtab is None:
-        raise ObjectError(f"cell {cell!r}: object has no symbol table")
     table: list[Symbol] = []
     for sym in symtab.iter_symbols():
         shndx = sym["st_shndx"]

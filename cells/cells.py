@@ -1,0 +1,22 @@
+"""cells: the loaded cells, with their section counts and sizes."""
+from theseus_nb.lang.prelude import *
+from kernel_src.section_table import cell_count, cell_name, cell_sections, cell_bytes, cell_core
+from kernel_src.names import name_text
+from cells.fmt import left, right_u64, line, size
+
+
+def main(arg: u64) -> u64:
+    """Print one row per loaded cell."""
+    left("cell", 18)
+    left("kind", 10)
+    line("sections     bytes")
+    for c in range(cell_count()):
+        left(name_text(cell_name(c)), 18)
+        if cell_core(c):
+            left("nano_core", 10)
+        else:
+            left("loaded", 10)
+        right_u64(cell_sections(c), 8)
+        right_u64(cell_bytes(c), 10)
+        line("")
+    return 0

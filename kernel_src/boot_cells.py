@@ -1,0 +1,90 @@
+"""boot_cells: load every cell of the boot archive at boot.
+
+The first entry, "@nano_core", is the host linker's record of the nano_core
+itself (see symfile); the others are cell objects.  A cell whose symbols
+are not all defined yet waits for a later pass, so the archive's order
+does not matter; a refused cell is reported and the others still load.
+"""
+# cell: unsafe
+from theseus_nb.lang.prelude import *
+from theseus_nb.lang.unsafe import load8
+from kernel_src.archive import (open_archive, entry_count, entry_name_addr, entry_name_len,
+                                entry_data, entry_size, entry_check)
+from kernel_src.serial import write, writeln, write_mem, write_u64, newline
+from kernel_src.symfile import load_symfile
+from kernel_src.loader import load_object, reason, detail, missing_symbol
+from kernel_src.section_table import NONE
+from kernel_src.clock import cycles, to_us
+
+_pending: Array[bool, 1024] = [False] * 1024
+_load_cycles: Array[u64, 1024] = [0] * 1024
+_total_cycles: u64 = 0
+
+
+def _refuse(i: u64, why: str, what: str) -> None:
+    write("loader: refused cell ")
+    write_mem(entry_name_addr(i), entry_name_len(i))
+    write(": ")
+    write(why)
+    if len(what) > 0:
+        write(" '")
+        write(what)
+        write("'")
+    newline()
+
+
+def _is_symfile(i: u64) -> bool:
+    return entry_name_len(i) > 0 and load8(entry_name_addr(i)) == 64     # "@"
+
+
+def load_all(base: u64, size: u64) -> u64:
+    """Load the nano_core's records, then every cell; how many cells loaded."""
+    global _total_cycles
+    why: str = open_archive(base, size)
+    if len(why) > 0:
+        writeln(why)
+        return 0
+    n: u64 = entry_count()
+    for i in range(n):
+        bad: str = entry_check(i, size)
+        if len(bad) > 0:
+            _refuse(i, bad, "")
+            _pending[i] = False
+        elif _is_symfile(i):
+            load_symfile(entry_data(i), entry_size(i))
+            _pending[i] = False
+        else:
+            _pending[i] = True
+    loaded: u64 = 0
+    progress: bool = True
+    while progress:
+        progress = False
+        for i in range(n):
+            if _pending[i]:
+                start: u64 = cycles()
+                cell: u64 = load_object(entry_name_addr(i), entry_name_len(i),
+                                        entry_data(i), entry_size(i))
+                if cell != NONE:
+                    _load_cycles[i] = cycles() - start
+                    _total_cycles += _load_cycles[i]
+                    _pending[i] = False
+                    loaded += 1
+                    progress = True
+                elif not missing_symbol():
+                    _refuse(i, reason(), detail())
+                    _pending[i] = False
+    for i in range(n):
+        if _pending[i]:                  # still waiting: nothing will define it
+            load_object(entry_name_addr(i), entry_name_len(i), entry_data(i), entry_size(i))
+            _refuse(i, reason(), detail())
+    return loaded
+
+
+def load_cycles(i: u64) -> u64:
+    """TSC cycles it took to load archive entry i (0 if it was not loaded)."""
+    return _load_cycles[i]
+
+
+def total_load_cycles() -> u64:
+    """TSC cycles spent loading all cells at boot."""
+    return _total_cycles

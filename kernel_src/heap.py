@@ -1,0 +1,118 @@
+"""heap: the kernel heap, a first-fit free list over frames taken at boot.
+
+Design note.  Every block starts with its size and (while free) the address
+of the next free block; the list is kept in address order so that a freed
+block merges with its neighbours and memory does not fragment away across
+many hot swaps.  An allocation's user pointer is preceded by two words: the
+block's start and a magic number, so free() can check that it is given a
+pointer the heap handed out.
+"""
+# cell: unsafe
+from theseus_nb.lang.prelude import *
+from theseus_nb.lang.unsafe import load64, store64
+from kernel_src.frames import alloc_contiguous, FRAME
+
+HEAP_FRAMES: u64 = 4096        # 16 MiB
+_MAGIC: u64 = 0x7E5E05A110C
+_MIN_SPLIT: u64 = 64
+
+_free: u64 = 0                 # first free block, lowest address first
+_start: u64 = 0
+_size: u64 = 0
+_in_use: u64 = 0               # bytes in allocated blocks, headers included
+_allocations: u64 = 0
+
+
+def init() -> bool:
+    """Take the heap's frames; False if there is not enough memory."""
+    global _free, _start, _size
+    _start = alloc_contiguous(HEAP_FRAMES)
+    if _start == 0:
+        return False
+    _size = HEAP_FRAMES * FRAME
+    _free = _start
+    store64(_start, _size)
+    store64(_start + 8, 0)
+    return True
+
+
+def _align_up(v: u64, a: u64) -> u64:
+    return (v + a - 1) // a * a
+
+
+def alloc(size: u64, align: u64) -> u64:
+    """size bytes aligned to align (a power of two); 0 when the heap is full."""
+    global _free, _in_use, _allocations
+    if align < 16:
+        align = 16
+    prev: u64 = 0
+    block: u64 = _free
+    while block != 0:
+        block_size: u64 = load64(block)
+        user: u64 = _align_up(block + 32, align)
+        need: u64 = _align_up(user + size - block, 16)
+        if need <= block_size:
+            nxt: u64 = load64(block + 8)
+            if block_size - need >= _MIN_SPLIT:
+                rest: u64 = block + need
+                store64(rest, block_size - need)
+                store64(rest + 8, nxt)
+                nxt = rest
+                block_size = need
+                store64(block, need)
+            if prev == 0:
+                _free = nxt
+            else:
+                store64(prev + 8, nxt)
+            store64(user - 16, block)
+            store64(user - 8, _MAGIC)
+            _in_use += block_size
+            _allocations += 1
+            return user
+        prev = block
+        block = load64(block + 8)
+    return 0
+
+
+def free(user: u64) -> None:
+    """Give back a pointer that alloc() returned."""
+    global _free, _in_use, _allocations
+    if user < _start + 32 or user >= _start + _size or load64(user - 8) != _MAGIC:
+        panic("heap: free() of a pointer the heap did not hand out")
+    block: u64 = load64(user - 16)
+    store64(user - 8, 0)
+    size: u64 = load64(block)
+    _in_use -= size
+    _allocations -= 1
+    prev: u64 = 0
+    nxt: u64 = _free
+    while nxt != 0 and nxt < block:
+        prev = nxt
+        nxt = load64(nxt + 8)
+    if nxt != 0 and block + size == nxt:          # merge with the next block
+        size += load64(nxt)
+        nxt = load64(nxt + 8)
+    store64(block, size)
+    store64(block + 8, nxt)
+    if prev == 0:
+        _free = block
+    elif prev + load64(prev) == block:             # merge into the previous one
+        store64(prev, load64(prev) + size)
+        store64(prev + 8, nxt)
+    else:
+        store64(prev + 8, block)
+
+
+def in_use() -> u64:
+    """Bytes currently allocated (headers included)."""
+    return _in_use
+
+
+def allocations() -> u64:
+    """Number of live allocations."""
+    return _allocations
+
+
+def size() -> u64:
+    """Total heap size in bytes."""
+    return _size

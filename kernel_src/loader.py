@@ -1,0 +1,345 @@
+"""loader: load a cell's ELF object into the running kernel, section by section.
+
+Design note.  Each allocatable section gets its own heap block (so a later
+hot swap can replace one cell's sections without touching any other).
+Every relocation is resolved either inside the object (local symbols) or
+in the namespace (another cell's public symbol), applied, and recorded with
+the dependency it creates.  Only when everything succeeded are the cell's
+public symbols added to the namespace: a refused object leaves the kernel
+exactly as it was (sections freed, records rolled back).
+"""
+# cell: unsafe
+from theseus_nb.lang.prelude import *
+from theseus_nb.lang.unsafe import load8, load16, load32, load64, store8, store32, store64, make_str
+from kernel_src.elf import (SHT_SYMTAB, SHT_RELA, SHT_NOBITS, SHF_ALLOC, SHF_WRITE, SHF_EXEC,
+                            open_object, check_sections, elf_reason, shnum, sh_type, sh_flags,
+                            sh_size, sh_link, sh_info, sh_align, string_at, string_len,
+                            section_name_addr, section_name_len, section_data, table_entry,
+                            table_entries)
+from kernel_src.heap import alloc, free
+from kernel_src.names import (name_add, name_addr, name_len, name_begin, name_append_mem,
+                              name_append_str, name_end, names_mark, names_rewind)
+from kernel_src.section_table import (NONE, KIND_TEXT, KIND_RODATA, KIND_DATA, KIND_BSS, add_cell,
+                                 add_section, add_dep, add_reloc, cell_name, rec_begin,
+                                 rec_rollback)
+from kernel_src.namespace import sym_find_mem, sym_add, sym_addr, sym_section, sym_name, sym_begin, sym_rollback
+
+MAX_OBJECT_SECTIONS: u64 = 256
+
+# Per-object scratch: where each of its sections went.
+_addr: Array[u64, 256] = [0] * 256       # load address (0: not loaded)
+_rec: Array[u64, 256] = [0] * 256        # section record index
+_symtab: u64 = 0
+_strtab: u64 = 0
+_reason: str = ""
+# The name (symbol or section) a failure is about: bytes inside the object,
+# which outlives the refusal, unlike anything the load had put in the pool.
+_detail_addr: u64 = 0
+_detail_len: u64 = 0
+
+
+_unresolved: bool = False
+
+
+def missing_symbol() -> bool:
+    """Did the last load fail only because a symbol is not defined (yet)?"""
+    return _unresolved
+
+
+def reason() -> str:
+    """Why the last load failed."""
+    return _reason
+
+
+def detail() -> str:
+    """The symbol or section the last failure is about ("" if none)."""
+    return make_str(_detail_addr, _detail_len)
+
+
+def _fail(why: str, addr: u64, n: u64) -> bool:
+    global _reason, _detail_addr, _detail_len
+    _reason = why
+    _detail_addr = addr
+    _detail_len = n
+    return False
+
+
+def _kind_of(i: u64) -> u8:
+    if sh_type(i) == SHT_NOBITS:
+        return KIND_BSS
+    if sh_flags(i) & SHF_EXEC != 0:
+        return KIND_TEXT
+    if sh_flags(i) & SHF_WRITE != 0:
+        return KIND_DATA
+    return KIND_RODATA
+
+
+def _loadable(i: u64) -> bool:
+    # The host's rule (objects.parse_object): allocatable, and either it has
+    # bytes or a named symbol lives in it (an empty string literal does).
+    if sh_flags(i) & SHF_ALLOC == 0:
+        return False
+    if sh_size(i) > 0:
+        return True
+    for k in range(1, table_entries(_symtab, 24)):
+        if _sym_shndx(k) == i and _sym_type(k) <= 2 and _sym_name_len(k) > 0:
+            return True
+    return False
+
+
+def _find_symtab() -> bool:
+    global _symtab, _strtab
+    _symtab = 0
+    for i in range(shnum()):
+        if sh_type(i) == SHT_SYMTAB:
+            _symtab = i
+    if _symtab == 0:
+        return _fail("no symbol table", 0, 0)
+    if sh_size(_symtab) % 24 != 0:
+        return _fail("symbol table size is not a whole number of entries", 0, 0)
+    _strtab = sh_link(_symtab)
+    if _strtab >= shnum():
+        return _fail("symbol table's string table index out of range", 0, 0)
+    return True
+
+
+def _sym(k: u64) -> u64:
+    return table_entry(_symtab, k, 24)
+
+
+def _sym_name_addr(k: u64) -> u64:
+    return string_at(_strtab, u64(load32(_sym(k))))
+
+
+def _sym_name_len(k: u64) -> u64:
+    return string_len(_strtab, u64(load32(_sym(k))))
+
+
+def _sym_shndx(k: u64) -> u64:
+    return u64(load16(_sym(k) + 6))
+
+
+def _sym_global(k: u64) -> bool:
+    bind: u8 = load8(_sym(k) + 4) >> 4
+    return bind == 1 or bind == 2
+
+
+def _sym_type(k: u64) -> u8:
+    return load8(_sym(k) + 4) & 0xF
+
+
+def _has_colons(addr: u64, n: u64) -> bool:
+    for i in range(1, n):
+        if load8(addr + i - 1) == 58 and load8(addr + i) == 58:
+            return True
+    return False
+
+
+def _section_title(cell: u64, i: u64) -> u64:
+    # The same rule as CellObject.symbol_of on the host: the first function,
+    # object or untyped symbol at offset 0, global before local, else the
+    # section's own name; qualified with the cell unless it already is.
+    best: u64 = NONE
+    for want_global in range(2):
+        for k in range(1, table_entries(_symtab, 24)):
+            if best == NONE and _sym_shndx(k) == i and load64(_sym(k) + 8) == 0 \
+                    and _sym_type(k) <= 2 and _sym_name_len(k) > 0 \
+                    and _sym_global(k) == (want_global == 0):
+                best = k
+    name_begin()
+    if best == NONE:
+        name_append_mem(name_addr(cell_name(cell)), name_len(cell_name(cell)))
+        name_append_str("::")
+        name_append_mem(section_name_addr(i), section_name_len(i))
+    else:
+        a: u64 = _sym_name_addr(best)
+        n: u64 = _sym_name_len(best)
+        if not _has_colons(a, n):
+            name_append_mem(name_addr(cell_name(cell)), name_len(cell_name(cell)))
+            name_append_str("::")
+        name_append_mem(a, n)
+    return name_end()
+
+
+def _signed(raw: u64) -> i64:
+    # Reinterpret the bits of an ELF addend as a signed number.
+    if raw < 0x8000000000000000:
+        return i64(raw)
+    return -i64(0xFFFFFFFFFFFFFFFF - raw) - 1
+
+
+def _patch(place: u64, rtype: u32, s: u64, a: i64) -> bool:
+    # S + A (absolute) or S + A - P (PC-relative), range-checked like the
+    # host linker: a truncated address would send a call somewhere else.
+    v: i64 = i64(s) + a
+    if rtype == 1:                                   # R_X86_64_64
+        if v < 0:
+            return _fail("relocation result is negative", 0, 0)
+        store64(place, u64(v))
+        return True
+    if rtype == 2 or rtype == 4:                     # PC32, PLT32
+        v -= i64(place)
+        if v < -0x80000000 or v > 0x7FFFFFFF:
+            return _fail("PC-relative relocation out of range", 0, 0)
+    elif rtype == 10:                                # R_X86_64_32
+        if v < 0 or v > 0xFFFFFFFF:
+            return _fail("32-bit relocation out of range", 0, 0)
+    elif rtype == 11:                                # R_X86_64_32S
+        if v < -0x80000000 or v > 0x7FFFFFFF:
+            return _fail("32-bit signed relocation out of range", 0, 0)
+    else:
+        return _fail("unknown relocation type", 0, 0)
+    store32(place, u32(v & 0xFFFFFFFF))
+    return True
+
+
+def _width(rtype: u32) -> u64:
+    if rtype == 1:
+        return 8
+    return 4
+
+
+def _place_sections(cell: u64) -> bool:
+    n: u64 = shnum()
+    for i in range(n):
+        _addr[i] = 0
+    for i in range(n):
+        if _loadable(i):
+            a: u64 = alloc(sh_size(i) + 1, sh_align(i))   # +1: empty sections get an address too
+            if a == 0:
+                return _fail("out of kernel heap", section_name_addr(i), section_name_len(i))
+            _addr[i] = a
+            size: u64 = sh_size(i)
+            if sh_type(i) == SHT_NOBITS:
+                for b in range(size):
+                    store8(a + b, 0)
+            else:
+                src: u64 = section_data(i)
+                for b in range(size):
+                    store8(a + b, load8(src + b))
+    for i in range(n):
+        if _addr[i] != 0:
+            rec: u64 = add_section(_section_title(cell, i), cell, _kind_of(i), _addr[i], sh_size(i))
+            if rec == NONE:
+                return _fail("section table full", 0, 0)
+            _rec[i] = rec
+    return True
+
+
+def _resolve(k: u64) -> bool:
+    # Sets _target_addr/_target_rec/_target_name for symbol k of the object.
+    global _target_addr, _target_rec, _target_name, _unresolved
+    shndx: u64 = _sym_shndx(k)
+    if shndx == 0:
+        a: u64 = _sym_name_addr(k)
+        n: u64 = _sym_name_len(k)
+        s: u64 = sym_find_mem(a, n)
+        if s == NONE:
+            _unresolved = True
+            return _fail("unresolved symbol", a, n)
+        _target_addr = sym_addr(s)
+        _target_rec = sym_section(s)
+        _target_name = sym_name(s)
+        return True
+    if shndx < shnum() and _addr[shndx] != 0:
+        _target_addr = _addr[shndx] + load64(_sym(k) + 8)
+        _target_rec = _rec[shndx]
+        _target_name = 0
+        return True
+    return _fail("symbol defined in a section that is not loaded", _sym_name_addr(k), _sym_name_len(k))
+
+
+_target_addr: u64 = 0
+_target_rec: u64 = 0
+_target_name: u64 = 0
+
+
+def _relocate() -> bool:
+    nsyms: u64 = table_entries(_symtab, 24)
+    for r in range(shnum()):
+        if sh_type(r) != SHT_RELA:
+            continue
+        t: u64 = sh_info(r)
+        if t >= shnum() or _addr[t] == 0:
+            continue                      # relocations of sections we do not load
+        if sh_link(r) != _symtab or sh_size(r) % 24 != 0:
+            return _fail("relocation table does not use the symbol table", 0, 0)
+        for e in range(table_entries(r, 24)):
+            ent: u64 = table_entry(r, e, 24)
+            offset: u64 = load64(ent)
+            info: u64 = load64(ent + 8)
+            addend: i64 = _signed(load64(ent + 16))
+            k: u64 = info >> 32
+            rtype: u32 = u32(info & 0xFFFFFFFF)
+            if k >= nsyms:
+                return _fail("relocation names a symbol past the symbol table", 0, 0)
+            if rtype != 1 and rtype != 2 and rtype != 4 and rtype != 10 and rtype != 11:
+                return _fail("unknown relocation type", section_name_addr(t), section_name_len(t))
+            if offset > sh_size(t) or _width(rtype) > sh_size(t) - offset:
+                return _fail("relocation offset past the end of its section", section_name_addr(t), section_name_len(t))
+            if not _resolve(k):
+                return False
+            if not _patch(_addr[t] + offset, rtype, _target_addr, addend):
+                return False
+            if not add_dep(_rec[t], _target_rec, 1) or \
+                    not add_reloc(_rec[t], offset, rtype, addend, _target_rec, _target_name):
+                return _fail("dependency table full", 0, 0)
+    return True
+
+
+def _export(cell: u64) -> bool:
+    for k in range(1, table_entries(_symtab, 24)):
+        shndx: u64 = _sym_shndx(k)
+        if _sym_global(k) and shndx != 0 and shndx < shnum() and _addr[shndx] != 0:
+            a: u64 = _sym_name_addr(k)
+            n: u64 = _sym_name_len(k)
+            if sym_find_mem(a, n) != NONE:
+                return _fail("symbol already defined by another cell", a, n)
+            h: u64 = name_add(a, n)
+            if h == 0 or not sym_add(h, _addr[shndx] + load64(_sym(k) + 8), _rec[shndx], cell):
+                return _fail("symbol table full", a, n)
+    return True
+
+
+def _load(name: u64, base: u64, size: u64) -> u64:
+    if not open_object(base, size) or not check_sections():
+        _fail(elf_reason(), 0, 0)
+        return NONE
+    if shnum() > MAX_OBJECT_SECTIONS:
+        _fail("too many sections", 0, 0)
+        return NONE
+    if not _find_symtab():
+        return NONE
+    cell: u64 = add_cell(name, False)
+    if cell == NONE:
+        _fail("cell table full", 0, 0)
+        return NONE
+    if not _place_sections(cell) or not _relocate() or not _export(cell):
+        return NONE
+    return cell
+
+
+def load_object(name_at: u64, name_n: u64, base: u64, size: u64) -> u64:
+    """Load the cell object at [base, base+size), named by the name_n bytes
+    at name_at; its cell index, or NONE.
+
+    On NONE, reason() and detail() say why, and nothing of the object
+    remains in the kernel.
+    """
+    global _unresolved
+    names_mark()
+    rec_begin()
+    sym_begin()
+    _unresolved = False
+    for i in range(MAX_OBJECT_SECTIONS):
+        _addr[i] = 0
+    cell: u64 = _load(name_add(name_at, name_n), base, size)
+    if cell == NONE:
+        for i in range(MAX_OBJECT_SECTIONS):
+            if _addr[i] != 0:
+                free(_addr[i])
+                _addr[i] = 0
+        sym_rollback()
+        rec_rollback()
+        names_rewind()
+    return cell

@@ -1,0 +1,149 @@
+"""names: one pool for every name the kernel keeps (cells, sections, symbols).
+
+A name is a handle: (offset << 16) | length into the pool.  Names are
+copied in when a cell is loaded, so a cell's object can be freed later.
+"""
+# cell: unsafe
+from theseus_nb.lang.prelude import *
+from theseus_nb.lang.unsafe import load8, store8, addr_of, make_str
+from kernel_src.params import NAME_POOL
+from kernel_src.serial import write_mem
+
+_pool: Array[u8, 65536] = [0] * 65536
+_used: u64 = 0
+
+
+def name_add(addr: u64, n: u64) -> u64:
+    """Copy n bytes at addr into the pool; return the handle (0 if full)."""
+    global _used
+    if n > 0xFFFF or _used + n > NAME_POOL:
+        return 0
+    start: u64 = _used
+    for i in range(n):
+        _pool[start + i] = load8(addr + i)
+    _used += n
+    return (start << 16) | n
+
+
+def name_add_str(s: str) -> u64:
+    """Copy a string into the pool; return its handle (0 if full)."""
+    global _used
+    n: u64 = u64(len(s))
+    if _used + n > NAME_POOL:
+        return 0
+    start: u64 = _used
+    for i in range(n):
+        _pool[start + i] = u8(ord(s[i]))
+    _used += n
+    return (start << 16) | n
+
+
+def name_len(h: u64) -> u64:
+    """Length of the name in bytes."""
+    return h & 0xFFFF
+
+
+def name_addr(h: u64) -> u64:
+    """Where the name's bytes are."""
+    return addr_of(_pool) + (h >> 16)
+
+
+def name_text(h: u64) -> str:
+    """The name as a string (valid as long as the kernel runs)."""
+    return make_str(name_addr(h), name_len(h))
+
+
+def name_equals_mem(h: u64, addr: u64, n: u64) -> bool:
+    """Is the name equal to the n bytes at addr?"""
+    if name_len(h) != n:
+        return False
+    start: u64 = h >> 16
+    for i in range(n):
+        if _pool[start + i] != load8(addr + i):
+            return False
+    return True
+
+
+def name_equals(h: u64, s: str) -> bool:
+    """Is the name equal to s?"""
+    if name_len(h) != u64(len(s)):
+        return False
+    start: u64 = h >> 16
+    for i in range(name_len(h)):
+        if _pool[start + i] != u8(ord(s[i])):
+            return False
+    return True
+
+
+def hash_of(h: u64) -> u64:
+    """FNV-1a of the name, for the namespace's hash table."""
+    return hash_mem(name_addr(h), name_len(h))
+
+
+def hash_mem(addr: u64, n: u64) -> u64:
+    """FNV-1a of n bytes at addr."""
+    x: u64 = 0xCBF29CE484222325
+    for i in range(n):
+        x = wrapping_mul(x ^ u64(load8(addr + i)), 0x100000001B3, u64)
+    return x
+
+
+def name_write(h: u64) -> None:
+    """Print the name."""
+    write_mem(name_addr(h), name_len(h))
+
+
+def names_used() -> u64:
+    """Bytes of the pool in use."""
+    return _used
+
+
+# Building a name from parts ("cell" + "::" + "symbol"): begin, append, end.
+_building: u64 = 0
+_mark: u64 = 0
+
+
+def name_begin() -> None:
+    """Start a name built from parts."""
+    global _building
+    _building = _used
+
+
+def name_append_mem(addr: u64, n: u64) -> bool:
+    """Append n bytes at addr to the name being built; False if the pool is full."""
+    global _used
+    if _used + n > NAME_POOL:
+        return False
+    for i in range(n):
+        _pool[_used + i] = load8(addr + i)
+    _used += n
+    return True
+
+
+def name_append_str(s: str) -> bool:
+    """Append a string to the name being built."""
+    global _used
+    n: u64 = u64(len(s))
+    if _used + n > NAME_POOL:
+        return False
+    for i in range(n):
+        _pool[_used + i] = u8(ord(s[i]))
+    _used += n
+    return True
+
+
+def name_end() -> u64:
+    """Finish the name being built and return its handle."""
+    return (_building << 16) | (_used - _building)
+
+
+def names_mark() -> None:
+    """Remember the pool's fill level (a load in progress)."""
+    global _mark
+    _mark = _used
+
+
+def names_rewind() -> None:
+    """Forget names added since names_mark() (a refused load)."""
+    global _used
+    _used = _mark

@@ -1,0 +1,33 @@
+"""nano_core: the boot sequence, one step a line (the rest is in cells).
+
+boot.s enters main() in long mode with the Multiboot magic and information
+and the end of the kernel image.  Everything not needed to load cells is a
+cell in the boot archive, loaded here section by section.
+"""
+# cell: unsafe
+from theseus_nb.lang.prelude import *
+from kernel_src.serial import init as serial_init, writeln, write, write_u64, newline
+from kernel_src.clock import init as clock_init
+from kernel_src.multiboot import init as multiboot_init, module_start, module_end
+from kernel_src.frames import init as frames_init
+from kernel_src.heap import init as heap_init
+from kernel_src.boot_cells import load_all
+from kernel_src.shell import run
+
+
+def main(magic: u64, info: u64, kernel_end: u64) -> None:
+    """Bring the kernel up, then run the shell."""
+    serial_init()                                  # COM1: we can talk
+    clock_init()                                   # TSC rate, measured with the PIT
+    if not multiboot_init(magic, info):
+        panic("not started by a Multiboot loader")
+    reserved: u64 = kernel_end                     # the image and the boot archive
+    if module_end() > reserved:
+        reserved = module_end()
+    if not frames_init(reserved):
+        panic("no usable memory above the kernel")
+    if not heap_init():
+        panic("not enough memory for the kernel heap")
+    load_all(module_start(), module_end() - module_start())   # every other cell
+    writeln("theseus-nb nano_core ready")
+    run()                                          # the shell
