@@ -161,13 +161,15 @@ class ExprLowerer:
         too_big = b.icmp_unsigned(">=", n, ir.Constant(n.type, ty.bits))  # before any truncation
         n = b.zext(n, lt) if nty.bits < ty.bits else (b.trunc(n, lt) if nty.bits > ty.bits else n)
         width = const(ty, ty.bits - 1)
-        if left:
-            self.check(too_big, f"integer overflow in << ({ty})", node, always=True)
-            r = b.shl(a, n)
-            back = b.ashr(r, n) if ty.signed else b.lshr(r, n)
-            self.check(b.icmp_unsigned("!=", back, a), f"integer overflow in << ({ty})", node)
-            return r
         safe = b.select(too_big, width, n)
+        if left:  # exact: 0 << 100 is 0 in Python; anything else that loses bits panics
+            zero = const(ty, 0)
+            self.check(b.and_(too_big, b.icmp_unsigned("!=", a, zero)),
+                       f"integer overflow in << ({ty})", node)
+            r = b.shl(a, safe)
+            back = b.ashr(r, safe) if ty.signed else b.lshr(r, safe)
+            self.check(b.icmp_unsigned("!=", back, a), f"integer overflow in << ({ty})", node)
+            return b.select(too_big, zero, r)
         if ty.signed:
             return b.ashr(a, safe)
         return b.select(too_big, const(ty, 0), b.lshr(a, safe))
