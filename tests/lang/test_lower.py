@@ -115,3 +115,16 @@ def test_fnref_values_are_function_addresses() -> None:
            "def _spawn(entry: fnref, arg: u64) -> u64:\n    return entry(arg)\n"
            "def start(arg: u64) -> u64:\n    return _spawn(worker, arg)\n")
     verified(compile_cell(src, "tasks").module)
+
+
+def test_raw_memory_access_is_volatile() -> None:
+    src = ("# cell: unsafe\nfrom theseus_nb.lang.unsafe import load32, store32\n"
+           "def wait(a: u64) -> None:\n    while load32(a) & 1 == 0:\n        pass\n    store32(a, 5)\n")
+    text = str(compile_cell(src, "dev").module)
+    assert "load volatile i32" in text and "store volatile i32" in text
+    verified(compile_cell(src, "dev").module)
+
+
+def test_kernel_functions_have_no_red_zone() -> None:
+    text = str(compile_cell("def f() -> None:\n    pass\n", "k").module)
+    assert "noredzone" in text

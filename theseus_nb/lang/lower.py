@@ -36,6 +36,7 @@ class CellLowerer:
         for name, f in model.functions.items():
             fn = ir.Function(self.module, function_type(f.params, f.ret), f"{model.name}::{name}")
             fn.attributes.add("nounwind")
+            fn.attributes.add("noredzone")  # interrupts arrive on the current stack
             self.functions[name] = fn
         self.globals: dict = {}
         for name, g in model.globals.items():
@@ -111,9 +112,13 @@ class FunctionLowerer(ExprLowerer, CallLowerer, StmtLowerer):
         self.cell, self.info = cell, info
         self.sig = info.sig
         self.fn = cell.functions[self.sig.name]
-        self.where = cell.string(f"{cell.model.name}::{self.sig.name}")
         self.loops: list = []  # (continue block, break block)
         self.slots: dict = {}
+
+    @property
+    def where(self) -> ir.Constant:
+        """"cell::function" for rt::panic, emitted only if the function can panic."""
+        return self.cell.string(f"{self.cell.model.name}::{self.sig.name}")
 
     def lower(self) -> None:
         self.entry = self.fn.append_basic_block("entry")

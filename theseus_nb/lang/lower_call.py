@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 
 from llvmlite import ir
+from llvmlite.ir import instructions
 
 from .lltypes import FNREF_T, PTR, STR_T, llvm_type
 from .types import BOOL, IntT, Type, is_aggregate
@@ -14,6 +15,20 @@ I1, I32, I64, I128 = ir.IntType(1), ir.IntType(32), ir.IntType(64), ir.IntType(1
 VOID = ir.VoidType()
 PORT_OPS = {"outb": (8, "al"), "outw": (16, "ax"), "outl": (32, "eax"),
             "inb": (8, "al"), "inw": (16, "ax"), "inl": (32, "eax")}
+
+
+class _VolatileLoad(instructions.LoadInstr):
+    """`load volatile`: raw memory may be a device register, so every access must happen."""
+
+    def descr(self, buf: list) -> None:
+        super().descr(buf)
+        buf[-1] = buf[-1].replace("load ", "load volatile ", 1)
+
+
+class _VolatileStore(instructions.StoreInstr):
+    def descr(self, buf: list) -> None:
+        super().descr(buf)
+        buf[-1] = buf[-1].replace("store ", "store volatile ", 1)
 
 
 class CallLowerer:
@@ -103,9 +118,15 @@ class CallLowerer:
         args = node.args
         if name.startswith("load"):
             lt = ir.IntType(int(name[4:]))
-            return b.load(b.inttoptr(self.value(args[0]), PTR), typ=lt)
+            instr = _VolatileLoad(b.block, b.inttoptr(self.value(args[0]), PTR), typ=lt)
+            instr.align = None
+            b._insert(instr)  # llvmlite has no volatile flag; insert our subclass directly
+            return instr
         if name.startswith("store"):
-            b.store(self.value(args[1]), b.inttoptr(self.value(args[0]), PTR))
+            v = self.value(args[1])
+            instr = _VolatileStore(b.block, v, b.inttoptr(self.value(args[0]), PTR))
+            instr.align = None
+            b._insert(instr)
             return None
         if name in PORT_OPS:
             bits, reg = PORT_OPS[name]

@@ -78,9 +78,9 @@ def cell_of_module(path: str) -> Optional[str]:
     return None
 
 
-def imports_of(source: str) -> list:
+def imports_of(source: str, *, name: str = "cell", filename: str = "<cell>") -> list:
     """The names of the cells a source imports, in order of first appearance."""
-    tree = ast.parse(source)
+    tree = parse_source(source, SourceContext(source, name, filename))
     found: list = []
     for node in tree.body:
         paths = []
