@@ -65,7 +65,7 @@ CASES = {
     "strings": {
         "checksum": (st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=40),),
         "greeting_sum": (), "count_char": (st.text(alphabet="abc ", max_size=30), u8(97, 100)),
-        "pick": (u8(0, 4),), "last_char": (st.text(alphabet="xyz", max_size=5),),
+        "pick": (u8(0, 4),), "command": (st.sampled_from(["help", "hel", "helpx", "", "hello, theseus", "x"]),), "last_char": (st.text(alphabet="xyz", max_size=5),),
     },
 }
 

@@ -65,6 +65,9 @@ CASES = [
      "outb is an unsafe intrinsic; only cells marked '# cell: unsafe' may use it"),
     ("unsafe intrinsic use", "def f() -> None:\n    hlt()\n", 2, "hlt is an unsafe intrinsic"),
     ("bad import", "import os\n", 1, "cannot import 'os'"),
+    ("bare literal hint", "def f(a: u64) -> u64:\n    x = 0\n    return x + a\n", 3,
+     "annotate it, e.g. 'x: u64 = 0'"),
+    ("str ordering", "def f(a: str) -> bool:\n    return a < \"b\"\n", 2, "only be compared with == and !="),
     ("fnref signature", "def g(a: u8) -> u8:\n    return a\ndef f() -> fnref:\n    return g\n", 4,
      "must take one u64 and return u64"),
 ]

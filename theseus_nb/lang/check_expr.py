@@ -60,6 +60,11 @@ class ExprChecker:
     def same(self, node: ast.AST, a: Type, b: Type, what: str) -> None:
         if a != b:
             hint = f", e.g. {a}(x)" if isinstance(a, IntT) and isinstance(b, IntT) else ""
+            for n in ast.walk(node):
+                if isinstance(n, ast.Name) and n.id in getattr(self, "defaulted", ()):
+                    hint += (f" ('{n.id}' is i64 because it was first given a bare literal; "
+                             f"annotate it, e.g. '{n.id}: u64 = 0')")
+                    break
             raise self.ctx.at(node, f"cannot {what} {a} and {b}: convert one side explicitly{hint}")
 
     def pair(self, left: ast.expr, right: ast.expr, expected: Optional[Type]) -> tuple:
@@ -154,10 +159,10 @@ class ExprChecker:
             if o is not anchor:
                 t = self.expr(o, base if isinstance(base, IntT) else None)
                 self.same(o, base, t, "compare")
-        if base not in (BOOL,) and not isinstance(base, IntT):
+        if base not in (BOOL, STR) and not isinstance(base, IntT):
             raise self.ctx.at(node, f"cannot compare values of type {base}")
-        if base == BOOL and not all(isinstance(op, (ast.Eq, ast.NotEq)) for op in node.ops):
-            raise self.ctx.at(node, "bools can only be compared with == and !=")
+        if base in (BOOL, STR) and not all(isinstance(op, (ast.Eq, ast.NotEq)) for op in node.ops):
+            raise self.ctx.at(node, f"{base} values can only be compared with == and !=")
         return BOOL
 
     def e_IfExp(self, node: ast.IfExp, expected: Optional[Type]) -> Type:

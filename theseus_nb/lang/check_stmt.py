@@ -148,6 +148,8 @@ class StmtChecker:
             self.initializer(v, ty, node)
             self.declare(name, ty, "owned", node)
             return
+        if self.const_int(v) is not None:
+            self.defaulted.add(name)
         ty = self.expr(v)
         if is_aggregate(ty):
             raise self.ctx.at(node, ALIAS.format(what=_what(ty)))
@@ -196,6 +198,8 @@ class StmtChecker:
             anchor = next((a for a in it.args if self.const_int(a) is None), None)
             if base is None and anchor is not None:
                 base = self.expr(anchor)
+            elif base is None:
+                self.defaulted.add(name)
             base = base if base is not None else resolve_type(ast.Name(id="i64"), self.model, what="")
             for a in it.args:
                 t = self.expr(a, base if isinstance(base, IntT) else None)

@@ -64,6 +64,34 @@ class CellLowerer:
         fn.attributes.add("cold")
         return fn
 
+    def str_eq(self) -> ir.Function:
+        """`C::.str_eq`: byte-wise equality of two str values, emitted once per cell when used."""
+        name = f"{self.model.name}::.str_eq"
+        if name in self.module.globals:
+            return self.module.globals[name]
+        fn = ir.Function(self.module, ir.FunctionType(I1, [STR_T, STR_T]), name)
+        fn.attributes.add("nounwind")
+        fn.attributes.add("noredzone")
+        entry, loop, body, yes, no = (fn.append_basic_block(n) for n in ("entry", "loop", "body", "yes", "no"))
+        b = ir.IRBuilder(entry)
+        pa, na = b.extract_value(fn.args[0], 0), b.extract_value(fn.args[0], 1)
+        pb, nb = b.extract_value(fn.args[1], 0), b.extract_value(fn.args[1], 1)
+        b.cbranch(b.icmp_unsigned("==", na, nb), loop, no)
+        b.position_at_end(loop)
+        i = b.phi(I64)
+        i.add_incoming(ir.Constant(I64, 0), entry)
+        b.cbranch(b.icmp_unsigned("<", i, na), body, yes)
+        b.position_at_end(body)
+        ca = b.load(b.gep(pa, [i], source_etype=I8), typ=I8)
+        cb = b.load(b.gep(pb, [i], source_etype=I8), typ=I8)
+        i.add_incoming(b.add(i, ir.Constant(I64, 1)), body)
+        b.cbranch(b.icmp_unsigned("==", ca, cb), loop, no)
+        b.position_at_end(yes)
+        b.ret(ir.Constant(I1, 1))
+        b.position_at_end(no)
+        b.ret(ir.Constant(I1, 0))
+        return fn
+
     def string(self, text: str) -> ir.Constant:
         """A {ptr, len} constant for a literal, sharing one .rodata global per distinct text."""
         if text not in self.strings:

@@ -207,6 +207,9 @@ class ExprLowerer:
 
     def compare(self, op: ast.cmpop, a: ir.Value, c: ir.Value, ty: Type) -> ir.Value:
         sym = CMP[type(op)]
+        if ty == STR:
+            eq = self.builder.call(self.cell.str_eq(), [a, c])
+            return eq if sym == "==" else self.builder.not_(eq)
         if isinstance(ty, IntT) and ty.signed:
             return self.builder.icmp_signed(sym, a, c)
         return self.builder.icmp_unsigned(sym, a, c)

@@ -149,6 +149,7 @@ class Checker(ExprChecker, CallChecker, StmtChecker):
     def function(self, f: FuncDef) -> FuncInfo:
         info = FuncInfo(f)
         self.info = info
+        self.defaulted: set = set()  # locals typed i64 only because of a bare literal
         self.assigned = _assigned_names(f.node)
         for node in ast.walk(f.node):
             if isinstance(node, ast.Global):

@@ -34,3 +34,11 @@ def pick(i: u8) -> str:
 
 def last_char(s: str) -> u8:
     return ord(s[len(s) - 1])
+
+
+def command(s: str) -> u8:
+    if s == "help":
+        return 1
+    if s != "" and s == GREETING:
+        return 2
+    return 0
