@@ -20,11 +20,50 @@ def init() -> None:
     outb(COM1 + 4, 0x0B)   # DTR, RTS, OUT2
 
 
+# Framing (the bridge's machine mode): count and checksum what a command
+# prints, so the host can check it got every byte.  CR is left out because
+# the host's pty adds its own.
+_framing: bool = False
+_count: u64 = 0
+_sum_a: u64 = 1
+_sum_b: u64 = 0
+
+
 def put(c: u8) -> None:
     """Send one byte, waiting until the transmitter can take it."""
+    global _count, _sum_a, _sum_b
+    if _framing and c != 13:
+        _count += 1
+        _sum_a = (_sum_a + u64(c)) % 65521
+        _sum_b = (_sum_b + _sum_a) % 65521
     while inb(COM1 + 5) & 0x20 == 0:
         pass
     outb(COM1, c)
+
+
+def frame_begin() -> None:
+    """Start counting output for a framed reply."""
+    global _framing, _count, _sum_a, _sum_b
+    _framing = True
+    _count = 0
+    _sum_a = 1
+    _sum_b = 0
+
+
+def frame_end() -> None:
+    """Stop counting; frame_count() and frame_checksum() hold the result."""
+    global _framing
+    _framing = False
+
+
+def frame_count() -> u64:
+    """Bytes printed (CR excluded) since frame_begin()."""
+    return _count
+
+
+def frame_checksum() -> u64:
+    """Adler-32 of those bytes."""
+    return (_sum_b << 16) | _sum_a
 
 
 def ready() -> bool:

@@ -1,14 +1,23 @@
-"""shell: the nano_core's line shell on COM1.
+"""shell: the nano_core's line shell on COM1, for people and for the host.
 
 It only reads lines and finds commands: every command is a cell, and typing
 `NAME ARGS` runs `NAME::main` from the namespace, so loading a cell adds a
 command.  Arguments are read by the command through arg() and rest().
+
+Machine mode (the console protocol).  A line that starts with "!" is a
+request from the host: "!ID COMMAND ARGS".  It is not echoed, and after the
+command the shell prints a trailer
+    RS "!" ID " " STATUS " " BYTES " " ADLER32 CR LF
+(RS is byte 0x1E) counting the output without CRs, then the prompt as
+usual.  The host checks the count and checksum, so it never has to guess
+where an answer ends.
 """
 # cell: unsafe
 from theseus_nb.lang.prelude import *
 from theseus_nb.lang.unsafe import addr_of, call_addr, make_str, outl
 from kernel_src.params import LINE_MAX, MAX_ARGS, DEBUG_EXIT_PORT
-from kernel_src.serial import get, put, write, newline, write_u64
+from kernel_src.serial import (get, put, write, newline, write_u64, frame_begin, frame_end,
+                               frame_count, frame_checksum)
 from kernel_src.namespace import sym_find_mem, sym_addr
 from kernel_src.names import name_begin, name_append_mem, name_append_str, name_end, name_addr, name_len, names_mark, names_rewind
 from kernel_src.section_table import NONE
@@ -20,27 +29,35 @@ _len: u64 = 0
 _arg_start: Array[u64, 8] = [0] * 8
 _arg_len: Array[u64, 8] = [0] * 8
 _argc: u64 = 0
+_machine: bool = False       # this line is a framed request from the host
+_base: u64 = 0               # words before the command (1 in machine mode: the id)
 
 
 def _read_line() -> None:
     # Echo what is typed, as a terminal user expects; backspace erases.
-    global _len
+    global _len, _machine
     _len = 0
+    _machine = False
     while True:
         c: u8 = get()
+        if _len == 0 and c == 33:                   # "!": a request, no echo
+            _machine = True
         if c == 13 or c == 10:
-            newline()
+            if not _machine:
+                newline()
             return
         if c == 8 or c == 127:
             if _len > 0:
                 _len -= 1
-                put(8)
-                put(32)
-                put(8)
+                if not _machine:
+                    put(8)
+                    put(32)
+                    put(8)
         elif c >= 32 and _len < LINE_MAX:
             _line[_len] = c
             _len += 1
-            put(c)
+            if not _machine:
+                put(c)
 
 
 def _split() -> None:
@@ -60,22 +77,24 @@ def _split() -> None:
 
 
 def argc() -> u64:
-    """Number of words on the current line, the command included."""
-    return _argc
+    """Number of words of the command, the command's own name included."""
+    return _argc - _base
 
 
 def arg(i: u64) -> str:
-    """Word i of the current line ("" past the end)."""
-    if i >= _argc:
+    """Word i of the command (0 is its name; "" past the end)."""
+    k: u64 = i + _base
+    if k >= _argc:
         return ""
-    return make_str(addr_of(_line) + _arg_start[i], _arg_len[i])
+    return make_str(addr_of(_line) + _arg_start[k], _arg_len[k])
 
 
 def rest(i: u64) -> str:
-    """The line from word i to its end, spaces kept ("" past the end)."""
-    if i >= _argc:
+    """The command from word i to the end of the line, spaces kept."""
+    k: u64 = i + _base
+    if k >= _argc:
         return ""
-    return make_str(addr_of(_line) + _arg_start[i], _len - _arg_start[i])
+    return make_str(addr_of(_line) + _arg_start[k], _len - _arg_start[k])
 
 
 def arg_u64(i: u64) -> u64:
@@ -136,13 +155,36 @@ def execute() -> u64:
     return call_addr(entry, 0)
 
 
+def _serve_request() -> None:
+    # "!ID COMMAND ...": run COMMAND with its output framed (see the header).
+    global _base
+    _base = 1
+    frame_begin()
+    status: u64 = 0
+    if _argc > 1:
+        status = execute()
+    frame_end()
+    _base = 0
+    put(30)
+    write(arg(0))
+    put(32)
+    write_u64(status)
+    put(32)
+    write_u64(frame_count())
+    put(32)
+    write_u64(frame_checksum())
+    newline()
+
+
 def run() -> None:
     """Read and run commands forever."""
     while True:
         write(PROMPT)
         _read_line()
         _split()
-        if _argc > 0:
+        if _machine:
+            _serve_request()
+        elif _argc > 0:
             status: u64 = execute()
             if status != 0 and status != 127:
                 write("(status ")

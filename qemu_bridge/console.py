@@ -137,6 +137,12 @@ class Console:
         self.child.expect_exact(pattern, timeout=timeout)
         return self.child.before
 
+    def expect_regex(self, pattern: str, timeout: float) -> tuple[str, tuple[str, ...]]:
+        """Wait for the regular expression ``pattern``; return what came before
+        it and its groups. Raises pexpect.TIMEOUT or pexpect.EOF."""
+        self.child.expect(pattern, timeout=timeout)
+        return self.child.before, tuple(self.child.match.groups())
+
     def expect_eof(self, timeout: float) -> None:
         """Wait until QEMU closes the line (it is exiting); raises pexpect.TIMEOUT."""
         self.child.expect(pexpect.EOF, timeout=timeout)

@@ -6,7 +6,7 @@ tail), so a failure in a notebook or a test shows what the guest said.
 
 from __future__ import annotations
 
-__all__ = ["BridgeError", "BootError", "GuestTimeout", "GuestExited"]
+__all__ = ["BridgeError", "BootError", "GuestTimeout", "GuestExited", "ProtocolError"]
 
 #: How much of a transcript an error message quotes; the full text stays
 #: available on the exception's ``transcript`` attribute.
@@ -41,3 +41,7 @@ class GuestTimeout(BridgeError):
 
 class GuestExited(BridgeError):
     """QEMU exited while a command was running, or before it was sent."""
+
+
+class ProtocolError(BridgeError):
+    """A framed reply arrived damaged: its byte count or checksum is wrong."""

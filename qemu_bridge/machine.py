@@ -32,13 +32,17 @@ import signal
 import threading
 import weakref
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pexpect
 
 from .console import Console, normalise_newlines
-from .errors import BootError, GuestExited, GuestTimeout
+from .errors import BootError, BridgeError, GuestExited, GuestTimeout, ProtocolError
+from .protocol import Reply, RequestIds, parse_reply, trailer_pattern
 from .qemu import QemuConfig, find_qemu
+
+if TYPE_CHECKING:
+    from theseus_nb.graph import SectionGraph
 
 __all__ = ["Machine"]
 
@@ -77,6 +81,7 @@ class Machine:
         self._console = console
         self._lock = threading.Lock()
         self._in_sync = True
+        self._ids = RequestIds()
         self._finalizer = weakref.finalize(self, _kill_console, console)
         # At interpreter exit the atexit hook halts the guest cleanly; the
         # finalizer (a kill) is only for machines garbage-collected earlier.
@@ -194,14 +199,19 @@ class Machine:
     # --- commands ---------------------------------------------------------
 
     def command(self, text: str, timeout: float = 5.0) -> str:
-        """Send one line to the guest's shell and return only its output.
+        """Run one shell command and return only its output.
 
-        The echoed command line and the next prompt are removed, "\\r\\n"
-        becomes "\\n" and there is no trailing newline. Raises GuestTimeout
-        if the prompt does not return within ``timeout`` s, GuestExited if
-        QEMU exits (e.g. after ``halt``). On KeyboardInterrupt the command
-        is abandoned and the next call resynchronises at a fresh prompt.
+        Uses the framed protocol (see ``protocol``), so the output is exactly
+        what the command printed, "\n"-separated, without a trailing
+        newline. Raises GuestTimeout if the guest does not answer within
+        ``timeout`` s, GuestExited if QEMU exits (e.g. after ``halt``),
+        ProtocolError if the reply arrives damaged. On KeyboardInterrupt the
+        command is abandoned and the next call resynchronises.
         """
+        return self.request(text, timeout).output
+
+    def request(self, text: str, timeout: float = 5.0) -> Reply:
+        """Run one shell command; return its status and output as a ``Reply``."""
         if "\r" in text or "\n" in text:
             raise ValueError(f"command must be a single line, got {text!r}")
         with self._lock:
@@ -209,14 +219,33 @@ class Machine:
             # Out of sync from the first byte sent until the prompt is back,
             # so an interrupt anywhere in between leads to a resync.
             self._in_sync = False
-            self._console.send(text + "\r")
-            before = self._wait_prompt(text, timeout)
-        # The pty's output processing (QEMU leaves OPOST on) turns the
-        # guest's "\r\n" into "\r\r\n", so the match leaves a stray "\r".
-        lines = normalise_newlines(before.removesuffix("\r"))
-        # The first line is the guest's echo of what we typed.
-        _echo, _sep, output = lines.partition("\n")
-        return output
+            request_id = self._ids.next()
+            self._console.send(f"!{request_id} {text}\r")
+            raw, fields = self._wait_trailer(request_id, text, timeout)
+            self._wait_prompt(text, timeout, after_trailer=True)
+        reply = parse_reply(raw, *fields)
+        if isinstance(reply, str):
+            raise ProtocolError(f"{text!r}: {reply}", self.transcript)
+        return reply
+
+    def _wait_trailer(self, request_id: int, what: str, timeout: float) -> tuple[str, tuple[str, ...]]:
+        # Caller holds self._lock.
+        try:
+            raw, fields = self._console.expect_regex(trailer_pattern(request_id), timeout)
+        except pexpect.TIMEOUT:
+            raise GuestTimeout(
+                f"the guest did not answer {what!r} within {timeout:g} s",
+                self.transcript,
+            ) from None
+        except pexpect.EOF:
+            self._console.wait_exit(1.0)
+            self._console.close()
+            _running.discard(self)
+            raise GuestExited(
+                f"QEMU exited with status {self._console.exit_status} during {what!r}",
+                self.transcript, self._console.exit_status,
+            ) from None
+        return raw, fields
 
     def _ensure_ready(self, timeout: float) -> None:
         # Caller holds self._lock.
@@ -231,11 +260,13 @@ class Machine:
             self._wait_prompt("(resynchronise: empty line)", timeout)
             self._console.drain()  # anything still late lands in the transcript
 
-    def _wait_prompt(self, what: str, timeout: float) -> str:
+    def _wait_prompt(self, what: str, timeout: float, after_trailer: bool = False) -> str:
         # Caller holds self._lock. Marks the line out of sync until a prompt is seen.
         self._in_sync = False
         try:
-            before = self._console.expect_exact("\r\n" + self.prompt, timeout)
+            # After a trailer the prompt follows at once, with no newline first.
+            pattern = self.prompt if after_trailer else "\r\n" + self.prompt
+            before = self._console.expect_exact(pattern, timeout)
         except pexpect.TIMEOUT:
             raise GuestTimeout(
                 f"the guest did not answer {what!r} with its prompt within {timeout:g} s",
@@ -251,6 +282,18 @@ class Machine:
             ) from None
         self._in_sync = True
         return before
+
+    # --- the kernel's view of itself -----------------------------------------
+
+    def graph(self, timeout: float = 30.0) -> "SectionGraph":
+        """The live section-dependency graph, as the kernel's loader recorded it."""
+        from theseus_nb.graph import SectionGraph  # drawn by the same code as the build-time graph
+
+        reply = self.request("graph", timeout)
+        if not reply.ok:
+            raise BridgeError(f"the guest's graph command failed with status {reply.status}",
+                              self.transcript)
+        return SectionGraph.from_dump(reply.output)
 
     # --- state ------------------------------------------------------------
 

@@ -1,0 +1,131 @@
+"""The nano_core's cell loader, seen from outside: a real kernel in real QEMU.
+
+The loader is written in the cell language (kernel_src/loader.py, elf.py);
+these tests boot it and check what it did, through the shell.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+
+import pytest
+from elftools.elf.elffile import ELFFile
+
+from theseus_nb import Image, Kernel, build
+from theseus_nb.archive import ArchiveEntry
+
+pytestmark = pytest.mark.qemu
+
+VICTIM_IR = """
+define i64 @"victim::f"() {
+  ret i64 1
+}
+@"victim::g" = global ptr @"victim::f"
+"""
+ORPHAN_IR = """
+declare i64 @"nowhere::missing"()
+define i64 @"orphan::f"() {
+  %x = call i64 @"nowhere::missing"()
+  ret i64 %x
+}
+"""
+
+
+def _victim() -> bytes:
+    return build.compile_object(VICTIM_IR, "victim").data
+
+
+def _section_header_offset(data: bytes, name: str) -> int:
+    elf = ELFFile(io.BytesIO(data))
+    for i, sec in enumerate(elf.iter_sections()):
+        if sec.name == name:
+            return elf.header["e_shoff"] + i * elf.header["e_shentsize"]
+    raise AssertionError(f"no section {name}")
+
+
+def _offset_past_end() -> bytes:
+    data = bytearray(_victim())
+    header = _section_header_offset(bytes(data), ".text.victim.f")
+    struct.pack_into("<Q", data, header + 24, len(data) + 4096)  # sh_offset
+    return bytes(data)
+
+
+def _unknown_relocation() -> bytes:
+    data = bytearray(_victim())
+    elf = ELFFile(io.BytesIO(bytes(data)))
+    rela = next(s for s in elf.iter_sections() if s.name.startswith(".rela"))
+    info_at = rela["sh_offset"] + 8
+    info = struct.unpack_from("<Q", data, info_at)[0]
+    struct.pack_into("<Q", data, info_at, (info & ~0xFFFFFFFF) | 37)  # R_X86_64_IRELATIVE
+    return bytes(data)
+
+
+#: Each malformed object and the reason the loader must give for it.
+MALFORMED = {
+    "truncated": (lambda: _victim()[:40], "truncated"),
+    "badmagic": (lambda: b"\x7fELG" + _victim()[4:], "bad magic"),
+    "badoffset": (_offset_past_end, "section offset past the end"),
+    "badreloc": (_unknown_relocation, "unknown relocation type"),
+    "orphan": (lambda: build.compile_object(ORPHAN_IR, "orphan").data,
+               "unresolved symbol 'nowhere::missing'"),
+}
+
+
+@pytest.fixture(scope="module")
+def hostile_image(tmp_path_factory: pytest.TempPathFactory) -> Image:
+    """The default kernel whose boot archive also carries malformed objects."""
+    extra = [ArchiveEntry(name, make()) for name, (make, _) in MALFORMED.items()]
+    return Kernel.default().build(tmp_path_factory.mktemp("hostile"), extra_archive_entries=extra)
+
+
+def test_live_graph_equals_build_time_graph(kernel_image: Image) -> None:
+    with kernel_image.boot() as machine:
+        live = machine.graph()
+    predicted = kernel_image.graph
+    difference = predicted.diff(live, left="build", right="kernel")
+    assert not difference, str(difference)
+    assert live == predicted
+    assert len(live.cells) >= 10 and len(live.sections) >= 100
+
+
+def test_cells_lists_every_cell(kernel_image: Image) -> None:
+    with kernel_image.boot() as machine:
+        listing = machine.command("cells")
+    names = {line.split()[0] for line in listing.splitlines()[1:]}
+    assert {c.cell for c in kernel_image.cells} <= names
+    assert {c.cell for c in kernel_image.nano_core} <= names
+
+
+def test_sections_and_deps_show_the_graph(kernel_image: Image) -> None:
+    with kernel_image.boot() as machine:
+        sections = machine.command("sections fib")
+        deps = machine.command("deps fib::main")
+        users = machine.command("deps mathutil::fib")
+        bad = machine.request("deps no::such")
+    assert "fib::main" in sections and "text" in sections
+    assert "mathutil::fib" in deps.split("used by:")[0]
+    assert "fib::main" in users.split("used by:")[1]
+    assert bad.status == 1 and "usage" in bad.output
+
+
+@pytest.mark.parametrize("name", sorted(MALFORMED))
+def test_malformed_object_is_refused_with_its_reason(hostile_image: Image, name: str) -> None:
+    _, reason = MALFORMED[name]
+    with hostile_image.boot() as machine:
+        boot_log = machine.transcript
+        loaded = machine.command("cells")
+        echo = machine.command("echo still here")
+    assert f"loader: refused cell {name}: " in boot_log
+    refusal = next(line for line in boot_log.splitlines() if f"refused cell {name}:" in line)
+    assert reason in refusal
+    assert name not in {line.split()[0] for line in loaded.splitlines()[1:]}
+    assert echo == "still here"
+
+
+def test_refused_objects_leave_the_graph_as_without_them(hostile_image: Image) -> None:
+    with hostile_image.boot() as machine:
+        live = machine.graph()
+    # The image's graph knows only the good cells: the loader must agree.
+    assert live == hostile_image.graph
+    assert not set(MALFORMED) & set(live.cells)
