@@ -98,3 +98,8 @@ def test_all_is_honest() -> None:
     public = {n for n in vars(lang) if not n.startswith("_")} - {"annotations"}
     modules = {n for n in public if type(getattr(lang, n)).__name__ == "module"}
     assert public - modules == set(lang.__all__)
+
+
+def test_a_cell_named_rt_is_refused_with_a_reason() -> None:
+    with pytest.raises(ValueError, match="provides rt::panic itself"):
+        jit("def f() -> None:\n    pass\n", name="rt")

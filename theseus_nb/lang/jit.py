@@ -194,6 +194,9 @@ def jit(source: str, *, name: str = "cell", unsafe: bool = False, others: Mappin
     panic raises CellPanic and leaves the process running.
     """
     init_llvm()
+    if "rt" in others or name == "rt":
+        raise ValueError("the host JIT provides rt::panic itself, so a cell named 'rt' can be "
+                         "compiled with compile_cell but not jitted; give it another name to try it")
     ifaces = {n: interface_of(src, n) for n, src in others.items()}
     ifaces[name] = interface_of(source, name)
     compiled: dict[str, CompiledCell] = {}
