@@ -20,6 +20,8 @@ import pexpect
 __all__ = ["Console", "Transcript", "normalise_newlines"]
 
 _LINE_END = re.compile(r"\r+\n")
+#: Trailer lines of framed replies: for the host, not for people reading.
+_TRAILER = re.compile(r"\x1e![^\n]*\n")
 
 
 def normalise_newlines(text: str) -> str:
@@ -53,8 +55,10 @@ def _die_with_parent() -> None:
 class Transcript:
     """Everything read from the serial line, capped to its last ``limit`` chars.
 
-    pexpect writes into it as its ``logfile_read``; because the guest echoes
-    what we type, this shows both directions as they appear on the line.
+    pexpect writes into it as its ``logfile_read``. The guest echoes what a
+    person types; framed requests are not echoed, so the Machine writes
+    their command text in itself, and the transcript reads like a session
+    at the shell either way.
     """
 
     def __init__(self, limit: int = 1 << 20):
@@ -76,8 +80,9 @@ class Transcript:
 
     @property
     def text(self) -> str:
-        """The transcript with the line's "\\r\\n" turned into "\\n"."""
-        return normalise_newlines("".join(self._chunks)[-self._limit:])
+        """The transcript as a person would read it: "\\r\\n" turned into
+        "\\n", and the framed replies' trailer lines left out."""
+        return _TRAILER.sub("", normalise_newlines("".join(self._chunks)[-self._limit:]))
 
 
 class Console:

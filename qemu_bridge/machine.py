@@ -221,6 +221,7 @@ class Machine:
             self._in_sync = False
             request_id = self._ids.next()
             self._console.send(f"!{request_id} {text}\r")
+            self._console.transcript.write(text + "\r\n")  # the guest does not echo requests
             raw, fields = self._wait_trailer(request_id, text, timeout)
             self._wait_prompt(text, timeout, after_trailer=True)
         reply = parse_reply(raw, *fields)
