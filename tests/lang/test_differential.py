@@ -62,7 +62,7 @@ CASES = {
     "structs": {
         "schedule": (u32(), u8(0, 60)), "ring": (u64(),), "manhattan": (i32(-10**6, 10**6),) * 4,
     },
-    "nested": {"setup": (i32(-1000, 1000),), "get_name": (), "local_struct": (i32(-1000, 1000),)},
+    "nested": {"setup": (i32(-1000, 1000),), "get_name": (i32(-1000, 1000),), "local_struct": (i32(-1000, 1000),)},
     "strings": {
         "checksum": (st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=40),),
         "greeting_sum": (), "count_char": (st.text(alphabet="abc ", max_size=30), u8(97, 100)),

@@ -35,7 +35,8 @@ def setup(k: i32) -> i64:
     return total
 
 
-def get_name() -> str:
+def get_name(k: i32) -> str:
+    setup(k)
     return name
 
 
