@@ -29,3 +29,10 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
+
+
+def load_ipython_extension(ipython: object) -> None:
+    """``%load_ext theseus_nb``: register the magics (see theseus_nb.magics)."""
+    from .magics import load_magics
+
+    load_magics(ipython)
