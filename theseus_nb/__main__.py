@@ -2,7 +2,8 @@
 
 ``build`` compiles and links the default kernel and prints what it made;
 ``run`` also boots it in QEMU, runs shell commands and prints each
-transcript, then halts the guest.  Exit status 0 only if everything worked.
+transcript, then halts the guest; ``graph`` draws the section graph into
+docs/.  Exit status 0 only if everything worked.
 """
 
 from __future__ import annotations
@@ -29,6 +30,16 @@ def _build(args: argparse.Namespace):
     image = Kernel.default().build(args.out)
     _print_build(image)
     return image
+
+
+def _draw(out: Path) -> None:
+    graph = Kernel.default().build().graph
+    out.mkdir(parents=True, exist_ok=True)
+    for fmt in ("svg",):
+        graph.save(out / f"cells.{fmt}", view="cells", format=fmt)
+        graph.save(out / f"sections.{fmt}", view="sections", format=fmt, hide_nano_core=True)
+    print(f"drew {len(graph.cells)} cells, {len(graph.sections)} sections and "
+          f"{len(graph.edges)} edges into {out}/cells.* and {out}/sections.*")
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -67,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--cmd", action="append", help="a shell command to run (repeatable)")
     r.add_argument("--kvm", action="store_true", help="use KVM instead of TCG")
     r.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the guest")
+    g = sub.add_parser("graph", help="draw the default kernel's section graph (SVG)")
+    g.add_argument("--out", type=Path, default=Path("docs"), help="output folder (default: docs/)")
     args = parser.parse_args(argv)
     from .build import BuildError
     from .link import LinkError
@@ -75,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.action == "build":
             _build(args)
+            return 0
+        if args.action == "graph":
+            _draw(args.out)
             return 0
         return _run(args)
     except (BuildError, LinkError, ObjectError) as exc:
