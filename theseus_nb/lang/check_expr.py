@@ -67,9 +67,26 @@ class ExprChecker:
                     break
             raise self.ctx.at(node, f"cannot {what} {a} and {b}: convert one side explicitly{hint}")
 
+    def flexible(self, node: ast.expr) -> bool:
+        """True when only literals decide this expression's type (so it adapts to context)."""
+        if self.const_int(node) is not None:
+            return True
+        if isinstance(node, ast.BinOp):
+            shift = isinstance(node.op, (ast.LShift, ast.RShift))
+            return self.flexible(node.left) and (shift or self.flexible(node.right))
+        if isinstance(node, ast.UnaryOp):
+            return not isinstance(node.op, ast.Not) and self.flexible(node.operand)
+        if isinstance(node, ast.IfExp):
+            return self.flexible(node.body) and self.flexible(node.orelse)
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                and node.func.id in ("min", "max", "abs") and node.args
+                and self.lookup_kind(node.func.id) == "builtin"):
+            return all(self.flexible(a) for a in node.args)
+        return False
+
     def pair(self, left: ast.expr, right: ast.expr, expected: Optional[Type]) -> tuple:
         """Check two operands, letting a literal on either side take the other's type."""
-        if self.const_int(left) is not None and self.const_int(right) is None:
+        if self.flexible(left) and not self.flexible(right):
             rt = self.expr(right, expected)
             return self.expr(left, rt if isinstance(rt, IntT) else expected), rt
         lt = self.expr(left, expected)
@@ -152,8 +169,8 @@ class ExprChecker:
             if not isinstance(op, (ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE)):
                 raise self.ctx.at(node, f"'{type(op).__name__}' comparisons are not supported; "
                                         "use == != < <= > >=")
-        # type every operand from the first non-literal one
-        anchor = next((o for o in operands if self.const_int(o) is None), None)
+        # type every operand from the first one whose type does not come from literals
+        anchor = next((o for o in operands if not self.flexible(o)), None)
         base = self.expr(anchor) if anchor is not None else I64
         for o in operands:
             if o is not anchor:

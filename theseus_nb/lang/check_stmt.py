@@ -195,7 +195,7 @@ class StmtChecker:
                 raise self.ctx.at(it, "range() takes 1 to 3 arguments")
             old = self.info.locals.get(name)
             base = old.ty if old is not None else None
-            anchor = next((a for a in it.args if self.const_int(a) is None), None)
+            anchor = next((a for a in it.args if not self.flexible(a)), None)
             if base is None and anchor is not None:
                 base = self.expr(anchor)
             elif base is None:
