@@ -1,6 +1,6 @@
 """cells: the loaded cells, with their section counts and sizes."""
 from theseus_nb.lang.prelude import *
-from kernel_src.section_table import cell_count, cell_name, cell_sections, cell_bytes, cell_core
+from kernel_src.section_table import cell_count, cell_name, cell_sections, cell_bytes, cell_core, cell_alive
 from kernel_src.names import name_text
 from cells.fmt import left, right_u64, line, size
 
@@ -11,6 +11,8 @@ def main(arg: u64) -> u64:
     left("kind", 10)
     line("sections     bytes")
     for c in range(cell_count()):
+        if not cell_alive(c):
+            continue
         left(name_text(cell_name(c)), 18)
         if cell_core(c):
             left("nano_core", 10)

@@ -1,7 +1,8 @@
 """deps: what one section depends on, and which sections depend on it."""
 from theseus_nb.lang.prelude import *
 from kernel_src.shell import arg
-from kernel_src.section_table import section_count, section_name, dep_count, dep_src, dep_dst, dep_weight
+from kernel_src.section_table import (section_count, section_name, section_alive, dep_count,
+                                      dep_src, dep_dst, dep_weight, dep_alive)
 from kernel_src.names import name_text, name_equals
 from kernel_src.serial import write, write_u64
 from cells.fmt import line
@@ -10,7 +11,7 @@ from cells.fmt import line
 def find_section(name: str) -> u64:
     """Index of the section called name ("cell::symbol"), or section_count()."""
     for s in range(section_count()):
-        if name_equals(section_name(s), name):
+        if section_alive(s) and name_equals(section_name(s), name):
             return s
     return section_count()
 
@@ -31,10 +32,10 @@ def main(arg_: u64) -> u64:
         return 1
     line("depends on:")
     for d in range(dep_count()):
-        if dep_src(d) == s:
+        if dep_alive(d) and dep_src(d) == s:
             _show(dep_dst(d), dep_weight(d))
     line("used by:")
     for d in range(dep_count()):
-        if dep_dst(d) == s:
+        if dep_alive(d) and dep_dst(d) == s:
             _show(dep_src(d), dep_weight(d))
     return 0

@@ -1,8 +1,9 @@
 """sections: the sections of one cell, with kind, address and size."""
 from theseus_nb.lang.prelude import *
 from kernel_src.shell import arg
-from kernel_src.section_table import (cell_count, cell_name, section_count, section_name,
-                                      section_cell, section_kind, section_addr, section_size)
+from kernel_src.section_table import (cell_count, cell_name, cell_alive, section_count,
+                                      section_name, section_cell, section_kind, section_addr,
+                                      section_size, section_alive)
 from kernel_src.names import name_text, name_equals
 from kernel_src.serial import write_hex
 from cells.fmt import left, right_u64, line
@@ -22,7 +23,7 @@ def kind_name(kind: u8) -> str:
 def find_cell(name: str) -> u64:
     """Index of the cell called name, or cell_count() if there is none."""
     for c in range(cell_count()):
-        if name_equals(cell_name(c), name):
+        if cell_alive(c) and name_equals(cell_name(c), name):
             return c
     return cell_count()
 
@@ -34,7 +35,7 @@ def main(arg_: u64) -> u64:
         line("usage: sections CELL (see `cells` for the names)")
         return 1
     for s in range(section_count()):
-        if section_cell(s) == c:
+        if section_alive(s) and section_cell(s) == c:
             left(kind_name(section_kind(s)), 8)
             write_hex(section_addr(s))
             right_u64(section_size(s), 8)

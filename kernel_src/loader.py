@@ -18,11 +18,12 @@ from kernel_src.elf import (SHT_SYMTAB, SHT_RELA, SHT_NOBITS, SHF_ALLOC, SHF_WRI
                             table_entries)
 from kernel_src.heap import alloc, free
 from kernel_src.names import (name_add, name_addr, name_len, name_begin, name_append_mem,
-                              name_append_str, name_end, names_mark, names_rewind)
+                              name_append_str, name_end, name_keep)
 from kernel_src.section_table import (NONE, KIND_TEXT, KIND_RODATA, KIND_DATA, KIND_BSS, add_cell,
-                                 add_section, add_dep, add_reloc, cell_name, rec_begin,
-                                 rec_rollback)
-from kernel_src.namespace import sym_find_mem, sym_add, sym_addr, sym_section, sym_name, sym_begin, sym_rollback
+                                      add_section, add_dep, add_reloc, cell_name, rec_begin,
+                                      rec_commit, rec_rollback)
+from kernel_src.namespace import (sym_find_mem, sym_find, sym_add, sym_addr, sym_section, sym_name,
+                                  sym_set_sig, sym_remove_cell)
 
 MAX_OBJECT_SECTIONS: u64 = 256
 
@@ -158,7 +159,7 @@ def _section_title(cell: u64, i: u64) -> u64:
             name_append_mem(name_addr(cell_name(cell)), name_len(cell_name(cell)))
             name_append_str("::")
         name_append_mem(a, n)
-    return name_end()
+    return name_keep(name_end())
 
 
 def _signed(raw: u64) -> i64:
@@ -287,6 +288,59 @@ def _relocate() -> bool:
     return True
 
 
+def _name_is(addr: u64, n: u64, s: str) -> bool:
+    if n != u64(len(s)):
+        return False
+    for i in range(n):
+        if load8(addr + i) != u8(ord(s[i])):
+            return False
+    return True
+
+
+def _find_sigs() -> u64:
+    # The compiler's signature table: a section that is not loaded, one
+    # "NAME HEX16" line per public function and global.
+    for i in range(shnum()):
+        if _name_is(section_name_addr(i), section_name_len(i), ".theseus.sigs"):
+            return i
+    return 0
+
+
+def _hex(addr: u64, n: u64) -> u64:
+    v: u64 = 0
+    for i in range(n):
+        c: u8 = load8(addr + i)
+        if c >= 97:
+            v = (v << 4) | u64(c - 87)
+        else:
+            v = (v << 4) | u64(c - 48)
+    return v
+
+
+def sig_in_object(a: u64, n: u64) -> u64:
+    """The signature hash the open object records for the name at a (0: none)."""
+    t: u64 = _find_sigs()
+    if t == 0:
+        return 0
+    p: u64 = section_data(t)
+    end: u64 = p + sh_size(t)
+    while p + n + 17 < end + 1:
+        if load8(p + n) == 32 and name_match(p, a, n):
+            return _hex(p + n + 1, 16)
+        while p < end and load8(p) != 10:
+            p += 1
+        p += 1
+    return 0
+
+
+def name_match(p: u64, a: u64, n: u64) -> bool:
+    """Are the n bytes at p and at a equal?"""
+    for i in range(n):
+        if load8(p + i) != load8(a + i):
+            return False
+    return True
+
+
 def _export(cell: u64) -> bool:
     for k in range(1, table_entries(_symtab, 24)):
         shndx: u64 = _sym_shndx(k)
@@ -298,25 +352,160 @@ def _export(cell: u64) -> bool:
             h: u64 = name_add(a, n)
             if h == 0 or not sym_add(h, _addr[shndx] + load64(_sym(k) + 8), _rec[shndx], cell):
                 return _fail("symbol table full", a, n)
+            sym_set_sig(sym_find(h), sig_in_object(a, n))
     return True
 
 
-def _load(name: u64, base: u64, size: u64) -> u64:
+def _open(base: u64, size: u64) -> bool:
     if not open_object(base, size) or not check_sections():
-        _fail(elf_reason(), 0, 0)
-        return NONE
+        return _fail(elf_reason(), 0, 0)
     if shnum() > MAX_OBJECT_SECTIONS:
-        _fail("too many sections", 0, 0)
-        return NONE
-    if not _find_symtab():
+        return _fail("too many sections", 0, 0)
+    return _find_symtab()
+
+
+def _load(name: u64, base: u64, size: u64) -> u64:
+    if not _open(base, size):
         return NONE
     cell: u64 = add_cell(name, False)
     if cell == NONE:
         _fail("cell table full", 0, 0)
         return NONE
-    if not _place_sections(cell) or not _relocate() or not _export(cell):
+    if not _place_sections(cell) or not _relocate():
         return NONE
     return cell
+
+
+# Staging: cells loaded in one transaction (a boot-time load, or a hot swap
+# of several cells).  A staged cell's sections are placed and relocated,
+# but its symbols join the namespace only at stage_export(), and
+# stage_rollback() undoes everything.
+MAX_STAGED: u64 = 8
+_st_addr: Array[u64, 2048] = [0] * 2048     # MAX_STAGED * MAX_OBJECT_SECTIONS
+_st_rec: Array[u64, 2048] = [0] * 2048
+_st_cell: Array[u64, 8] = [0] * 8
+_st_base: Array[u64, 8] = [0] * 8
+_st_size: Array[u64, 8] = [0] * 8
+_nstaged: u64 = 0
+
+
+def stage_begin() -> None:
+    """Start a transaction of cell loads."""
+    global _nstaged, _unresolved
+    _nstaged = 0
+    _unresolved = False
+    rec_begin()
+
+
+def stage(name_at: u64, name_n: u64, base: u64, size: u64) -> u64:
+    """Place and relocate the cell object at base; its cell index or NONE
+    (then reason() says why; call stage_rollback())."""
+    global _nstaged
+    if _nstaged >= MAX_STAGED:
+        _fail("too many cells in one transaction", 0, 0)
+        return NONE
+    for i in range(MAX_OBJECT_SECTIONS):
+        _addr[i] = 0
+    cell: u64 = _load(name_add(name_at, name_n), base, size)
+    t: u64 = _nstaged
+    for i in range(MAX_OBJECT_SECTIONS):        # kept even on failure: rollback frees them
+        _st_addr[t * MAX_OBJECT_SECTIONS + i] = _addr[i]
+        _st_rec[t * MAX_OBJECT_SECTIONS + i] = _rec[i]
+    _st_cell[t] = cell
+    _st_base[t] = base
+    _st_size[t] = size
+    _nstaged += 1
+    return cell
+
+
+def stage_open(t: u64) -> bool:
+    """Make staged cell t's object the open one again (for the queries below)."""
+    if not _open(_st_base[t], _st_size[t]):
+        return False
+    for i in range(MAX_OBJECT_SECTIONS):
+        _addr[i] = _st_addr[t * MAX_OBJECT_SECTIONS + i]
+        _rec[i] = _st_rec[t * MAX_OBJECT_SECTIONS + i]
+    return True
+
+
+def stage_export(t: u64) -> bool:
+    """Add staged cell t's public symbols to the namespace."""
+    return stage_open(t) and _export(_st_cell[t])
+
+
+def staged_cell(t: u64) -> u64:
+    """Cell index of staged cell t."""
+    return _st_cell[t]
+
+
+def staged_count() -> u64:
+    """How many cells the transaction has staged."""
+    return _nstaged
+
+
+def exports(a: u64, n: u64) -> bool:
+    """Does the open object define the global symbol named by the n bytes at a?"""
+    for k in range(1, table_entries(_symtab, 24)):
+        shndx: u64 = _sym_shndx(k)
+        if _sym_global(k) and shndx != 0 and shndx < shnum() and _addr[shndx] != 0 \
+                and _sym_name_len(k) == n and name_match(_sym_name_addr(k), a, n):
+            return True
+    return False
+
+
+def global_count() -> u64:
+    """Number of symbol-table entries of the open object (for walking its globals)."""
+    return table_entries(_symtab, 24)
+
+
+def global_at(k: u64) -> bool:
+    """Is entry k of the open object a defined global in a loaded section?"""
+    shndx: u64 = _sym_shndx(k)
+    return _sym_global(k) and shndx != 0 and shndx < shnum() and _addr[shndx] != 0
+
+
+def global_name_addr(k: u64) -> u64:
+    """Address of the name of entry k."""
+    return _sym_name_addr(k)
+
+
+def global_name_len(k: u64) -> u64:
+    """Length of the name of entry k."""
+    return _sym_name_len(k)
+
+
+def global_addr(k: u64) -> u64:
+    """Load address of entry k."""
+    return _addr[_sym_shndx(k)] + load64(_sym(k) + 8)
+
+
+def global_size(k: u64) -> u64:
+    """Size of entry k's symbol."""
+    return load64(_sym(k) + 16)
+
+
+def global_is_data(k: u64) -> bool:
+    """Is entry k a global variable (data or bss, not code or a constant)?"""
+    kind: u8 = _kind_of(_sym_shndx(k))
+    return kind == KIND_DATA or kind == KIND_BSS
+
+
+def stage_rollback() -> None:
+    """Undo the transaction: free every staged section, drop its symbols and records."""
+    for t in range(_nstaged):
+        for i in range(MAX_OBJECT_SECTIONS):
+            a: u64 = _st_addr[t * MAX_OBJECT_SECTIONS + i]
+            if a != 0:
+                free(a)
+                _st_addr[t * MAX_OBJECT_SECTIONS + i] = 0
+        if _st_cell[t] != NONE:
+            sym_remove_cell(_st_cell[t])
+    rec_rollback()
+
+
+def stage_commit() -> None:
+    """Keep everything the transaction loaded."""
+    rec_commit()
 
 
 def load_object(name_at: u64, name_n: u64, base: u64, size: u64) -> u64:
@@ -326,20 +515,10 @@ def load_object(name_at: u64, name_n: u64, base: u64, size: u64) -> u64:
     On NONE, reason() and detail() say why, and nothing of the object
     remains in the kernel.
     """
-    global _unresolved
-    names_mark()
-    rec_begin()
-    sym_begin()
-    _unresolved = False
-    for i in range(MAX_OBJECT_SECTIONS):
-        _addr[i] = 0
-    cell: u64 = _load(name_add(name_at, name_n), base, size)
-    if cell == NONE:
-        for i in range(MAX_OBJECT_SECTIONS):
-            if _addr[i] != 0:
-                free(_addr[i])
-                _addr[i] = 0
-        sym_rollback()
-        rec_rollback()
-        names_rewind()
-    return cell
+    stage_begin()
+    cell: u64 = stage(name_at, name_n, base, size)
+    if cell != NONE and stage_export(0):
+        stage_commit()
+        return cell
+    stage_rollback()
+    return NONE

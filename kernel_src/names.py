@@ -2,6 +2,8 @@
 
 A name is a handle: (offset << 16) | length into the pool.  Names are
 copied in when a cell is loaded, so a cell's object can be freed later.
+Kept names are interned (one copy of each distinct name, found through a
+hash index), so swapping a cell a hundred times does not grow the pool.
 """
 # cell: unsafe
 from theseus_nb.lang.prelude import *
@@ -11,31 +13,46 @@ from kernel_src.serial import write_mem
 
 _pool: Array[u8, 65536] = [0] * 65536
 _used: u64 = 0
+_INDEX: u64 = 8192                        # power of two, > the number of distinct names
+_index: Array[u64, 8192] = [0] * 8192     # handle + 1 of each kept name; 0 = empty
+
+
+def _find_kept(addr: u64, n: u64) -> u64:
+    # Slot of the kept name equal to the n bytes at addr, or of the empty
+    # slot where it would go.
+    slot: u64 = hash_mem(addr, n) & (_INDEX - 1)
+    while _index[slot] != 0 and not name_equals_mem(_index[slot] - 1, addr, n):
+        slot = (slot + 1) & (_INDEX - 1)
+    return slot
 
 
 def name_add(addr: u64, n: u64) -> u64:
-    """Copy n bytes at addr into the pool; return the handle (0 if full)."""
+    """The kept name equal to the n bytes at addr, copied in if new (0 if full)."""
     global _used
+    slot: u64 = _find_kept(addr, n)
+    if _index[slot] != 0:
+        return _index[slot] - 1
     if n > 0xFFFF or _used + n > NAME_POOL:
         return 0
     start: u64 = _used
     for i in range(n):
         _pool[start + i] = load8(addr + i)
     _used += n
+    _index[slot] = ((start << 16) | n) + 1
     return (start << 16) | n
 
 
-def name_add_str(s: str) -> u64:
-    """Copy a string into the pool; return its handle (0 if full)."""
+def name_keep(h: u64) -> u64:
+    """Intern h, the name just built with name_begin/append/end: returns the
+    equal kept name if there is one (and gives back h's bytes), else h."""
     global _used
-    n: u64 = u64(len(s))
-    if _used + n > NAME_POOL:
-        return 0
-    start: u64 = _used
-    for i in range(n):
-        _pool[start + i] = u8(ord(s[i]))
-    _used += n
-    return (start << 16) | n
+    slot: u64 = _find_kept(name_addr(h), name_len(h))
+    if _index[slot] != 0:
+        if (h >> 16) + name_len(h) == _used:
+            _used = h >> 16
+        return _index[slot] - 1
+    _index[slot] = h + 1
+    return h
 
 
 def name_len(h: u64) -> u64:
@@ -133,17 +150,18 @@ def name_append_str(s: str) -> bool:
 
 
 def name_end() -> u64:
-    """Finish the name being built and return its handle."""
+    """Finish the name being built and return its handle (a temporary one:
+    name_keep() it to keep it, or names_rewind() to drop it)."""
     return (_building << 16) | (_used - _building)
 
 
 def names_mark() -> None:
-    """Remember the pool's fill level (a load in progress)."""
+    """Remember the pool's fill level, before building a temporary name."""
     global _mark
     _mark = _used
 
 
 def names_rewind() -> None:
-    """Forget names added since names_mark() (a refused load)."""
+    """Forget temporary names built since names_mark() (never kept ones)."""
     global _used
     _used = _mark

@@ -2,7 +2,9 @@
 
 Holds the nano_core's exported symbols (from the host's symbol file) and
 every public symbol of every loaded cell; the loader resolves each
-undefined symbol of a new cell here.  Open addressing on an FNV-1a hash.
+undefined symbol of a new cell here.  Open addressing on an FNV-1a hash of
+the name; a removed symbol's slot is emptied and its probe cluster
+re-inserted, and its table entry is used again (swaps go on forever).
 """
 # cell: unsafe
 from theseus_nb.lang.prelude import *
@@ -17,14 +19,16 @@ _SLOTS: u64 = 4096              # power of two, at least 2 * MAX_SYMBOLS
 class Symbol:
     name: u64      # name handle
     addr: u64
-    section: u64   # index in kernel_src.sections
+    section: u64   # index in kernel_src.section_table
     cell: u64
+    sig: u64       # signature hash from the compiler (0: none recorded)
+    alive: bool
 
 
 _symbols: Array[Symbol, 2048] = [Symbol() for _ in range(2048)]
 _slots: Array[u64, 4096] = [0] * 4096     # symbol index + 1; 0 = empty
-_count: u64 = 0
-_mark: u64 = 0
+_count: u64 = 0                           # high-water mark of _symbols
+_live: u64 = 0
 
 
 def sym_find_mem(addr: u64, n: u64) -> u64:
@@ -43,54 +47,83 @@ def sym_find(name: u64) -> u64:
     return sym_find_mem(name_addr(name), name_len(name))
 
 
+def _insert(s: u64) -> None:
+    h: u64 = hash_of(_symbols[s].name) & (_SLOTS - 1)
+    while _slots[h] != 0:
+        h = (h + 1) & (_SLOTS - 1)
+    _slots[h] = s + 1
+
+
 def sym_add(name: u64, addr: u64, section: u64, cell: u64) -> bool:
     """Define a symbol; False if the name is taken or the table is full."""
-    global _count
-    if _count >= MAX_SYMBOLS or sym_find(name) != NONE:
+    global _count, _live
+    if sym_find(name) != NONE:
         return False
     s: u64 = _count
+    if _live < _count:
+        for k in range(_count):
+            if not _symbols[k].alive:
+                s = k
+                break
+    if s >= MAX_SYMBOLS:
+        return False
+    if s == _count:
+        _count += 1
     _symbols[s].name = name
     _symbols[s].addr = addr
     _symbols[s].section = section
     _symbols[s].cell = cell
-    h: u64 = hash_of(name) & (_SLOTS - 1)
-    while _slots[h] != 0:
-        h = (h + 1) & (_SLOTS - 1)
-    _slots[h] = s + 1
-    _count += 1
+    _symbols[s].sig = 0
+    _symbols[s].alive = True
+    _live += 1
+    _insert(s)
     return True
 
 
-def sym_begin() -> None:
-    """Start a transaction: sym_rollback() removes symbols added after this."""
-    global _mark
-    _mark = _count
-
-
-def sym_rollback() -> None:
-    """Remove every symbol added since sym_begin()."""
-    global _count
-    while _count > _mark:
-        _count -= 1
-        h: u64 = hash_of(_symbols[_count].name) & (_SLOTS - 1)
-        while _slots[h] != _count + 1:
-            h = (h + 1) & (_SLOTS - 1)
-        _slots[h] = 0
-        _rehash_after(h)
-
-
-def _rehash_after(hole: u64) -> None:
-    # Linear probing: entries after a hole may now be unreachable; re-insert
-    # the rest of the cluster.
-    h: u64 = (hole + 1) & (_SLOTS - 1)
-    while _slots[h] != 0:
-        s: u64 = _slots[h] - 1
-        _slots[h] = 0
-        k: u64 = hash_of(_symbols[s].name) & (_SLOTS - 1)
-        while _slots[k] != 0:
-            k = (k + 1) & (_SLOTS - 1)
-        _slots[k] = s + 1
+def sym_remove(s: u64) -> None:
+    """Remove symbol s from the namespace."""
+    global _live
+    h: u64 = hash_of(_symbols[s].name) & (_SLOTS - 1)
+    while _slots[h] != s + 1:
         h = (h + 1) & (_SLOTS - 1)
+    _slots[h] = 0
+    # Linear probing: entries after the hole may now be unreachable, so the
+    # rest of the cluster is inserted again.
+    k: u64 = (h + 1) & (_SLOTS - 1)
+    while _slots[k] != 0:
+        moved: u64 = _slots[k] - 1
+        _slots[k] = 0
+        _insert(moved)
+        k = (k + 1) & (_SLOTS - 1)
+    _symbols[s].alive = False
+    _live -= 1
+
+
+def sym_remove_cell(cell: u64) -> None:
+    """Remove every symbol of a cell (a refused load, or a swapped-out cell)."""
+    for s in range(_count):
+        if _symbols[s].alive and _symbols[s].cell == cell:
+            sym_remove(s)
+
+
+def sym_set_sig(s: u64, sig: u64) -> None:
+    """Record the compiler's signature hash of symbol s."""
+    _symbols[s].sig = sig
+
+
+def sym_sig(s: u64) -> u64:
+    """The signature hash of symbol s (0 if none was recorded)."""
+    return _symbols[s].sig
+
+
+def sym_alive(s: u64) -> bool:
+    """Is table entry s a live symbol?"""
+    return _symbols[s].alive
+
+
+def sym_name(s: u64) -> u64:
+    """Name handle of symbol s."""
+    return _symbols[s].name
 
 
 def sym_addr(s: u64) -> u64:
@@ -109,10 +142,5 @@ def sym_cell(s: u64) -> u64:
 
 
 def sym_count() -> u64:
-    """Number of symbols."""
+    """Upper bound of symbol indices (check sym_alive)."""
     return _count
-
-
-def sym_name(s: u64) -> u64:
-    """Name handle of symbol s."""
-    return _symbols[s].name

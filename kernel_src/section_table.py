@@ -3,8 +3,12 @@
 One record per loaded cell, per loaded section (a function or a global),
 per dependency between two sections (with how many relocations tie them)
 and per applied relocation (kept so that a hot swap can rewrite it).
-Records are appended; a failed load truncates back to where it started, so
-a refused cell leaves no trace.
+
+Records live in fixed tables; a record that dies (a swapped-out cell's, or
+a refused load's) is marked dead and its slot is used again, so the kernel
+can swap cells forever without running out.  Indices of live records never
+change.  Loads are transactions: rec_begin() ... rec_rollback() kills every
+record of the cells created since, so a refused cell leaves no trace.
 """
 from theseus_nb.lang.prelude import *
 from kernel_src.params import MAX_CELLS, MAX_SECTIONS, MAX_DEPS, MAX_RELOCS
@@ -22,6 +26,7 @@ class Cell:
     sections: u64
     bytes: u64
     core: bool       # part of the nano_core (linked by the host)
+    alive: bool
 
 
 @struct
@@ -31,18 +36,19 @@ class Section:
     kind: u8
     addr: u64
     size: u64
+    alive: bool
 
 
 @struct
 class Dep:
     src: u64         # section that depends...
     dst: u64         # ...on this one
-    count: u64       # relocations that tie them
+    count: u64       # relocations that tie them; 0: a dead record
 
 
 @struct
 class Reloc:
-    section: u64     # section patched
+    section: u64     # section patched; NONE: a dead record
     offset: u64
     rtype: u32
     addend: i64
@@ -54,121 +60,213 @@ _cells: Array[Cell, 64] = [Cell() for _ in range(64)]
 _sections: Array[Section, 1024] = [Section() for _ in range(1024)]
 _deps: Array[Dep, 4096] = [Dep() for _ in range(4096)]
 _relocs: Array[Reloc, 8192] = [Reloc() for _ in range(8192)]
+# High-water marks (iterate up to these, skipping dead records) and how
+# many dead records lie below them (when 0, a new record is appended).
 _ncells: u64 = 0
 _nsections: u64 = 0
 _ndeps: u64 = 0
 _nrelocs: u64 = 0
+_dead_sections: u64 = 0
+_dead_deps: u64 = 0
+_dead_relocs: u64 = 0
 
-# Saved counts of the transaction in progress (see begin/rollback).
-_mark_cells: u64 = 0
-_mark_sections: u64 = 0
-_mark_deps: u64 = 0
-_mark_relocs: u64 = 0
+# The cells created by the transaction in progress (see rec_begin).
+_txn: Array[u64, 16] = [0] * 16
+_ntxn: u64 = 0
+_in_txn: bool = False
 
 
 def rec_begin() -> None:
-    """Start recording a cell's load; rec_rollback() undoes everything since."""
-    global _mark_cells, _mark_sections, _mark_deps, _mark_relocs
-    _mark_cells = _ncells
-    _mark_sections = _nsections
-    _mark_deps = _ndeps
-    _mark_relocs = _nrelocs
+    """Start a transaction: rec_rollback() kills every cell created after this."""
+    global _ntxn, _in_txn
+    _ntxn = 0
+    _in_txn = True
+
+
+def rec_commit() -> None:
+    """End the transaction, keeping its records."""
+    global _in_txn
+    _in_txn = False
 
 
 def rec_rollback() -> None:
-    """Forget every record made since rec_begin()."""
-    global _ncells, _nsections, _ndeps, _nrelocs
-    for d in range(_mark_deps, _ndeps):
-        _deps[d].count = 0
-    _ncells = _mark_cells
-    _nsections = _mark_sections
-    _ndeps = _mark_deps
-    _nrelocs = _mark_relocs
+    """Kill every record of the cells created since rec_begin()."""
+    global _ntxn, _in_txn
+    for t in range(_ntxn):
+        kill_cell(_txn[t])
+    _ntxn = 0
+    _in_txn = False
 
 
 def add_cell(name: u64, core: bool) -> u64:
     """Record a cell; its index, or NONE when the table is full."""
-    global _ncells
-    if _ncells >= MAX_CELLS:
-        return NONE
+    global _ncells, _ntxn
     c: u64 = _ncells
+    for k in range(_ncells):
+        if not _cells[k].alive:
+            c = k
+            break
+    if c >= MAX_CELLS or (_in_txn and _ntxn >= 16):
+        return NONE
+    if c == _ncells:
+        _ncells += 1
     _cells[c].name = name
     _cells[c].sections = 0
     _cells[c].bytes = 0
     _cells[c].core = core
-    _ncells += 1
+    _cells[c].alive = True
+    if _in_txn:
+        _txn[_ntxn] = c
+        _ntxn += 1
     return c
 
 
 def add_section(name: u64, cell: u64, kind: u8, addr: u64, size: u64) -> u64:
     """Record a loaded section of a cell; its index, or NONE when full."""
-    global _nsections
-    if _nsections >= MAX_SECTIONS:
-        return NONE
+    global _nsections, _dead_sections
     s: u64 = _nsections
+    if _dead_sections > 0:
+        for k in range(_nsections):
+            if not _sections[k].alive:
+                s = k
+                _dead_sections -= 1
+                break
+    if s >= MAX_SECTIONS:
+        return NONE
+    if s == _nsections:
+        _nsections += 1
     _sections[s].name = name
     _sections[s].cell = cell
     _sections[s].kind = kind
     _sections[s].addr = addr
     _sections[s].size = size
+    _sections[s].alive = True
     _cells[cell].sections += 1
     _cells[cell].bytes += size
-    _nsections += 1
     return s
 
 
 def add_dep(src: u64, dst: u64, n: u64) -> bool:
     """Record that section src depends on section dst (n more relocations)."""
-    global _ndeps
+    global _ndeps, _dead_deps
     if src == dst:
         return True
+    free: u64 = NONE
     for d in range(_ndeps):
-        if _deps[d].src == src and _deps[d].dst == dst:
+        if _deps[d].count == 0:
+            free = d
+        elif _deps[d].src == src and _deps[d].dst == dst:
             _deps[d].count += n
             return True
-    if _ndeps >= MAX_DEPS:
-        return False
-    _deps[_ndeps].src = src
-    _deps[_ndeps].dst = dst
-    _deps[_ndeps].count = n
-    _ndeps += 1
+    if free == NONE:
+        if _ndeps >= MAX_DEPS:
+            return False
+        free = _ndeps
+        _ndeps += 1
+    else:
+        _dead_deps -= 1
+    _deps[free].src = src
+    _deps[free].dst = dst
+    _deps[free].count = n
     return True
 
 
 def add_reloc(section: u64, offset: u64, rtype: u32, addend: i64, target: u64, symbol: u64) -> bool:
     """Keep an applied relocation (for hot swap); False when the table is full."""
-    global _nrelocs
-    if _nrelocs >= MAX_RELOCS:
-        return False
+    global _nrelocs, _dead_relocs
     r: u64 = _nrelocs
+    if _dead_relocs > 0:
+        for k in range(_nrelocs):
+            if _relocs[k].section == NONE:
+                r = k
+                _dead_relocs -= 1
+                break
+    if r >= MAX_RELOCS:
+        return False
+    if r == _nrelocs:
+        _nrelocs += 1
     _relocs[r].section = section
     _relocs[r].offset = offset
     _relocs[r].rtype = rtype
     _relocs[r].addend = addend
     _relocs[r].target = target
     _relocs[r].symbol = symbol
-    _nrelocs += 1
     return True
 
 
+def kill_cell(c: u64) -> None:
+    """Kill cell c and every record of its sections: their relocations and
+    the dependencies from or to them."""
+    global _dead_sections, _dead_deps, _dead_relocs
+    for r in range(_nrelocs):
+        if _relocs[r].section != NONE and _sections[_relocs[r].section].cell == c:
+            _relocs[r].section = NONE
+            _dead_relocs += 1
+    for d in range(_ndeps):
+        if _deps[d].count != 0 and (_sections[_deps[d].src].cell == c
+                                    or _sections[_deps[d].dst].cell == c):
+            _deps[d].count = 0
+            _dead_deps += 1
+    for s in range(_nsections):
+        if _sections[s].alive and _sections[s].cell == c:
+            _sections[s].alive = False
+            _dead_sections += 1
+    _cells[c].alive = False
+
+
+def redirect(old: u64, new: u64) -> None:
+    """Dependencies and relocations that pointed at section old now point at new."""
+    global _dead_deps
+    for r in range(_nrelocs):
+        if _relocs[r].section != NONE and _relocs[r].target == old:
+            _relocs[r].target = new
+    for d in range(_ndeps):
+        if _deps[d].count != 0 and _deps[d].dst == old:
+            n: u64 = _deps[d].count
+            src: u64 = _deps[d].src
+            _deps[d].count = 0
+            _dead_deps += 1
+            add_dep(src, new, n)
+
+
 def cell_count() -> u64:
-    """Number of cells recorded."""
+    """Upper bound of cell indices (check cell_alive)."""
     return _ncells
 
 
 def section_count() -> u64:
-    """Number of sections recorded."""
+    """Upper bound of section indices (check section_alive)."""
     return _nsections
 
 
 def dep_count() -> u64:
-    """Number of distinct dependencies recorded."""
+    """Upper bound of dependency indices (check dep_alive)."""
     return _ndeps
 
 
 def reloc_count() -> u64:
-    """Number of relocations recorded."""
+    """Upper bound of relocation indices (check reloc_alive)."""
     return _nrelocs
+
+
+def cell_alive(c: u64) -> bool:
+    """Is cell c loaded?"""
+    return _cells[c].alive
+
+
+def section_alive(s: u64) -> bool:
+    """Is section s loaded?"""
+    return _sections[s].alive
+
+
+def dep_alive(d: u64) -> bool:
+    """Is dependency record d in use?"""
+    return _deps[d].count != 0
+
+
+def reloc_alive(r: u64) -> bool:
+    """Is relocation record r in use?"""
+    return _relocs[r].section != NONE
 
 
 def cell_name(c: u64) -> u64:
@@ -189,6 +287,14 @@ def cell_bytes(c: u64) -> u64:
 def cell_core(c: u64) -> bool:
     """Is cell c part of the nano_core?"""
     return _cells[c].core
+
+
+def find_cell(name: u64) -> u64:
+    """Index of the live cell with this (kept) name handle, or NONE."""
+    for c in range(_ncells):
+        if _cells[c].alive and _cells[c].name == name:
+            return c
+    return NONE
 
 
 def section_name(s: u64) -> u64:
@@ -231,9 +337,40 @@ def dep_weight(d: u64) -> u64:
     return _deps[d].count
 
 
+def reloc_section(r: u64) -> u64:
+    """Section patched by relocation r."""
+    return _relocs[r].section
+
+
+def reloc_offset(r: u64) -> u64:
+    """Offset of relocation r in its section."""
+    return _relocs[r].offset
+
+
+def reloc_type(r: u64) -> u32:
+    """ELF type of relocation r."""
+    return _relocs[r].rtype
+
+
+def reloc_addend(r: u64) -> i64:
+    """Addend of relocation r."""
+    return _relocs[r].addend
+
+
+def reloc_target(r: u64) -> u64:
+    """Section relocation r points into."""
+    return _relocs[r].target
+
+
+def reloc_symbol(r: u64) -> u64:
+    """Name handle of the global relocation r was resolved by (0: local)."""
+    return _relocs[r].symbol
+
+
 def section_at(addr: u64) -> u64:
-    """The section containing addr, or NONE (used to name a faulting function)."""
+    """The live section containing addr, or NONE (names a faulting function)."""
     for s in range(_nsections):
-        if _sections[s].addr <= addr and addr < _sections[s].addr + _sections[s].size:
+        if _sections[s].alive and _sections[s].addr <= addr \
+                and addr < _sections[s].addr + _sections[s].size:
             return s
     return NONE
