@@ -68,6 +68,8 @@ CASES = [
     ("bare literal hint", "def f(a: u64) -> u64:\n    x = 0\n    return x + a\n", 3,
      "annotate it, e.g. 'x: u64 = 0'"),
     ("str ordering", "def f(a: str) -> bool:\n    return a < \"b\"\n", 2, "only be compared with == and !="),
+    ("global initializer", "t: Array[u8, 2] = [1, wrapping_add(1, 2, u8)]\n", 1,
+     "a global's initial value must be a constant"),
     ("fnref signature", "def g(a: u8) -> u8:\n    return a\ndef f() -> fnref:\n    return g\n", 4,
      "must take one u64 and return u64"),
 ]

@@ -47,3 +47,8 @@ def test_types_reach_python_as_ints_and_bools() -> None:
             "def g(a: u64) -> bool:\n    return a > 3\n", name="t")
     assert c.f(-5, True) == -5 and c.f(5, False) == -1
     assert c.g(4) is True and c.g(2) is False
+
+
+def test_a_parameter_hides_a_constant_of_the_same_name() -> None:
+    c = jit("x = 1\ndef f(x: u64) -> u64:\n    x ^= x >> 7\n    return x\n", name="t")
+    assert c.f(256) == 258

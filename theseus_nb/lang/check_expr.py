@@ -52,9 +52,12 @@ class ExprChecker:
 
     def const_int(self, node: ast.expr) -> Optional[int]:
         """The value of an untyped integer constant expression, or None."""
-        if isinstance(node, ast.Name) and self.lookup_kind(node.id) != "const":
-            return None
-        v = fold_const(node, self.untyped_consts)
+        consts = self.untyped_consts
+        if self.info is not None:  # a local (or parameter) hides a constant of the same name
+            hidden = (set(self.info.locals) | self.assigned) & consts.keys()
+            if hidden:
+                consts = {k: v for k, v in consts.items() if k not in hidden}
+        v = fold_const(node, consts)
         return v if isinstance(v, int) and not isinstance(v, bool) else None
 
     def same(self, node: ast.AST, a: Type, b: Type, what: str) -> None:

@@ -5,6 +5,7 @@ Uses only the `ast` module; function bodies are left for `typecheck`.
 from __future__ import annotations
 
 import ast
+import warnings
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -65,7 +66,9 @@ class CellModel:
 def parse_source(source: str, ctx: SourceContext) -> ast.Module:
     """ast.parse, turning SyntaxError into CellError."""
     try:
-        return ast.parse(source, filename=ctx.filename)
+        with warnings.catch_warnings():  # CPython's own SyntaxWarnings are noise here
+            warnings.simplefilter("ignore", SyntaxWarning)
+            return ast.parse(source, filename=ctx.filename)
     except SyntaxError as e:
         raise ctx.error(f"syntax error: {e.msg}", e.lineno or 1, e.offset or 1) from None
 

@@ -134,7 +134,7 @@ class Checker(ExprChecker, CallChecker, StmtChecker):
         out = {}
         for g in self.model.globals.values():
             self.info, self.assigned = None, set()
-            self.initializer(g.value, g.ty, g.node) if g.value is not None else None
+            self.initializer(g.value, g.ty, g.node, static=True) if g.value is not None else None
         for name, f in self.model.functions.items():
             if not name.startswith("_"):
                 for pname, pty in f.params + [("return value", f.ret)]:
