@@ -69,6 +69,22 @@ def literal_only(n: tuple) -> bool:
     return False
 
 
+def flexible(n: tuple) -> bool:
+    """Expressions typed by literals alone: the compiler gives them the context's type (i64 if none)."""
+    k = n[0]
+    if k == "lit":
+        return True
+    if k in ("bin", "minmax"):
+        return flexible(n[2]) and flexible(n[3])
+    if k == "shift":
+        return flexible(n[2])
+    if k in ("neg", "abs"):
+        return flexible(n[1])
+    if k == "ifexp":
+        return flexible(n[4]) and flexible(n[5])
+    return False
+
+
 def plain(n: tuple, env: dict) -> int:
     return eval(render(n), {}, dict(env))
 
@@ -102,7 +118,8 @@ def evaluate(n: tuple, env: dict, t: IntT) -> int:
     if k == "minmax":
         x, y = evaluate(n[2], env, t), evaluate(n[3], env, t)
         return min(x, y) if n[1] == "min" else max(x, y)
-    x, y = evaluate(n[2], env, t), evaluate(n[3], env, t)
+    ct = INT_TYPES["i64"] if flexible(n[2]) and flexible(n[3]) else t  # comparisons have no context
+    x, y = evaluate(n[2], env, ct), evaluate(n[3], env, ct)
     test = eval(f"x {n[1]} y", {}, {"x": x, "y": y})
     return evaluate(n[4] if test else n[5], env, t)
 
