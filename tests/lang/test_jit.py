@@ -10,6 +10,7 @@ MATH = '''\
 from theseus_nb.lang.prelude import *
 
 SCALE = 10
+NAME: str = "math"
 
 
 def times(a: u64, b: u64) -> u64:
@@ -31,7 +32,7 @@ import cells.math
 
 
 def scaled(a: u64) -> u64:
-    return times(a, SCALE) + cells.math.times(1, 1)
+    return times(a, SCALE) + cells.math.times(1, cells.math.SCALE) - 9
 
 
 def crash(a: u64) -> u64:
@@ -48,6 +49,10 @@ def _run(entry: fnref, arg: u64) -> u64:
 
 def run_worker(arg: u64) -> u64:
     return _run(worker, arg)
+
+
+def math_name() -> str:
+    return cells.math.NAME
 
 
 def echo(s: str) -> str:
@@ -72,6 +77,10 @@ def test_panic_in_another_cell_names_that_cell(app: JitCell) -> None:
     with pytest.raises(CellPanic) as info:
         app.crash(1)
     assert (info.value.cell, info.value.function, info.value.message) == ("math", "safe_div", "division by zero")
+
+
+def test_constants_through_the_module_path(app: JitCell) -> None:
+    assert app.math_name() == "math"
 
 
 def test_function_references(app: JitCell) -> None:

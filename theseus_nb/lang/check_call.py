@@ -20,7 +20,7 @@ class CallChecker:
         f = node.func
         if isinstance(f, ast.Attribute):
             sig = self.module_attr(f)
-            if sig is None:
+            if sig is None or sig[0] == "const":
                 raise self.ctx.at(node, f"'{ast.unparse(f)}' is not a function; methods are not supported")
             node.call = ("ext",) + sig  # type: ignore[attr-defined]
             return self.args(node, sig[2])

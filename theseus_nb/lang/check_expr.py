@@ -214,7 +214,22 @@ class ExprChecker:
 
     def e_Attribute(self, node: ast.Attribute, expected: Optional[Type]) -> Type:
         ext = self.module_attr(node)
+        if ext is not None and ext[0] == "const":  # another cell's constant: an immediate
+            cty, value = ext[2]
+            node.kind = "const"  # type: ignore[attr-defined]
+            node.value_ = value  # type: ignore[attr-defined]
+            if cty is None or isinstance(cty, IntT):
+                ty = cty or (expected if isinstance(expected, IntT) else I64)
+                if not ty.fits(value):
+                    raise self.ctx.at(node, f"{value} does not fit in {ty} ({ty.min}..{ty.max})")
+                node.const = value  # type: ignore[attr-defined]
+                return ty
+            return cty
         if ext is not None:
+            sig = ext[2]
+            if [t for _, t in sig.params] != [U64] or sig.ret != U64:
+                raise self.ctx.at(node, f"'{ast.unparse(node)}' is used as a value (a fnref), so "
+                                        "it must take one u64 and return u64")
             node.kind = "extfunc"  # type: ignore[attr-defined]
             return FNREF
         base = self.expr(node.value)

@@ -100,9 +100,14 @@ class ExprLowerer:
     v_Subscript = v_Name
 
     def v_Attribute(self, node: ast.Attribute) -> ir.Value:
-        if getattr(node, "kind", None) == "extfunc":
+        kind = getattr(node, "kind", None)
+        if kind == "extfunc":
             cell, remote, sig = self.cell.checker.module_attr(node)
             return self.cell.symbol(cell, remote, sig)
+        if kind == "const" and node.ty == STR:
+            return self.cell.string(node.value_)
+        if kind == "const" and node.ty == BOOL:
+            return ir.Constant(I1, int(bool(node.value_)))
         return self.v_Name(node)
 
     def v_BinOp(self, node: ast.BinOp) -> ir.Value:

@@ -73,7 +73,8 @@ class Checker(ExprChecker, CallChecker, StmtChecker):
             self._interface(cell, node)
 
     def module_attr(self, node: ast.Attribute) -> Optional[tuple]:
-        """`cells.serial.write_str` -> (cell, name, sig); None if node is not such a path."""
+        """`cells.serial.write_str` -> (cell, name, sig), `cells.serial.BAUD` -> ("const", name,
+        (type, value)); None if node is not such a path."""
         path = ast.unparse(node.value)
         if path not in self.model.modules:
             return None
@@ -81,8 +82,10 @@ class Checker(ExprChecker, CallChecker, StmtChecker):
         iface = self.interfaces[cell]
         if node.attr.startswith("_") or node.attr in iface.private:
             raise self.ctx.at(node, f"'{node.attr}' is private to cell '{cell}' (its name starts with _)")
+        if node.attr in iface.constants:
+            return ("const", node.attr, iface.constants[node.attr])
         if node.attr not in iface.functions:
-            raise self.ctx.at(node, f"cell '{cell}' has no public function '{node.attr}'")
+            raise self.ctx.at(node, f"cell '{cell}' has no public function or constant '{node.attr}'")
         return (cell, node.attr, iface.functions[node.attr])
 
     def imported_sig(self, name: str) -> tuple:
