@@ -120,3 +120,13 @@ def test_python_side_argument_checks(cell: object) -> None:
         cell.add("x", 0)
     with pytest.raises(TypeError):
         cell.add(1)
+
+
+def test_runaway_recursion_is_a_panic_not_a_crash() -> None:
+    cell = jit("def down(n: u64) -> u64:\n    if n == 0:\n        return 0\n    return down(n - 1) + 1\n",
+               name="deep")
+    assert cell.down(1000) == 1000
+    for _ in range(3):
+        with pytest.raises(CellPanic, match="stack overflow"):
+            cell.down(10**9)
+    assert cell.down(10) == 10

@@ -32,15 +32,18 @@ class CompiledCell:
 
 
 def compile_cell(source: str, name: str, *, filename: str = "<cell>", unsafe: bool = False,
-                 interfaces: Mapping[str, CellInterface] = {}, checks: bool = True) -> CompiledCell:
+                 interfaces: Mapping[str, CellInterface] = {}, checks: bool = True,
+                 stack_limit: str = "") -> CompiledCell:
     """Compile one cell's source to LLVM IR; raise CellError on the first error.
 
     interfaces: the CellInterface of every cell this one imports (from interface_of).
     checks=False drops bounds and overflow checks; it exists for the benchmark only.
+    stack_limit names an i64 global holding the lowest allowed stack address; every
+    function then checks it on entry (the host JIT uses this; the kernel does not).
     """
     model = build_model(source, name, filename=filename, unsafe=unsafe)
     checker, infos = check_cell(model, dict(interfaces))
-    module = lower_cell(model, checker, infos, checks=checks)
+    module = lower_cell(model, checker, infos, checks=checks, stack_limit=stack_limit)
     cells = []
     for cell, _, _ in model.imported.values():
         if cell not in cells:

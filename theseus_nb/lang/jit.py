@@ -23,6 +23,8 @@ from .types import BOOL, FNREF, NONE, STR, IntT
 
 I32, I64 = ir.IntType(32), ir.IntType(64)
 JMPBUF_BYTES = 512  # glibc's x86-64 jmp_buf is 200 bytes; leave room
+STACK_LIMIT = "jit.stack_limit"
+STACK_BUDGET = 1 << 20  # bytes of stack a call from Python may use before it panics
 _initialized = False
 
 
@@ -58,6 +60,9 @@ def _runtime(cells: list) -> ir.Module:
     jmpbuf = ir.GlobalVariable(m, ir.ArrayType(ir.IntType(8), JMPBUF_BYTES), "jit.jmpbuf")
     jmpbuf.initializer = ir.Constant(jmpbuf.value_type, None)
     jmpbuf.align = 16
+    limit = ir.GlobalVariable(m, I64, STACK_LIMIT)
+    limit.initializer = ir.Constant(I64, 0)
+    frameaddress = ir.Function(m, ir.FunctionType(PTR, [I32]), "llvm.frameaddress.p0")
     slots = {}
     for gname, ty in (("jit.msg", STR_T), ("jit.where", STR_T), ("jit.line", I64)):
         g = ir.GlobalVariable(m, ty, gname)
@@ -87,6 +92,8 @@ def _runtime(cells: list) -> ir.Module:
             b.position_at_end(failed)
             b.ret(ir.Constant(I32, 1))
             b.position_at_end(run)
+            here = b.ptrtoint(b.call(frameaddress, [ir.Constant(I32, 0)]), I64)
+            b.store(b.sub(here, ir.Constant(I64, STACK_BUDGET)), limit)
             it = iter(w.args[1:])
             args = []
             for _, t in sig.params:
@@ -191,7 +198,10 @@ def jit(source: str, *, name: str = "cell", unsafe: bool = False, others: Mappin
     """Compile a cell (and the cells it imports, given in `others` by name) for the host.
 
     Returns a namespace whose attributes are the cell's public functions; a
-    panic raises CellPanic and leaves the process running.
+    panic raises CellPanic and leaves the process running.  Runaway recursion
+    panics too ("stack overflow") once a call uses more than 1 MiB of stack.
+    opt is the LLVM optimisation level; checks=False (benchmark only) drops
+    bounds, overflow and stack checks.
     """
     init_llvm()
     if "rt" in others or name == "rt":
@@ -202,7 +212,8 @@ def jit(source: str, *, name: str = "cell", unsafe: bool = False, others: Mappin
     compiled: dict[str, CompiledCell] = {}
     for n, src in list(others.items()) + [(name, source)]:
         compiled[n] = compile_cell(src, n, unsafe=unsafe if n == name else False,
-                                   interfaces=ifaces, checks=checks)
+                                   interfaces=ifaces, checks=checks,
+                                   stack_limit=STACK_LIMIT if checks else "")
     tm = host_target_machine()
     mods = []
     for cc in list(compiled.values()):

@@ -26,9 +26,11 @@ def _is_zero(c: ir.Constant) -> bool:
 class CellLowerer:
     """Owns the module: functions, globals, string literals and external declarations."""
 
-    def __init__(self, model: CellModel, checker: object, infos: dict, *, checks: bool = True) -> None:
+    def __init__(self, model: CellModel, checker: object, infos: dict, *, checks: bool = True,
+                 stack_limit: str = "") -> None:
         self.model, self.checker, self.infos = model, checker, infos
         self.checks = checks  # False only for the benchmark: measures what safety costs
+        self.stack_limit = stack_limit  # name of an i64 global: panic if the stack grows below it
         self.module = ir.Module(name=model.name)
         self.strings: dict = {}
         self.functions: dict = {}
@@ -164,12 +166,26 @@ class FunctionLowerer(ExprLowerer, CallLowerer, StmtLowerer):
         for arg, (pname, pty) in zip(self.fn.args, self.sig.params):
             self.alloca_builder.store(arg, self.slots[pname])
         self.alloca_builder.branch(body)
+        if self.cell.stack_limit:
+            self.stack_check()
         self.body(self.sig.node.body)
         if not self.builder.block.is_terminated:
             if self.sig.ret == NONE:
                 self.builder.ret_void()
             else:
                 self.panic("function ended without a return", self.sig.node.body[-1], end=True)
+
+    def stack_check(self) -> None:
+        """On the host, runaway recursion must be a panic, not a crash of the Python process."""
+        m, b = self.cell.module, self.builder
+        limit = m.globals.get(self.cell.stack_limit)
+        if limit is None:
+            limit = ir.GlobalVariable(m, I64, self.cell.stack_limit)
+        fa = m.globals.get("llvm.frameaddress.p0") or ir.Function(
+            m, ir.FunctionType(PTR, [ir.IntType(32)]), "llvm.frameaddress.p0")
+        here = b.ptrtoint(b.call(fa, [ir.Constant(ir.IntType(32), 0)]), I64)
+        self.check(b.icmp_unsigned("<", here, b.load(limit, typ=I64)),
+                   "stack overflow (recursion too deep)", self.sig.node, always=True)
 
     def temp(self, lt: ir.Type, name: str = "") -> ir.AllocaInstr:
         """A hidden stack slot (loop counters), allocated in the entry block."""
@@ -210,9 +226,10 @@ class FunctionLowerer(ExprLowerer, CallLowerer, StmtLowerer):
         b.position_at_end(ok)
 
 
-def lower_cell(model: CellModel, checker: object, infos: dict, *, checks: bool = True) -> ir.Module:
+def lower_cell(model: CellModel, checker: object, infos: dict, *, checks: bool = True,
+               stack_limit: str = "") -> ir.Module:
     """Emit the IR module for a checked cell."""
-    return CellLowerer(model, checker, infos, checks=checks).lower()
+    return CellLowerer(model, checker, infos, checks=checks, stack_limit=stack_limit).lower()
 
 
 __all__ = ["lower_cell", "llvm_type", "STR_T", "PTR", "FNREF_T", "Optional"]
