@@ -55,7 +55,7 @@ def load_python() -> object:
 
 def main() -> None:
     quick = "--quick" in sys.argv
-    repeat = 2 if quick else 5
+    repeat = 2 if quick else 15
     source = CELL.read_text()
     sys.setrecursionlimit(10000)
 
