@@ -1,7 +1,7 @@
 """mem: physical frames and kernel heap in use."""
 from theseus_nb.lang.prelude import *
 from kernel_src.frames import used, total
-from kernel_src.heap import in_use, allocations, size
+from kernel_src.heap import in_use, allocations, size, requested
 from kernel_src.names import names_used
 from cells.fmt import kv
 
@@ -12,6 +12,7 @@ def main(arg: u64) -> u64:
     kv("frames_total", total())
     kv("heap_used", in_use())
     kv("heap_allocs", allocations())
+    kv("heap_requested", requested())
     kv("heap_size", size())
     kv("names_used", names_used())
     return 0

@@ -88,3 +88,16 @@ def entry_check(i: u64, archive_size: u64) -> str:
     if adler32(_base + off, n) != load32(_entry(i) + 40):
         return "object checksum mismatch (corrupt)"
     return ""
+
+
+def entry_find(addr: u64, n: u64) -> u64:
+    """Index of the entry whose name is the n bytes at addr, or NONE."""
+    for i in range(_count):
+        if entry_name_len(i) == n:
+            same: bool = True
+            for k in range(n):
+                if load8(entry_name_addr(i) + k) != load8(addr + k):
+                    same = False
+            if same:
+                return i
+    return 0xFFFFFFFFFFFFFFFF

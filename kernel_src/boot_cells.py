@@ -1,7 +1,8 @@
 """boot_cells: load every cell of the boot archive at boot.
 
 The first entry, "@nano_core", is the host linker's record of the nano_core
-itself (see symfile); the others are cell objects.  A cell whose symbols
+itself (see symfile); the others are cell objects, except "cell@version"
+entries, which are kept for the `swap` command and not loaded at boot.  A cell whose symbols
 are not all defined yet waits for a later pass, so the archive's order
 does not matter; a refused cell is reported and the others still load.
 """
@@ -37,6 +38,13 @@ def _is_symfile(i: u64) -> bool:
     return entry_name_len(i) > 0 and load8(entry_name_addr(i)) == 64     # "@"
 
 
+def _is_version(i: u64) -> bool:
+    for k in range(entry_name_len(i)):
+        if load8(entry_name_addr(i) + k) == 64:
+            return True
+    return False
+
+
 def load_all(base: u64, size: u64) -> u64:
     """Load the nano_core's records, then every cell; how many cells loaded."""
     global _total_cycles
@@ -53,6 +61,8 @@ def load_all(base: u64, size: u64) -> u64:
         elif _is_symfile(i):
             load_symfile(entry_data(i), entry_size(i))
             _pending[i] = False
+        elif _is_version(i):
+            _pending[i] = False          # "cell@2": kept for `swap cell=cell@2`
         else:
             _pending[i] = True
     loaded: u64 = 0

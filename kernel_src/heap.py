@@ -21,6 +21,7 @@ _start: u64 = 0
 _size: u64 = 0
 _in_use: u64 = 0               # bytes in allocated blocks, headers included
 _allocations: u64 = 0
+_requested: u64 = 0            # bytes asked for by live allocations (exact, for leak checks)
 
 
 def init() -> bool:
@@ -42,7 +43,7 @@ def _align_up(v: u64, a: u64) -> u64:
 
 def alloc(size: u64, align: u64) -> u64:
     """size bytes aligned to align (a power of two); 0 when the heap is full."""
-    global _free, _in_use, _allocations
+    global _free, _in_use, _allocations, _requested
     if align < 16:
         align = 16
     prev: u64 = 0
@@ -66,8 +67,10 @@ def alloc(size: u64, align: u64) -> u64:
                 store64(prev + 8, nxt)
             store64(user - 16, block)
             store64(user - 8, _MAGIC)
+            store64(block + 8, size)           # the block's link word is free while in use
             _in_use += block_size
             _allocations += 1
+            _requested += size
             return user
         prev = block
         block = load64(block + 8)
@@ -76,7 +79,7 @@ def alloc(size: u64, align: u64) -> u64:
 
 def free(user: u64) -> None:
     """Give back a pointer that alloc() returned."""
-    global _free, _in_use, _allocations
+    global _free, _in_use, _allocations, _requested
     if user < _start + 32 or user >= _start + _size or load64(user - 8) != _MAGIC:
         panic("heap: free() of a pointer the heap did not hand out")
     block: u64 = load64(user - 16)
@@ -84,6 +87,7 @@ def free(user: u64) -> None:
     size: u64 = load64(block)
     _in_use -= size
     _allocations -= 1
+    _requested -= load64(block + 8)
     prev: u64 = 0
     nxt: u64 = _free
     while nxt != 0 and nxt < block:
@@ -106,6 +110,11 @@ def free(user: u64) -> None:
 def in_use() -> u64:
     """Bytes currently allocated (headers included)."""
     return _in_use
+
+
+def requested() -> u64:
+    """Bytes asked for by the live allocations (without headers or padding)."""
+    return _requested
 
 
 def allocations() -> u64:

@@ -23,7 +23,7 @@ from kernel_src.section_table import (NONE, KIND_TEXT, KIND_RODATA, KIND_DATA, K
                                       add_section, add_dep, add_reloc, cell_name, rec_begin,
                                       rec_commit, rec_rollback)
 from kernel_src.namespace import (sym_find_mem, sym_find, sym_add, sym_addr, sym_section, sym_name,
-                                  sym_set_sig, sym_remove_cell)
+                                  sym_set_sig, sym_remove_cell, sym_cell)
 
 MAX_OBJECT_SECTIONS: u64 = 256
 
@@ -167,6 +167,12 @@ def _signed(raw: u64) -> i64:
     if raw < 0x8000000000000000:
         return i64(raw)
     return -i64(0xFFFFFFFFFFFFFFFF - raw) - 1
+
+
+def patch(place: u64, rtype: u32, s: u64, a: i64) -> bool:
+    """Write relocation type rtype at place for symbol value s and addend a
+    (a hot swap uses it to point a dependent at the new code)."""
+    return _patch(place, rtype, s, a)
 
 
 def _patch(place: u64, rtype: u32, s: u64, a: i64) -> bool:
@@ -341,13 +347,20 @@ def name_match(p: u64, a: u64, n: u64) -> bool:
     return True
 
 
-def _export(cell: u64) -> bool:
+def _export(cell: u64, swapping: bool) -> bool:
+    # Add the open object's globals to the namespace.  Names the cell has
+    # already exported are skipped; a name another cell holds is an error,
+    # except in a swap, where the old cell may still hold it (swap.py checks
+    # that whoever else holds it is being replaced).
     for k in range(1, table_entries(_symtab, 24)):
         shndx: u64 = _sym_shndx(k)
         if _sym_global(k) and shndx != 0 and shndx < shnum() and _addr[shndx] != 0:
             a: u64 = _sym_name_addr(k)
             n: u64 = _sym_name_len(k)
-            if sym_find_mem(a, n) != NONE:
+            taken: u64 = sym_find_mem(a, n)
+            if taken != NONE and (sym_cell(taken) == cell or swapping):
+                continue
+            if taken != NONE:
                 return _fail("symbol already defined by another cell", a, n)
             h: u64 = name_add(a, n)
             if h == 0 or not sym_add(h, _addr[shndx] + load64(_sym(k) + 8), _rec[shndx], cell):
@@ -371,15 +384,17 @@ def _load(name: u64, base: u64, size: u64) -> u64:
     if cell == NONE:
         _fail("cell table full", 0, 0)
         return NONE
-    if not _place_sections(cell) or not _relocate():
+    if not _place_sections(cell):
         return NONE
     return cell
 
 
 # Staging: cells loaded in one transaction (a boot-time load, or a hot swap
-# of several cells).  A staged cell's sections are placed and relocated,
-# but its symbols join the namespace only at stage_export(), and
-# stage_rollback() undoes everything.
+# of several cells).  stage() places a cell's sections; stage_link() adds
+# its new public names to the namespace (so cells of one transaction can
+# use each other's new functions) and applies its relocations;
+# stage_export() adds the names an old version still held, once it is
+# gone; stage_rollback() undoes everything.
 MAX_STAGED: u64 = 8
 _st_addr: Array[u64, 2048] = [0] * 2048     # MAX_STAGED * MAX_OBJECT_SECTIONS
 _st_rec: Array[u64, 2048] = [0] * 2048
@@ -398,7 +413,7 @@ def stage_begin() -> None:
 
 
 def stage(name_at: u64, name_n: u64, base: u64, size: u64) -> u64:
-    """Place and relocate the cell object at base; its cell index or NONE
+    """Place the sections of the cell object at base; its cell index or NONE
     (then reason() says why; call stage_rollback())."""
     global _nstaged
     if _nstaged >= MAX_STAGED:
@@ -428,9 +443,15 @@ def stage_open(t: u64) -> bool:
     return True
 
 
+def stage_link(t: u64, swapping: bool) -> bool:
+    """Export staged cell t's public names that are free, then apply its
+    relocations; False (with a reason) if something does not resolve."""
+    return stage_open(t) and _export(_st_cell[t], swapping) and _relocate()
+
+
 def stage_export(t: u64) -> bool:
-    """Add staged cell t's public symbols to the namespace."""
-    return stage_open(t) and _export(_st_cell[t])
+    """Add the rest of staged cell t's public names (after its old version left)."""
+    return stage_open(t) and _export(_st_cell[t], False)
 
 
 def staged_cell(t: u64) -> u64:
@@ -484,6 +505,11 @@ def global_size(k: u64) -> u64:
     return load64(_sym(k) + 16)
 
 
+def global_section(k: u64) -> u64:
+    """Section record of entry k."""
+    return _rec[_sym_shndx(k)]
+
+
 def global_is_data(k: u64) -> bool:
     """Is entry k a global variable (data or bss, not code or a constant)?"""
     kind: u8 = _kind_of(_sym_shndx(k))
@@ -517,7 +543,7 @@ def load_object(name_at: u64, name_n: u64, base: u64, size: u64) -> u64:
     """
     stage_begin()
     cell: u64 = stage(name_at, name_n, base, size)
-    if cell != NONE and stage_export(0):
+    if cell != NONE and stage_link(0, False):
         stage_commit()
         return cell
     stage_rollback()

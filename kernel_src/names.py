@@ -42,6 +42,14 @@ def name_add(addr: u64, n: u64) -> u64:
     return (start << 16) | n
 
 
+def name_add_str(s: str) -> u64:
+    """The kept name equal to s (copied in if new; 0 if the pool is full)."""
+    name_begin()
+    if not name_append_str(s):
+        return 0
+    return name_keep(name_end())
+
+
 def name_keep(h: u64) -> u64:
     """Intern h, the name just built with name_begin/append/end: returns the
     equal kept name if there is one (and gives back h's bytes), else h."""
@@ -134,6 +142,16 @@ def name_append_mem(addr: u64, n: u64) -> bool:
     for i in range(n):
         _pool[_used + i] = load8(addr + i)
     _used += n
+    return True
+
+
+def name_append_byte(c: u8) -> bool:
+    """Append one byte to the name being built."""
+    global _used
+    if _used + 1 > NAME_POOL:
+        return False
+    _pool[_used] = c
+    _used += 1
     return True
 
 

@@ -229,6 +229,23 @@ def redirect(old: u64, new: u64) -> None:
             add_dep(src, new, n)
 
 
+def move_dep(src: u64, old: u64, new: u64) -> None:
+    """One relocation of section src moved from pointing at old to new."""
+    global _dead_deps
+    for d in range(_ndeps):
+        if _deps[d].count != 0 and _deps[d].src == src and _deps[d].dst == old:
+            _deps[d].count -= 1
+            if _deps[d].count == 0:
+                _dead_deps += 1
+            break
+    add_dep(src, new, 1)
+
+
+def reloc_retarget(r: u64, new: u64) -> None:
+    """Relocation r now points into section new."""
+    _relocs[r].target = new
+
+
 def cell_count() -> u64:
     """Upper bound of cell indices (check cell_alive)."""
     return _ncells

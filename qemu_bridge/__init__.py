@@ -4,8 +4,10 @@
         m.command("echo hi")   # -> "hi"
 """
 
-from .errors import BootError, BridgeError, GuestExited, GuestTimeout
+from .errors import BootError, BridgeError, GuestExited, GuestTimeout, ProtocolError
+from .evolution import SwapError, SwapReport
 from .machine import Machine
 from .qemu import QemuConfig
 
-__all__ = ["Machine", "BridgeError", "BootError", "GuestTimeout", "GuestExited", "QemuConfig"]
+__all__ = ["Machine", "BridgeError", "BootError", "GuestTimeout", "GuestExited", "ProtocolError",
+           "QemuConfig", "SwapError", "SwapReport"]

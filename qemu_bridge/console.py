@@ -103,6 +103,9 @@ class Console:
         )
         self.child.logfile_read = self.transcript
         self.child.delayafterclose = 0.0
+        # pexpect sleeps 50 ms before every send by default (for slow
+        # terminals): our guest reads its UART as fast as we can write.
+        self.child.delaybeforesend = None
         self.child.delayafterterminate = 0.05
 
     @property

@@ -30,6 +30,7 @@ import html
 import os
 import signal
 import threading
+import time
 import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,6 +39,7 @@ import pexpect
 
 from .console import Console, normalise_newlines
 from .errors import BootError, BridgeError, GuestExited, GuestTimeout, ProtocolError
+from .evolution import SwapError, SwapReport, parse_swap_output, section_changes, upload_payload
 from .protocol import Reply, RequestIds, parse_reply, trailer_pattern
 from .qemu import QemuConfig, find_qemu
 
@@ -82,6 +84,12 @@ class Machine:
         self._lock = threading.Lock()
         self._in_sync = True
         self._ids = RequestIds()
+        #: The Image this machine booted (set by Image.boot); swaps compile against it.
+        self.image: Any = None
+        #: The current object of each cell swapped or loaded since boot.
+        self.live_cells: dict[str, Any] = {}
+        #: The report of the latest swap, for views that highlight it.
+        self.last_swap: SwapReport | None = None
         self._finalizer = weakref.finalize(self, _kill_console, console)
         # At interpreter exit the atexit hook halts the guest cleanly; the
         # finalizer (a kill) is only for machines garbage-collected earlier.
@@ -210,8 +218,12 @@ class Machine:
         """
         return self.request(text, timeout).output
 
-    def request(self, text: str, timeout: float = 5.0) -> Reply:
-        """Run one shell command; return its status and output as a ``Reply``."""
+    def request(self, text: str, timeout: float = 5.0, payload: str = "") -> Reply:
+        """Run one shell command; return its status and output as a ``Reply``.
+
+        ``payload`` is sent right after the command line, for commands that
+        read more input (``upload``).
+        """
         if "\r" in text or "\n" in text:
             raise ValueError(f"command must be a single line, got {text!r}")
         with self._lock:
@@ -220,7 +232,7 @@ class Machine:
             # so an interrupt anywhere in between leads to a resync.
             self._in_sync = False
             request_id = self._ids.next()
-            self._console.send(f"!{request_id} {text}\r")
+            self._console.send(f"!{request_id} {text}\r" + payload)
             self._console.transcript.write(text + "\r\n")  # the guest does not echo requests
             raw, fields = self._wait_trailer(request_id, text, timeout)
             self._wait_prompt(text, timeout, after_trailer=True)
@@ -295,6 +307,70 @@ class Machine:
             raise BridgeError(f"the guest's graph command failed with status {reply.status}",
                               self.transcript)
         return SectionGraph.from_dump(reply.output)
+
+    # --- live evolution ---------------------------------------------------
+
+    def upload(self, name: str, data: bytes, timeout: float = 30.0) -> Reply:
+        """Send an object to the guest under ``name`` (see kernel_src/upload.py)."""
+        args, payload = upload_payload(data)
+        return self.request(f"upload {name} {args}", timeout, payload=payload)
+
+    def swap(self, name: str, source: str | None = None, *, data: bytes | None = None,
+             unsafe: bool = False, timeout: float = 30.0) -> SwapReport:
+        """Replace cell ``name`` in the running kernel with new ``source``
+        (cell-language text) or an already compiled object ``data``.
+
+        Returns a SwapReport. Raises ``theseus_nb.lang.CellError`` when the
+        source does not compile, and SwapError when the kernel refuses the
+        swap; in both cases the guest is exactly as it was.
+        """
+        return self.swap_many({name: source if data is None else data}, unsafe=unsafe,
+                              timeout=timeout)
+
+    def swap_many(self, cells: "dict[str, str | bytes]", *, unsafe: bool = False,
+                  timeout: float = 30.0) -> SwapReport:
+        """Swap several cells as one transaction (all or nothing)."""
+        return self._evolve("swap", cells, unsafe, timeout)
+
+    def load(self, name: str, source: str | None = None, *, data: bytes | None = None,
+             unsafe: bool = False, timeout: float = 30.0) -> SwapReport:
+        """Add a new cell to the running kernel (same arguments as ``swap``)."""
+        return self._evolve("load", {name: source if data is None else data}, unsafe, timeout)
+
+    def _evolve(self, verb: str, cells: "dict[str, str | bytes]", unsafe: bool,
+                timeout: float) -> SwapReport:
+        from theseus_nb.evolve import compile_for_swap_many  # the compiler is upstream of the bridge
+
+        start = time.perf_counter()
+        objects = compile_for_swap_many(self, cells, unsafe)
+        compiled = time.perf_counter()
+        for name, obj in objects.items():
+            reply = self.upload(name, obj.data, timeout)
+            if not reply.ok:
+                raise SwapError(f"upload of {name!r} refused: {reply.output}", self.transcript)
+        uploaded = time.perf_counter()
+        reply = self.request(f"{verb} " + " ".join(objects), timeout)
+        done = time.perf_counter()
+        if not reply.ok:
+            raise SwapError(f"{verb} of {', '.join(objects)} refused by the kernel: "
+                            f"{reply.output.strip()}", self.transcript)
+        report = SwapReport(cells=list(objects))
+        for name, obj in objects.items():
+            old = self.live_cells.get(name)
+            if old is None and self.image is not None:
+                old = next((c for c in self.image.cells if c.cell == name), None)
+            added, removed, changed = section_changes(old, obj)
+            report.sections_added += added
+            report.sections_removed += removed
+            report.sections_changed += changed
+            self.live_cells[name] = obj
+        parse_swap_output(reply.output, report)
+        report.compile_s = compiled - start
+        report.upload_s = uploaded - compiled
+        report.swap_s = done - uploaded
+        report.total_s = done - start
+        self.last_swap = report
+        return report
 
     # --- state ------------------------------------------------------------
 

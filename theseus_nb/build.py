@@ -220,12 +220,14 @@ class CompiledObject:
 
 
 def compile_object(module: ir.Module | str, cell: str, *, opt: int = 2,
-                   use_cache: bool = True) -> CompiledObject:
+                   use_cache: bool = True, extra_ir: str = "") -> CompiledObject:
     """Compile IR (an ``ir.Module`` or IR text) of ``cell`` to an ELF object.
 
-    Raises ``BuildError`` with LLVM's message when the IR does not verify.
+    ``extra_ir`` is appended to the module's text (module-level asm, such as
+    the signature table). Raises ``BuildError`` with LLVM's message when the
+    IR does not verify.
     """
-    text = _prepare_text(module, cell)
+    text = _prepare_text(module, cell) + extra_ir
     key_src = "\0".join([text, KERNEL_FEATURES, str(opt), llvmlite.__version__])
     key = hashlib.sha256(key_src.encode()).hexdigest()[:32]
     path = cache_dir() / f"{cell}-{key}.o"

@@ -42,6 +42,7 @@ class Image:
     nano_core: list[CellObject]
     cells: list[CellObject]
     symbols: dict[str, int] = field(default_factory=dict)  # nano_core symbol -> address
+    kernel: Any = None  # the Kernel this was built from (hot swap compiles against it)
 
     @cached_property
     def graph(self) -> SectionGraph:
@@ -61,7 +62,9 @@ class Image:
         from qemu_bridge import Machine, QemuConfig
 
         config = QemuConfig(self.kernel_path, self.archive_path, memory=memory, kvm=kvm)
-        return Machine.start(config, boot_timeout=boot_timeout, **kwargs)
+        machine = Machine.start(config, boot_timeout=boot_timeout, **kwargs)
+        machine.image = self
+        return machine
 
     def _repr_html_(self) -> str:
         rows = "".join(

@@ -20,7 +20,7 @@ from .archive import ArchiveEntry
 from .image import Image, write_image
 from .objects import CellObject, parse_object
 
-__all__ = ["CellSource", "Kernel", "repo_root"]
+__all__ = ["CellSource", "Kernel", "compile_source", "interfaces_of", "repo_root"]
 
 _SUFFIXES = (".py", ".ll", ".s")
 
@@ -62,6 +62,12 @@ class Kernel:
 
     nano_core: list[CellSource]
     cells: list[CellSource] = field(default_factory=list)
+    #: For each cell of the last build: was its object taken from the cache?
+    last_build_cached: dict[str, bool] = field(default_factory=dict, repr=False)
+
+    def source(self, name: str) -> CellSource | None:
+        """The source of cell ``name``, or None."""
+        return next((c for c in self.nano_core + self.cells if c.name == name), None)
 
     @classmethod
     def default(cls) -> "Kernel":
@@ -93,14 +99,17 @@ class Kernel:
         times: dict[str, float] = {}
         for done, src in enumerate(everything, 1):
             start = time.perf_counter()
-            compiled = build.compile_object(_to_ir(src, interfaces), src.name)
+            compiled = compile_source(src, interfaces)
+            self.last_build_cached[src.name] = compiled.cached
             objects[src.name] = parse_object(compiled.data, src.name)
             times[src.name] = time.perf_counter() - start
             if progress:
                 progress(done, len(everything), src.name)
         core = [objects[c.name] for c in self.nano_core]
         loadable = [objects[c.name] for c in self.cells]
-        return write_image(out, core, loadable, times, extra_archive_entries)
+        image = write_image(out, core, loadable, times, extra_archive_entries)
+        image.kernel = self
+        return image
 
 
 def _interfaces(sources: list[CellSource]) -> dict:
@@ -112,13 +121,25 @@ def _interfaces(sources: list[CellSource]) -> dict:
     return {s.name: lang.interface_of(s.text, s.name, filename=s.filename) for s in cell_sources}
 
 
-def _to_ir(src: CellSource, interfaces: dict) -> object:
+def compile_source(src: CellSource, interfaces: dict) -> build.CompiledObject:
+    """Compile one cell's source to its ELF object (cached by content).
+
+    Cell-language objects carry their signature table (see signatures.py),
+    which the kernel checks when the cell is hot-swapped.
+    """
     if src.language == "asm":
-        return build.module_asm(src.text)
+        return build.compile_object(build.module_asm(src.text), src.name)
     if src.language == "ir":
-        return src.text
+        return build.compile_object(src.text, src.name)
     from . import lang
+    from .signatures import signature_asm
 
     compiled = lang.compile_cell(src.text, src.name, filename=src.filename,
                                  unsafe=src.unsafe, interfaces=interfaces)
-    return compiled.module
+    return build.compile_object(compiled.module, src.name,
+                                extra_ir=signature_asm(src.name, compiled))
+
+
+def interfaces_of(sources: list[CellSource]) -> dict:
+    """The public interface of every cell-language source, by cell name."""
+    return _interfaces(sources)

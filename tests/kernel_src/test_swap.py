@@ -1,0 +1,171 @@
+"""Live evolution: swapping cells of a running kernel (kernel_src/swap.py,
+upload.py, and the bridge's Machine.swap), in real QEMU."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from qemu_bridge import Machine, SwapError
+from theseus_nb import Image, Kernel
+from theseus_nb.archive import ArchiveEntry
+from theseus_nb.evolve import compile_for_swap
+from theseus_nb.graph import SectionGraph
+from theseus_nb.kernel import repo_root
+from theseus_nb.lang import CellError
+
+pytestmark = pytest.mark.qemu
+
+MATHUTIL = (repo_root() / "cells" / "mathutil.py").read_text()
+#: mathutil whose is_prime no longer counts 2: `primes` must show the change.
+MATHUTIL_NO_TWO = MATHUTIL.replace("    if n < 2:\n        return False\n    if n % 2 == 0:",
+                                   "    if n < 3:\n        return False\n    if n % 2 == 0:")
+TALLY = '''
+from theseus_nb.lang.prelude import *
+from kernel_src.serial import write, write_u64, newline
+
+count: u64 = 0
+
+
+def main(arg: u64) -> u64:
+    global count
+    count += 1
+    write("tally ")
+    write_u64(count)
+    newline()
+    return 0
+'''
+
+
+def _heap(machine: Machine) -> tuple[int, int]:
+    """Live heap allocations and the bytes they asked for: exact, unlike the
+    bytes in use, which depend on where each block happened to fall."""
+    mem = dict(line.split() for line in machine.command("mem").splitlines())
+    return int(mem["heap_allocs"]), int(mem["heap_requested"])
+
+
+@pytest.fixture()
+def machine(kernel_image: Image):
+    with kernel_image.boot() as m:
+        yield m
+
+
+def test_dependents_reach_the_new_code(machine: Machine) -> None:
+    assert machine.command("primes 12") == "2 3 5 7 11"
+    report = machine.swap("mathutil", MATHUTIL_NO_TWO)
+    assert machine.command("primes 12") == "3 5 7 11"
+    assert report.sections_changed == ["mathutil::is_prime"]
+    assert report.relocations_rewritten >= 1          # primes::main -> is_prime
+    assert report.kernel_cycles > 0 and report.total_s > 0
+
+
+def test_live_graph_after_swap_is_the_predicted_one(kernel_image: Image, machine: Machine) -> None:
+    machine.swap("mathutil", MATHUTIL_NO_TWO)
+    new = machine.live_cells["mathutil"]
+    cells = [new if c.cell == "mathutil" else c for c in kernel_image.cells]
+    predicted = SectionGraph.from_objects(kernel_image.nano_core, cells)
+    live = machine.graph()
+    assert live == predicted, str(predicted.diff(live, left="predicted", right="kernel"))
+
+
+def test_state_carries_over_and_a_changed_type_resets_it(machine: Machine) -> None:
+    machine.load("tally", TALLY)
+    for _ in range(3):
+        machine.command("tally")
+    report = machine.swap("tally", TALLY.replace('"tally "', '"tally v2 "'))
+    assert report.state_carried == ["tally::count"]
+    assert machine.command("tally") == "tally v2 4"
+    retyped = TALLY.replace("count: u64 = 0", "count: u32 = 0").replace(
+        "write_u64(count)", "write_u64(u64(count))")
+    report = machine.swap("tally", retyped)
+    assert report.state_reset == ["tally::count"]
+    assert machine.command("tally") == "tally 1"
+
+
+def test_removing_a_used_function_is_refused(machine: Machine) -> None:
+    without = MATHUTIL.replace("def is_prime(", "def _is_prime(").replace(
+        "    while d <= limit:", "    while d <= limit:")
+    before = machine.graph()
+    with pytest.raises(SwapError, match=r"removes 'mathutil::is_prime'.*primes::main"):
+        machine.swap("mathutil", without)
+    assert machine.command("primes 12") == "2 3 5 7 11"
+    assert machine.graph() == before
+
+
+def test_changing_a_used_signature_is_refused(machine: Machine) -> None:
+    changed = MATHUTIL.replace("def is_prime(n: u64) -> bool:", "def is_prime(n: u32) -> bool:")
+    changed = changed.replace("    if n % 2 == 0:\n        return n == 2\n    d: u64 = 3\n    limit: u64 = isqrt(n)",
+                              "    if n % 2 == 0:\n        return n == 2\n    d: u32 = 3\n    limit: u32 = u32(isqrt(u64(n)))")
+    with pytest.raises(SwapError, match="changes the signature of 'mathutil::is_prime'"):
+        machine.swap("mathutil", changed)
+    assert machine.command("primes 12") == "2 3 5 7 11"
+
+
+def test_cells_swap_together_or_not_at_all(machine: Machine) -> None:
+    primes = (repo_root() / "cells" / "primes.py").read_text()
+    math2 = MATHUTIL + "\n\ndef is_odd_prime(n: u64) -> bool:\n    return n % 2 == 1 and is_prime(n)\n"
+    primes2 = primes.replace("from cells.mathutil import is_prime",
+                             "from cells.mathutil import is_odd_prime").replace(
+        "if is_prime(k):", "if is_odd_prime(k):")
+    machine.swap_many({"mathutil": math2, "primes": primes2})
+    assert machine.command("primes 12") == "3 5 7 11"
+    # A transaction with one bad cell changes nothing.
+    with pytest.raises(SwapError):
+        machine.swap_many({"fib": (repo_root() / "cells" / "fib.py").read_text(),
+                           "kernel_src_is_not_a_cell": TALLY})
+    assert machine.command("primes 12") == "3 5 7 11"
+
+
+def test_a_hundred_swaps_leak_nothing(machine: Machine) -> None:
+    machine.load("tally", TALLY)
+    versions = [TALLY, TALLY.replace('"tally "', '"tally again "')]
+    machine.swap("tally", versions[1])
+    heap = _heap(machine)
+    for i in range(100):
+        machine.swap("tally", versions[i % 2])
+    assert _heap(machine) == heap
+    assert machine.command("tally") == "tally 1"  # count carried across all 101 swaps
+
+
+def test_the_nano_core_and_unknown_cells_cannot_be_swapped(machine: Machine) -> None:
+    with pytest.raises(SwapError, match="cannot be swapped"):
+        machine.swap("serial", data=compile_for_swap(machine, "fib", None).data)
+    with pytest.raises(SwapError, match="no loaded cell is called 'ghost'"):
+        machine.swap("ghost", TALLY)
+
+
+def test_bad_source_raises_cell_error_and_changes_nothing(machine: Machine) -> None:
+    with pytest.raises(CellError) as info:
+        machine.swap("mathutil", MATHUTIL.replace("def gcd(a: u64, b: u64) -> u64:",
+                                                  "def gcd(a: u64, b: u64) -> u64"))
+    assert info.value.line == MATHUTIL.splitlines().index("def gcd(a: u64, b: u64) -> u64:") + 1
+    assert machine.command("primes 12") == "2 3 5 7 11"
+
+
+@pytest.mark.parametrize("args, payload, reason", [
+    ("x 4 1", "00000000.", "checksum mismatch"),
+    ("x 4 65537", "000000.", "truncated upload"),
+    ("x 4 65537", "0000zz00.", "not a hex digit"),
+    ("x 5000000 1", ".", "oversized upload"),
+])
+def test_bad_uploads_are_refused(machine: Machine, args: str, payload: str, reason: str) -> None:
+    heap = _heap(machine)
+    reply = machine.request(f"upload {args}", payload=payload)
+    assert reply.status == 1 and reason in reply.output
+    assert _heap(machine) == heap
+    assert machine.command("echo fine") == "fine"
+
+
+def test_swap_from_a_version_in_the_boot_archive(tmp_path: Path) -> None:
+    kernel = Kernel.default()
+    fib2 = (repo_root() / "cells" / "fib.py").read_text().replace(
+        "    write_u64(fib(arg_u64(1)))", "    write_u64(fib(arg_u64(1)) + 1000)")
+    plain = kernel.build(tmp_path / "plain")
+    with plain.boot() as m:
+        data = compile_for_swap(m, "fib", fib2).data
+    image = kernel.build(tmp_path / "versions", extra_archive_entries=[ArchiveEntry("fib@2", data)])
+    with image.boot() as m:
+        assert m.command("fib 10") == "55"
+        assert "swapped fib" in m.command("swap fib=fib@2")
+        assert m.command("fib 10") == "1055"
