@@ -29,6 +29,7 @@ APP = '''\
 from theseus_nb.lang.prelude import *
 from cells.math import times, SCALE, safe_div
 import cells.math
+from cells import math as m
 
 
 def scaled(a: u64) -> u64:
@@ -52,7 +53,7 @@ def run_worker(arg: u64) -> u64:
 
 
 def math_name() -> str:
-    return cells.math.NAME
+    return cells.math.NAME if m.times(2, 3) == 6 else "?"
 
 
 def echo(s: str) -> str:

@@ -11,6 +11,7 @@ from cells.serial import write_str
 import kernel_src.frame_alloc
 from cells.serial import write_u64
 import cells.timer
+from kernel_src import clock, serial
 
 RUNNING = 2
 LIMIT: u8 = 10
@@ -37,7 +38,7 @@ def tick(n: u64) -> u64:
 
 
 def test_imports_of_lists_cells_in_order() -> None:
-    assert imports_of(SRC) == ["serial", "frame_alloc", "timer"]
+    assert imports_of(SRC) == ["serial", "frame_alloc", "timer", "clock"]
     assert imports_of("from theseus_nb.lang.prelude import *\n") == []
 
 

@@ -87,7 +87,9 @@ def imports_of(source: str, *, name: str = "cell", filename: str = "<cell>") -> 
     found: list = []
     for node in tree.body:
         paths = []
-        if isinstance(node, ast.ImportFrom) and node.module:
+        if isinstance(node, ast.ImportFrom) and node.module and node.module + "." in CELL_PREFIXES:
+            paths.extend(f"{node.module}.{a.name}" for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
             paths.append(node.module)
         elif isinstance(node, ast.Import):
             paths.extend(a.name for a in node.names)
@@ -185,6 +187,12 @@ def _check_import(node: ast.AST, model: CellModel) -> None:
                         raise ctx.at(node, f"{n} is an unsafe intrinsic; only cells marked "
                                            "'# cell: unsafe' may use it")
                     model.intrinsics[alias.asname or n if alias.name != "*" else n] = n
+            return
+        if mod + "." in CELL_PREFIXES:  # from cells import serial: serial.f(...)
+            for alias in node.names:
+                if alias.name == "*":
+                    raise ctx.at(node, "'import *' from a cell is not allowed: name what you use")
+                model.modules[alias.asname or alias.name] = (alias.name, node)
             return
         cell = cell_of_module(mod)
         if cell is None:
