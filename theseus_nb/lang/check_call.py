@@ -8,7 +8,7 @@ import ast
 from typing import Optional
 
 from .check_expr import INTRINSIC_SIGS, WRAPPING
-from .types import BOOL, FNREF, INT_TYPES, NONE, STR, U8, U64, ArrayT, IntT, StructT, Type, is_aggregate
+from .types import BOOL, FNREF, INT_TYPES, NONE, STR, U8, U64, ArrayT, IntT, Type, is_aggregate
 
 
 class CallChecker:

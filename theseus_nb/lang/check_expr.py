@@ -128,7 +128,8 @@ class ExprChecker:
         if op is ast.Div:
             raise self.ctx.at(node, "'/' gives a float in Python; use '//' for integer division")
         if op not in OP_WORDS:
-            raise self.ctx.at(node, f"operator '{ast.unparse(node.op) if False else op.__name__}' is not supported")
+            sym = {ast.Pow: "**", ast.MatMult: "@"}.get(op, op.__name__)
+            raise self.ctx.at(node, f"operator '{sym}' is not supported in the cell language")
         if op in (ast.LShift, ast.RShift):
             lt = self.expr(node.left, expected)
             self.int_operand(node.left, lt, "<<")

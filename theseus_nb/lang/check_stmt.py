@@ -10,7 +10,7 @@ import ast
 from dataclasses import dataclass
 
 from .parse import resolve_type
-from .types import BOOL, NONE, STR, ArrayT, IntT, StructT, Type, is_aggregate
+from .types import NONE, STR, ArrayT, IntT, StructT, Type, is_aggregate
 
 ALIAS = ("assigning {what} would give one {what} two names (aliasing), which the cell "
          "language forbids: copy the elements or fields one by one, or keep using the original name")
@@ -256,5 +256,3 @@ class StmtChecker:
     def s_Pass(self, node: ast.Pass) -> None:
         pass
 
-
-__all__ = ["StmtChecker", "Local", "BOOL"]

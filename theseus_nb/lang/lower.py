@@ -7,16 +7,15 @@ privacy is the compiler's business); every panic site calls
 from __future__ import annotations
 
 import ast
-from typing import Optional
 
 from llvmlite import ir
 
-from .lltypes import FNREF_T, I1, I8, I64, PANIC_T, PTR, STR_T, function_type, llvm_type
+from .lltypes import I1, I8, I64, PANIC_T, PTR, STR_T, function_type, llvm_type
 from .lower_call import CallLowerer
 from .lower_expr import ExprLowerer
 from .lower_stmt import StmtLowerer
 from .parse import CellModel
-from .types import BOOL, FNREF, NONE, STR, ArrayT, IntT, StructT, Type, is_aggregate
+from .types import BOOL, NONE, STR, ArrayT, StructT, Type
 
 
 def _is_zero(c: ir.Constant) -> bool:
@@ -231,5 +230,3 @@ def lower_cell(model: CellModel, checker: object, infos: dict, *, checks: bool =
     """Emit the IR module for a checked cell."""
     return CellLowerer(model, checker, infos, checks=checks, stack_limit=stack_limit).lower()
 
-
-__all__ = ["lower_cell", "llvm_type", "STR_T", "PTR", "FNREF_T", "Optional"]

@@ -8,7 +8,7 @@ import ast
 from llvmlite import ir
 from llvmlite.ir import instructions
 
-from .lltypes import FNREF_T, PTR, STR_T, llvm_type
+from .lltypes import FNREF_T, PTR, STR_T
 from .types import BOOL, IntT, Type, is_aggregate
 
 I1, I32, I64, I128 = ir.IntType(1), ir.IntType(32), ir.IntType(64), ir.IntType(128)
@@ -157,5 +157,3 @@ class CallLowerer:
             return b.call(target, [self.value(args[1])])
         raise AssertionError(name)
 
-
-__all__ = ["CallLowerer", "llvm_type"]

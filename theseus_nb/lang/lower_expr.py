@@ -11,9 +11,9 @@ import ast
 from llvmlite import ir
 
 from .lltypes import llvm_type
-from .types import BOOL, FNREF, NONE, STR, U8, ArrayT, IntT, StructT, Type, is_aggregate
+from .types import BOOL, STR, ArrayT, IntT, StructT, Type, is_aggregate
 
-I1, I64, I128 = ir.IntType(1), ir.IntType(64), ir.IntType(128)
+I1, I64 = ir.IntType(1), ir.IntType(64)
 CMP = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
 SYM = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.FloorDiv: "//", ast.Mod: "%",
        ast.LShift: "<<", ast.RShift: ">>", ast.BitAnd: "&", ast.BitOr: "|", ast.BitXor: "^"}
@@ -264,5 +264,3 @@ class ExprLowerer:
         phi.add_incoming(v2, other_end)
         return phi
 
-
-__all__ = ["ExprLowerer", "FNREF", "NONE", "U8", "I128"]

@@ -9,8 +9,8 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Optional
 
-from .errors import CellError, SourceContext
-from .types import BOOL, STR, ArrayT, INT_TYPES, NONE, SCALAR_NAMES, StructT, Type
+from .errors import SourceContext
+from .types import BOOL, NONE, SCALAR_NAMES, STR, ArrayT, StructT, Type
 from .unsafe import INTRINSICS
 
 PRELUDE_MODULES = ("theseus_nb.lang.prelude", "theseus_nb.lang")
@@ -309,6 +309,3 @@ def _signature(node: ast.FunctionDef, model: CellModel) -> FuncDef:
                                    "as a parameter and fill it in place")
     return FuncDef(node.name, params, ret, node)
 
-
-__all__ = ["CellModel", "FuncDef", "build_model", "imports_of", "fold_const", "resolve_type",
-           "CellError", "INT_TYPES"]

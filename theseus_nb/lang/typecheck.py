@@ -12,8 +12,8 @@ from typing import Optional
 from .check_call import BUILTINS, CallChecker
 from .check_expr import ExprChecker
 from .check_stmt import Local, StmtChecker
-from .parse import CellModel, ConstDef, FuncDef, cell_of_module, resolve_type
-from .types import BOOL, FNREF, NONE, STR, ArrayT, IntT, StructT, Type, is_aggregate, is_public_abi
+from .parse import CellModel, ConstDef, FuncDef
+from .types import is_aggregate, is_public_abi
 from .unsafe import INTRINSICS
 
 
@@ -186,6 +186,3 @@ def check_cell(model: CellModel, interfaces: dict) -> tuple:
     checker = Checker(model, interfaces)
     return checker, checker.check()
 
-
-__all__ = ["check_cell", "Checker", "FuncInfo", "Local", "resolve_type", "cell_of_module",
-           "BOOL", "FNREF", "NONE", "STR", "ArrayT", "IntT", "StructT"]
