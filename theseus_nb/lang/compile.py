@@ -42,6 +42,7 @@ def compile_cell(source: str, name: str, *, filename: str = "<cell>", unsafe: bo
     function then checks it on entry (the host JIT uses this; the kernel does not).
     """
     model = build_model(source, name, filename=filename, unsafe=unsafe)
+    interface = interface_from_model(model)  # also refuses public functions with a bad ABI
     checker, infos = check_cell(model, dict(interfaces))
     module = lower_cell(model, checker, infos, checks=checks, stack_limit=stack_limit)
     cells = []
@@ -51,4 +52,4 @@ def compile_cell(source: str, name: str, *, filename: str = "<cell>", unsafe: bo
     for cell, _ in model.modules.values():
         if cell not in cells:
             cells.append(cell)
-    return CompiledCell(name, module, interface_from_model(model), cells, model.unsafe)
+    return CompiledCell(name, module, interface, cells, model.unsafe)

@@ -64,10 +64,12 @@ def interface_from_model(model: CellModel) -> CellInterface:
             continue
         for pname, pty in f.params:
             if not is_public_abi(pty):
+                # other cells (and the host JIT) call it by symbol through a fixed ABI
                 raise model.ctx.at(f.node, f"public function '{fname}' takes '{pname}: {pty}', but "
-                                           "a public function may only take bool, integers, str "
-                                           "and fnref; make it private (name it _"
-                                           f"{fname}) or pass scalars")
+                                           "a public function may only use bool, integers, str "
+                                           "and fnref, because other cells call it by symbol and "
+                                           "cannot share this cell's arrays or structs; make it "
+                                           f"private (name it _{fname}) or pass scalars")
         funcs[fname] = FunctionSig(fname, tuple(f.params), f.ret)
     consts = {}
     for cname, c in model.constants.items():

@@ -13,7 +13,7 @@ from .check_call import BUILTINS, CallChecker
 from .check_expr import ExprChecker
 from .check_stmt import Local, StmtChecker
 from .parse import CellModel, ConstDef, FuncDef
-from .types import is_aggregate, is_public_abi
+from .types import is_aggregate
 from .unsafe import INTRINSICS
 
 
@@ -139,13 +139,6 @@ class Checker(ExprChecker, CallChecker, StmtChecker):
             self.info, self.assigned = None, set()
             self.initializer(g.value, g.ty, g.node, static=True) if g.value is not None else None
         for name, f in self.model.functions.items():
-            if not name.startswith("_"):
-                for pname, pty in f.params + [("return value", f.ret)]:
-                    if not is_public_abi(pty):
-                        raise self.ctx.at(f.node, f"public function '{name}' uses {pty} for its "
-                                                  f"{pname}, but a public function may only use "
-                                                  "bool, integers, str and fnref; make it private "
-                                                  f"(name it _{name}) or pass scalars")
             out[name] = self.function(f)
         return out
 
