@@ -66,7 +66,10 @@ CASES = [
     ("unsafe intrinsic use", "def f() -> None:\n    hlt()\n", 2, "hlt is an unsafe intrinsic"),
     ("bad import", "import os\n", 1, "cannot import 'os'"),
     ("bare literal hint", "def f(a: u64) -> u64:\n    x = 0\n    return x + a\n", 3,
-     "annotate it, e.g. 'x: u64 = 0'"),
+     "declare it first with the type you need, e.g. 'x: u64 = 0'"),
+    ("loop variable hint", "def g(v: i32) -> None:\n    pass\ndef f() -> None:\n    for v in range(8):\n"
+     "        g(v)\n", 5, "'v' is u64 because only literals gave it a type; declare it first with "
+     "the type you need, e.g. 'v: i32 = 0'"),
     ("str ordering", "def f(a: str) -> bool:\n    return a < \"b\"\n", 2, "only be compared with == and !="),
     ("global initializer", "t: Array[u8, 2] = [1, wrapping_add(1, 2, u8)]\n", 1,
      "a global's initial value must be a constant"),

@@ -130,3 +130,15 @@ def test_runaway_recursion_is_a_panic_not_a_crash() -> None:
         with pytest.raises(CellPanic, match="stack overflow"):
             cell.down(10**9)
     assert cell.down(10) == 10
+
+
+def test_reading_an_unassigned_local_panics_as_python_raises() -> None:
+    src = ("def f(a: u64) -> u64:\n    if a > 5:\n        x: u64 = a\n    return x\n"
+           "def g(n: u64) -> u64:\n    for i in range(n):\n        pass\n    return i\n")
+    cell = jit(src, name="unbound")
+    assert cell.f(9) == 9 and cell.g(4) == 3
+    with pytest.raises(CellPanic, match="local variable 'x' used before it was assigned") as info:
+        cell.f(1)
+    assert info.value.line == 4
+    with pytest.raises(CellPanic, match="local variable 'i'"):
+        cell.g(0)

@@ -60,7 +60,7 @@ class CallChecker:
         got = self.expr(node, ty)
         if got != ty:
             hint = f": convert it, e.g. {ty}(x)" if isinstance(ty, IntT) and isinstance(got, IntT) else ""
-            raise self.ctx.at(node, f"this {what} must be {ty}, not {got}{hint}")
+            raise self.ctx.at(node, f"this {what} must be {ty}, not {got}{hint}{self.defaulted_hint(node, (ty, got))}")
 
     def args(self, node: ast.Call, sig: object) -> Type:
         params, ret = sig.params, sig.ret

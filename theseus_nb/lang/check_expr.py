@@ -63,12 +63,19 @@ class ExprChecker:
     def same(self, node: ast.AST, a: Type, b: Type, what: str) -> None:
         if a != b:
             hint = f", e.g. {a}(x)" if isinstance(a, IntT) and isinstance(b, IntT) else ""
-            for n in ast.walk(node):
-                if isinstance(n, ast.Name) and n.id in getattr(self, "defaulted", ()):
-                    hint += (f" ('{n.id}' is i64 because it was first given a bare literal; "
-                             f"annotate it, e.g. '{n.id}: u64 = 0')")
-                    break
-            raise self.ctx.at(node, f"cannot {what} {a} and {b}: convert one side explicitly{hint}")
+            raise self.ctx.at(node, f"cannot {what} {a} and {b}: convert one side "
+                                    f"explicitly{hint}{self.defaulted_hint(node, (a, b))}")
+
+    def defaulted_hint(self, node: ast.AST, types: tuple) -> str:
+        """Explain a type that came from bare literals (`x = 0`, `for i in range(8)`)."""
+        for n in ast.walk(node):
+            if isinstance(n, ast.Name) and n.id in getattr(self, "defaulted", ()) \
+                    and self.info is not None and n.id in self.info.locals:
+                have = self.info.locals[n.id].ty
+                want = next((t for t in types if t != have and isinstance(t, IntT)), "u64")
+                return (f" ('{n.id}' is {have} because only literals gave it a type; declare "
+                        f"it first with the type you need, e.g. '{n.id}: {want} = 0')")
+        return ""
 
     def flexible(self, node: ast.expr) -> bool:
         """True when only literals decide this expression's type (so it adapts to context)."""

@@ -10,7 +10,7 @@ import ast
 from dataclasses import dataclass
 
 from .parse import resolve_type
-from .types import NONE, STR, ArrayT, IntT, StructT, Type, is_aggregate
+from .types import INT_TYPES, NONE, STR, ArrayT, IntT, StructT, Type, is_aggregate
 
 ALIAS = ("assigning {what} would give one {what} two names (aliasing), which the cell "
          "language forbids: copy the elements or fields one by one, or keep using the original name")
@@ -199,8 +199,7 @@ class StmtChecker:
             if base is None and anchor is not None:
                 base = self.expr(anchor)
             elif base is None:
-                self.defaulted.add(name)
-            base = base if base is not None else resolve_type(ast.Name(id="i64"), self.model, what="")
+                base = self.constant_range_type(name, it.args)
             for a in it.args:
                 t = self.expr(a, base if isinstance(base, IntT) else None)
                 if not isinstance(t, IntT):
@@ -219,6 +218,15 @@ class StmtChecker:
             node.kind = "array"  # type: ignore[attr-defined]
             self.declare(name, t.elem, "ref" if is_aggregate(t.elem) else "value", node)
         self.loop(node.body)
+
+    def constant_range_type(self, name: str, args: list) -> IntT:
+        """A range of constants counts in u64 when no argument is negative (it is an
+        index or a count, which kernel code keeps in u64), else in i64."""
+        self.defaulted.add(name)
+        values = [self.const_int(a) for a in args]
+        if all(v is not None and v >= 0 for v in values):
+            return INT_TYPES["u64"]
+        return INT_TYPES["i64"]
 
     def s_Break(self, node: ast.stmt) -> None:
         if self.loop_depth == 0:

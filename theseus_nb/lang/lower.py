@@ -143,6 +143,7 @@ class FunctionLowerer(ExprLowerer, CallLowerer, StmtLowerer):
         self.fn = cell.functions[self.sig.name]
         self.loops: list = []  # (continue block, break block)
         self.slots: dict = {}
+        self.flags: dict = {}  # local -> i1 slot: has it been assigned yet?
 
     @property
     def where(self) -> ir.Constant:
@@ -162,6 +163,15 @@ class FunctionLowerer(ExprLowerer, CallLowerer, StmtLowerer):
             if local.storage == "value":  # never-assigned reads are deterministic (0)
                 self.alloca_builder.store(ir.Constant(lt, None), slot)
             self.slots[name] = slot
+        params = {p for p, _ in self.sig.params}
+        for name in self.info.locals:
+            if name not in params and self.cell.checks:
+                # Python raises when a local is read before it is bound (a branch
+                # not taken, a loop that never ran); a flag per local makes that a
+                # panic.  mem2reg and GVN delete the flag wherever a store dominates.
+                flag = self.alloca_builder.alloca(I1, name=f"{name}.bound")
+                self.alloca_builder.store(ir.Constant(I1, 0), flag)
+                self.flags[name] = flag
         for arg, (pname, pty) in zip(self.fn.args, self.sig.params):
             self.alloca_builder.store(arg, self.slots[pname])
         self.alloca_builder.branch(body)
@@ -185,6 +195,16 @@ class FunctionLowerer(ExprLowerer, CallLowerer, StmtLowerer):
         here = b.ptrtoint(b.call(fa, [ir.Constant(ir.IntType(32), 0)]), I64)
         self.check(b.icmp_unsigned("<", here, b.load(limit, typ=I64)),
                    "stack overflow (recursion too deep)", self.sig.node, always=True)
+
+    def bind(self, name: str) -> None:
+        """Record that local `name` now holds a value."""
+        if name in self.flags and name not in self.info.global_names:
+            self.builder.store(ir.Constant(I1, 1), self.flags[name])
+
+    def check_bound(self, name: str, node: ast.AST) -> None:
+        if name in self.flags and name not in self.info.global_names:
+            unbound = self.builder.not_(self.builder.load(self.flags[name], typ=I1))
+            self.check(unbound, f"local variable '{name}' used before it was assigned", node)
 
     def temp(self, lt: ir.Type, name: str = "") -> ir.AllocaInstr:
         """A hidden stack slot (loop counters), allocated in the entry block."""

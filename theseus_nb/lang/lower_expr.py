@@ -33,6 +33,7 @@ class ExprLowerer:
             if node.id in self.info.locals and node.id not in self.info.global_names:
                 local = self.info.locals[node.id]
                 slot = self.slots[node.id]
+                self.check_bound(node.id, node)
                 return b.load(slot, typ=ir.PointerType()) if local.storage == "ref" else slot
             return self.cell.globals[node.id]
         if isinstance(node, ast.Subscript):

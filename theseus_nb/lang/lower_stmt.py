@@ -91,6 +91,7 @@ class StmtLowerer:
             return
         local = self.info.locals[node.target.id]
         self.init_store(self.slots[node.target.id], node.value, local.ty)
+        self.bind(node.target.id)
 
     def l_Assign(self, node: ast.Assign) -> None:
         target = node.targets[0]
@@ -98,9 +99,11 @@ class StmtLowerer:
             local = self.info.locals.get(target.id)
             if local is not None and local.storage == "owned" and target.id not in self.info.global_names:
                 self.init_store(self.slots[target.id], node.value, local.ty)
+                self.bind(target.id)
                 return
             v = self.value(node.value)  # Python evaluates the right side first
             self.builder.store(v, self.slot_of(target.id))
+            self.bind(target.id)
             return
         v = self.value(node.value)
         self.builder.store(v, self.place(target))
@@ -108,6 +111,8 @@ class StmtLowerer:
     def l_AugAssign(self, node: ast.AugAssign) -> None:
         b = self.builder
         t = node.target
+        if isinstance(t, ast.Name):
+            self.check_bound(t.id, t)
         ptr = self.slot_of(t.id) if isinstance(t, ast.Name) else self.place(t)
         old = b.load(ptr, typ=llvm_type(t.ty))
         b.store(self.binop(node.op, old, node.value, t.ty, node), ptr)
@@ -176,6 +181,7 @@ class StmtLowerer:
             b.cbranch(go, body, done)
             b.position_at_end(body)
             b.store(cur, self.slots[var])
+            self.bind(var)
         else:
             i = b.load(counter, typ=I64)
             b.cbranch(b.icmp_unsigned("<", i, ir.Constant(I64, arr_t.n)), body, done)
@@ -183,6 +189,7 @@ class StmtLowerer:
             p = self.gep(base, [ir.Constant(I64, 0), i], inbounds=True, source_etype=llvm_type(arr_t))
             b.store(p if is_aggregate(arr_t.elem) else b.load(p, typ=llvm_type(arr_t.elem)),
                     self.slots[var])
+            self.bind(var)
         self.loops.append((latch, done))
         self.body(node.body)
         self.loops.pop()
