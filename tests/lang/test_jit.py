@@ -113,3 +113,28 @@ def test_all_is_honest() -> None:
 def test_a_cell_named_rt_is_refused_with_a_reason() -> None:
     with pytest.raises(ValueError, match="provides rt::panic itself"):
         jit("def f() -> None:\n    pass\n", name="rt")
+
+
+def test_calls_from_several_threads_keep_their_own_results() -> None:
+    import threading
+
+    cell = jit("def f(a: u64) -> u64:\n    return 100 // a\n", name="threads")
+    errors: list = []
+
+    def worker(k: int) -> None:
+        for i in range(300):
+            a = (i + k) % 4
+            try:
+                assert cell.f(a) == 100 // a
+            except CellPanic as p:
+                if a != 0 or p.message != "division by zero":
+                    errors.append((a, p))
+            except AssertionError as e:
+                errors.append((a, e))
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []

@@ -10,6 +10,7 @@ destructors, and its globals simply keep whatever state they had.
 from __future__ import annotations
 
 import ctypes
+import threading
 from typing import Any, Callable, Mapping
 
 import llvmlite.binding as llvm
@@ -143,6 +144,8 @@ class JitCell:
 
     def __init__(self, engine: Any, compiled: dict, main: str) -> None:
         self._engine, self._cells, self._name = engine, compiled, main
+        # one jmp_buf and one set of panic globals per engine: one call at a time
+        self._lock = threading.Lock()
         self.ir = str(compiled[main].module)
         self._where = engine.get_global_value_address("jit.where")
         self._msg = engine.get_global_value_address("jit.msg")
@@ -169,18 +172,24 @@ class JitCell:
             flat = []
             for value, (pname, ty) in zip(args, sig.params):
                 flat += _py_arg(value, ty, fname, pname, keep)
-            if cfunc(out_addr, *flat):
-                where = self._read_str(self._where)
-                pcell, _, pfunc = where.partition("::")
-                raise CellPanic(self._read_str(self._msg), pcell, pfunc,
-                                ctypes.c_uint64.from_address(self._line).value)
+            with self._lock:
+                failed = cfunc(out_addr, *flat)
+                if failed:
+                    where = self._read_str(self._where)
+                    pcell, _, pfunc = where.partition("::")
+                    panic = CellPanic(self._read_str(self._msg), pcell, pfunc,
+                                      ctypes.c_uint64.from_address(self._line).value)
+                else:
+                    raw = out[0]
+                    text = self._read_str(out_addr) if sig.ret == STR else ""
+            if failed:
+                raise panic
             if sig.ret == NONE:
                 return None
             if sig.ret == STR:
-                return self._read_str(out_addr)
+                return text
             if sig.ret == BOOL:
-                return bool(out[0] & 1)
-            raw = out[0]
+                return bool(raw & 1)
             if isinstance(sig.ret, IntT) and sig.ret.signed and raw >= 1 << 63:
                 raw -= 1 << 64
             return raw
