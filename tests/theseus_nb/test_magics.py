@@ -1,0 +1,129 @@
+"""The IPython extension: %%cell, %boot, %kernel, %graph, %disasm, %tasks in a real IPython shell."""
+
+from __future__ import annotations
+
+import graphviz
+import pytest
+from IPython.testing.globalipapp import start_ipython
+
+from theseus_nb.lang import CellError
+from theseus_nb.magics import CellReport, Disassembly
+
+COUNTER = """
+count: u64 = 0
+
+def tick(n: u64) -> u64:
+    return n + 1
+
+def main(arg: u64) -> u64:
+    global count
+    count = tick(count)
+    return 0
+"""
+
+
+@pytest.fixture(scope="module")
+def ip():
+    shell = start_ipython()
+    shell.run_line_magic("load_ext", "theseus_nb")
+    yield shell
+    magics = shell.magics_manager.registry["TheseusMagics"]
+    if magics.machine is not None:
+        magics.machine.shutdown()
+    magics.cells.clear()
+    magics.machine = None
+
+
+@pytest.fixture()
+def magics(ip):
+    return ip.magics_manager.registry["TheseusMagics"]
+
+
+def test_cell_shows_sections_symbols_and_relocations(ip, magics):
+    report = ip.run_cell_magic("cell", "counter", COUNTER)
+    assert isinstance(report, CellReport)
+    assert ("counter::count", "bss", 8) in report.sections
+    assert any(s[:2] == ("counter::tick", "text") for s in report.sections)
+    assert "counter::tick" in report.symbols and "counter::main" in report.symbols
+    targets = {(section, target) for section, _, _, target, _ in report.relocations}
+    assert ("counter::main", "counter::count") in targets  # the global it updates
+    assert ("counter::tick", "rt::panic") in targets  # overflow check: another cell's symbol
+    assert "rt::panic" in report.imports
+    html = report._repr_html_()
+    assert "relocations" in html and "counter::main" in html
+    assert "counter" in magics.cells and magics.last_error is None
+
+
+def test_a_bad_cell_shows_its_error_and_is_not_registered(ip, magics):
+    assert ip.run_cell_magic("cell", "broken", "def f(n: u64) -> u64:\n    return n + x\n") is None
+    assert isinstance(magics.last_error, CellError)
+    assert (magics.last_error.line, magics.last_error.col) == (2, 16)
+    assert "broken" not in magics.cells
+
+
+def test_disasm_every_stage(ip, magics):
+    ip.run_cell_magic("cell", "counter", COUNTER)
+    asm = ip.run_line_magic("disasm", "counter::tick")
+    assert isinstance(asm, Disassembly) and asm.stage == "x86-64 assembly"
+    assert "ret" in asm.text and "counter::main" not in asm.text
+    ir = ip.run_line_magic("disasm", "counter::tick --ir")
+    assert ir.text.startswith("define") and '@"counter::tick"' in ir.text
+    assert "define" in ip.run_line_magic("disasm", "mathutil::fib --opt").text
+    assert ip.run_line_magic("disasm", "counter::nothing") is None
+    assert "no function 'nothing'" in str(magics.last_error)
+    assert ip.run_line_magic("disasm", "tick") is None
+    assert "CELL::FUNCTION" in str(magics.last_error)
+
+
+def test_graph_before_boot_is_the_next_images(ip, magics):
+    ip.run_cell_magic("cell", "counter", COUNTER)
+    dot = ip.run_line_magic("graph", "counter")
+    assert isinstance(dot, graphviz.Digraph) and "counter" in dot.source
+    focus = ip.run_line_magic("graph", "--focus counter::tick --depth 2")
+    assert "counter::tick" in focus.source
+    assert ip.run_line_magic("graph", "--focus counter::nope") is None
+    assert magics.last_error is not None
+
+
+def test_machine_magics_need_a_machine(ip, magics):
+    magics.machine = None
+    ip.run_line_magic("kernel", "help")
+    assert "no machine attached" in str(magics.last_error)
+
+
+@pytest.mark.qemu
+def test_boot_swap_load_and_detach(ip, magics, capsys):
+    ip.run_cell_magic("cell", "counter", COUNTER)
+    vm = ip.run_line_magic("boot", "")
+    assert vm is not None and vm.alive, magics.last_error
+    assert ip.user_ns["vm"] is vm and magics.machine is vm
+    capsys.readouterr()
+    ip.run_line_magic("kernel", "echo from the notebook")
+    assert "from the notebook" in capsys.readouterr().out
+    # the notebook's cell is a real cell of the image: a shell command
+    assert vm.request("counter").ok
+    # redefining it swaps it into the running kernel
+    report = ip.run_cell_magic("cell", "counter", COUNTER.replace("n + 1", "n + 2"))
+    assert report.action.startswith("swapped") and report.swap is not None
+    assert "counter::tick" in report.swap.sections_changed
+    assert "swap report" in report._repr_html_()
+    live = ip.run_line_magic("graph", "--focus counter::tick")
+    assert "counter::tick" in live.source and "#d9480f" in live.source  # changed by the swap
+    # a new cell is loaded
+    report = ip.run_cell_magic("cell", "hello", "from kernel_src.serial import write\n"
+                                                "def main(arg: u64) -> u64:\n"
+                                                "    write('hi from hello')\n    return 0\n")
+    assert report is not None, magics.last_error
+    assert report.action.startswith("loaded")
+    assert vm.command("hello") == "hi from hello"
+    tasks = ip.run_line_magic("tasks", "")
+    if hasattr(vm, "tasks"):
+        assert tasks is not None and "<table" in tasks.data
+    else:
+        assert "pending" in str(magics.last_error)
+    ip.run_line_magic("detach", "")
+    assert magics.machine is None and vm.alive
+    assert ip.run_line_magic("attach", "vm") is vm
+    vm.shutdown()
+    ip.run_line_magic("kernel", "help")
+    assert "stopped" in str(magics.last_error)

@@ -1,0 +1,59 @@
+"""Dashboard: one refresh thread drives graph, tasks and console; it follows swaps; it stops."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import traitlets
+
+from theseus_nb.kernel import repo_root
+from theseus_nb.widgets import Dashboard
+
+pytestmark = pytest.mark.qemu
+
+
+def _wait(predicate, timeout=15.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_dashboard_follows_a_swap_and_stops_at_shutdown(kernel_image):
+    m = kernel_image.boot()
+    board = Dashboard(m, interval=0.2)
+    try:
+        board.graph.pending.join(30)
+        assert board.running and "running" in board._header.value
+        assert board.console.run("fib 10") == "55"
+        assert _wait(lambda: "fib 10" in board.console._screen.value)
+        source = (repo_root() / "cells/fib.py").read_text()
+        m.swap("fib", source.replace("write_u64(fib(arg_u64(1)))",
+                                     "write_u64(fib(arg_u64(1)) + 1000)"))
+        assert m.command("fib 10") == "1055"
+        # the refresh thread notices the swap and fetches the live graph itself
+        assert _wait(board.graph.swap_seen)
+        assert "fib::main" in board.graph.graph.changed
+        assert _wait(lambda: "last swap: fib" in board._header.value)
+        with pytest.raises(traitlets.TraitError):
+            board.interval = 0.01
+    finally:
+        m.shutdown()
+    assert _wait(lambda: not board.running)
+    assert _wait(lambda: "stopped" in board._header.value)
+    assert "QEMU exited" in board.console._screen.value
+    board.close()
+
+
+def test_refresh_once_without_the_thread(kernel_image):
+    m = kernel_image.boot()
+    try:
+        board = Dashboard(m, start=False)
+        assert not board.running
+        board.refresh()
+        assert board.graph.error == "" and len(board.graph.graph.sections) > 100
+    finally:
+        m.shutdown()

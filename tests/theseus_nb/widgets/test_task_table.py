@@ -1,0 +1,91 @@
+"""TaskTable: refreshes from Machine.tasks() in a thread, colours states, stops at shutdown."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import traitlets
+
+from theseus_nb.widgets import TaskTable
+from theseus_nb.widgets.task_table import tasks_table_html
+
+pytestmark = pytest.mark.qemu
+
+
+def _wait(predicate, timeout=10.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_rows_are_coloured_by_state_and_faults_show_their_cause():
+    rows = [{"id": 1, "name": "shell", "state": "running"},
+            {"id": 2, "name": "divider", "state": "faulted", "cause": "divide error in divider::run"}]
+    table = tasks_table_html(rows)
+    assert "#ffc9c9" in table and "divide error in divider::run" in table
+    assert "#d3f9d8" in table
+
+
+def test_interval_is_validated(kernel_image):
+    m = kernel_image.boot()
+    try:
+        with pytest.raises(traitlets.TraitError, match="at least 0.2 s"):
+            TaskTable(m, interval=0.05, start=False)
+    finally:
+        m.shutdown()
+
+
+def test_refreshes_in_the_background_and_stops_at_shutdown(kernel_image):
+    m = kernel_image.boot()
+    table = TaskTable(m, interval=0.2)
+    try:
+        assert table.running
+        if not hasattr(m, "tasks"):
+            assert _wait(lambda: "pending" in table.error)
+            pytest.skip("Machine.tasks() is pending (qemu_bridge/tasks.py)")
+        assert _wait(lambda: table.refreshes >= 2), table.error
+        assert table.error == ""
+        assert any(r["name"] for r in table.rows)
+        assert "<table" in table._table.value
+        # the notebook's own commands still get through while the table refreshes
+        for i in range(5):
+            assert m.command(f"echo {i}") == str(i)
+    finally:
+        m.shutdown()
+    assert _wait(lambda: not table.running)
+    assert "stopped" in table._status.value
+    count = table.refreshes
+    time.sleep(0.5)
+    assert table.refreshes == count
+
+
+def test_faulted_task_shows_its_cause(kernel_image):
+    m = kernel_image.boot()
+    try:
+        if not hasattr(m, "spawn"):
+            pytest.skip("Machine.spawn() is pending (qemu_bridge/tasks.py)")
+        m.spawn("divider::main", 0)
+        table = TaskTable(m, interval=0.2, start=False)
+        assert _wait(lambda: any(r["state"] == "faulted" for r in table.refresh()))
+        faulted = [r for r in table.rows if r["state"] == "faulted"]
+        assert faulted[0]["cause"] and faulted[0]["cause"] in table._table.value
+    finally:
+        m.shutdown()
+
+
+def test_stop_ends_the_thread(kernel_image):
+    m = kernel_image.boot()
+    try:
+        table = TaskTable(m, interval=0.2)
+        table.stop()
+        assert not table.running and not table._thread.is_alive()
+        table.start()
+        assert table.running
+        table.close()
+        assert not table.running
+    finally:
+        m.shutdown()

@@ -1,0 +1,65 @@
+"""Display: the one small helper every rich repr in the notebook layer uses.
+
+``html_table`` turns rows into a compact HTML table (escaped, optionally
+coloured per row); ``HtmlTable`` is a list of rows that shows itself as one.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+__all__ = ["HtmlTable", "html_table", "STATE_COLOURS"]
+
+#: Background colour of a task row, by task state (shared by %tasks and TaskTable).
+STATE_COLOURS = {
+    "running": "#d3f9d8",
+    "runnable": "#e7f5ff",
+    "blocked": "#fff3bf",
+    "sleeping": "#f1f3f5",
+    "exited": "#e9ecef",
+    "faulted": "#ffc9c9",
+}
+
+_STYLE = ("border-collapse:collapse;font-family:monospace;font-size:12px")
+_CELL = "padding:1px 8px;border-bottom:1px solid #dee2e6;text-align:left"
+
+
+def html_table(header: Sequence[str], rows: Iterable[Sequence[Any]], *,
+               caption: str | None = None, row_colours: Iterable[str | None] | None = None) -> str:
+    """An HTML table of ``rows`` under ``header``; every value is escaped."""
+    colours = list(row_colours) if row_colours is not None else None
+    head = "".join(f"<th style='{_CELL}'>{html.escape(str(h))}</th>" for h in header)
+    body = []
+    for i, row in enumerate(rows):
+        bg = colours[i] if colours and i < len(colours) else None
+        style = f" style='background:{bg}'" if bg else ""
+        cells = "".join(f"<td style='{_CELL}'>{html.escape(str(v))}</td>" for v in row)
+        body.append(f"<tr{style}>{cells}</tr>")
+    cap = f"<caption style='text-align:left'>{html.escape(caption)}</caption>" if caption else ""
+    return f"<table style='{_STYLE}'>{cap}<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+class HtmlTable:
+    """Rows under a header, shown as an HTML table in Jupyter and as text elsewhere."""
+
+    def __init__(self, header: Sequence[str], rows: Iterable[Sequence[Any]], *,
+                 caption: str | None = None, row_colours: Iterable[str | None] | None = None):
+        self.header = list(header)
+        self.rows = [list(r) for r in rows]
+        self.caption = caption
+        self.row_colours = list(row_colours) if row_colours is not None else None
+
+    def _repr_html_(self) -> str:
+        return html_table(self.header, self.rows, caption=self.caption,
+                          row_colours=self.row_colours)
+
+    def __repr__(self) -> str:
+        table = [self.header] + [[str(v) for v in r] for r in self.rows]
+        widths = [max(len(str(r[i])) for r in table) for i in range(len(self.header))]
+        lines = ["  ".join(str(v).ljust(w) for v, w in zip(r, widths)).rstrip() for r in table]
+        return "\n".join(([self.caption] if self.caption else []) + lines)
+
+    def __len__(self) -> int:
+        return len(self.rows)

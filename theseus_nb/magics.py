@@ -1,0 +1,368 @@
+"""Magics: the IPython extension (``%load_ext theseus_nb``).
+
+    %%cell NAME [--unsafe]    compile a cell; show its sections, symbols and
+                              relocations (or the error); swap it in if attached
+    %boot [--kvm] [--as VAR]  build the default kernel plus the notebook's cells, boot it
+    %attach [VAR] / %detach   choose the machine the other magics talk to
+    %kernel COMMAND           run a shell command in the guest
+    %tasks                    the guest's task table
+    %graph [CELL] [--depth N] [--sections] [--focus S] [--hide-core]
+    %disasm CELL::FUNCTION [--ir|--opt|--asm]
+
+Cells written with %%cell are kept in the notebook's registry and become
+real cells of the image at the next %boot. A failed compile or a refused
+swap is shown, not raised, so a teaching notebook can show its errors and
+go on; ``TheseusMagics.last_error`` keeps the exception.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.display import HTML, display
+
+from .display import html_table
+from .kernel import CellSource, Kernel, interfaces_of
+
+__all__ = ["TheseusMagics", "CellReport", "Disassembly", "load_magics"]
+
+
+@dataclass
+class CellReport:
+    """What ``%%cell`` shows: the compiled cell's sections, public symbols and relocations."""
+
+    name: str
+    sections: list[tuple[str, str, int]]  # (qualified name, kind, size)
+    symbols: list[str]  # public symbols the cell defines
+    imports: list[str]  # symbols it needs from other cells
+    relocations: list[tuple[str, int, str, str, int]]  # (section, offset, type, target, addend)
+    swap: Any = None  # the SwapReport, when the cell went into a running machine
+    action: str = ""  # "registered", "swapped" or "loaded"
+
+    def _repr_html_(self) -> str:
+        parts = [f"<b>cell {html.escape(self.name)}</b>: {len(self.sections)} sections, "
+                 f"{len(self.symbols)} public symbols, {len(self.relocations)} relocations; "
+                 f"{html.escape(self.action)}",
+                 "<div style='display:flex;gap:16px;align-items:flex-start'>",
+                 html_table(("section", "kind", "bytes"), self.sections, caption="sections"),
+                 html_table(("public symbol",), [[s] for s in self.symbols], caption="defines"),
+                 html_table(("in section", "offset", "type", "target", "addend"),
+                            [(s, f"{o:#x}", t, g, a) for s, o, t, g, a in self.relocations],
+                            caption="relocations"),
+                 "</div>"]
+        if self.swap is not None and hasattr(self.swap, "_repr_html_"):
+            parts.append(self.swap._repr_html_())
+        return "".join(parts)
+
+    def __repr__(self) -> str:
+        return (f"<CellReport {self.name}: {len(self.sections)} sections, "
+                f"{len(self.symbols)} symbols, {len(self.relocations)} relocations, {self.action}>")
+
+
+@dataclass
+class Disassembly:
+    """One function at one compiler stage (IR, optimised IR or assembly)."""
+
+    function: str
+    stage: str
+    text: str
+
+    def _repr_html_(self) -> str:
+        return (f"<b>{html.escape(self.function)}</b> <small>({html.escape(self.stage)})</small>"
+                f"<pre style='font-size:12px'>{html.escape(self.text)}</pre>")
+
+    def __repr__(self) -> str:
+        return f"; {self.function} ({self.stage})\n{self.text}"
+
+
+def _error_html(title: str, exc: BaseException) -> HTML:
+    if hasattr(exc, "_repr_html_"):
+        return HTML(exc._repr_html_())  # type: ignore[union-attr]
+    return HTML("<div style='border-left:4px solid #c33;padding:4px 8px'>"
+                f"<b>{html.escape(title)}</b><pre style='margin:4px 0;white-space:pre-wrap'>"
+                f"{html.escape(str(exc))}</pre></div>")
+
+
+def _extract_ir(text: str, symbol: str) -> str | None:
+    match = re.search(r'^define [^\n]*@"?' + re.escape(symbol) + r'"?\(', text, re.M)
+    if not match:
+        return None
+    end = text.find("\n}", match.start())
+    return text[match.start(): end + 2 if end >= 0 else len(text)]
+
+
+def _extract_asm(text: str, symbol: str) -> str | None:
+    label = re.search(r'^"?' + re.escape(symbol) + r'"?:', text, re.M)
+    if not label:
+        return None
+    end = text.find(".Lfunc_end", label.end())
+    body = text[label.start(): end if end >= 0 else len(text)]
+    return "\n".join(line for line in body.splitlines() if not line.lstrip().startswith(".cfi"))
+
+
+@magics_class
+class TheseusMagics(Magics):
+    """The magics and their state: the notebook's cells and the attached machine."""
+
+    def __init__(self, shell: Any) -> None:
+        super().__init__(shell)
+        #: Cells defined with %%cell, by name: they join the image at the next %boot.
+        self.cells: dict[str, CellSource] = {}
+        #: The machine %kernel, %tasks, %graph and %%cell talk to (None: detached).
+        self.machine: Any = None
+        #: The exception behind the last error shown (None after a success).
+        self.last_error: BaseException | None = None
+        self._build_graph: Any = None
+
+    # -- helpers ---------------------------------------------------------------
+
+    def notebook_kernel(self) -> Kernel:
+        """The default kernel with every notebook cell added (or replacing a file's cell)."""
+        kernel = Kernel.default()
+        for src in self.cells.values():
+            kernel = kernel.with_cell(src.name, src.text, unsafe=src.unsafe)
+        return kernel
+
+    def _need_machine(self) -> Any:
+        if self.machine is None:
+            raise _Usage("no machine attached: run %boot, or %attach VAR for a Machine you booted")
+        if not self.machine.alive:
+            raise _Usage(f"the attached machine has stopped (exit status "
+                         f"{self.machine.exit_status}): %boot a new one")
+        return self.machine
+
+    def _source_of(self, cell: str) -> CellSource:
+        if cell in self.cells:
+            return self.cells[cell]
+        kernel = self.notebook_kernel()
+        found = next((s for s in kernel.nano_core + kernel.cells if s.name == cell), None)
+        if found is None:
+            raise _Usage(f"no cell {cell!r}: define it with %%cell {cell}, or see cells/")
+        return found
+
+    # -- %%cell ------------------------------------------------------------------
+
+    @magic_arguments()
+    @argument("name", help="the cell's name (its symbols are NAME::function)")
+    @argument("--unsafe", action="store_true", help="allow the unsafe intrinsics")
+    @cell_magic
+    def cell(self, line: str, body: str) -> Any:
+        """Compile a cell; show its sections, symbols and relocations; swap it in if attached."""
+        args = parse_argstring(self.cell, line)
+        try:
+            return self._cell(args.name, body, args.unsafe)
+        except Exception as exc:
+            self.last_error = exc
+            display(_error_html(f"cell {args.name}", exc))
+            return None
+
+    def _cell(self, name: str, body: str, unsafe: bool) -> CellReport:
+        from . import lang
+        from .build import compile_object
+        from .objects import parse_object
+        from .signatures import signature_asm
+
+        unsafe = unsafe or "# cell: unsafe" in body
+        source = CellSource(name, body, "cell", f"<cell {name}>", unsafe)
+        kernel = self.notebook_kernel().with_cell(name, body, unsafe=unsafe)
+        compiled = lang.compile_cell(body, name, filename=source.filename, unsafe=unsafe,
+                                     interfaces=interfaces_of(kernel.nano_core + kernel.cells))
+        obj = parse_object(compile_object(compiled.module, name,
+                                          extra_ir=signature_asm(name, compiled)).data, name)
+        named = {i: obj.symbol_of(s) for i, s in obj.sections.items()}
+        report = CellReport(
+            name,
+            sections=[(named[i], s.kind, s.size) for i, s in obj.sections.items()],
+            symbols=sorted(s.name for s in obj.defined if s.kind in ("func", "object")),
+            imports=sorted({s.name for s in obj.undefined}),
+            relocations=[(named[r.section], r.offset, r.type,
+                          r.symbol.name,
+                          r.addend) for r in obj.relocations],
+        )
+        self.cells[name] = source
+        self._build_graph = None
+        report.action = "registered: it joins the image at the next %boot"
+        if self.machine is not None and self.machine.alive:
+            present = name in getattr(self.machine, "live_cells", {}) or any(
+                c.cell == name for c in getattr(self.machine.image, "cells", []) or [])
+            if present:
+                report.swap = self.machine.swap(name, body, unsafe=unsafe)
+                report.action = "swapped into the running kernel"
+            else:
+                report.swap = self.machine.load(name, body, unsafe=unsafe)
+                report.action = "loaded into the running kernel"
+        self.last_error = None
+        return report
+
+    # -- machines ------------------------------------------------------------------
+
+    @magic_arguments()
+    @argument("--kvm", action="store_true", help="use KVM instead of TCG")
+    @argument("--as", dest="var", default="vm", help="variable to hold the Machine (vm)")
+    @line_magic
+    def boot(self, line: str) -> Any:
+        """Build the default kernel plus the notebook's cells, boot it and attach to it."""
+        from .widgets.progress import BuildProgress
+
+        args = parse_argstring(self.boot, line)
+        if self.machine is not None and self.machine.alive:
+            self.machine.shutdown()
+        bar = BuildProgress()
+        display(bar)
+        try:
+            image = self.notebook_kernel().build(progress=bar)
+            machine = image.boot(kvm=args.kvm)
+        except Exception as exc:
+            bar.fail(str(exc))
+            self.last_error = exc
+            display(_error_html("boot failed", exc))
+            return None
+        self.machine = machine
+        self.shell.user_ns[args.var] = machine
+        self.last_error = None
+        return machine
+
+    @line_magic
+    def attach(self, line: str) -> Any:
+        """``%attach [VAR]``: talk to the Machine in VAR (default: the one %boot made)."""
+        var = line.strip()
+        if var:
+            if var not in self.shell.user_ns:
+                display(_error_html("attach", _Usage(f"no variable {var!r}")))
+                return None
+            self.machine = self.shell.user_ns[var]
+        elif self.machine is None:
+            from qemu_bridge import Machine
+
+            found = [v for v in self.shell.user_ns.values() if isinstance(v, Machine) and v.alive]
+            if not found:
+                display(_error_html("attach", _Usage("no running Machine in the notebook: %boot")))
+                return None
+            self.machine = found[-1]
+        return self.machine
+
+    @line_magic
+    def detach(self, line: str) -> None:
+        """Stop talking to the machine (it keeps running; %%cell only registers cells)."""
+        self.machine = None
+
+    @line_magic
+    def kernel(self, line: str) -> Any:
+        """``%kernel COMMAND``: run a shell command in the guest and print its output."""
+        try:
+            reply = self._need_machine().request(line.strip())
+        except Exception as exc:
+            self.last_error = exc
+            display(_error_html(f"%kernel {line.strip()}", exc))
+            return None
+        self.last_error = None
+        print(reply.output)
+        if reply.status:
+            print(f"[status {reply.status}]")
+        return None
+
+    @line_magic
+    def tasks(self, line: str) -> Any:
+        """The guest's tasks as a table coloured by state."""
+        from .widgets.task_table import COLUMNS, tasks_table_html
+
+        try:
+            machine = self._need_machine()
+            if not hasattr(machine, "tasks"):
+                raise _Usage("this bridge has no Machine.tasks() yet (qemu_bridge.tasks is pending)")
+            rows = [{c: getattr(t, c, "") for c in COLUMNS} for t in machine.tasks()]
+        except Exception as exc:
+            self.last_error = exc
+            display(_error_html("%tasks", exc))
+            return None
+        self.last_error = None
+        return HTML(tasks_table_html(rows, caption=f"{len(rows)} tasks"))
+
+    # -- looking inside ----------------------------------------------------------
+
+    @magic_arguments()
+    @argument("cell", nargs="?", default=None, help="a cell (or cell::section to focus on)")
+    @argument("--depth", type=int, default=1, help="dependency steps to follow around a focus")
+    @argument("--sections", action="store_true", help="one node per section")
+    @argument("--focus", default=None, help="a section (cell::name) and its neighbours")
+    @argument("--hide-core", action="store_true", help="leave out the nano_core's cells")
+    @line_magic
+    def graph(self, line: str) -> Any:
+        """The section graph: live from the attached machine, else of the next %boot's image."""
+        args = parse_argstring(self.graph, line)
+        try:
+            graph = self._graph()
+            self.last_error = None
+            focus = args.focus or (args.cell if args.cell and "::" in args.cell else None)
+            if focus:
+                return graph.render("focus", focus=focus, depth=args.depth,
+                                    hide_nano_core=args.hide_core)
+            view = "sections" if args.sections or args.cell else "cells"
+            return graph.render(view, cell=args.cell, hide_nano_core=args.hide_core)
+        except Exception as exc:
+            self.last_error = exc
+            display(_error_html("%graph", exc))
+            return None
+
+    def _graph(self) -> Any:
+        if self.machine is not None and self.machine.alive:
+            graph = self.machine.graph()
+            swap = getattr(self.machine, "last_swap", None)
+            if swap is not None:
+                graph.changed = (set(swap.sections_added) | set(swap.sections_changed)) & set(graph.sections)
+            return graph
+        if self._build_graph is None:
+            self._build_graph = self.notebook_kernel().build().graph
+        return self._build_graph
+
+    @magic_arguments()
+    @argument("function", help="CELL::FUNCTION")
+    @argument("--ir", action="store_true", help="LLVM IR as the compiler emits it")
+    @argument("--opt", action="store_true", help="IR after LLVM's -O2")
+    @argument("--asm", action="store_true", help="x86-64 assembly (the default)")
+    @line_magic
+    def disasm(self, line: str) -> Any:
+        """One function of a cell as IR, optimised IR or assembly."""
+        from . import lang
+
+        args = parse_argstring(self.disasm, line)
+        try:
+            cell, sep, function = args.function.partition("::")
+            if not sep or not function:
+                raise _Usage(f"write the function as CELL::FUNCTION, not {args.function!r}")
+            src = self._source_of(cell)
+            if src.language != "cell":
+                raise _Usage(f"cell {cell!r} is {src.language}, not the cell language")
+            kernel = self.notebook_kernel()
+            interfaces = interfaces_of(kernel.nano_core + kernel.cells)
+            stage, show, extract = (("IR", lang.show_ir, _extract_ir) if args.ir else
+                                    ("optimised IR", lang.show_optimized_ir, _extract_ir) if args.opt
+                                    else ("x86-64 assembly", lang.show_asm, _extract_asm))
+            text = show(src.text, cell, unsafe=src.unsafe, interfaces=interfaces)
+            body = extract(text, args.function)
+            if body is None:
+                raise _Usage(f"no function {function!r} in cell {cell!r} at this stage "
+                             "(it may have been inlined away: try --ir)")
+        except Exception as exc:
+            self.last_error = exc
+            display(_error_html("%disasm", exc))
+            return None
+        self.last_error = None
+        return Disassembly(args.function, stage, body)
+
+
+class _Usage(Exception):
+    """A magic used in a way it cannot work (the message says how to fix it)."""
+
+
+def load_magics(ipython: Any) -> TheseusMagics:
+    """Register the magics with ``ipython`` (called by ``%load_ext theseus_nb``)."""
+    magics = TheseusMagics(ipython)
+    ipython.register_magics(magics)
+    return magics
+
