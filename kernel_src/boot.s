@@ -14,18 +14,17 @@
 _start:
     cli
     movl $boot_stack_top, %esp
-    movl %eax, %edi                  # Multiboot magic, kept for main
+    movl %eax, %ebp                  # Multiboot magic, kept for main
     movl %ebx, %esi                  # Multiboot information address
 
-    # Zero .bss (the linker defines its bounds).
+    # Zero .bss (the linker defines its bounds): the kernel's tables.
     cld
-    movl $__bss_start, %ebx
-1:  cmpl $__bss_end, %ebx
-    jae 2f
-    movb $0, (%ebx)
-    incl %ebx
-    jmp 1b
-2:
+    movl $__bss_start, %edi
+    movl $__bss_end, %ecx
+    subl %edi, %ecx
+    xorl %eax, %eax
+    rep stosb
+    movl %ebp, %edi                  # main's first argument: the magic
     # PML4[0] -> PDPT; PDPT[0..3] -> four page directories of 2 MiB pages.
     movl $boot_pdpt, %eax
     orl $3, %eax                     # present | writable

@@ -11,10 +11,10 @@ from theseus_nb.lang.unsafe import load8, store8, addr_of, make_str
 from kernel_src.params import NAME_POOL
 from kernel_src.serial import write_mem
 
-_pool: Array[u8, 65536] = [0] * 65536
+_pool: Array[u8, 262144] = [0] * 262144                               # params.NAME_POOL
 _used: u64 = 0
-_INDEX: u64 = 8192                        # power of two, > the number of distinct names
-_index: Array[u64, 8192] = [0] * 8192     # handle + 1 of each kept name; 0 = empty
+_INDEX: u64 = 16384                       # power of two, > the number of distinct names
+_index: Array[u64, 16384] = [0] * 16384   # handle + 1 of each kept name; 0 = empty
 
 
 def _find_kept(addr: u64, n: u64) -> u64:

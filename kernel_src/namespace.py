@@ -12,7 +12,7 @@ from kernel_src.params import MAX_SYMBOLS
 from kernel_src.names import hash_of, hash_mem, name_equals_mem, name_addr, name_len
 
 NONE: u64 = 0xFFFFFFFFFFFFFFFF
-_SLOTS: u64 = 4096              # power of two, at least 2 * MAX_SYMBOLS
+_SLOTS: u64 = 8192              # power of two, at least 2 * MAX_SYMBOLS
 
 
 @struct
@@ -25,8 +25,8 @@ class Symbol:
     alive: bool
 
 
-_symbols: Array[Symbol, 2048] = [Symbol() for _ in range(2048)]
-_slots: Array[u64, 4096] = [0] * 4096     # symbol index + 1; 0 = empty
+_symbols: Array[Symbol, 4096] = [Symbol() for _ in range(4096)]   # params.MAX_SYMBOLS
+_slots: Array[u64, 8192] = [0] * 8192     # symbol index + 1; 0 = empty
 _count: u64 = 0                           # high-water mark of _symbols
 _live: u64 = 0
 

@@ -56,10 +56,10 @@ class Reloc:
     symbol: u64      # name handle of the global it was resolved by, or 0
 
 
-_cells: Array[Cell, 64] = [Cell() for _ in range(64)]
-_sections: Array[Section, 1024] = [Section() for _ in range(1024)]
-_deps: Array[Dep, 4096] = [Dep() for _ in range(4096)]
-_relocs: Array[Reloc, 8192] = [Reloc() for _ in range(8192)]
+_cells: Array[Cell, 64] = [Cell() for _ in range(64)]                  # params.MAX_CELLS
+_sections: Array[Section, 4096] = [Section() for _ in range(4096)]     # params.MAX_SECTIONS
+_deps: Array[Dep, 16384] = [Dep() for _ in range(16384)]               # params.MAX_DEPS
+_relocs: Array[Reloc, 16384] = [Reloc() for _ in range(16384)]         # params.MAX_RELOCS
 # High-water marks (iterate up to these, skipping dead records) and how
 # many dead records lie below them (when 0, a new record is appended).
 _ncells: u64 = 0
