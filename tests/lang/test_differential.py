@@ -63,6 +63,11 @@ CASES = {
         "schedule": (u32(), u8(0, 60)), "ring": (u64(),), "manhattan": (i32(-10**6, 10**6),) * 4,
     },
     "nested": {"setup": (i32(-1000, 1000),), "get_name": (i32(-1000, 1000),), "local_struct": (i32(-1000, 1000),)},
+    "order": {
+        "assign": (i64(-50, 50),), "augmented": (i64(-50, 50),), "args": (i64(0, 9),),
+        "operators": (i64(-5, 5),), "conditional": (i64(-3, 3),), "chained": (i64(-2, 7),),
+        "loops": (i64(-3, 30),), "nested_break": (u8(0, 20),),
+    },
     "strings": {
         "checksum": (st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=40),),
         "greeting_sum": (), "count_char": (st.text(alphabet="abc ", max_size=30), u8(97, 100)),
