@@ -73,6 +73,9 @@ CASES = [
     ("str ordering", "def f(a: str) -> bool:\n    return a < \"b\"\n", 2, "only be compared with == and !="),
     ("global initializer", "t: Array[u8, 2] = [1, wrapping_add(1, 2, u8)]\n", 1,
      "a global's initial value must be a constant"),
+    ("fnref global", "handler: fnref\n", 1, "a fnref can only be a parameter or a local"),
+    ("fnref field", "@struct\nclass T:\n    entry: fnref\n", 3, "a fnref can only be"),
+    ("fnref array", "def f() -> None:\n    xs: Array[fnref, 2] = [0] * 2\n", 2, "a fnref can only be"),
     ("fnref signature", "def g(a: u8) -> u8:\n    return a\ndef f() -> fnref:\n    return g\n", 4,
      "must take one u64 and return u64"),
 ]

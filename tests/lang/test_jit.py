@@ -138,3 +138,12 @@ def test_calls_from_several_threads_keep_their_own_results() -> None:
     for t in threads:
         t.join()
     assert errors == []
+
+
+def test_a_str_argument_kept_in_a_global_stays_valid() -> None:
+    cell = jit('saved: str = ""\ndef keep(s: str) -> None:\n    global saved\n    saved = s\n'
+               "def get() -> str:\n    return saved\n", name="keeper")
+    cell.keep("x" * 1000)
+    import gc
+    gc.collect()
+    assert cell.get() == "x" * 1000

@@ -120,13 +120,15 @@ def _runtime(cells: list) -> ir.Module:
     return m
 
 
-def _py_arg(value: Any, ty: Any, fname: str, pname: str, keep: list) -> list:
+def _py_arg(value: Any, ty: Any, fname: str, pname: str, strings: dict) -> list:
     if ty == STR:
         if not isinstance(value, str) or not value.isascii():
             raise TypeError(f"{fname}(): '{pname}' must be an ASCII str")
-        buf = ctypes.create_string_buffer(value.encode("ascii"))
-        keep.append(buf)
-        return [ctypes.cast(buf, ctypes.c_void_p).value or 0, len(value)]
+        # a cell may keep a str (in a global, say) after the call returns, as it keeps
+        # literals: so the bytes live as long as the jitted cell, once per distinct text
+        if value not in strings:
+            strings[value] = ctypes.create_string_buffer(value.encode("ascii"))
+        return [ctypes.cast(strings[value], ctypes.c_void_p).value or 0, len(value)]
     if ty == BOOL:
         if not isinstance(value, (bool, int)):
             raise TypeError(f"{fname}(): '{pname}' must be a bool")
@@ -146,6 +148,7 @@ class JitCell:
         self._engine, self._cells, self._name = engine, compiled, main
         # one jmp_buf and one set of panic globals per engine: one call at a time
         self._lock = threading.Lock()
+        self._strings: dict = {}  # str arguments, kept alive with the cell
         self.ir = str(compiled[main].module)
         self._where = engine.get_global_value_address("jit.where")
         self._msg = engine.get_global_value_address("jit.msg")
@@ -168,10 +171,9 @@ class JitCell:
         def call(*args: Any) -> Any:
             if len(args) != len(sig.params):
                 raise TypeError(f"{fname}() takes {len(sig.params)} arguments, {len(args)} given")
-            keep: list = []
             flat = []
             for value, (pname, ty) in zip(args, sig.params):
-                flat += _py_arg(value, ty, fname, pname, keep)
+                flat += _py_arg(value, ty, fname, pname, self._strings)
             with self._lock:
                 failed = cfunc(out_addr, *flat)
                 if failed:

@@ -10,13 +10,17 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from .errors import SourceContext
-from .types import BOOL, NONE, SCALAR_NAMES, STR, ArrayT, StructT, Type
+from .types import BOOL, FNREF, NONE, SCALAR_NAMES, STR, ArrayT, StructT, Type
 from .unsafe import INTRINSICS
 
 PRELUDE_MODULES = ("theseus_nb.lang.prelude", "theseus_nb.lang")
 UNSAFE_MODULE = "theseus_nb.lang.unsafe"
 CELL_PREFIXES = ("cells.", "kernel_src.")
 UNSAFE_MARK = "# cell: unsafe"
+# a zero-filled fnref would be a null function pointer: only locals and parameters hold one
+NO_STORED_FNREF = ("a fnref can only be a parameter or a local (a global, field or array "
+                   "element would start as a null function); store addr_of(f) as a u64 in "
+                   "an unsafe cell instead")
 
 
 @dataclass
@@ -157,6 +161,8 @@ def resolve_type(node: Optional[ast.AST], model: CellModel, *, what: str) -> Typ
             raise ctx.at(node.slice.elts[1], "an array length must be a positive integer constant")
         if elem == NONE:
             raise ctx.at(node, "an array cannot hold None")
+        if elem == FNREF:
+            raise ctx.at(node, NO_STORED_FNREF)
         return ArrayT(elem, n)
     raise ctx.at(node, f"unknown type '{ast.unparse(node)}': use bool, str, u8..u64, i8..i64, "
                        "Array[T, N], fnref or a @struct class")
@@ -249,6 +255,8 @@ def build_model(source: str, name: str, *, filename: str = "<cell>",
                     raise ctx.at(item, "a @struct body may only hold annotated fields "
                                        "without values, e.g. 'state: u8'")
                 fty = resolve_type(item.annotation, model, what=f"field {item.target.id}")
+                if fty == FNREF:
+                    raise ctx.at(item, NO_STORED_FNREF)
                 if fty in (NONE,) or fty == model.structs.get(node.name):
                     raise ctx.at(item, "a field cannot have this type")
                 fields.append((item.target.id, fty))
@@ -270,6 +278,8 @@ def build_model(source: str, name: str, *, filename: str = "<cell>",
                 raise ctx.at(node, "at module level, annotate one name: 'count: u64 = 0'")
             n = node.target.id
             ty = resolve_type(node.annotation, model, what=n)
+            if ty == FNREF:
+                raise ctx.at(node, NO_STORED_FNREF)
             define(n, node)
             if n.lstrip("_").isupper() and not isinstance(ty, (ArrayT, StructT)):
                 value = fold_const(node.value, model.constants) if node.value else None
