@@ -6,12 +6,17 @@ cell in the boot archive, loaded here section by section.
 """
 # cell: unsafe
 from theseus_nb.lang.prelude import *
+from theseus_nb.lang.unsafe import sti
 from kernel_src.serial import init as serial_init, writeln, write, write_u64, newline
 from kernel_src.clock import init as clock_init
 from kernel_src.multiboot import init as multiboot_init, module_start, module_end
 from kernel_src.frames import init as frames_init
 from kernel_src.heap import init as heap_init
 from kernel_src.boot_cells import load_all
+from kernel_src.idt import init as idt_init, symbol_address
+from kernel_src.fault import init as fault_init
+from kernel_src.task import init as tasks_init
+from kernel_src.timer import init as timer_init
 from kernel_src.shell import run
 
 
@@ -29,5 +34,13 @@ def main(magic: u64, info: u64, kernel_end: u64) -> None:
     if not heap_init():
         panic("not enough memory for the kernel heap")
     load_all(module_start(), module_end() - module_start())   # every other cell
+    # The interrupt stubs are found through the namespace, which the host's
+    # symbol file fills: without a boot archive the shell runs alone.
+    if idt_init() and tasks_init():                # interrupts (IDT, TSS); the shell is task 0
+        fault_init(symbol_address("interrupts::read_cr2"))   # exceptions end tasks
+        timer_init()                               # timer: PIT at TIMER_HZ, preemption
+        sti()
+    else:
+        writeln("no interrupt stubs in the namespace: tasks are off")
     writeln("theseus-nb nano_core ready")
-    run()                                          # the shell
+    run()                                          # the shell, as task 0

@@ -16,11 +16,12 @@ where an answer ends.
 from theseus_nb.lang.prelude import *
 from theseus_nb.lang.unsafe import addr_of, call_addr, make_str, outl
 from kernel_src.params import LINE_MAX, MAX_ARGS, DEBUG_EXIT_PORT
-from kernel_src.serial import (get, put, write, newline, write_u64, frame_begin, frame_end,
+from kernel_src.serial import (get, ready, put, write, newline, write_u64, frame_begin, frame_end,
                                frame_count, frame_checksum)
 from kernel_src.namespace import sym_find_mem, sym_addr
 from kernel_src.names import name_begin, name_append_mem, name_append_str, name_end, name_addr, name_len, names_mark, names_rewind
 from kernel_src.section_table import NONE
+from kernel_src.task import yield_now, reap
 
 PROMPT: str = "theseus> "
 
@@ -33,13 +34,22 @@ _machine: bool = False       # this line is a framed request from the host
 _base: u64 = 0               # words before the command (1 in machine mode: the id)
 
 
+def _next_byte() -> u8:
+    # The shell is task 0: while no input waits, let the other tasks run
+    # (and give the stacks of ended tasks back, from task context).
+    while not ready():
+        reap()
+        yield_now()
+    return get()
+
+
 def _read_line() -> None:
     # Echo what is typed, as a terminal user expects; backspace erases.
     global _len, _machine
     _len = 0
     _machine = False
     while True:
-        c: u8 = get()
+        c: u8 = _next_byte()
         if _len == 0 and c == 33:                   # "!": a request, no echo
             _machine = True
         if c == 13 or c == 10:

@@ -8,6 +8,7 @@ from .errors import BootError, BridgeError, GuestExited, GuestTimeout, ProtocolE
 from .evolution import SwapError, SwapReport
 from .machine import Machine
 from .qemu import QemuConfig
+from .tasks import TaskList, TaskRecord
 
 __all__ = ["Machine", "BridgeError", "BootError", "GuestTimeout", "GuestExited", "ProtocolError",
-           "QemuConfig", "SwapError", "SwapReport"]
+           "QemuConfig", "SwapError", "SwapReport", "TaskList", "TaskRecord"]

@@ -41,6 +41,7 @@ from .console import Console, normalise_newlines
 from .errors import BootError, BridgeError, GuestExited, GuestTimeout, ProtocolError
 from .evolution import SwapError, SwapReport, parse_swap_output, section_changes, upload_payload
 from .protocol import Reply, RequestIds, parse_reply, trailer_pattern
+from .tasks import TaskList, TaskRecord, parse_tasks
 from .qemu import QemuConfig, find_qemu
 
 if TYPE_CHECKING:
@@ -307,6 +308,32 @@ class Machine:
             raise BridgeError(f"the guest's graph command failed with status {reply.status}",
                               self.transcript)
         return SectionGraph.from_dump(reply.output)
+
+    # --- tasks (kernel_src/task.py; parsing in tasks.py) ---------------------
+
+    def tasks(self, timeout: float = 5.0) -> TaskList:
+        """The kernel's task table, one TaskRecord a task (renders as a table)."""
+        reply = self.request("tasks", timeout)
+        if not reply.ok:
+            raise BridgeError(f"the guest's tasks command failed with status {reply.status}",
+                              self.transcript)
+        return parse_tasks(reply.output)
+
+    def spawn(self, name: str, arg: int | None = None, timeout: float = 5.0) -> int:
+        """Start ``"cell::function"`` (a public ``(u64) -> u64`` function) as a
+        task with ``arg`` (0 if None); return its id. BridgeError if it cannot start."""
+        if not name or any(c.isspace() for c in name) or "::" not in name:
+            raise ValueError(f"spawn needs 'cell::function' without spaces, got {name!r}")
+        reply = self.request(f"spawn {name}" + ("" if arg is None else f" {int(arg)}"), timeout)
+        if not reply.ok:
+            raise BridgeError(f"spawn {name}: {reply.output.strip()}", self.transcript)
+        return int(reply.output.split()[0])
+
+    def kill(self, task_id: int, timeout: float = 5.0) -> None:
+        """End task ``task_id`` now; BridgeError if there is no such live task."""
+        reply = self.request(f"kill {int(task_id)}", timeout)
+        if not reply.ok:
+            raise BridgeError(reply.output.strip() or f"kill {task_id} failed", self.transcript)
 
     # --- live evolution ---------------------------------------------------
 

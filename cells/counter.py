@@ -1,0 +1,23 @@
+"""counter: a demo task that counts, one step a timer tick (spawn counter::run N)."""
+from theseus_nb.lang.prelude import *
+from kernel_src.task import sleep
+from cells.fmt import kv
+
+_count: u64 = 0
+
+
+def run(n: u64) -> u64:
+    """Count n steps (forever if n is 0), sleeping one tick each; returns n."""
+    global _count
+    i: u64 = 0
+    while n == 0 or i < n:
+        _count += 1
+        i += 1
+        sleep(1)
+    return n
+
+
+def main(arg: u64) -> u64:
+    """Print the count so far."""
+    kv("count", _count)
+    return 0

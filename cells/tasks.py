@@ -1,0 +1,44 @@
+"""tasks: the task table for machines, one line a task (qemu_bridge/tasks.py parses it).
+
+    ID STATE TICKS SWITCHES VALUE CELL FUNCTION CAUSE
+
+fields separated by single spaces; STATE is runnable, running, blocked,
+sleeping, exited or faulted; VALUE is the exit value or "-"; CAUSE is
+"-" or the rest of the line (it may hold spaces).
+"""
+from theseus_nb.lang.prelude import *
+from kernel_src.serial import write, put, write_u64, newline
+from kernel_src.task import (task_count, task_state, state_name, task_id, task_ticks,
+                             task_switches, task_value, task_cell, task_function, task_cause,
+                             FREE, EXITED)
+
+
+def main(arg: u64) -> u64:
+    """Print one line per task (free slots left out)."""
+    for i in range(task_count()):
+        st: u8 = task_state(i)
+        if st != FREE:
+            write_u64(task_id(i))
+            put(32)
+            write(state_name(st))
+            put(32)
+            write_u64(task_ticks(i))
+            put(32)
+            write_u64(task_switches(i))
+            put(32)
+            if st == EXITED and task_value(i) != 0xFFFFFFFFFFFFFFFF:
+                write_u64(task_value(i))
+            else:
+                write("-")
+            put(32)
+            write(task_cell(i))
+            put(32)
+            write(task_function(i))
+            put(32)
+            cause: str = task_cause(i)
+            if len(cause) == 0:
+                write("-")
+            else:
+                write(cause)
+            newline()
+    return 0

@@ -1,0 +1,113 @@
+"""idt: the interrupt descriptor table, a GDT with a TSS, and dispatch.
+
+Every interrupt enters through interrupts.s, which saves the registers and
+calls dispatch(frame); dispatch returns the frame to resume, which is how
+the timer and yield switch tasks (see the design note in interrupts.s).
+The double fault runs on its own stack (IST1 in the TSS): it is what the
+CPU raises when it cannot even push an exception frame.
+"""
+# cell: unsafe
+from theseus_nb.lang.prelude import *
+from theseus_nb.lang.unsafe import addr_of, load64, store8, store16, store64, call_addr
+from kernel_src.namespace import sym_find_mem, sym_addr
+from kernel_src.section_table import NONE
+from kernel_src.timer import tick, spurious
+from kernel_src.task import schedule
+from kernel_src.fault import exception
+
+TIMER_VECTOR: u64 = 32
+YIELD_VECTOR: u64 = 0x81
+FRAME_VECTOR: u64 = 15       # word index of the vector in a saved frame
+FRAME_RIP: u64 = 17
+FRAME_RSP: u64 = 20
+FRAME_WORDS: u64 = 22
+
+_idt: Array[u64, 512] = [0] * 512              # 256 gates of 16 bytes
+_gdt: Array[u64, 5] = [0] * 5                  # null, code, data, TSS (two words)
+_tss: Array[u64, 14] = [0] * 14                # 104 bytes used, as bytes via store*
+_df_stack: Array[u64, 2048] = [0] * 2048       # 16 KiB for the double-fault handler
+_pointers: Array[u64, 4] = [0] * 4             # gdtr at +0, idtr at +16
+_name: Array[u8, 96] = [0] * 96
+_depth: u64 = 0                                # > 0 while a handler runs
+
+
+def symbol_address(s: str) -> u64:
+    """Address of the namespace symbol named s (an assembly label too), or 0.
+
+    Reads the namespace only, so it is safe inside an interrupt handler.
+    """
+    n: u64 = u64(len(s))
+    if n > 96:
+        return 0
+    for i in range(n):
+        _name[i] = u8(ord(s[i]))
+    sym: u64 = sym_find_mem(addr_of(_name), n)
+    if sym == NONE:
+        return 0
+    return sym_addr(sym)
+
+
+def _gate(vector: u64, handler: u64, ist: u64) -> None:
+    # A 64-bit interrupt gate: present, ring 0, interrupts off on entry.
+    _idt[vector * 2] = (handler & 0xFFFF) | (0x08 << 16) | (ist << 32) | (0x8E << 40) \
+        | (((handler >> 16) & 0xFFFF) << 48)
+    _idt[vector * 2 + 1] = handler >> 32
+
+
+def init() -> bool:
+    """Build the GDT (with a TSS) and the IDT and load them; False if the
+    entry stubs are missing from the namespace."""
+    table: u64 = symbol_address("interrupts::stub_table")
+    yield_stub: u64 = symbol_address("interrupts::yield_stub")
+    load: u64 = symbol_address("interrupts::load_tables")
+    if table == 0 or yield_stub == 0 or load == 0:
+        return False
+    tss: u64 = addr_of(_tss)
+    store64(tss + 36, (addr_of(_df_stack) + 2048 * 8) & 0xFFFFFFFFFFFFFFF0)   # IST1
+    store16(tss + 102, 104)                        # no I/O permission bitmap
+    _gdt[1] = 0x00AF9A000000FFFF                   # 64-bit code, as in boot.s
+    _gdt[2] = 0x00CF92000000FFFF                   # data
+    _gdt[3] = 103 | ((tss & 0xFFFFFF) << 16) | (0x89 << 40) | (((tss >> 24) & 0xFF) << 56)
+    _gdt[4] = tss >> 32
+    for v in range(48):
+        ist: u64 = 0
+        if v == 8:
+            ist = 1
+        _gate(v, load64(table + v * 8), ist)
+    _gate(YIELD_VECTOR, load64(yield_stub), 0)
+    p: u64 = addr_of(_pointers)
+    store16(p, 5 * 8 - 1)
+    store64(p + 2, addr_of(_gdt))
+    store16(p + 16, 256 * 16 - 1)
+    store64(p + 18, addr_of(_idt))
+    call_addr(load, p)
+    return True
+
+
+def in_handler() -> bool:
+    """True while an interrupt or exception handler runs (no task context)."""
+    return _depth > 0
+
+
+def dispatch(frame: u64) -> u64:
+    """Called by interrupts.s with the saved frame; the frame to resume."""
+    global _depth
+    vector: u64 = load64(frame + FRAME_VECTOR * 8)
+    if vector < 32:
+        # An exception: fault.exception ends the task (and returns the next
+        # task's frame) or, in the nano_core itself, stops the machine.
+        nested: bool = _depth > 0
+        _depth += 1
+        resume: u64 = exception(frame, nested)
+        _depth -= 1
+        return resume
+    _depth += 1
+    resume2: u64 = frame
+    if vector == TIMER_VECTOR:
+        resume2 = tick(frame)
+    elif vector == YIELD_VECTOR:
+        resume2 = schedule(frame)
+    else:
+        spurious(vector)
+    _depth -= 1
+    return resume2

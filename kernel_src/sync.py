@@ -1,0 +1,100 @@
+"""sync: wait/notify on a key, and channels of u64 built on it.
+
+A task waits for a key (any u64: an address, a channel number); notify
+makes every task waiting on it runnable again.  Each waiter re-checks its
+condition with interrupts off before blocking, so a notify can never slip
+in between "the queue is empty" and "I sleep" (no lost wake-ups).
+A channel is a ring of CHANNEL_SLOTS values: send blocks while it is full,
+recv while it is empty; values arrive in the order they were sent.
+"""
+# cell: unsafe
+from theseus_nb.lang.prelude import *
+from theseus_nb.lang.unsafe import cli, sti
+from kernel_src.params import MAX_CHANNELS, CHANNEL_SLOTS
+from kernel_src.task import block_on, wake_key
+
+CHAN_KEY: u64 = 0x4300000000000000     # wait key of channel c: CHAN_KEY | c
+NO_CHANNEL: u64 = 0xFFFFFFFFFFFFFFFF
+
+
+@struct
+class Channel:
+    used: bool
+    name: u64                  # key given to channel(); 0 for an anonymous one
+    head: u64                  # next value to receive
+    count: u64
+    sent: u64
+    ring: Array[u64, 16]
+
+
+_chans: Array[Channel, 32] = [Channel() for _ in range(32)]
+
+
+def wait(key: u64) -> None:
+    """Block until notify(key).  Interrupts must be off (re-check after waking)."""
+    block_on(key)
+
+
+def notify(key: u64) -> u64:
+    """Wake every task waiting on key; how many woke."""
+    return wake_key(key)
+
+
+def channel(name: u64) -> u64:
+    """The channel called name (created on first use), or NO_CHANNEL if all are taken."""
+    cli()
+    free: u64 = NO_CHANNEL
+    for c in range(MAX_CHANNELS):
+        if _chans[c].used and _chans[c].name == name:
+            sti()
+            return c
+        if not _chans[c].used and free == NO_CHANNEL:
+            free = c
+    if free != NO_CHANNEL:
+        _chans[free].used = True
+        _chans[free].name = name
+        _chans[free].head = 0
+        _chans[free].count = 0
+        _chans[free].sent = 0
+    sti()
+    return free
+
+
+def close(c: u64) -> None:
+    """Give channel c back (its waiters stay blocked: close it when none is left)."""
+    _chans[c].used = False
+
+
+def send(c: u64, v: u64) -> None:
+    """Put v on channel c, waiting while it is full."""
+    cli()
+    while _chans[c].count == CHANNEL_SLOTS:
+        wait(CHAN_KEY | c)
+    _chans[c].ring[(_chans[c].head + _chans[c].count) % CHANNEL_SLOTS] = v
+    _chans[c].count += 1
+    _chans[c].sent += 1
+    notify(CHAN_KEY | c)
+    sti()
+
+
+def recv(c: u64) -> u64:
+    """Take the oldest value from channel c, waiting while it is empty."""
+    cli()
+    while _chans[c].count == 0:
+        wait(CHAN_KEY | c)
+    v: u64 = _chans[c].ring[_chans[c].head]
+    _chans[c].head = (_chans[c].head + 1) % CHANNEL_SLOTS
+    _chans[c].count -= 1
+    notify(CHAN_KEY | c)
+    sti()
+    return v
+
+
+def pending(c: u64) -> u64:
+    """Values waiting in channel c."""
+    return _chans[c].count
+
+
+def sent(c: u64) -> u64:
+    """Values ever sent on channel c."""
+    return _chans[c].sent

@@ -1,0 +1,70 @@
+"""timer: the PIT's channel 0 as the scheduler's clock, through the 8259 PIC.
+
+The PIC is remapped so that IRQ 0-15 arrive on vectors 32-47, clear of the
+CPU's exceptions (0-31); only IRQ 0 (the timer) is unmasked.  Every tick is
+one time slice: tick() counts it and lets the task switcher run.
+"""
+# cell: unsafe
+from theseus_nb.lang.prelude import *
+from theseus_nb.lang.unsafe import outb, rdtsc
+from kernel_src.params import TIMER_HZ
+from kernel_src.task import on_tick, schedule
+
+PIT_HZ: u64 = 1193182
+
+_ticks: u64 = 0
+_irq_cycles: u64 = 0          # TSC cycles spent in tick(), for the benchmark
+_spurious: u64 = 0
+
+
+def init() -> None:
+    """Remap the PIC, unmask IRQ 0 only, and start the PIT at TIMER_HZ."""
+    outb(0x20, 0x11)          # ICW1: initialise, ICW4 follows
+    outb(0xA0, 0x11)
+    outb(0x21, 0x20)          # ICW2: master on vectors 32-39
+    outb(0xA1, 0x28)          #       slave on 40-47
+    outb(0x21, 0x04)          # ICW3: slave on IRQ 2
+    outb(0xA1, 0x02)
+    outb(0x21, 0x01)          # ICW4: 8086 mode
+    outb(0xA1, 0x01)
+    outb(0x21, 0xFE)          # masks: only the timer
+    outb(0xA1, 0xFF)
+    divisor: u64 = PIT_HZ // TIMER_HZ
+    outb(0x43, 0x34)          # channel 0, lo/hi byte, rate generator
+    outb(0x40, u8(divisor & 0xFF))
+    outb(0x40, u8(divisor >> 8))
+
+
+def tick(frame: u64) -> u64:
+    """The timer interrupt: count, acknowledge, then maybe switch tasks."""
+    global _ticks, _irq_cycles
+    start: u64 = rdtsc()
+    _ticks += 1
+    outb(0x20, 0x20)          # EOI now: we may leave on another task's stack
+    on_tick(_ticks)
+    resume: u64 = schedule(frame)
+    _irq_cycles += rdtsc() - start
+    return resume
+
+
+def spurious(vector: u64) -> None:
+    """Any other IRQ vector: masked ones only arrive as the PIC's spurious IRQ 7/15."""
+    global _spurious
+    _spurious += 1
+    if vector == 47:
+        outb(0x20, 0x20)      # a spurious IRQ 15 still needs the master's EOI
+
+
+def ticks() -> u64:
+    """Timer interrupts since init()."""
+    return _ticks
+
+
+def irq_cycles() -> u64:
+    """TSC cycles spent handling timer interrupts so far (switches included)."""
+    return _irq_cycles
+
+
+def hz() -> u64:
+    """Timer interrupts per second."""
+    return TIMER_HZ

@@ -1,0 +1,190 @@
+"""Tasks, interrupts and faults, seen from outside: a real kernel in real QEMU.
+
+A runaway task must not stop the shell; panics and CPU exceptions end the
+task they happen in (cause, cell and function recorded) while the others go
+on; a fault in the nano_core itself stops QEMU with its own status.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from qemu_bridge import BridgeError, GuestExited, Machine, TaskRecord
+from theseus_nb import Image, Kernel
+
+pytestmark = pytest.mark.qemu
+
+#: Extra demo cell: every kind of CPU exception, and join.
+FAULTS = """
+# cell: unsafe
+from theseus_nb.lang.prelude import *
+from theseus_nb.lang.unsafe import load64, addr_of, call_addr
+from kernel_src.task import spawn, join
+
+_ud2: Array[u8, 4] = [0x0F, 0x0B, 0x0F, 0x0B]
+
+
+def page_fault(arg: u64) -> u64:
+    return load64(0x10000000000)          # 1 TiB: only the first 4 GiB are mapped
+
+
+def general_protection(arg: u64) -> u64:
+    return load64(0x8000000000000000)     # not canonical
+
+
+def invalid_opcode(arg: u64) -> u64:
+    return call_addr(addr_of(_ud2), 0)
+
+
+def joiner(n: u64) -> u64:
+    return join(spawn("counter::run", n)) + 1000
+
+
+def main(arg: u64) -> u64:
+    return load64(0x10000000000)          # in the shell: the nano_core faults
+"""
+
+
+@pytest.fixture(scope="module")
+def task_image(tmp_path_factory: pytest.TempPathFactory) -> Image:
+    kernel = Kernel.default().with_cell("faults", FAULTS, unsafe=True)
+    return kernel.build(tmp_path_factory.mktemp("task-kernel"))
+
+
+@pytest.fixture()
+def vm(task_image: Image):
+    with task_image.boot() as m:
+        yield m
+
+
+def _wait_for(m: Machine, tid: int, states: tuple[str, ...], timeout: float = 5.0) -> TaskRecord:
+    deadline = time.monotonic() + timeout
+    while True:
+        record = m.tasks().by_id(tid)
+        if record.state in states or time.monotonic() > deadline:
+            return record
+        time.sleep(0.05)
+
+
+def _mem(m: Machine) -> dict[str, int]:
+    return {k: int(v) for k, v in (line.split() for line in m.command("mem").splitlines())}
+
+
+def test_boot_tasks_are_the_shell_and_idle(vm: Machine) -> None:
+    table = vm.tasks()
+    assert [(t.id, t.name, t.state) for t in table] == [
+        (0, "shell::run", "running"), (1, "task::idle", "runnable")]
+
+
+def test_runaway_task_does_not_stop_the_shell(vm: Machine) -> None:
+    looper = vm.spawn("looper::run")
+    counter = vm.spawn("counter::run", 0)
+    for i in range(10):
+        start = time.monotonic()
+        assert vm.command(f"echo {i}", timeout=1.0) == str(i)
+        assert time.monotonic() - start < 1.0
+    time.sleep(0.3)
+    table = vm.tasks()
+    assert table.by_id(looper).state == "runnable"
+    assert table.by_id(looper).ticks > 10            # it really runs, preempted
+    assert table.by_id(counter).switches > 10        # and so does the counter
+    vm.kill(looper)
+    vm.kill(counter)
+
+
+def test_panic_and_divide_error_end_only_their_task(vm: Machine) -> None:
+    looper = vm.spawn("looper::run")
+    counter = vm.spawn("counter::run", 0)
+    panicker = vm.spawn("panicker::run", 2)
+    divider = vm.spawn("divider::run", 7)
+    p = _wait_for(vm, panicker, ("faulted",))
+    d = _wait_for(vm, divider, ("faulted",))
+    assert (p.state, p.cell, p.function) == ("faulted", "panicker", "run")
+    assert p.cause == "panic: panicker: on purpose in panicker::run line 9"
+    assert (d.state, d.cell, d.function) == ("faulted", "divider", "run")
+    assert d.cause.startswith("divide error at 0x") and d.cause.endswith(" in divider::run")
+    before = vm.tasks().by_id(counter).switches
+    time.sleep(0.2)
+    table = vm.tasks()
+    assert table.by_id(counter).switches > before     # the others go on
+    assert table.by_id(looper).state == "runnable"
+    assert vm.command("echo still here") == "still here"
+
+
+@pytest.mark.parametrize("function, cause", [
+    ("page_fault", "page fault at 0x"),
+    ("general_protection", "general protection fault at 0x"),
+    ("invalid_opcode", "invalid opcode at 0x"),
+])
+def test_cpu_exceptions_fault_the_task(vm: Machine, function: str, cause: str) -> None:
+    tid = vm.spawn(f"faults::{function}")
+    record = _wait_for(vm, tid, ("faulted",))
+    assert record.state == "faulted"
+    assert record.cause.startswith(cause)
+    where = "faults::_ud2" if function == "invalid_opcode" else f"faults::{function}"
+    assert record.cause.endswith(" in " + where)
+    if function == "page_fault":
+        assert " address 0x10000000000 " in record.cause
+    assert vm.command("echo ok") == "ok"
+
+
+def test_producer_consumer_delivers_every_message_in_order(vm: Machine) -> None:
+    consumer = vm.spawn("pipeline::consumer", 500)
+    producer = vm.spawn("pipeline::producer", 500)
+    c = _wait_for(vm, consumer, ("exited", "faulted"), timeout=10)
+    p = _wait_for(vm, producer, ("exited", "faulted"), timeout=10)
+    assert (c.state, c.value, c.cause) == ("exited", 500, "")   # it panics on a gap
+    assert (p.state, p.value) == ("exited", 500)
+    assert c.switches > 500 // 16                      # the channel filled: both blocked
+
+
+def test_sleep_and_join(vm: Machine) -> None:
+    tid = vm.spawn("faults::joiner", 20)
+    record = _wait_for(vm, tid, ("exited",))
+    assert record.value == 1020
+    assert record.ticks < 5                            # it slept while joined
+
+
+def test_kill_frees_the_task(vm: Machine) -> None:
+    vm.command("tasks")
+    before = _mem(vm)
+    ids = [vm.spawn("looper::run"), vm.spawn("counter::run", 0), vm.spawn("pipeline::consumer", 9)]
+    assert _mem(vm)["heap_used"] > before["heap_used"]
+    for tid in ids:
+        vm.kill(tid)
+    table = vm.tasks()
+    for tid in ids:
+        assert (table.by_id(tid).state, table.by_id(tid).cause) == ("exited", "killed")
+    after = _mem(vm)
+    assert after["heap_used"] == before["heap_used"]
+    assert after["frames_used"] == before["frames_used"]
+    with pytest.raises(BridgeError, match="no live task"):
+        vm.kill(ids[0])
+    with pytest.raises(BridgeError, match="no live task"):
+        vm.kill(0)                                     # the shell is the nano_core's
+
+
+def test_ended_tasks_give_their_stacks_back(vm: Machine) -> None:
+    before = _mem(vm)["heap_used"]
+    ids = [vm.spawn("counter::run", 3) for _ in range(5)] + [vm.spawn("panicker::run", 0)]
+    for tid in ids:
+        _wait_for(vm, tid, ("exited", "faulted"))
+    assert _mem(vm)["heap_used"] == before
+
+
+def test_spawn_errors(vm: Machine) -> None:
+    with pytest.raises(BridgeError, match="no such function"):
+        vm.spawn("nowhere::run")
+    with pytest.raises(BridgeError, match="no such function"):
+        vm.spawn("pipeline::PIPE")                     # a constant is not a function
+
+
+def test_fault_in_the_nano_core_stops_qemu(task_image: Image) -> None:
+    with task_image.boot() as m:
+        with pytest.raises(GuestExited):
+            m.command("faults")
+        assert m.exit_status == 101
+        assert "!! kernel fault: page fault (vector 14)" in m.transcript
+        assert "in faults::main" in m.transcript
