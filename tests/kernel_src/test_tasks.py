@@ -12,7 +12,7 @@ import time
 import pytest
 
 from qemu_bridge import BridgeError, GuestExited, Machine, TaskRecord
-from theseus_nb import Image, Kernel
+from theseus_nb import CellSource, Image, Kernel
 
 pytestmark = pytest.mark.qemu
 
@@ -44,6 +44,16 @@ def joiner(n: u64) -> u64:
 
 def main(arg: u64) -> u64:
     return load64(0x10000000000)          # in the shell: the nano_core faults
+"""
+
+#: A task whose stack pointer goes where nothing is mapped: the page fault
+#: cannot push its frame, so the CPU raises a double fault (IST1 stack).
+STACKBOMB_IR = """
+define i64 @"stackbomb::run"(i64 %n) nounwind noredzone {
+entry:
+  call void asm sideeffect "movabsq $$0x10000000000, %rsp; pushq $$0", "~{memory}"()
+  ret i64 0
+}
 """
 
 
@@ -188,3 +198,14 @@ def test_fault_in_the_nano_core_stops_qemu(task_image: Image) -> None:
         assert m.exit_status == 101
         assert "!! kernel fault: page fault (vector 14)" in m.transcript
         assert "in faults::main" in m.transcript
+
+
+def test_double_fault_runs_on_its_own_stack_and_stops_qemu(tmp_path) -> None:
+    kernel = Kernel.default()
+    kernel = Kernel(kernel.nano_core, kernel.cells + [CellSource("stackbomb", STACKBOMB_IR, "ir")])
+    with kernel.build(tmp_path).boot() as m:
+        with pytest.raises(GuestExited):
+            m.command("spawn stackbomb::run")
+            m.command("echo unreachable")
+        assert m.exit_status == 101
+        assert "!! kernel fault: double fault (vector 8)" in m.transcript

@@ -1,0 +1,71 @@
+"""qemu_bridge.tasks: parsing the guest's task dump, and the Machine methods over it."""
+
+from __future__ import annotations
+
+import pytest
+
+from qemu_bridge import BridgeError, Machine, TaskList, TaskRecord
+from qemu_bridge.tasks import STATES, parse_task_line, parse_tasks
+from theseus_nb import Image
+
+DUMP = """\
+0 running 12 40 - shell run -
+1 runnable 0 0 - task idle -
+7 exited 3 5 500 pipeline consumer -
+9 faulted 0 1 - divider run divide error at 0x3b659e in divider::run
+11 exited 0 2 - looper run killed
+"""
+
+
+def test_parse_every_field() -> None:
+    table = parse_tasks(DUMP)
+    assert [t.id for t in table] == [0, 1, 7, 9, 11]
+    shell = table.by_id(0)
+    assert shell == TaskRecord(id=0, name="shell::run", cell="shell", function="run",
+                               state="running", cause="", ticks=12, switches=40, value=None)
+    assert table.by_id(7).value == 500 and table.by_id(7).cause == ""
+    assert table.by_id(9).cause == "divide error at 0x3b659e in divider::run"
+    assert table.by_id(11).cause == "killed"
+    assert [t.alive for t in table] == [True, True, False, False, False]
+
+
+def test_states_are_the_issues_words() -> None:
+    assert STATES == ("runnable", "running", "blocked", "sleeping", "exited", "faulted")
+
+
+@pytest.mark.parametrize("line", ["", "1 running 0 0 - a b", "1 dancing 0 0 - a b -",
+                                  "x running 0 0 - a b -"])
+def test_malformed_lines_are_refused(line: str) -> None:
+    with pytest.raises(ValueError):
+        parse_task_line(line)
+
+
+def test_html_table_escapes_and_colours() -> None:
+    table = parse_tasks(DUMP + "12 faulted 0 1 - evil run panic: <script> in evil::run line 1\n")
+    html = table._repr_html_()
+    assert "&lt;script&gt;" in html and "<script>" not in html
+    assert "6 tasks" in html and "#c62828" in html      # faulted in red
+    assert isinstance(table, list) and isinstance(table, TaskList)
+    with pytest.raises(KeyError):
+        table.by_id(99)
+
+
+def test_spawn_refuses_a_bad_name_before_asking_the_guest() -> None:
+    with pytest.raises(ValueError, match="cell::function"):
+        Machine.spawn(None, "no colons")  # type: ignore[arg-type]
+
+
+@pytest.mark.qemu
+def test_machine_methods(kernel_image: Image) -> None:
+    with kernel_image.boot() as m:
+        tid = m.spawn("counter::run", 3)
+        assert tid >= 2
+        table = m.tasks()
+        assert table.by_id(tid).name == "counter::run"
+        looper = m.spawn("looper::run")
+        m.kill(looper)
+        assert m.tasks().by_id(looper).cause == "killed"
+        with pytest.raises(BridgeError, match="no such function"):
+            m.spawn("counter::nothing")
+        with pytest.raises(BridgeError, match="no live task"):
+            m.kill(12345)
