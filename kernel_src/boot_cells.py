@@ -13,7 +13,9 @@ from kernel_src.archive import (open_archive, entry_count, entry_name_addr, entr
                                 entry_data, entry_size, entry_check)
 from kernel_src.serial import write, writeln, write_mem, write_u64, newline
 from kernel_src.symfile import load_symfile
-from kernel_src.loader import load_object, reason, detail, missing_symbol
+from kernel_src.loader import (load_object, reason, detail, missing_symbol, needed_by,
+                               object_defines, detail_addr, detail_len)
+from kernel_src.names import name_write
 from kernel_src.section_table import NONE
 from kernel_src.clock import cycles, to_us
 
@@ -86,8 +88,35 @@ def load_all(base: u64, size: u64) -> u64:
     for i in range(n):
         if _pending[i]:                  # still waiting: nothing will define it
             load_object(entry_name_addr(i), entry_name_len(i), entry_data(i), entry_size(i))
-            _refuse(i, reason(), detail())
+            _refuse_waiting(i, n)
     return loaded
+
+
+def _refuse_waiting(i: u64, n: u64) -> None:
+    # Say who needed the symbol, and whether another waiting cell defines
+    # it: then the two wait for each other, a dependency cycle.
+    what: str = detail()
+    needer: u64 = needed_by()
+    cycle: u64 = NONE
+    for k in range(n):
+        if k != i and _pending[k] and cycle == NONE and \
+                object_defines(entry_data(k), entry_size(k), detail_addr(), detail_len()):
+            cycle = k
+    write("loader: refused cell ")
+    write_mem(entry_name_addr(i), entry_name_len(i))
+    if cycle == NONE:
+        write(": unresolved symbol '")
+    else:
+        write(": dependency cycle: needs '")
+    write(what)
+    write("' for '")
+    name_write(needer)
+    write("'")
+    if cycle != NONE:
+        write(" from cell ")
+        write_mem(entry_name_addr(cycle), entry_name_len(cycle))
+        write(", which waits too")
+    newline()
 
 
 def load_cycles(i: u64) -> u64:

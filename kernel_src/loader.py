@@ -20,7 +20,8 @@ from kernel_src.heap import alloc, free
 from kernel_src.names import (name_add, name_addr, name_len, name_begin, name_append_mem,
                               name_append_str, name_end, name_keep)
 from kernel_src.section_table import (NONE, KIND_TEXT, KIND_RODATA, KIND_DATA, KIND_BSS, add_cell,
-                                      add_section, add_dep, add_reloc, cell_name, rec_begin,
+                                      add_section, add_dep, add_reloc, cell_name, section_name,
+                                      rec_begin,
                                       rec_commit, rec_rollback)
 from kernel_src.namespace import (sym_find_mem, sym_find, sym_add, sym_addr, sym_section, sym_name,
                                   sym_set_sig, sym_remove_cell, sym_cell)
@@ -40,11 +41,29 @@ _detail_len: u64 = 0
 
 
 _unresolved: bool = False
+_needer: u64 = 0                          # name handle of the section being relocated
 
 
 def missing_symbol() -> bool:
     """Did the last load fail only because a symbol is not defined (yet)?"""
     return _unresolved
+
+
+def needed_by() -> u64:
+    """For an unresolved symbol: the name handle of the section that needs it."""
+    return _needer
+
+
+def object_defines(base: u64, size: u64, a: u64, n: u64) -> bool:
+    """Does the object at base define the global named by the n bytes at a?
+    (Used to tell a dependency cycle from a symbol nobody defines.)"""
+    if not _open(base, size):
+        return False
+    for k in range(1, table_entries(_symtab, 24)):
+        if _sym_global(k) and _sym_shndx(k) != 0 and _sym_name_len(k) == n \
+                and name_match(_sym_name_addr(k), a, n):
+            return True
+    return False
 
 
 def reason() -> str:
@@ -55,6 +74,16 @@ def reason() -> str:
 def detail() -> str:
     """The symbol or section the last failure is about ("" if none)."""
     return make_str(_detail_addr, _detail_len)
+
+
+def detail_addr() -> u64:
+    """Where the bytes of detail() are."""
+    return _detail_addr
+
+
+def detail_len() -> u64:
+    """How many bytes detail() has."""
+    return _detail_len
 
 
 def _fail(why: str, addr: u64, n: u64) -> bool:
@@ -235,7 +264,7 @@ def _place_sections(cell: u64) -> bool:
 
 def _resolve(k: u64) -> bool:
     # Sets _target_addr/_target_rec/_target_name for symbol k of the object.
-    global _target_addr, _target_rec, _target_name, _unresolved
+    global _target_addr, _target_rec, _target_name, _unresolved, _needer
     shndx: u64 = _sym_shndx(k)
     if shndx == 0:
         a: u64 = _sym_name_addr(k)
@@ -243,6 +272,7 @@ def _resolve(k: u64) -> bool:
         s: u64 = sym_find_mem(a, n)
         if s == NONE:
             _unresolved = True
+            _needer = section_name(_rec[_relocating])
             return _fail("unresolved symbol", a, n)
         _target_addr = sym_addr(s)
         _target_rec = sym_section(s)
@@ -256,12 +286,14 @@ def _resolve(k: u64) -> bool:
     return _fail("symbol defined in a section that is not loaded", _sym_name_addr(k), _sym_name_len(k))
 
 
+_relocating: u64 = 0                      # object section whose relocations are being applied
 _target_addr: u64 = 0
 _target_rec: u64 = 0
 _target_name: u64 = 0
 
 
 def _relocate() -> bool:
+    global _relocating
     nsyms: u64 = table_entries(_symtab, 24)
     for r in range(shnum()):
         if sh_type(r) != SHT_RELA:
@@ -284,6 +316,7 @@ def _relocate() -> bool:
                 return _fail("unknown relocation type", section_name_addr(t), section_name_len(t))
             if offset > sh_size(t) or _width(rtype) > sh_size(t) - offset:
                 return _fail("relocation offset past the end of its section", section_name_addr(t), section_name_len(t))
+            _relocating = t
             if not _resolve(k):
                 return False
             if not _patch(_addr[t] + offset, rtype, _target_addr, addend):

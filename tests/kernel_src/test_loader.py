@@ -61,6 +61,16 @@ def _unknown_relocation() -> bytes:
     return bytes(data)
 
 
+CYCLE_A_IR = """
+declare i64 @"cyc_b::g"()
+define i64 @"cyc_a::f"() {
+  %x = call i64 @"cyc_b::g"()
+  ret i64 %x
+}
+"""
+CYCLE_B_IR = CYCLE_A_IR.replace("cyc_b::g", "TMP").replace("cyc_a::f", "cyc_b::g").replace(
+    "TMP", "cyc_a::f")
+
 #: Each malformed object and the reason the loader must give for it.
 MALFORMED = {
     "truncated": (lambda: _victim()[:40], "truncated"),
@@ -68,7 +78,11 @@ MALFORMED = {
     "badoffset": (_offset_past_end, "section offset past the end"),
     "badreloc": (_unknown_relocation, "unknown relocation type"),
     "orphan": (lambda: build.compile_object(ORPHAN_IR, "orphan").data,
-               "unresolved symbol 'nowhere::missing'"),
+               "unresolved symbol 'nowhere::missing' for 'orphan::f'"),
+    "cyc_a": (lambda: build.compile_object(CYCLE_A_IR, "cyc_a").data,
+              "dependency cycle: needs 'cyc_b::g' for 'cyc_a::f' from cell cyc_b"),
+    "cyc_b": (lambda: build.compile_object(CYCLE_B_IR, "cyc_b").data,
+              "dependency cycle: needs 'cyc_a::f' for 'cyc_b::g' from cell cyc_a"),
 }
 
 
