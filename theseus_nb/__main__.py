@@ -15,7 +15,7 @@ from pathlib import Path
 from .kernel import Kernel
 
 #: What ``run`` shows when no --cmd is given: a short tour of the shell.
-DEFAULT_COMMANDS = ["help", "echo hello from theseus-nb", "uptime"]
+DEFAULT_COMMANDS = ["help", "echo hello from theseus-nb", "cells", "deps fib::main", "fib 50", "uptime"]
 
 
 def _print_build(image) -> None:
@@ -82,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--out", type=Path, default=Path("docs"), help="output folder (default: docs/)")
     args = parser.parse_args(argv)
     from .build import BuildError
+    from .lang import CellError
     from .link import LinkError
     from .objects import ObjectError
 
@@ -93,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
             _draw(args.out)
             return 0
         return _run(args)
-    except (BuildError, LinkError, ObjectError) as exc:
+    except (BuildError, CellError, LinkError, ObjectError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 
