@@ -22,23 +22,24 @@ STATE_COLOURS = {
     "faulted": "#ffc9c9",
 }
 
-_STYLE = ("border-collapse:collapse;font-family:monospace;font-size:12px")
-_CELL = "padding:1px 8px;border-bottom:1px solid #dee2e6;text-align:left"
+_STYLE = ("<style>.tnb-table{border-collapse:collapse;font-family:monospace;font-size:12px}"
+          ".tnb-table td,.tnb-table th{padding:1px 8px;border-bottom:1px solid #dee2e6;"
+          "text-align:left}</style>")
 
 
 def html_table(header: Sequence[str], rows: Iterable[Sequence[Any]], *,
                caption: str | None = None, row_colours: Iterable[str | None] | None = None) -> str:
     """An HTML table of ``rows`` under ``header``; every value is escaped."""
     colours = list(row_colours) if row_colours is not None else None
-    head = "".join(f"<th style='{_CELL}'>{html.escape(str(h))}</th>" for h in header)
+    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
     body = []
     for i, row in enumerate(rows):
         bg = colours[i] if colours and i < len(colours) else None
         style = f" style='background:{bg}'" if bg else ""
-        cells = "".join(f"<td style='{_CELL}'>{html.escape(str(v))}</td>" for v in row)
+        cells = "".join(f"<td>{html.escape(str(v))}</td>" for v in row)
         body.append(f"<tr{style}>{cells}</tr>")
     cap = f"<caption style='text-align:left'>{html.escape(caption)}</caption>" if caption else ""
-    return f"<table style='{_STYLE}'>{cap}<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    return f"{_STYLE}<table class='tnb-table'>{cap}<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
 class HtmlTable:
