@@ -32,6 +32,7 @@ class Dashboard(w.VBox):
         """Watch ``machine``; refresh every ``interval`` s if ``start``."""
         self.machine = machine
         self.graph = GraphView(machine)
+        self.graph.hide_nano_core = True  # the loadable cells are what people change
         self.tasks = TaskTable(machine, interval=interval, start=False)
         self.console = ConsoleView(machine)
         self._header = w.HTML()

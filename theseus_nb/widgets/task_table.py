@@ -23,7 +23,7 @@ from ..display import STATE_COLOURS, html_table
 __all__ = ["TaskTable", "tasks_table_html", "COLUMNS"]
 
 #: The columns shown, in order: TaskRecord attributes.
-COLUMNS = ("id", "name", "cell", "function", "state", "ticks", "switches", "cause")
+COLUMNS = ("id", "name", "cell", "function", "state", "value", "ticks", "switches", "cause")
 
 
 def _row(task: Any) -> dict[str, Any]:
