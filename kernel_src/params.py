@@ -23,6 +23,7 @@ EXIT_FAULT: u32 = 0x32       # CPU exception in the nano_core: QEMU exits with s
 
 MAX_TASKS: u64 = 1024        # task table slots (the shell and the idle task included)
 TASK_STACK: u64 = 16384      # bytes of kernel stack per task, from the heap
+KEEP_ENDED: u64 = 32         # ended tasks whose records stay in the table (ps, join)
 TIMER_HZ: u64 = 100          # timer interrupts per second: the scheduler's time slice
 MAX_CHANNELS: u64 = 32       # channels (kernel_src/sync.py)
 CHANNEL_SLOTS: u64 = 16      # values a channel holds before a sender blocks

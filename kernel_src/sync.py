@@ -6,6 +6,7 @@ condition with interrupts off before blocking, so a notify can never slip
 in between "the queue is empty" and "I sleep" (no lost wake-ups).
 A channel is a ring of CHANNEL_SLOTS values: send blocks while it is full,
 recv while it is empty; values arrive in the order they were sent.
+Call them from task context (interrupts on), never from a handler.
 """
 # cell: unsafe
 from theseus_nb.lang.prelude import *
@@ -24,10 +25,10 @@ class Channel:
     head: u64                  # next value to receive
     count: u64
     sent: u64
-    ring: Array[u64, 16]
+    ring: Array[u64, 16]       # params.CHANNEL_SLOTS
 
 
-_chans: Array[Channel, 32] = [Channel() for _ in range(32)]
+_chans: Array[Channel, 32] = [Channel() for _ in range(32)]   # params.MAX_CHANNELS
 
 
 def wait(key: u64) -> None:

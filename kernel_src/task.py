@@ -15,7 +15,7 @@ while a handler might still be running on it.
 # cell: unsafe
 from theseus_nb.lang.prelude import *
 from theseus_nb.lang.unsafe import addr_of, load8, load64, store8, store64, call_addr, cli, sti, hlt, make_str
-from kernel_src.params import MAX_TASKS, TASK_STACK
+from kernel_src.params import MAX_TASKS, TASK_STACK, KEEP_ENDED
 from kernel_src.namespace import sym_find_mem, sym_addr, sym_section
 from kernel_src.section_table import NONE, section_kind
 from kernel_src.heap import alloc, free
@@ -59,9 +59,9 @@ class Task:
     free_stack: bool      # dead: its stack goes back to the heap in reap()
 
 
-_tasks: Array[Task, 1024] = [Task() for _ in range(1024)]
-_spec: Array[u8, 65536] = [0] * 65536
-_cause: Array[u8, 131072] = [0] * 131072
+_tasks: Array[Task, 1024] = [Task() for _ in range(1024)]     # params.MAX_TASKS
+_spec: Array[u8, 65536] = [0] * 65536                       # MAX_TASKS * SPEC_MAX
+_cause: Array[u8, 131072] = [0] * 131072                    # MAX_TASKS * CAUSE_MAX
 _idle_stack: Array[u64, 512] = [0] * 512
 _policy: Array[u8, 64] = [0] * 64     # "<policy cell>::pick_next"
 _policy_len: u64 = 0
@@ -346,20 +346,23 @@ def reap() -> u64:
 # ---- spawn, kill, join -------------------------------------------------
 
 def _free_slot() -> u64:
+    # A free slot; else the oldest ended task's record once KEEP_ENDED are
+    # kept (so ps stays short and join() can still read recent values);
+    # else a new slot; else any ended task's record.
     global _high
+    oldest: u64 = NO_TASK
+    ended: u64 = 0
     for i in range(2, _high):
         if _tasks[i].state == FREE:
             return i
-    if _high < MAX_TASKS:
-        _high += 1
-        return _high - 1
-    oldest: u64 = NO_TASK
-    for i in range(2, _high):
-        dead: bool = _tasks[i].state == EXITED or _tasks[i].state == FAULTED
-        if dead and not _tasks[i].free_stack:
+        if (_tasks[i].state == EXITED or _tasks[i].state == FAULTED) and not _tasks[i].free_stack:
+            ended += 1
             if oldest == NO_TASK or _tasks[i].id < _tasks[oldest].id:
                 oldest = i
-    return oldest
+    if ended >= KEEP_ENDED or _high == MAX_TASKS:
+        return oldest
+    _high += 1
+    return _high - 1
 
 
 def spawn(spec: str, arg: u64) -> u64:

@@ -184,6 +184,16 @@ def test_ended_tasks_give_their_stacks_back(vm: Machine) -> None:
     assert _mem(vm)["heap_used"] == before
 
 
+def test_ended_records_are_reused(vm: Machine) -> None:
+    ids = [vm.spawn("divider::run", 1) for _ in range(50)]   # each ends at once
+    _wait_for(vm, ids[-1], ("faulted",))
+    time.sleep(0.1)
+    table = vm.tasks()
+    assert ids[0] not in [t.id for t in table]         # the oldest records went first
+    assert len(table) <= 2 + 32 + 2                    # shell, idle, KEEP_ENDED (+ new ones)
+    assert table.by_id(ids[-1]).cause.startswith("divide error")
+
+
 def test_spawn_errors(vm: Machine) -> None:
     with pytest.raises(BridgeError, match="no such function"):
         vm.spawn("nowhere::run")
