@@ -6,12 +6,17 @@ from cells.fmt import kv
 _count: u64 = 0
 
 
+def step(count: u64) -> u64:
+    """One step of counting: the part a hot swap can change while run() goes on."""
+    return count + 1
+
+
 def run(n: u64) -> u64:
     """Count n steps (forever if n is 0), sleeping one tick each; returns n."""
     global _count
     i: u64 = 0
     while n == 0 or i < n:
-        _count += 1
+        _count = step(_count)
         i += 1
         sleep(1)
     return n

@@ -6,11 +6,16 @@ block merges with its neighbours and memory does not fragment away across
 many hot swaps.  An allocation's user pointer is preceded by two words: the
 block's start and a magic number, so free() can check that it is given a
 pointer the heap handed out.
+
+The heap has no lock: alloc() and free() run with interrupts off, so a task
+switch can never land in the middle of one (the same invariant task.py
+keeps for its own tables).
 """
 # cell: unsafe
 from theseus_nb.lang.prelude import *
 from theseus_nb.lang.unsafe import load64, store64
 from kernel_src.frames import alloc_contiguous, FRAME
+from kernel_src.irq import irq_off, irq_restore
 
 HEAP_FRAMES: u64 = 4096        # 16 MiB
 _MAGIC: u64 = 0x7E5E05A110C
@@ -43,6 +48,13 @@ def _align_up(v: u64, a: u64) -> u64:
 
 def alloc(size: u64, align: u64) -> u64:
     """size bytes aligned to align (a power of two); 0 when the heap is full."""
+    flags: u64 = irq_off()
+    user: u64 = _alloc(size, align)
+    irq_restore(flags)
+    return user
+
+
+def _alloc(size: u64, align: u64) -> u64:
     global _free, _in_use, _allocations, _requested
     if align < 16:
         align = 16
@@ -79,6 +91,12 @@ def alloc(size: u64, align: u64) -> u64:
 
 def free(user: u64) -> None:
     """Give back a pointer that alloc() returned."""
+    flags: u64 = irq_off()
+    _free_block(user)
+    irq_restore(flags)
+
+
+def _free_block(user: u64) -> None:
     global _free, _in_use, _allocations, _requested
     if user < _start + 32 or user >= _start + _size or load64(user - 8) != _MAGIC:
         panic("heap: free() of a pointer the heap did not hand out")

@@ -282,6 +282,10 @@ def _resolve(k: u64) -> bool:
         _target_addr = _addr[shndx] + load64(_sym(k) + 8)
         _target_rec = _rec[shndx]
         _target_name = 0
+        if _sym_global(k):
+            # Named even inside the cell: a hot swap redirects old code that
+            # is still running to the new version of this symbol.
+            _target_name = name_add(_sym_name_addr(k), _sym_name_len(k))
         return True
     return _fail("symbol defined in a section that is not loaded", _sym_name_addr(k), _sym_name_len(k))
 
@@ -505,6 +509,14 @@ def exports(a: u64, n: u64) -> bool:
                 and _sym_name_len(k) == n and name_match(_sym_name_addr(k), a, n):
             return True
     return False
+
+
+def object_global(a: u64, n: u64) -> u64:
+    """Entry of the open object's defined global named by the n bytes at a (0: none)."""
+    for k in range(1, table_entries(_symtab, 24)):
+        if global_at(k) and _sym_name_len(k) == n and name_match(_sym_name_addr(k), a, n):
+            return k
+    return 0
 
 
 def global_count() -> u64:

@@ -12,16 +12,24 @@ keep running.  Then every check is made before anything changes: each
 public symbol of an old cell that another cell still uses must exist in the
 new cell with the same signature hash; no new symbol may clash with another
 cell's.  Globals with an unchanged name and type carry their value over.
-Only then, with nothing left that can fail, the commit: the old symbols
-leave the namespace, the new ones enter, every recorded relocation that
-pointed into an old section is rewritten to the new section (this is the
-relocation-rewriting step of Theseus's live evolution), the dependency
-records follow, and the old sections are freed.  A refusal at any step
-rolls the staging back and leaves the kernel exactly as it was.
+Only then, with nothing left that can fail, the commit, with interrupts
+off so that no task runs half-way through it: the old symbols leave the
+namespace, the new ones enter, every recorded relocation that pointed into
+an old section is rewritten to the new section (this is the
+relocation-rewriting step of Theseus's live evolution), and the dependency
+records follow.  A refusal at any step rolls the staging back and leaves
+the kernel exactly as it was.
+
+Old code that a task is still running (its saved instruction pointer, or a
+return address on its stack, points into it) is not freed at once: it is
+retired, and freed by a later reclaim() when no task is inside it.  Its own
+calls to public functions and its uses of globals of the swapped cells are
+rewritten too (when the signature is unchanged), so a task looping in old
+code reaches the new functions and the carried-over state at its next call.
 """
 # cell: unsafe
 from theseus_nb.lang.prelude import *
-from theseus_nb.lang.unsafe import load8, store8
+from theseus_nb.lang.unsafe import load8, load64, store8
 from kernel_src.serial import write, writeln, write_u64, newline, put
 from kernel_src.shell import arg, argc
 from kernel_src.clock import cycles, to_us
@@ -40,8 +48,11 @@ from kernel_src.loader import (stage_begin, stage, stage_open, stage_link, stage
                                stage_commit, staged_cell, reason, detail, exports,
                                sig_in_object, global_count, global_at, global_name_addr,
                                global_name_len, global_addr, global_section, global_is_data,
-                               patch)
+                               patch, object_global)
 from kernel_src.upload import find, blob_addr, blob_size, discard, MAX_BLOBS
+from kernel_src.irq import irq_off, irq_restore
+from kernel_src.task import (current, task_count, task_state, task_saved_rip, task_saved_rsp,
+                             task_stack_hi, FREE, EXITED, FAULTED)
 from kernel_src.archive import entry_find, entry_data, entry_size
 
 MAX_SWAP: u64 = 8
@@ -231,21 +242,153 @@ def _rewrite() -> u64:
     return rewritten
 
 
+def _rewrite_retired() -> u64:
+    # Before the old names go: relocations inside old cells that use a
+    # public function or global of a swapped cell, unchanged in signature,
+    # now reach the new one (a task may still be running that old code).
+    n: u64 = 0
+    for r in range(reloc_count()):
+        if not reloc_alive(r) or not _is_old(section_cell(reloc_section(r))):
+            continue
+        j: u64 = _old_index(section_cell(reloc_target(r)))
+        sym: u64 = reloc_symbol(r)
+        if j == NONE or sym == 0:
+            continue
+        old: u64 = sym_find(sym)
+        if old == NONE or sym_sig(old) == 0 or not stage_open(j):
+            continue
+        k: u64 = object_global(name_addr(sym), name_len(sym))
+        if k != 0 and sig_in_object(name_addr(sym), name_len(sym)) == sym_sig(old):
+            patch(section_addr(reloc_section(r)) + reloc_offset(r), reloc_type(r),
+                  global_addr(k), reloc_addend(r))
+            n += 1
+    return n
+
+
+# Retired sections: old code and data waiting for no task to be inside them.
+MAX_RETIRED: u64 = 4096
+_ret_addr: Array[u64, 4096] = [0] * 4096       # 0: an empty slot
+_ret_size: Array[u64, 4096] = [0] * 4096
+_ret_group: Array[u64, 4096] = [0] * 4096      # one group per swapped-out cell
+_next_group: u64 = 1
+
+
 def _retire(c: u64) -> u64:
-    # Free the old cell's sections; how many.
-    freed: u64 = 0
+    # Move the old cell's sections to the retired list and kill its records;
+    # how many sections.
+    global _next_group
+    n: u64 = 0
+    slot: u64 = 0
     for s in range(section_count()):
         if section_alive(s) and section_cell(s) == c:
-            free(section_addr(s))
-            freed += 1
+            while slot < MAX_RETIRED and _ret_addr[slot] != 0:
+                slot += 1
+            if slot == MAX_RETIRED:
+                panic("swap: too many retired sections still in use")
+            _ret_addr[slot] = section_addr(s)
+            _ret_size[slot] = section_size(s)
+            _ret_group[slot] = _next_group
+            n += 1
+    _next_group += 1
     kill_cell(c)
+    return n
+
+
+# The ranges of the group being checked, gathered once (see _gather).
+_g_lo: Array[u64, 256] = [0] * 256
+_g_hi: Array[u64, 256] = [0] * 256
+_g_n: u64 = 0
+_g_min: u64 = 0
+_g_max: u64 = 0
+
+
+def _gather(g: u64) -> None:
+    global _g_n, _g_min, _g_max
+    _g_n = 0
+    _g_min = 0xFFFFFFFFFFFFFFFF
+    _g_max = 0
+    for k in range(MAX_RETIRED):
+        if _ret_addr[k] != 0 and _ret_group[k] == g and _g_n < 256:
+            _g_lo[_g_n] = _ret_addr[k]
+            _g_hi[_g_n] = _ret_addr[k] + _ret_size[k] + 1
+            _g_min = min_u64(_g_min, _g_lo[_g_n])
+            _g_max = max_u64(_g_max, _g_hi[_g_n])
+            _g_n += 1
+
+
+def min_u64(a: u64, b: u64) -> u64:
+    """The smaller of a and b."""
+    if a < b:
+        return a
+    return b
+
+
+def max_u64(a: u64, b: u64) -> u64:
+    """The larger of a and b."""
+    if a > b:
+        return a
+    return b
+
+
+def _points_into(v: u64) -> bool:
+    if v < _g_min or v >= _g_max:
+        return False
+    for k in range(_g_n):
+        if _g_lo[k] <= v and v < _g_hi[k]:
+            return True
+    return False
+
+
+def _in_use(g: u64) -> bool:
+    # Is a task (other than the one running this) inside retired group g?
+    # Its resume address, or any word on its stack that points into the
+    # group (a conservative scan: a stale word only delays the free).
+    _gather(g)
+    for i in range(task_count()):
+        st: u8 = task_state(i)
+        if i == current() or st == FREE or st == EXITED or st == FAULTED:
+            continue
+        if _points_into(task_saved_rip(i)):
+            return True
+        p: u64 = task_saved_rsp(i)
+        if p != 0:
+            while p + 8 <= task_stack_hi(i):
+                if _points_into(load64(p)):
+                    return True
+                p += 8
+    return False
+
+
+def reclaim() -> u64:
+    """Free retired sections that no task is inside any more; how many."""
+    freed: u64 = 0
+    flags: u64 = irq_off()
+    for k in range(MAX_RETIRED):
+        if _ret_addr[k] != 0 and not _in_use(_ret_group[k]):
+            g: u64 = _ret_group[k]
+            for m in range(MAX_RETIRED):
+                if _ret_addr[m] != 0 and _ret_group[m] == g:
+                    free(_ret_addr[m])
+                    _ret_addr[m] = 0
+                    freed += 1
+    irq_restore(flags)
     return freed
+
+
+def retired() -> u64:
+    """Sections retired and not yet freed."""
+    n: u64 = 0
+    for k in range(MAX_RETIRED):
+        if _ret_addr[k] != 0:
+            n += 1
+    return n
 
 
 def main(arg_: u64) -> u64:
     """Swap the cells named on the line (see the header)."""
     global _count
     start: u64 = cycles()
+    reclaim()
     _count = argc() - 1
     if _count == 0 or _count > MAX_SWAP:
         writeln("usage: swap CELL[=SOURCE] [CELL2[=SOURCE2] ...]")
@@ -273,17 +416,20 @@ def main(arg_: u64) -> u64:
             return _refuse_loader()
     if _check_users() != 0 or _check_clashes() != 0:
         return 1
+    # The commit: nothing below can fail, and no task runs until it is done.
+    flags: u64 = irq_off()
     _carry_state()
-    # The commit: nothing below can fail.
+    in_old_code: u64 = _rewrite_retired()
     for j in range(_count):
         sym_remove_cell(_old[j])
     for j in range(_count):
         stage_export(j)
     rewritten: u64 = _rewrite()
-    freed: u64 = 0
     for j in range(_count):
-        freed += _retire(_old[j])
+        _retire(_old[j])
     stage_commit()
+    irq_restore(flags)
+    freed: u64 = reclaim()
     for j in range(_count):
         if _blob[j] != MAX_BLOBS:
             discard(_blob[j])
@@ -295,8 +441,14 @@ def main(arg_: u64) -> u64:
     write("rewritten ")
     write_u64(rewritten)
     newline()
+    write("retired_rewritten ")
+    write_u64(in_old_code)
+    newline()
     write("freed ")
     write_u64(freed)
+    newline()
+    write("retired ")
+    write_u64(retired())
     newline()
     write("cycles ")
     write_u64(took)

@@ -36,7 +36,11 @@ class SwapReport:
     sections_removed: list[str] = field(default_factory=list)
     sections_changed: list[str] = field(default_factory=list)
     relocations_rewritten: int = 0
+    #: relocations inside the old code rewritten too (for tasks still running it)
+    old_code_rewritten: int = 0
     sections_freed: int = 0
+    #: old sections kept because a task is still inside them (freed later)
+    sections_retired: int = 0
     state_carried: list[str] = field(default_factory=list)
     state_reset: list[str] = field(default_factory=list)
     kernel_cycles: int = 0
@@ -56,7 +60,10 @@ class SwapReport:
             ("sections added", names(self.sections_added)),
             ("sections removed", names(self.sections_removed)),
             ("sections changed", names(self.sections_changed)),
-            ("relocations rewritten", str(self.relocations_rewritten)),
+            ("relocations rewritten", f"{self.relocations_rewritten} in dependents, "
+                                      f"{self.old_code_rewritten} in old code still running"),
+            ("old sections", f"{self.sections_freed} freed, {self.sections_retired} "
+                             "kept until no task is inside them"),
             ("state carried over", names(self.state_carried)),
             ("state reset", names(self.state_reset)),
             ("in the kernel", f"{self.kernel_us} µs ({self.kernel_cycles} cycles)"),
@@ -77,7 +84,8 @@ def upload_payload(data: bytes) -> tuple[str, str]:
 
 def parse_swap_output(output: str, report: SwapReport) -> SwapReport:
     """Fill ``report`` from the kernel's swap output lines."""
-    numbers = {"rewritten": "relocations_rewritten", "freed": "sections_freed",
+    numbers = {"rewritten": "relocations_rewritten", "retired_rewritten": "old_code_rewritten",
+               "freed": "sections_freed", "retired": "sections_retired",
                "cycles": "kernel_cycles", "us": "kernel_us", "heap": "heap_in_use"}
     for line in output.splitlines():
         word, _, rest = line.partition(" ")

@@ -106,6 +106,11 @@ def assign_sections(module: ir.Module, cell: str) -> None:
                 continue
             value.attributes.add("noredzone")
             value.attributes.add("nounwind")
+            if "::_" not in value.name and "::.str" not in value.name:
+                # A public function stays a real call: each call is then a
+                # relocation, an edge of the section graph, and a place a
+                # hot swap can redirect (LLVM would otherwise inline it).
+                value.attributes.add("noinline")
             if not value.section:
                 value.section = section_name("text", cell, value.name)
         elif isinstance(value, ir.GlobalVariable):

@@ -171,3 +171,75 @@ def test_swap_from_a_version_in_the_boot_archive(tmp_path: Path) -> None:
         assert m.command("fib 10") == "55"
         assert "swapped fib" in m.command("swap fib=fib@2")
         assert m.command("fib 10") == "1055"
+
+
+def _count(machine: Machine) -> int:
+    return int(machine.command("counter").split()[1])
+
+
+def _wait_for(predicate, timeout: float = 5.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.05)
+
+
+def test_a_running_task_reaches_the_new_code_and_keeps_its_count(machine: Machine) -> None:
+    counter = (repo_root() / "cells" / "counter.py").read_text()
+    task = machine.spawn("counter::run", 0)
+    _wait_for(lambda: _count(machine) >= 5)
+    report = machine.swap("counter", counter.replace("return count + 1", "return count + 1000"))
+    before = _count(machine)
+    assert report.state_carried == ["counter::_count"]
+    assert report.old_code_rewritten >= 1           # run() is still the old code
+    assert report.sections_retired >= 1             # ... so it is not freed yet
+    _wait_for(lambda: _count(machine) >= before + 2000)
+    assert _count(machine) % 1000 == before % 1000  # no step of 1 any more, nothing reset
+    running = {t.id: t for t in machine.tasks()}
+    assert running[task].state in ("running", "runnable", "sleeping")   # never restarted
+    allocations = _heap(machine)[0]
+    machine.kill(task)
+    mem = dict(line.split() for line in machine.command("mem").splitlines())
+    assert mem["retired"] == "0"                    # the old code went with the task
+    assert int(mem["heap_allocs"]) < allocations
+
+
+STARVING_POLICY = '''
+from theseus_nb.lang.prelude import *
+from kernel_src.task import task_count, task_state, RUNNABLE, IDLE, NO_TASK
+
+
+def pick_next(current: u64) -> u64:
+    """The lowest runnable slot other than current: whoever is last starves."""
+    for i in range(task_count()):
+        if i != IDLE and i != current and task_state(i) == RUNNABLE:
+            return i
+    if task_state(current) == RUNNABLE:
+        return current
+    return NO_TASK
+'''
+
+
+def test_swapping_the_scheduler_changes_the_schedule_and_loses_no_task(machine: Machine) -> None:
+    import time
+
+    first, last = machine.spawn("looper::run"), machine.spawn("looper::run")
+
+    def ticks() -> dict[int, int]:
+        return {t.id: t.ticks for t in machine.tasks()}
+
+    time.sleep(0.3)
+    machine.swap("sched_rr", STARVING_POLICY)
+    start = ticks()
+    time.sleep(0.6)
+    starved = ticks()
+    assert starved[first] > start[first] + 5
+    assert starved[last] <= start[last] + 1
+    machine.swap("sched_rr", (repo_root() / "cells" / "sched_rr.py").read_text())
+    time.sleep(0.6)
+    fair = ticks()
+    assert fair[last] > starved[last] + 5
+    assert {first, last} <= set(fair)
+    assert all(t.state in ("running", "runnable") for t in machine.tasks() if t.id in (first, last))
