@@ -2,9 +2,10 @@
 from theseus_nb.lang.prelude import *
 from kernel_src.serial import write, write_u64, newline
 from kernel_src.task import (task_count, task_state, state_name, task_id, task_ticks,
-                             task_switches, task_value, task_name, task_cause, FREE, EXITED,
+                             task_switches, task_value, task_name, FREE, EXITED,
                              switch_count)
 from kernel_src.timer import ticks
+from kernel_src.fault import task_cause
 from cells.fmt import left, right_u64, spaces
 
 

@@ -9,16 +9,75 @@ contained: it prints a crash report and stops QEMU with status 101.
 """
 # cell: unsafe
 from theseus_nb.lang.prelude import *
-from theseus_nb.lang.unsafe import load64, outl, cli, hlt, call_addr
+from theseus_nb.lang.unsafe import load64, outl, cli, hlt, call_addr, addr_of, make_str
 from kernel_src.params import DEBUG_EXIT_PORT, EXIT_FAULT
 from kernel_src.serial import write, write_hex, write_u64, newline
 from kernel_src.section_table import NONE, section_at, section_name
 from kernel_src.names import name_text
-from kernel_src.task import (can_fault, current, cause_begin, cause_str, cause_hex, cause_dec,
-                             finish, schedule, die_current, task_name, FAULTED, NO_VALUE)
-from kernel_src.namespace import sym_find_mem, sym_addr
+from kernel_src.task import can_fault, current, finish, schedule, die_current, task_name, FAULTED, NO_VALUE
 
+CAUSE_MAX: u64 = 128                           # bytes of a cause; longer ones are cut
+
+_cause: Array[u8, 131072] = [0] * 131072       # params.MAX_TASKS * CAUSE_MAX, by task slot
+_cause_len: Array[u64, 1024] = [0] * 1024      # params.MAX_TASKS
+_cause_slot: u64 = 0
 _cr2_fn: u64 = 0
+
+
+# ---- the cause of a task's end, one text per task slot ---------------------
+
+def cause_begin(slot: u64) -> None:
+    """Start writing the cause of slot's end (an empty cause until appended to)."""
+    global _cause_slot
+    _cause_slot = slot
+    _cause_len[slot] = 0
+
+
+def cause_byte(c: u8) -> None:
+    """Append one byte (control characters become spaces: the dump is one line a task)."""
+    n: u64 = _cause_len[_cause_slot]
+    if n < CAUSE_MAX:
+        if c < 32:
+            c = 32
+        _cause[_cause_slot * CAUSE_MAX + n] = c
+        _cause_len[_cause_slot] = n + 1
+
+
+def cause_str(s: str) -> None:
+    """Append a string."""
+    for i in range(len(s)):
+        cause_byte(u8(ord(s[i])))
+
+
+def cause_dec(v: u64) -> None:
+    """Append v in decimal."""
+    if v >= 10:
+        cause_dec(v // 10)
+    cause_byte(u8(v % 10) + 48)
+
+
+def cause_hex(v: u64) -> None:
+    """Append v in hexadecimal with 0x."""
+    cause_str("0x")
+    started: bool = False
+    shift: u64 = 64
+    while shift > 0:
+        shift -= 4
+        d: u8 = u8((v >> shift) & 0xF)
+        if d != 0 or started or shift == 0:
+            started = True
+            if d < 10:
+                cause_byte(d + 48)
+            else:
+                cause_byte(d + 87)
+
+
+def task_cause(slot: u64) -> str:
+    """Why the task in slot ended ("" while it runs, or if it exited normally)."""
+    return make_str(addr_of(_cause) + slot * CAUSE_MAX, _cause_len[slot])
+
+
+# ---- exceptions and panics ----------------------------------------------------
 
 
 def exception_name(vector: u64) -> str:

@@ -14,12 +14,13 @@ while a handler might still be running on it.
 """
 # cell: unsafe
 from theseus_nb.lang.prelude import *
-from theseus_nb.lang.unsafe import addr_of, load8, load64, store8, store64, call_addr, cli, sti, hlt, make_str
+from theseus_nb.lang.unsafe import addr_of, load64, store64, call_addr, cli, sti, hlt, make_str
 from kernel_src.params import MAX_TASKS, TASK_STACK, KEEP_ENDED
 from kernel_src.namespace import sym_find_mem, sym_addr, sym_section
 from kernel_src.section_table import NONE, section_kind
 from kernel_src.heap import alloc, free
 from kernel_src.timer import ticks
+from kernel_src.fault import cause_begin, cause_str
 
 FREE: u8 = 0
 RUNNABLE: u8 = 1
@@ -35,7 +36,6 @@ SHELL: u64 = 0
 IDLE: u64 = 1
 JOIN_KEY: u64 = 0x4A00000000000000    # wait key of "task ID ended": JOIN_KEY | ID
 SPEC_MAX: u64 = 64                    # bytes of "cell::function"
-CAUSE_MAX: u64 = 128                  # bytes of a fault's cause
 
 
 @struct
@@ -55,13 +55,11 @@ class Task:
     wake: u64             # tick to wake at (SLEEPING)
     wait_key: u64         # what it waits for (BLOCKED)
     value: u64            # exit value
-    cause_len: u64        # cause text in _cause[slot * CAUSE_MAX ...]
     free_stack: bool      # dead: its stack goes back to the heap in reap()
 
 
 _tasks: Array[Task, 1024] = [Task() for _ in range(1024)]     # params.MAX_TASKS
 _spec: Array[u8, 65536] = [0] * 65536                       # MAX_TASKS * SPEC_MAX
-_cause: Array[u8, 131072] = [0] * 131072                    # MAX_TASKS * CAUSE_MAX
 _idle_stack: Array[u64, 512] = [0] * 512
 _policy: Array[u8, 64] = [0] * 64     # "<policy cell>::pick_next"
 _policy_len: u64 = 0
@@ -317,7 +315,7 @@ def exit_current(value: u64) -> None:
 
 
 def die_current() -> None:
-    """End the running task as FAULTED (its cause already written): never returns."""
+    """End the running task as FAULTED (fault.py wrote its cause): never returns."""
     _irq_off()
     finish(_current, FAULTED, NO_VALUE)
     yield_now()
@@ -422,7 +420,7 @@ def _clear(slot: u64) -> None:
     _tasks[t].wake = 0
     _tasks[t].wait_key = 0
     _tasks[t].value = 0
-    _tasks[t].cause_len = 0
+    cause_begin(t)                                  # an empty cause
     _tasks[t].free_stack = False
 
 
@@ -457,10 +455,9 @@ def kill(id: u64) -> bool:
         return False
     cause_begin(slot)
     cause_str("killed")
-    if slot == _current:
-        finish(slot, EXITED, NO_VALUE)
-        yield_now()
     finish(slot, EXITED, NO_VALUE)
+    if slot == _current:
+        yield_now()                  # a task killed itself: never comes back
     _irq_restore(flags)
     reap()
     return True
@@ -477,57 +474,6 @@ def join(id: u64) -> u64:
     v: u64 = _tasks[slot].value
     _irq_restore(flags)
     return v
-
-
-# ---- the cause of a fault (written by kernel_src/fault.py) ----------------
-
-_cause_slot: u64 = 0
-
-
-def cause_begin(slot: u64) -> None:
-    """Start writing the cause of slot's end."""
-    global _cause_slot
-    _cause_slot = slot
-    _tasks[slot].cause_len = 0
-
-
-def cause_byte(c: u8) -> None:
-    """Append one byte (a cause is cut at CAUSE_MAX bytes; newlines become spaces)."""
-    n: u64 = _tasks[_cause_slot].cause_len
-    if n < CAUSE_MAX:
-        if c < 32:
-            c = 32
-        _cause[_cause_slot * CAUSE_MAX + n] = c
-        _tasks[_cause_slot].cause_len = n + 1
-
-
-def cause_str(s: str) -> None:
-    """Append a string."""
-    for i in range(len(s)):
-        cause_byte(u8(ord(s[i])))
-
-
-def cause_dec(v: u64) -> None:
-    """Append v in decimal."""
-    if v >= 10:
-        cause_dec(v // 10)
-    cause_byte(u8(v % 10) + 48)
-
-
-def cause_hex(v: u64) -> None:
-    """Append v in hexadecimal with 0x."""
-    cause_str("0x")
-    started: bool = False
-    shift: u64 = 64
-    while shift > 0:
-        shift -= 4
-        d: u8 = u8((v >> shift) & 0xF)
-        if d != 0 or started or shift == 0:
-            started = True
-            if d < 10:
-                cause_byte(d + 48)
-            else:
-                cause_byte(d + 87)
 
 
 # ---- reading the table (ps, tasks, the hot-swap walker) -----------------
@@ -608,11 +554,6 @@ def task_function(i: u64) -> str:
 def task_name(i: u64) -> str:
     """"cell::function" of slot i."""
     return make_str(addr_of(_spec) + i * SPEC_MAX, _tasks[i].spec_len)
-
-
-def task_cause(i: u64) -> str:
-    """Why slot i ended ("" if it did not, or exited normally)."""
-    return make_str(addr_of(_cause) + i * CAUSE_MAX, _tasks[i].cause_len)
 
 
 def task_entry(i: u64) -> u64:
