@@ -56,10 +56,29 @@ entry:
 }
 """
 
+#: A policy that runs the shell every other turn and otherwise always the
+#: newest runnable task (the highest slot): older tasks starve.
+NEWEST_FIRST = """
+from theseus_nb.lang.prelude import *
+from kernel_src.task import task_count, task_state, RUNNABLE, IDLE, NO_TASK, SHELL
+
+
+def pick_next(current: u64) -> u64:
+    if current != SHELL and task_state(SHELL) == RUNNABLE:
+        return SHELL
+    n: u64 = task_count()
+    for k in range(n):
+        i: u64 = n - 1 - k
+        if i != IDLE and task_state(i) == RUNNABLE:
+            return i
+    return NO_TASK
+"""
+
 
 @pytest.fixture(scope="module")
 def task_image(tmp_path_factory: pytest.TempPathFactory) -> Image:
     kernel = Kernel.default().with_cell("faults", FAULTS, unsafe=True)
+    kernel = kernel.with_cell("sched_newest", NEWEST_FIRST)
     return kernel.build(tmp_path_factory.mktemp("task-kernel"))
 
 
@@ -219,3 +238,30 @@ def test_double_fault_runs_on_its_own_stack_and_stops_qemu(tmp_path) -> None:
             m.command("echo unreachable")
         assert m.exit_status == 101
         assert "!! kernel fault: double fault (vector 8)" in m.transcript
+
+
+def test_the_policy_cell_can_be_changed_at_run_time(vm: Machine) -> None:
+    assert vm.command("sched") == "sched_rr::pick_next"
+    assert vm.command("sched sched_newest") == "sched_newest::pick_next"
+    old = vm.spawn("counter::run", 0)
+    new = vm.spawn("looper::run")                      # newest first: it starves the counter
+    time.sleep(0.3)
+    starved = vm.tasks().by_id(old).switches
+    time.sleep(0.3)
+    assert vm.tasks().by_id(old).switches == starved
+    assert vm.command("sched sched_rr") == "sched_rr::pick_next"
+    time.sleep(0.3)
+    assert vm.tasks().by_id(old).switches > starved   # round robin again
+    vm.kill(new)
+    vm.kill(old)
+
+
+def test_without_a_policy_cell_the_builtin_round_robin_runs(vm: Machine) -> None:
+    vm.command("sched nowhere")                        # no such cell: the fallback
+    looper = vm.spawn("looper::run")
+    counter = vm.spawn("counter::run", 0)
+    time.sleep(0.3)
+    assert vm.tasks().by_id(counter).switches > 5
+    assert vm.command("echo alive", timeout=1.0) == "alive"
+    vm.kill(looper)
+    vm.kill(counter)
