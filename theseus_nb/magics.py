@@ -269,13 +269,13 @@ class TheseusMagics(Magics):
     @line_magic
     def tasks(self, line: str) -> Any:
         """The guest's tasks as a table coloured by state."""
-        from .widgets.task_table import COLUMNS, tasks_table_html
+        from .widgets.task_table import FIELDS, tasks_table_html
 
         try:
             machine = self._need_machine()
             if not hasattr(machine, "tasks"):
                 raise _Usage("this bridge has no Machine.tasks() yet (qemu_bridge.tasks is pending)")
-            rows = [{c: getattr(t, c, "") for c in COLUMNS} for t in machine.tasks()]
+            rows = [{c: getattr(t, c, "") for c in FIELDS} for t in machine.tasks()]
         except Exception as exc:
             self.last_error = exc
             display(_error_html("%tasks", exc))

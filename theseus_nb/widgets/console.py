@@ -25,6 +25,9 @@ class ConsoleView(w.VBox):
     last_output = t.Unicode("", help="what the last command printed").tag(sync=True)
     last_status = t.Int(0, help="the last command's status (0 = success)").tag(sync=True)
     error = t.Unicode("", help="why the last command failed ('' if it did not)").tag(sync=True)
+    hide = t.List(t.Unicode(), ["tasks", "graph"],
+                  help="commands whose exchanges are left out of the view (the other widgets "
+                       "poll with them); the machine's transcript keeps everything").tag(sync=True)
 
     def __init__(self, machine: Any, *, lines: int = 40, **kwargs: Any) -> None:
         """A console for ``machine`` showing the last ``lines`` transcript lines."""
@@ -52,7 +55,7 @@ class ConsoleView(w.VBox):
 
     def refresh(self) -> None:
         """Redraw the transcript (reads what the bridge recorded; no guest round trip)."""
-        tail = "\n".join(self.machine.transcript.splitlines()[-self.lines:])
+        tail = "\n".join(self.visible_lines()[-self.lines:])
         state = "" if self.machine.alive else (
             f"\n[QEMU exited with status {self.machine.exit_status}]")
         if self.error:
@@ -60,6 +63,17 @@ class ConsoleView(w.VBox):
         self._screen.value = (
             "<pre style='background:#212529;color:#e9ecef;padding:6px;margin:0;"
             f"font-size:12px;white-space:pre-wrap'>{html.escape(tail + state)}</pre>")
+
+    def visible_lines(self) -> list[str]:
+        """The transcript's lines without the exchanges of the commands in ``hide``."""
+        prompt = getattr(self.machine, "prompt", "theseus> ")
+        shown, skipping = [], False
+        for line in self.machine.transcript.splitlines():
+            if line.startswith(prompt):
+                skipping = line[len(prompt):].strip() in self.hide
+            if not skipping:
+                shown.append(line)
+        return shown
 
     def _submit(self, text: str, force: bool = False) -> None:
         if not text.strip() or (self._worker is not None and self._worker.is_alive()):

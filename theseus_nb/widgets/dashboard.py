@@ -34,14 +34,14 @@ class Dashboard(w.VBox):
         self.graph = GraphView(machine)
         self.graph.hide_nano_core = True  # the loadable cells are what people change
         self.tasks = TaskTable(machine, interval=interval, start=False)
-        self.console = ConsoleView(machine)
+        self.console = ConsoleView(machine, lines=18)
         self._header = w.HTML()
         self.tasks.after_refresh += [self.console.refresh, self._follow_swaps, self._show_header]
         left = w.VBox([w.HTML("<b>section graph</b>"), self.graph],
-                      layout=w.Layout(width="58%"))
+                      layout=w.Layout(width="55%"))
         right = w.VBox([w.HTML("<b>tasks</b>"), self.tasks,
                         w.HTML("<b>console</b>"), self.console],
-                       layout=w.Layout(width="42%"))
+                       layout=w.Layout(width="45%"))
         super().__init__([self._header, w.HBox([left, right])], **kwargs)
         w.link((self, "interval"), (self.tasks, "interval"))
         self.interval = interval

@@ -83,6 +83,7 @@ class GraphView(w.VBox):
             self.pending = self.refresh(background=True)
         self.observe(lambda _: self.redraw(),
                      names=["view", "focus", "depth", "cell", "hide_nano_core"])
+        self.observe(self._show_focus, names=["focus"])
 
     # -- validation ----------------------------------------------------------
 
@@ -109,7 +110,13 @@ class GraphView(w.VBox):
             raise t.TraitError(f"no cell {name!r} in this graph (cells: {', '.join(self.graph.cells)})")
         return name
 
+    def _show_focus(self, change: dict) -> None:
+        if self._focus_w.value != change["new"]:
+            self._focus_w.value = change["new"]
+
     def _focus_typed(self, change: dict) -> None:
+        if change["new"] == self.focus:
+            return
         try:
             self.focus = change["new"]
             if self.focus:

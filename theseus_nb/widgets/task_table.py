@@ -20,14 +20,17 @@ import traitlets as t
 
 from ..display import STATE_COLOURS, html_table
 
-__all__ = ["TaskTable", "tasks_table_html", "COLUMNS"]
+__all__ = ["TaskTable", "tasks_table_html", "COLUMNS", "FIELDS"]
 
-#: The columns shown, in order: TaskRecord attributes.
-COLUMNS = ("id", "name", "cell", "function", "state", "value", "ticks", "switches", "cause")
+#: The columns shown, in order: TaskRecord attributes (``name`` is "cell::function").
+COLUMNS = ("id", "name", "state", "value", "ticks", "switches", "cause")
+
+#: What a row keeps: the columns, and the cell and function apart.
+FIELDS = COLUMNS + ("cell", "function")
 
 
 def _row(task: Any) -> dict[str, Any]:
-    return {c: getattr(task, c, "") for c in COLUMNS}
+    return {c: getattr(task, c, "") for c in FIELDS}
 
 
 def tasks_table_html(rows: list[dict[str, Any]], caption: str | None = None) -> str:
@@ -44,7 +47,7 @@ class TaskTable(w.VBox):
     interval = t.Float(1.0, help="seconds between refreshes (at least 0.2)").tag(sync=True)
     running = t.Bool(False, help="True while the refresh thread is alive").tag(sync=True)
     rows = t.List(t.Dict(), help="the tasks at the last refresh, one dict per task "
-                                 f"with keys {', '.join(COLUMNS)}").tag(sync=True)
+                                 f"with keys {', '.join(FIELDS)}").tag(sync=True)
     refreshes = t.Int(0, help="how many refreshes have completed").tag(sync=True)
     error = t.Unicode("", help="why the last refresh failed ('' if it did not)").tag(sync=True)
 
@@ -52,7 +55,7 @@ class TaskTable(w.VBox):
                  **kwargs: Any) -> None:
         """Show ``machine``'s tasks; refresh every ``interval`` s if ``start``."""
         self.machine = machine
-        self._table = w.HTML()
+        self._table = w.HTML(layout=w.Layout(overflow="auto", max_height="360px"))
         self._status = w.HTML()
         self._wake = threading.Event()
         self._stop = threading.Event()

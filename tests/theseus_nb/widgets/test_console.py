@@ -66,3 +66,14 @@ def test_after_shutdown_errors_are_shown_not_raised(kernel_image):
     assert console.run("echo late") == ""
     assert "GuestExited" in console.error
     assert "QEMU exited with status" in console._screen.value
+
+
+def test_the_widgets_polling_is_left_out_of_the_view(machine):
+    console = ConsoleView(machine)
+    machine.request("graph")
+    console.run("echo mine")
+    shown = "\n".join(console.visible_lines())
+    assert "theseus> echo mine" in shown and "theseus> graph" not in shown
+    assert "theseus> graph" in machine.transcript  # the machine keeps everything
+    console.hide = []
+    assert "theseus> graph" in "\n".join(console.visible_lines())
