@@ -117,14 +117,20 @@ class Console:
     def alive(self) -> bool:
         """True while QEMU runs; checking also reaps it once it has exited."""
         # Widgets ask from other threads while a command may be reaping:
-        # waitpid must happen once, under this lock.
-        with self._reap_lock:
+        # waitpid must happen once, under this lock.  pexpect itself calls
+        # waitpid while it reads (at EOF), so the reading thread holds the
+        # lock too; meanwhile the answer is "alive" (or the status, if known).
+        if not self._reap_lock.acquire(blocking=False):
+            return self._exit_status is None
+        try:
             if self._exit_status is not None:
                 return False
             if self.child.isalive():
                 return True
             self._record_status()
             return False
+        finally:
+            self._reap_lock.release()
 
     @property
     def exit_status(self) -> int | None:
@@ -142,25 +148,29 @@ class Console:
 
         Raises pexpect.TIMEOUT or pexpect.EOF, which the Machine translates.
         """
-        self.child.expect_exact(pattern, timeout=timeout)
-        return self.child.before
+        with self._reap_lock:
+            self.child.expect_exact(pattern, timeout=timeout)
+            return self.child.before
 
     def expect_regex(self, pattern: str, timeout: float) -> tuple[str, tuple[str, ...]]:
         """Wait for the regular expression ``pattern``; return what came before
         it and its groups. Raises pexpect.TIMEOUT or pexpect.EOF."""
-        self.child.expect(pattern, timeout=timeout)
-        return self.child.before, tuple(self.child.match.groups())
+        with self._reap_lock:
+            self.child.expect(pattern, timeout=timeout)
+            return self.child.before, tuple(self.child.match.groups())
 
     def expect_eof(self, timeout: float) -> None:
         """Wait until QEMU closes the line (it is exiting); raises pexpect.TIMEOUT."""
-        self.child.expect(pexpect.EOF, timeout=timeout)
+        with self._reap_lock:
+            self.child.expect(pexpect.EOF, timeout=timeout)
 
     def drain(self, quiet: float = 0.1, limit: float = 2.0) -> None:
         """Read and discard (into the transcript) until the line is quiet for ``quiet`` s."""
         deadline = time.monotonic() + limit
         while time.monotonic() < deadline:
             try:
-                self.child.read_nonblocking(4096, timeout=quiet)
+                with self._reap_lock:
+                    self.child.read_nonblocking(4096, timeout=quiet)
             except pexpect.TIMEOUT:
                 return
             except pexpect.EOF:
