@@ -184,9 +184,9 @@ class TheseusMagics(Magics):
                           r.symbol.name,
                           r.addend) for r in obj.relocations],
         )
-        self.cells[name] = source
-        self._build_graph = None
         report.action = "registered: it joins the image at the next %boot"
+        # A cell the running kernel refuses is not registered either: the
+        # registry only holds versions that compiled and, if attached, swapped.
         if self.machine is not None and self.machine.alive:
             present = name in getattr(self.machine, "live_cells", {}) or any(
                 c.cell == name for c in getattr(self.machine.image, "cells", []) or [])
@@ -196,6 +196,8 @@ class TheseusMagics(Magics):
             else:
                 report.swap = self.machine.load(name, body, unsafe=unsafe)
                 report.action = "loaded into the running kernel"
+        self.cells[name] = source
+        self._build_graph = None
         self.last_error = None
         return report
 
@@ -206,7 +208,10 @@ class TheseusMagics(Magics):
     @argument("--as", dest="var", default="vm", help="variable to hold the Machine (vm)")
     @line_magic
     def boot(self, line: str) -> Any:
-        """Build the default kernel plus the notebook's cells, boot it and attach to it."""
+        """Build the default kernel plus the notebook's cells, boot it and attach to it.
+
+        A machine already attached is shut down first: one notebook, one machine.
+        """
         from .widgets.progress import BuildProgress
 
         args = parse_argstring(self.boot, line)

@@ -107,6 +107,15 @@ def test_boot_swap_load_and_detach(ip, magics, capsys):
     assert report.action.startswith("swapped") and report.swap is not None
     assert "counter::tick" in report.swap.sections_changed
     assert "swap report" in report._repr_html_()
+    # a swap the kernel refuses is shown, not raised, and not registered
+    from qemu_bridge import SwapError
+    from theseus_nb.kernel import repo_root
+    mathutil = (repo_root() / "cells" / "mathutil.py").read_text()
+    without_fib = mathutil.replace("def fib(", "def fib_renamed(")
+    assert ip.run_cell_magic("cell", "mathutil", without_fib) is None
+    assert isinstance(magics.last_error, SwapError)
+    assert "mathutil::fib" in str(magics.last_error) and "mathutil" not in magics.cells
+    assert vm.command("fib 10") == "55"
     live = ip.run_line_magic("graph", "--focus counter::tick")
     assert "counter::tick" in live.source and "#d9480f" in live.source  # changed by the swap
     # a new cell is loaded

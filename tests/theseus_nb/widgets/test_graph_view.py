@@ -23,6 +23,7 @@ def test_build_graph_views(kernel_image):
     view.hide_nano_core = True
     assert 'id="sec:names::' not in view.svg and 'id="sec:fib::main"' in view.svg
     view.focus = "mathutil::fib"
+    assert view._focus_w.value == "mathutil::fib"  # the control shows what code set
     view.view = "focus"
     view.depth = 2
     assert 'id="sec:mathutil::fib"' in view.svg and "depth 2" in view.svg
