@@ -11,11 +11,12 @@ from theseus_nb.lang.prelude import *
 from theseus_nb.lang.unsafe import addr_of, load64, store8, store16, store64, call_addr
 from kernel_src.namespace import sym_find_mem, sym_addr
 from kernel_src.section_table import NONE
-from kernel_src.timer import tick, spurious
+from kernel_src.timer import tick, console, spurious
 from kernel_src.task import schedule
 from kernel_src.fault import exception
 
 TIMER_VECTOR: u64 = 32
+CONSOLE_VECTOR: u64 = 36     # IRQ 4: COM1
 YIELD_VECTOR: u64 = 0x81
 FRAME_VECTOR: u64 = 15       # word index of the vector in a saved frame
 FRAME_RIP: u64 = 17
@@ -107,6 +108,8 @@ def dispatch(frame: u64) -> u64:
         resume2 = tick(frame)
     elif vector == YIELD_VECTOR:
         resume2 = schedule(frame)
+    elif vector == CONSOLE_VECTOR:
+        resume2 = console(frame)
     else:
         spurious(vector)
     _depth -= 1

@@ -21,7 +21,7 @@ from kernel_src.serial import (get, ready, put, write, newline, write_u64, frame
 from kernel_src.namespace import sym_find_mem, sym_addr
 from kernel_src.names import name_begin, name_append_mem, name_append_str, name_end, name_addr, name_len, names_mark, names_rewind
 from kernel_src.section_table import NONE
-from kernel_src.task import yield_now, reap
+from kernel_src.task import wait_input, reap
 
 PROMPT: str = "theseus> "
 
@@ -35,11 +35,12 @@ _base: u64 = 0               # words before the command (1 in machine mode: the 
 
 
 def _next_byte() -> u8:
-    # The shell is task 0: while no input waits, let the other tasks run
-    # (and give the stacks of ended tasks back, from task context).
+    # The shell is task 0: while no input waits it sleeps and the other
+    # tasks run (input wakes it at once); it also gives the stacks of ended
+    # tasks back to the heap, from task context.
     while not ready():
         reap()
-        yield_now()
+        wait_input()
     return get()
 
 

@@ -20,6 +20,7 @@ from kernel_src.namespace import sym_find_mem, sym_addr, sym_section
 from kernel_src.section_table import NONE, section_kind
 from kernel_src.heap import alloc, free
 from kernel_src.timer import ticks
+from kernel_src.serial import ready
 from kernel_src.fault import cause_begin, cause_str
 
 FREE: u8 = 0
@@ -35,6 +36,7 @@ NO_VALUE: u64 = 0xFFFFFFFFFFFFFFFF    # join() of a faulted or unknown task
 SHELL: u64 = 0
 IDLE: u64 = 1
 JOIN_KEY: u64 = 0x4A00000000000000    # wait key of "task ID ended": JOIN_KEY | ID
+INPUT_KEY: u64 = 0x4900000000000000   # wait key of "the console has input"
 SPEC_MAX: u64 = 64                    # bytes of "cell::function"
 
 
@@ -75,6 +77,7 @@ _yield_fn: u64 = 0
 _flags_fn: u64 = 0
 _return_fn: u64 = 0
 _error: str = ""
+_boost: u64 = 0xFFFFFFFFFFFFFFFF      # a slot to run next whatever the policy says
 
 
 # ---- starting ----------------------------------------------------------
@@ -216,7 +219,7 @@ def _pick(cur: u64) -> u64:
 
 def schedule(frame: u64) -> u64:
     """Save the running task's frame and return the frame of the task to run."""
-    global _current, _switches
+    global _current, _switches, _boost
     if not _started:
         return frame
     cur: u64 = _current
@@ -224,6 +227,9 @@ def schedule(frame: u64) -> u64:
     if _tasks[cur].state == RUNNING:
         _tasks[cur].state = RUNNABLE
     nxt: u64 = _pick(cur)
+    if _boost != NO_TASK and _tasks[_boost].state == RUNNABLE:
+        nxt = _boost                 # woken by console input: runs at once
+    _boost = NO_TASK
     if nxt != cur:
         _tasks[nxt].switches += 1
         _switches += 1
@@ -265,6 +271,36 @@ def sleep(n: u64) -> None:
     _sleepers += 1
     yield_now()
     _irq_restore(flags)
+
+
+def wait_input() -> None:
+    """Block the running task until the console has input (IRQ 4 wakes it).
+
+    The check is made with interrupts off, so input that arrives just after
+    it still raises the interrupt once the next task turns them on.
+    """
+    if not _started:
+        return
+    flags: u64 = _irq_off()
+    if not ready():
+        block_on(INPUT_KEY)
+    _irq_restore(flags)
+
+
+def input_arrived(frame: u64) -> u64:
+    """The console interrupt: wake the tasks waiting for input and run the
+    first of them at once (a person is waiting for it); the frame to resume."""
+    global _boost
+    if not _started:
+        return frame
+    for i in range(_high):
+        if _tasks[i].state == BLOCKED and _tasks[i].wait_key == INPUT_KEY:
+            _tasks[i].state = RUNNABLE
+            if _boost == NO_TASK:
+                _boost = i
+    if _boost == NO_TASK:
+        return frame
+    return schedule(frame)
 
 
 def block_on(key: u64) -> None:

@@ -1,14 +1,15 @@
 """timer: the PIT's channel 0 as the scheduler's clock, through the 8259 PIC.
 
 The PIC is remapped so that IRQ 0-15 arrive on vectors 32-47, clear of the
-CPU's exceptions (0-31); only IRQ 0 (the timer) is unmasked.  Every tick is
-one time slice: tick() counts it and lets the task switcher run.
+CPU's exceptions (0-31); only IRQ 0 (the timer) and IRQ 4 (COM1 input) are
+unmasked.  Every tick is one time slice: tick() counts it and lets the task
+switcher run.  Input wakes the shell at once, so it can sleep while idle.
 """
 # cell: unsafe
 from theseus_nb.lang.prelude import *
 from theseus_nb.lang.unsafe import outb, rdtsc
-from kernel_src.params import TIMER_HZ
-from kernel_src.task import on_tick, schedule
+from kernel_src.params import TIMER_HZ, COM1
+from kernel_src.task import on_tick, schedule, input_arrived
 
 PIT_HZ: u64 = 1193182
 
@@ -27,12 +28,13 @@ def init() -> None:
     outb(0xA1, 0x02)
     outb(0x21, 0x01)          # ICW4: 8086 mode
     outb(0xA1, 0x01)
-    outb(0x21, 0xFE)          # masks: only the timer
+    outb(0x21, 0xEE)          # masks: only the timer and COM1
     outb(0xA1, 0xFF)
     divisor: u64 = PIT_HZ // TIMER_HZ
     outb(0x43, 0x34)          # channel 0, lo/hi byte, rate generator
     outb(0x40, u8(divisor & 0xFF))
     outb(0x40, u8(divisor >> 8))
+    outb(COM1 + 1, 0x01)      # COM1: interrupt when received data is waiting
 
 
 def tick(frame: u64) -> u64:
@@ -45,6 +47,12 @@ def tick(frame: u64) -> u64:
     resume: u64 = schedule(frame)
     _irq_cycles += rdtsc() - start
     return resume
+
+
+def console(frame: u64) -> u64:
+    """IRQ 4, COM1 has input: acknowledge, wake whoever waits for it."""
+    outb(0x20, 0x20)
+    return input_arrived(frame)
 
 
 def spurious(vector: u64) -> None:

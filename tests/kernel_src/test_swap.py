@@ -212,12 +212,11 @@ from kernel_src.task import task_count, task_state, RUNNABLE, IDLE, NO_TASK
 
 
 def pick_next(current: u64) -> u64:
-    """The lowest runnable slot other than current: whoever is last starves."""
+    """The lowest runnable slot: whoever is last starves (the shell sleeps
+    until input, which wakes it whatever the policy says)."""
     for i in range(task_count()):
-        if i != IDLE and i != current and task_state(i) == RUNNABLE:
+        if i != IDLE and task_state(i) == RUNNABLE:
             return i
-    if task_state(current) == RUNNABLE:
-        return current
     return NO_TASK
 '''
 
