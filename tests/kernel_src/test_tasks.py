@@ -265,3 +265,11 @@ def test_without_a_policy_cell_the_builtin_round_robin_runs(vm: Machine) -> None
     assert vm.command("echo alive", timeout=1.0) == "alive"
     vm.kill(looper)
     vm.kill(counter)
+
+
+def test_the_shell_sleeps_until_input(vm: Machine) -> None:
+    before = {t.id: t.ticks for t in vm.tasks()}
+    time.sleep(0.5)                                    # about 50 ticks
+    after = {t.id: t.ticks for t in vm.tasks()}
+    assert after[0] - before[0] <= 3                   # the shell did not spin
+    assert after[1] - before[1] >= 20                  # the idle task halted the CPU
