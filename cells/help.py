@@ -7,7 +7,7 @@ from cells.fmt import left, line
 def write_row(name: str, what: str) -> None:
     """Print one command and what it does."""
     left("  ", 2)
-    left(name, 18)
+    left(name, 22)
     line(what)
 
 
@@ -23,6 +23,14 @@ def main(arg: u64) -> u64:
     write_row("deps SECTION", "what a section depends on, and its dependents")
     write_row("graph", "the whole live section graph, one record a line")
     write_row("mem", "frames and kernel heap in use")
+    write_row("ps", "the task table")
+    write_row("spawn CELL::FN [ARG]", "start a task running a cell's function")
+    write_row("kill ID", "end a task")
+    write_row("tasks", "the task table, one record a line, for the host")
+    write_row("sched [CELL]", "show or change the scheduling policy cell")
+    write_row("swap CELL[=SRC] ...", "replace running cells (live evolution)")
+    write_row("load NAME[=SRC]", "add a cell to the running kernel")
+    write_row("boottime", "how long loading each cell took at boot")
     write_row("primes N", "the primes below N")
     write_row("fib N", "the N-th Fibonacci number")
     line("any loaded cell with a main() is a command too")
