@@ -10,7 +10,8 @@ right length and checksum is kept (in the heap, under NAME) for `swap` or
 # cell: unsafe
 from theseus_nb.lang.prelude import *
 from theseus_nb.lang.unsafe import store8
-from kernel_src.serial import get, write, writeln, write_u64, newline
+from kernel_src.serial import get, ready, write, writeln, write_u64, newline
+from kernel_src.task import wait_input
 from kernel_src.shell import arg, arg_u64
 from kernel_src.heap import alloc, free
 from kernel_src.names import name_add_str
@@ -59,6 +60,15 @@ def discard(b: u64) -> None:
         _addr[b] = 0
 
 
+def _next() -> u8:
+    # Sleep until the console has input rather than polling the UART: under
+    # QEMU's TCG each poll takes the emulator's global lock, which starves
+    # the thread that delivers our input.
+    while not ready():
+        wait_input()
+    return get()
+
+
 def _refuse(why: str) -> u64:
     write("refused: ")
     writeln(why)
@@ -78,7 +88,7 @@ def main(arg_: u64) -> u64:
     bad: bool = False
     byte: u64 = 0
     while True:
-        c: u8 = get()
+        c: u8 = _next()
         if c == 46:                                  # "."
             break
         v: u64 = _nibble(c)
