@@ -18,9 +18,18 @@ const [url, out] = process.argv.slice(2);
     await page.goto(url, { waitUntil: 'domcontentloaded', timeout: 60000 });
     await page.waitForSelector('.jp-NotebookPanel .jp-Cell', { timeout: 60000 });
     await page.waitForSelector('.jp-Notebook-ExecutionIndicator[data-status="idle"]', { timeout: 60000 });
-    // Run > Run All Cells
-    await page.click('.lm-MenuBar-item:has-text("Run")');
-    await page.click('.lm-Menu-item:has-text("Run All Cells")');
+    // Run > Run All Cells. The command does nothing until the kernel is connected,
+    // so repeat it until the first cell shows it has run ([*] or [1]).
+    for (let attempt = 0; ; attempt++) {
+      await page.click('.lm-MenuBar-item:has-text("Run")');
+      await page.click('.lm-Menu-item:has-text("Run All Cells")');
+      const started = await page.waitForFunction(
+        () => /\[(\*|\d+)\]/.test(document.querySelector('.jp-InputPrompt')?.textContent || ''),
+        null, { timeout: 10000 }).then(() => true, () => false);
+      if (started) break;
+      if (attempt === 5) throw new Error('the notebook never started running');
+      await page.keyboard.press('Escape');
+    }
     // The dashboard is the last output; wait until its task table lists the demo tasks.
     const board = page.locator('.jp-OutputArea-output > .widget-vbox:has-text("section graph")').first();
     try {

@@ -36,13 +36,18 @@ class Dashboard(w.VBox):
         self.tasks = TaskTable(machine, interval=interval, start=False)
         self.console = ConsoleView(machine, lines=18)
         self._header = w.HTML()
+        self._live = w.ToggleButton(value=False, description="live", icon="refresh",
+                                    tooltip="refresh the tasks, console and graph every interval",
+                                    layout=w.Layout(width="80px"))
+        self._live.observe(self._live_clicked, "value")
+        self.tasks.observe(lambda ch: setattr(self._live, "value", ch["new"]), "running")
         self.tasks.after_refresh += [self.console.refresh, self._follow_swaps, self._show_header]
         left = w.VBox([w.HTML("<b>section graph</b>"), self.graph],
                       layout=w.Layout(width="55%"))
         right = w.VBox([w.HTML("<b>tasks</b>"), self.tasks,
                         w.HTML("<b>console</b>"), self.console],
                        layout=w.Layout(width="45%"))
-        super().__init__([self._header, w.HBox([left, right])], **kwargs)
+        super().__init__([w.HBox([self._live, self._header]), w.HBox([left, right])], **kwargs)
         w.link((self, "interval"), (self.tasks, "interval"))
         self.interval = interval
         self._show_header()
@@ -81,6 +86,12 @@ class Dashboard(w.VBox):
         for part in (self.graph, self.tasks, self.console):
             part.close()
         super().close()
+
+    def _live_clicked(self, change: dict) -> None:
+        if change["new"] and not self.running and self.machine.alive:
+            self.start()
+        elif not change["new"] and self.running:
+            self.stop()
 
     def _follow_swaps(self) -> None:
         if self.machine.alive and not self.graph.swap_seen():

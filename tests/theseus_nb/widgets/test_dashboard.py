@@ -27,7 +27,7 @@ def test_dashboard_follows_a_swap_and_stops_at_shutdown(kernel_image):
     board = Dashboard(m, interval=0.2)
     try:
         board.graph.pending.join(30)
-        assert board.running and "running" in board._header.value
+        assert board.running and board._live.value and "running" in board._header.value
         assert board.console.run("fib 10") == "55"
         assert _wait(lambda: "fib 10" in board.console._screen.value)
         source = (repo_root() / "cells/fib.py").read_text()
@@ -55,5 +55,9 @@ def test_refresh_once_without_the_thread(kernel_image):
         assert not board.running
         board.refresh()
         assert board.graph.error == "" and len(board.graph.graph.sections) > 100
+        board._live.value = True  # the "live" button starts and stops the refreshing
+        assert board.running
+        board._live.value = False
+        assert not board.running
     finally:
         m.shutdown()
