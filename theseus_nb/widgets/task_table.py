@@ -103,19 +103,21 @@ class TaskTable(w.VBox):
             while not self._stop.is_set():
                 if not self.machine.alive:
                     self._show_stopped()
-                    for hook in list(self.after_refresh):
-                        hook()
+                    self._run_hooks()  # so the other views show the stop too
                     break
                 self.refresh()
-                for hook in list(self.after_refresh):
-                    try:
-                        hook()
-                    except Exception as exc:  # a hook must not end the refreshing
-                        self.error = f"{type(exc).__name__}: {exc}".splitlines()[0]
+                self._run_hooks()
                 self._wake.wait(self.interval)
                 self._wake.clear()
         finally:
             self.running = False
+
+    def _run_hooks(self) -> None:
+        for hook in list(self.after_refresh):
+            try:
+                hook()
+            except Exception as exc:  # a hook must not end the refreshing
+                self.error = f"{type(exc).__name__}: {exc}".splitlines()[0]
 
     def _show_stopped(self) -> None:
         self._status.value = (f"<i>the machine has stopped (exit status "

@@ -61,3 +61,20 @@ def test_refresh_once_without_the_thread(kernel_image):
         assert not board.running
     finally:
         m.shutdown()
+
+
+def test_building_and_refreshing_never_wait_for_the_serial_line(kernel_image):
+    m = kernel_image.boot()
+    try:
+        with m._lock:  # as if a long command held the line
+            start = time.monotonic()
+            board = Dashboard(m, interval=0.2)
+            board.graph.refresh(background=True)
+            board.console.refresh()
+            assert time.monotonic() - start < 1.0
+        # once the line is free, the background refreshes get their turn
+        assert _wait(lambda: board.tasks.refreshes >= 1)
+        board.close()
+        assert not board.running
+    finally:
+        m.shutdown()
