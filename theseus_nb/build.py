@@ -31,6 +31,8 @@ __all__ = [
     "assign_sections_text",
     "section_name",
     "cache_dir",
+    "kernel_ir",
+    "kernel_asm",
 ]
 
 #: Freestanding target: no OS, ELF objects.
@@ -238,20 +240,37 @@ def compile_object(module: ir.Module | str, cell: str, *, opt: int = 2,
     path = cache_dir() / f"{cell}-{key}.o"
     if use_cache and path.exists():
         return CompiledObject(path.read_bytes(), True, key)
+    parsed, machine = _parse_for_kernel(text, cell, opt)
+    data = machine.emit_object(parsed)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    tmp.write_bytes(data)
+    tmp.replace(path)  # atomic: a concurrent build never reads half a file
+    return CompiledObject(data, False, key)
+
+
+def _parse_for_kernel(module: ir.Module | str, cell: str, opt: int) -> tuple[llvm.ModuleRef, llvm.TargetMachine]:
     machine = kernel_target_machine(opt)
     try:
-        parsed = llvm.parse_assembly(text)
+        parsed = llvm.parse_assembly(_prepare_text(module, cell))
         parsed.verify()
     except RuntimeError as exc:
         raise BuildError(f"LLVM rejected the IR of cell {cell!r}: {exc}") from None
     parsed.data_layout = str(machine.target_data)
     if opt:
         _optimise(parsed, machine, opt)
-    data = machine.emit_object(parsed)
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_bytes(data)
-    tmp.replace(path)  # atomic: a concurrent build never reads half a file
-    return CompiledObject(data, False, key)
+    return parsed, machine
+
+
+def kernel_ir(module: ir.Module | str, cell: str, opt: int = 2) -> str:
+    """The IR of ``cell`` exactly as the kernel build compiles it (targeted,
+    sections assigned, after LLVM's -O``opt`` pipeline)."""
+    return str(_parse_for_kernel(module, cell, opt)[0])
+
+
+def kernel_asm(module: ir.Module | str, cell: str, opt: int = 2) -> str:
+    """The x86-64 assembly (AT&T) of ``cell`` exactly as the kernel build emits it."""
+    parsed, machine = _parse_for_kernel(module, cell, opt)
+    return machine.emit_assembly(parsed)
 
 
 def _optimise(module: llvm.ModuleRef, machine: llvm.TargetMachine, level: int) -> None:

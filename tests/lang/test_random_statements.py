@@ -51,9 +51,11 @@ def block(draw: st.DrawFn, depth: int, in_loop: bool) -> list:
             lines.append(f"for i in range({args}):")
             lines += ["    " + s for s in draw(block(depth + 1, True))]
         else:
-            lines.append("k = 0")
-            lines.append(f"while k < 5 and ({draw(st.sampled_from(CONDS))}):")
-            lines.append("    k += 1")
+            # One counter per nesting depth: a nested loop must not reset
+            # the counter of the loop around it (that would never end).
+            lines.append(f"k{depth} = 0")
+            lines.append(f"while k{depth} < 5 and ({draw(st.sampled_from(CONDS))}):")
+            lines.append(f"    k{depth} += 1")
             lines += ["    " + s for s in draw(block(depth + 1, True))]
     return lines
 
