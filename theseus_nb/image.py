@@ -39,10 +39,10 @@ class Image:
     build_times: dict[str, float]  # seconds to compile each cell
     link_time: float
     sizes: dict[str, int]  # bytes: each cell's object, kernel.bin, cells.img
-    nano_core: list[CellObject]
-    cells: list[CellObject]
-    symbols: dict[str, int] = field(default_factory=dict)  # nano_core symbol -> address
-    kernel: Any = None  # the Kernel this was built from (hot swap compiles against it)
+    nano_core: list[CellObject] = field(repr=False)
+    cells: list[CellObject] = field(repr=False)
+    symbols: dict[str, int] = field(default_factory=dict, repr=False)  # nano_core symbol -> address
+    kernel: Any = field(default=None, repr=False)  # the Kernel built (hot swap compiles against it)
 
     @cached_property
     def graph(self) -> SectionGraph:
