@@ -7,7 +7,7 @@ on every pick, so swapping the policy cell takes effect at once), and
 returns that slot's frame.  Slot 0 is the shell (the boot context, on the
 boot stack), slot 1 the idle task; they belong to the nano_core and never
 end.  Invariant: the table changes only with interrupts off (in a handler,
-or between _irq_off() and _irq_restore() in task context).
+or between irq_off() and irq_restore() in task context).
 The heap has no lock: stacks are allocated and freed only in task context
 with interrupts off, and a dead task's stack is freed later (reap()), never
 while a handler might still be running on it.
@@ -20,6 +20,8 @@ from kernel_src.namespace import sym_find_mem, sym_addr, sym_section
 from kernel_src.section_table import NONE, section_kind
 from kernel_src.heap import alloc, free
 from kernel_src.timer import ticks
+from kernel_src.irq import irq_off, irq_restore
+from kernel_src.idt import symbol_address
 from kernel_src.serial import ready
 from kernel_src.fault import cause_begin, cause_str
 
@@ -65,7 +67,6 @@ _spec: Array[u8, 65536] = [0] * 65536                       # MAX_TASKS * SPEC_M
 _idle_stack: Array[u64, 512] = [0] * 512
 _policy: Array[u8, 64] = [0] * 64     # "<policy cell>::pick_next"
 _policy_len: u64 = 0
-_lookup: Array[u8, 64] = [0] * 64
 _high: u64 = 0                        # slots in use are below this
 _current: u64 = 0
 _next_id: u64 = 2
@@ -74,26 +75,13 @@ _sleepers: u64 = 0
 _to_free: u64 = 0
 _switches: u64 = 0
 _yield_fn: u64 = 0
-_flags_fn: u64 = 0
 _return_fn: u64 = 0
 _error: str = ""
 _boost: u64 = 0xFFFFFFFFFFFFFFFF      # a slot to run next whatever the policy says
+_lookup: Array[u8, 64] = [0] * 64     # the "cell::function" spawn looks up
 
 
 # ---- starting ----------------------------------------------------------
-
-def _find(s: str) -> u64:
-    # Address of the namespace symbol named s, or 0; reads the namespace only.
-    n: u64 = u64(len(s))
-    if n > 64:
-        return 0
-    for i in range(n):
-        _lookup[i] = u8(ord(s[i]))
-    sym: u64 = sym_find_mem(addr_of(_lookup), n)
-    if sym == NONE:
-        return 0
-    return sym_addr(sym)
-
 
 def _set_spec(slot: u64, s: str) -> None:
     base: u64 = slot * SPEC_MAX
@@ -134,18 +122,17 @@ def _build_frame(slot: u64, entry: u64, arg: u64) -> None:
 
 def init() -> bool:
     """Adopt the boot context as task 0 (the shell) and create the idle task."""
-    global _high, _current, _started, _yield_fn, _flags_fn, _return_fn, _policy_len
-    _yield_fn = _find("interrupts::yield_now")
-    _flags_fn = _find("interrupts::read_flags")
-    _return_fn = _find("interrupts::task_return")
-    if _yield_fn == 0 or _flags_fn == 0 or _return_fn == 0:
+    global _high, _current, _started, _yield_fn, _return_fn, _policy_len
+    _yield_fn = symbol_address("interrupts::yield_now")
+    _return_fn = symbol_address("interrupts::task_return")
+    if _yield_fn == 0 or _return_fn == 0:
         return False
     set_policy("sched_rr")
     _tasks[SHELL].id = 0
     _tasks[SHELL].state = RUNNING
     _set_spec(SHELL, "shell::run")
-    _tasks[SHELL].stack_lo = _find("boot_stack_bottom")
-    _tasks[SHELL].stack_hi = _find("boot_stack_top")
+    _tasks[SHELL].stack_lo = symbol_address("boot_stack_bottom")
+    _tasks[SHELL].stack_hi = symbol_address("boot_stack_top")
     _tasks[IDLE].id = 1
     _tasks[IDLE].state = RUNNABLE
     _set_spec(IDLE, "task::idle")
@@ -164,35 +151,20 @@ def set_policy(cell: str) -> bool:
     n: u64 = u64(len(cell))
     if n + 11 > 64:
         return False
-    flags: u64 = _irq_off()
+    flags: u64 = irq_off()
     for i in range(n):
         _policy[i] = u8(ord(cell[i]))
     tail: str = "::pick_next"
     for i in range(11):
         _policy[n + i] = u8(ord(tail[i]))
     _policy_len = n + 11
-    _irq_restore(flags)
+    irq_restore(flags)
     return True
 
 
 def policy() -> str:
     """The policy's function name ("sched_rr::pick_next")."""
     return make_str(addr_of(_policy), _policy_len)
-
-
-# ---- interrupts on and off --------------------------------------------
-
-def _irq_off() -> u64:
-    if _flags_fn == 0:
-        return 0
-    flags: u64 = call_addr(_flags_fn, 0)
-    cli()
-    return flags
-
-
-def _irq_restore(flags: u64) -> None:
-    if flags & 0x200 != 0:
-        sti()
 
 
 # ---- the switcher (interrupt context) ----------------------------------
@@ -265,12 +237,12 @@ def sleep(n: u64) -> None:
     global _sleepers
     if not _started:
         return
-    flags: u64 = _irq_off()
+    flags: u64 = irq_off()
     _tasks[_current].state = SLEEPING
     _tasks[_current].wake = ticks() + n
     _sleepers += 1
     yield_now()
-    _irq_restore(flags)
+    irq_restore(flags)
 
 
 def wait_input() -> None:
@@ -281,10 +253,10 @@ def wait_input() -> None:
     """
     if not _started:
         return
-    flags: u64 = _irq_off()
+    flags: u64 = irq_off()
     if not ready():
         block_on(INPUT_KEY)
-    _irq_restore(flags)
+    irq_restore(flags)
 
 
 def input_arrived(frame: u64) -> u64:
@@ -313,12 +285,12 @@ def block_on(key: u64) -> None:
 def wake_key(key: u64) -> u64:
     """Make every task blocked on key runnable; how many woke."""
     woke: u64 = 0
-    flags: u64 = _irq_off()
+    flags: u64 = irq_off()
     for i in range(_high):
         if _tasks[i].state == BLOCKED and _tasks[i].wait_key == key:
             _tasks[i].state = RUNNABLE
             woke += 1
-    _irq_restore(flags)
+    irq_restore(flags)
     return woke
 
 
@@ -342,7 +314,7 @@ def finish(slot: u64, state: u8, value: u64) -> None:
 
 def exit_current(value: u64) -> None:
     """End the running task with value (also where a returning entry lands)."""
-    _irq_off()
+    irq_off()
     if _current == SHELL or _current == IDLE:
         panic("exit_current() in the shell or the idle task")
     finish(_current, EXITED, value)
@@ -352,7 +324,7 @@ def exit_current(value: u64) -> None:
 
 def die_current() -> None:
     """End the running task as FAULTED (fault.py wrote its cause): never returns."""
-    _irq_off()
+    irq_off()
     finish(_current, FAULTED, NO_VALUE)
     yield_now()
     while True:
@@ -365,7 +337,7 @@ def reap() -> u64:
     if _to_free == 0:
         return 0
     n: u64 = 0
-    flags: u64 = _irq_off()
+    flags: u64 = irq_off()
     for i in range(_high):
         if _tasks[i].free_stack and i != _current:
             free(_tasks[i].stack)
@@ -373,7 +345,7 @@ def reap() -> u64:
             _tasks[i].free_stack = False
             _to_free -= 1
             n += 1
-    _irq_restore(flags)
+    irq_restore(flags)
     return n
 
 
@@ -412,23 +384,23 @@ def spawn(spec: str, arg: u64) -> u64:
         return 0
     for i in range(n):
         _lookup[i] = u8(ord(spec[i]))
-    flags: u64 = _irq_off()
+    flags: u64 = irq_off()
     sym: u64 = sym_find_mem(addr_of(_lookup), n)
     if sym == NONE or sym_section(sym) == NONE or section_kind(sym_section(sym)) != 0:
-        _irq_restore(flags)
+        irq_restore(flags)
         _error = "no such function (expected CELL::FUNCTION of a loaded cell)"
         return 0
     entry: u64 = sym_addr(sym)
     slot: u64 = _free_slot()
     if slot == NO_TASK:
-        _irq_restore(flags)
+        irq_restore(flags)
         _error = "task table full"
         return 0
     stack: u64 = alloc(TASK_STACK, 16)
     if stack == 0:
         if slot == _high - 1 and _tasks[slot].state == FREE:
             _release_top(slot)
-        _irq_restore(flags)
+        irq_restore(flags)
         _error = "out of memory for a task stack"
         return 0
     _clear(slot)
@@ -442,7 +414,7 @@ def spawn(spec: str, arg: u64) -> u64:
     _tasks[slot].stack_hi = stack + TASK_STACK
     _build_frame(slot, entry, arg)
     _tasks[slot].state = RUNNABLE
-    _irq_restore(flags)
+    irq_restore(flags)
     return _tasks[slot].id
 
 
@@ -484,17 +456,17 @@ def kill(id: u64) -> bool:
     slot: u64 = slot_of(id)
     if slot == NO_TASK or slot == SHELL or slot == IDLE:
         return False
-    flags: u64 = _irq_off()
+    flags: u64 = irq_off()
     st: u8 = _tasks[slot].state
     if st == EXITED or st == FAULTED:
-        _irq_restore(flags)
+        irq_restore(flags)
         return False
     cause_begin(slot)
     cause_str("killed")
     finish(slot, EXITED, NO_VALUE)
     if slot == _current:
         yield_now()                  # a task killed itself: never comes back
-    _irq_restore(flags)
+    irq_restore(flags)
     reap()
     return True
 
@@ -504,11 +476,11 @@ def join(id: u64) -> u64:
     slot: u64 = slot_of(id)
     if slot == NO_TASK or slot == _current:
         return NO_VALUE
-    flags: u64 = _irq_off()
+    flags: u64 = irq_off()
     while _tasks[slot].state != EXITED and _tasks[slot].state != FAULTED:
         block_on(JOIN_KEY | id)
     v: u64 = _tasks[slot].value
-    _irq_restore(flags)
+    irq_restore(flags)
     return v
 
 

@@ -252,14 +252,18 @@ class Machine:
                 self.transcript,
             ) from None
         except pexpect.EOF:
-            self._console.wait_exit(1.0)
-            self._console.close()
-            _running.discard(self)
-            raise GuestExited(
-                f"QEMU exited with status {self._console.exit_status} during {what!r}",
-                self.transcript, self._console.exit_status,
-            ) from None
+            raise self._exited_during(what) from None
         return raw, fields
+
+    def _exited_during(self, what: str) -> GuestExited:
+        # QEMU closed the line while we waited: reap it, forget it, say so.
+        self._console.wait_exit(1.0)
+        self._console.close()
+        _running.discard(self)
+        return GuestExited(
+            f"QEMU exited with status {self._console.exit_status} during {what!r}",
+            self.transcript, self._console.exit_status,
+        )
 
     def _ensure_ready(self, timeout: float) -> None:
         # Caller holds self._lock.
@@ -287,13 +291,7 @@ class Machine:
                 self.transcript,
             ) from None
         except pexpect.EOF:
-            self._console.wait_exit(1.0)
-            self._console.close()
-            _running.discard(self)
-            raise GuestExited(
-                f"QEMU exited with status {self._console.exit_status} during {what!r}",
-                self.transcript, self._console.exit_status,
-            ) from None
+            raise self._exited_during(what) from None
         self._in_sync = True
         return before
 
