@@ -233,6 +233,9 @@ class Machine:
             # so an interrupt anywhere in between leads to a resync.
             self._in_sync = False
             request_id = self._ids.next()
+            # Whatever the guest printed unasked (a task's crash report) goes
+            # into the transcript before the request does, in the order it came.
+            self._console.drain(quiet=0.0, limit=0.05)
             self._console.send(f"!{request_id} {text}\r" + payload)
             self._console.transcript.write(text + "\r\n")  # the guest does not echo requests
             raw, fields = self._wait_trailer(request_id, text, timeout)

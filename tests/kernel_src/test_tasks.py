@@ -235,6 +235,11 @@ def test_double_fault_runs_on_its_own_stack_and_stops_qemu(tmp_path) -> None:
     with kernel.build(tmp_path).boot() as m:
         with pytest.raises(GuestExited):
             m.command("spawn stackbomb::run")
+            # Let the crash report finish before speaking again, so the
+            # transcript holds it in one piece.
+            deadline = time.monotonic() + 5
+            while m.alive and time.monotonic() < deadline:
+                time.sleep(0.02)
             m.command("echo unreachable")
         assert m.exit_status == 101
         assert "!! kernel fault: double fault (vector 8)" in m.transcript
