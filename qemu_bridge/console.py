@@ -167,14 +167,12 @@ class Console:
     def drain(self, quiet: float = 0.1, limit: float = 2.0) -> None:
         """Read and discard (into the transcript) until the line is quiet for ``quiet`` s."""
         deadline = time.monotonic() + limit
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not self.child.closed:
             try:
                 with self._reap_lock:
                     self.child.read_nonblocking(4096, timeout=quiet)
-            except pexpect.TIMEOUT:
-                return
-            except pexpect.EOF:
-                return
+            except (pexpect.TIMEOUT, pexpect.EOF, OSError, ValueError):
+                return  # quiet, ended, or the pty is already closed
 
     def wait_exit(self, timeout: float) -> int | None:
         """Poll up to ``timeout`` s for QEMU to exit by itself; reap it; return its status."""

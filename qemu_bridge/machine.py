@@ -271,6 +271,7 @@ class Machine:
     def _ensure_ready(self, timeout: float) -> None:
         # Caller holds self._lock.
         if not self._console.alive:
+            self._console.drain(quiet=0.0, limit=0.5)  # its last words, into the transcript
             raise GuestExited(
                 f"QEMU has exited with status {self._console.exit_status}",
                 self.transcript, self._console.exit_status,
