@@ -1,0 +1,36 @@
+"""The command line, as a user runs it: python -m theseus_nb build|run."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from theseus_nb.kernel import repo_root
+
+
+def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "theseus_nb", *args], capture_output=True,
+                          text=True, timeout=300, env={**os.environ, **(env or {})})
+
+
+@pytest.mark.qemu
+def test_run_prints_each_transcript_and_exits_0(tmp_path: Path) -> None:
+    done = _cli("run", "--out", str(tmp_path), "--cmd", "help", "--cmd", "echo hi")
+    assert done.returncode == 0, done.stderr
+    assert "theseus> echo hi\nhi\n" in done.stdout
+    assert "commands:" in done.stdout and "halted; QEMU exit status 1" in done.stdout
+
+
+def test_bad_cell_source_is_reported_with_its_place(tmp_path: Path) -> None:
+    root = tmp_path / "tree"
+    shutil.copytree(repo_root() / "kernel_src", root / "kernel_src")
+    shutil.copytree(repo_root() / "cells", root / "cells")
+    (root / "cells" / "broken.py").write_text("def main(arg: u64) -> u64:\n    return arg +\n")
+    done = _cli("build", "--out", str(tmp_path / "out"), env={"THESEUS_NB_ROOT": str(root)})
+    assert done.returncode == 1
+    assert "broken.py:2:" in done.stderr and "^" in done.stderr
