@@ -3,7 +3,7 @@ from theseus_nb.lang.prelude import *
 from kernel_src.frames import used, total
 from kernel_src.heap import in_use, allocations, size, requested
 from kernel_src.names import names_used
-from kernel_src.swap import reclaim, retired
+from kernel_src.retire import reclaim, retired
 from cells.fmt import kv
 
 

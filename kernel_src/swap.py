@@ -22,18 +22,18 @@ the kernel exactly as it was.
 
 Old code that a task is still running (its saved instruction pointer, or a
 return address on its stack, points into it) is not freed at once: it is
-retired, and freed by a later reclaim() when no task is inside it.  Its own
+retired (retire.py), and freed when no task is inside it any more.  Its own
 calls to public functions and its uses of globals of the swapped cells are
 rewritten too (when the signature is unchanged), so a task looping in old
 code reaches the new functions and the carried-over state at its next call.
 """
 # cell: unsafe
 from theseus_nb.lang.prelude import *
-from theseus_nb.lang.unsafe import load8, load64, store8
+from theseus_nb.lang.unsafe import load8, store8
 from kernel_src.serial import write, writeln, write_u64, newline, put
 from kernel_src.shell import arg, argc
 from kernel_src.clock import cycles, to_us
-from kernel_src.heap import free, in_use
+from kernel_src.heap import in_use
 from kernel_src.names import (name_addr, name_len, name_write, name_begin, name_append_byte,
                               name_end, name_keep)
 from kernel_src.section_table import (NONE, find_cell, cell_core, cell_name, section_count,
@@ -51,8 +51,7 @@ from kernel_src.loader import (stage_begin, stage, stage_open, stage_link, stage
                                patch, object_global)
 from kernel_src.upload import find, blob_addr, blob_size, discard, MAX_BLOBS
 from kernel_src.irq import irq_off, irq_restore
-from kernel_src.task import (current, task_count, task_state, task_saved_rip, task_saved_rsp,
-                             task_stack_hi, FREE, EXITED, FAULTED)
+from kernel_src.retire import retire_cell, reclaim, retired
 from kernel_src.archive import entry_find, entry_data, entry_size
 
 MAX_SWAP: u64 = 8
@@ -265,125 +264,6 @@ def _rewrite_retired() -> u64:
     return n
 
 
-# Retired sections: old code and data waiting for no task to be inside them.
-MAX_RETIRED: u64 = 4096
-_ret_addr: Array[u64, 4096] = [0] * 4096       # 0: an empty slot
-_ret_size: Array[u64, 4096] = [0] * 4096
-_ret_group: Array[u64, 4096] = [0] * 4096      # one group per swapped-out cell
-_next_group: u64 = 1
-
-
-def _retire(c: u64) -> u64:
-    # Move the old cell's sections to the retired list and kill its records;
-    # how many sections.
-    global _next_group
-    n: u64 = 0
-    slot: u64 = 0
-    for s in range(section_count()):
-        if section_alive(s) and section_cell(s) == c:
-            while slot < MAX_RETIRED and _ret_addr[slot] != 0:
-                slot += 1
-            if slot == MAX_RETIRED:
-                panic("swap: too many retired sections still in use")
-            _ret_addr[slot] = section_addr(s)
-            _ret_size[slot] = section_size(s)
-            _ret_group[slot] = _next_group
-            n += 1
-    _next_group += 1
-    kill_cell(c)
-    return n
-
-
-# The ranges of the group being checked, gathered once (see _gather).
-_g_lo: Array[u64, 256] = [0] * 256
-_g_hi: Array[u64, 256] = [0] * 256
-_g_n: u64 = 0
-_g_min: u64 = 0
-_g_max: u64 = 0
-
-
-def _gather(g: u64) -> None:
-    global _g_n, _g_min, _g_max
-    _g_n = 0
-    _g_min = 0xFFFFFFFFFFFFFFFF
-    _g_max = 0
-    for k in range(MAX_RETIRED):
-        if _ret_addr[k] != 0 and _ret_group[k] == g and _g_n < 256:
-            _g_lo[_g_n] = _ret_addr[k]
-            _g_hi[_g_n] = _ret_addr[k] + _ret_size[k] + 1
-            _g_min = min_u64(_g_min, _g_lo[_g_n])
-            _g_max = max_u64(_g_max, _g_hi[_g_n])
-            _g_n += 1
-
-
-def min_u64(a: u64, b: u64) -> u64:
-    """The smaller of a and b."""
-    if a < b:
-        return a
-    return b
-
-
-def max_u64(a: u64, b: u64) -> u64:
-    """The larger of a and b."""
-    if a > b:
-        return a
-    return b
-
-
-def _points_into(v: u64) -> bool:
-    if v < _g_min or v >= _g_max:
-        return False
-    for k in range(_g_n):
-        if _g_lo[k] <= v and v < _g_hi[k]:
-            return True
-    return False
-
-
-def _in_use(g: u64) -> bool:
-    # Is a task (other than the one running this) inside retired group g?
-    # Its resume address, or any word on its stack that points into the
-    # group (a conservative scan: a stale word only delays the free).
-    _gather(g)
-    for i in range(task_count()):
-        st: u8 = task_state(i)
-        if i == current() or st == FREE or st == EXITED or st == FAULTED:
-            continue
-        if _points_into(task_saved_rip(i)):
-            return True
-        p: u64 = task_saved_rsp(i)
-        if p != 0:
-            while p + 8 <= task_stack_hi(i):
-                if _points_into(load64(p)):
-                    return True
-                p += 8
-    return False
-
-
-def reclaim() -> u64:
-    """Free retired sections that no task is inside any more; how many."""
-    freed: u64 = 0
-    flags: u64 = irq_off()
-    for k in range(MAX_RETIRED):
-        if _ret_addr[k] != 0 and not _in_use(_ret_group[k]):
-            g: u64 = _ret_group[k]
-            for m in range(MAX_RETIRED):
-                if _ret_addr[m] != 0 and _ret_group[m] == g:
-                    free(_ret_addr[m])
-                    _ret_addr[m] = 0
-                    freed += 1
-    irq_restore(flags)
-    return freed
-
-
-def retired() -> u64:
-    """Sections retired and not yet freed."""
-    n: u64 = 0
-    for k in range(MAX_RETIRED):
-        if _ret_addr[k] != 0:
-            n += 1
-    return n
-
-
 def main(arg_: u64) -> u64:
     """Swap the cells named on the line (see the header)."""
     global _count
@@ -426,7 +306,7 @@ def main(arg_: u64) -> u64:
         stage_export(j)
     rewritten: u64 = _rewrite()
     for j in range(_count):
-        _retire(_old[j])
+        retire_cell(_old[j])
     stage_commit()
     irq_restore(flags)
     freed: u64 = reclaim()

@@ -1,0 +1,135 @@
+"""retire: old code and data that a task may still be running, kept until it is not.
+
+A hot swap (swap.py) replaces a cell while tasks run.  A task whose resume
+address, or any word on its stack, points into the old cell's sections may
+still return into them, so they are retired instead of freed: one group per
+swapped-out cell.  reclaim() frees every group no task is inside any more
+(at each swap, and in the `mem` command).  The stack scan is conservative:
+a stale word that happens to point into old code only delays the free.
+"""
+# cell: unsafe
+from theseus_nb.lang.prelude import *
+from theseus_nb.lang.unsafe import load64
+from kernel_src.heap import free
+from kernel_src.irq import irq_off, irq_restore
+from kernel_src.section_table import section_count, section_alive, section_cell, section_addr, section_size, kill_cell
+from kernel_src.task import (current, task_count, task_state, task_saved_rip, task_saved_rsp,
+                             task_stack_hi, FREE, EXITED, FAULTED)
+
+# Retired sections: old code and data waiting for no task to be inside them.
+MAX_RETIRED: u64 = 4096
+_ret_addr: Array[u64, 4096] = [0] * 4096       # 0: an empty slot
+_ret_size: Array[u64, 4096] = [0] * 4096
+_ret_group: Array[u64, 4096] = [0] * 4096      # one group per swapped-out cell
+_next_group: u64 = 1
+
+
+def retire_cell(c: u64) -> u64:
+    """Move cell c's sections to the retired list and kill its records;
+    how many sections."""
+    global _next_group
+    n: u64 = 0
+    slot: u64 = 0
+    for s in range(section_count()):
+        if section_alive(s) and section_cell(s) == c:
+            while slot < MAX_RETIRED and _ret_addr[slot] != 0:
+                slot += 1
+            if slot == MAX_RETIRED:
+                panic("swap: too many retired sections still in use")
+            _ret_addr[slot] = section_addr(s)
+            _ret_size[slot] = section_size(s)
+            _ret_group[slot] = _next_group
+            n += 1
+    _next_group += 1
+    kill_cell(c)
+    return n
+
+
+# The ranges of the group being checked, gathered once (see _gather).
+_g_lo: Array[u64, 256] = [0] * 256
+_g_hi: Array[u64, 256] = [0] * 256
+_g_n: u64 = 0
+_g_min: u64 = 0
+_g_max: u64 = 0
+
+
+def _gather(g: u64) -> None:
+    global _g_n, _g_min, _g_max
+    _g_n = 0
+    _g_min = 0xFFFFFFFFFFFFFFFF
+    _g_max = 0
+    for k in range(MAX_RETIRED):
+        if _ret_addr[k] != 0 and _ret_group[k] == g and _g_n < 256:
+            _g_lo[_g_n] = _ret_addr[k]
+            _g_hi[_g_n] = _ret_addr[k] + _ret_size[k] + 1
+            _g_min = min_u64(_g_min, _g_lo[_g_n])
+            _g_max = max_u64(_g_max, _g_hi[_g_n])
+            _g_n += 1
+
+
+def min_u64(a: u64, b: u64) -> u64:
+    """The smaller of a and b."""
+    if a < b:
+        return a
+    return b
+
+
+def max_u64(a: u64, b: u64) -> u64:
+    """The larger of a and b."""
+    if a > b:
+        return a
+    return b
+
+
+def _points_into(v: u64) -> bool:
+    if v < _g_min or v >= _g_max:
+        return False
+    for k in range(_g_n):
+        if _g_lo[k] <= v and v < _g_hi[k]:
+            return True
+    return False
+
+
+def _in_use(g: u64) -> bool:
+    # Is a task (other than the one running this) inside retired group g?
+    # Its resume address, or any word on its stack that points into the
+    # group (a conservative scan: a stale word only delays the free).
+    _gather(g)
+    for i in range(task_count()):
+        st: u8 = task_state(i)
+        if i == current() or st == FREE or st == EXITED or st == FAULTED:
+            continue
+        if _points_into(task_saved_rip(i)):
+            return True
+        p: u64 = task_saved_rsp(i)
+        if p != 0:
+            while p + 8 <= task_stack_hi(i):
+                if _points_into(load64(p)):
+                    return True
+                p += 8
+    return False
+
+
+def reclaim() -> u64:
+    """Free retired sections that no task is inside any more; how many."""
+    freed: u64 = 0
+    flags: u64 = irq_off()
+    for k in range(MAX_RETIRED):
+        if _ret_addr[k] != 0 and not _in_use(_ret_group[k]):
+            g: u64 = _ret_group[k]
+            for m in range(MAX_RETIRED):
+                if _ret_addr[m] != 0 and _ret_group[m] == g:
+                    free(_ret_addr[m])
+                    _ret_addr[m] = 0
+                    freed += 1
+    irq_restore(flags)
+    return freed
+
+
+def retired() -> u64:
+    """Sections retired and not yet freed."""
+    n: u64 = 0
+    for k in range(MAX_RETIRED):
+        if _ret_addr[k] != 0:
+            n += 1
+    return n
