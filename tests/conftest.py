@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -41,3 +43,20 @@ def object_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty object cache, private to one test."""
     monkeypatch.setenv("THESEUS_NB_CACHE", str(tmp_path / "cache"))
     return tmp_path / "cache"
+
+
+def _wait_until(predicate: Callable[[], object], timeout: float = 10.0) -> bool:
+    """Poll ``predicate`` until it is true or ``timeout`` s pass; whether it became true."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.fixture()
+def wait_until() -> Callable[..., bool]:
+    """``wait_until(predicate, timeout=10.0) -> bool``: for state that a live
+    guest or a widget's refresh thread reaches in its own time."""
+    return _wait_until

@@ -177,25 +177,16 @@ def _count(machine: Machine) -> int:
     return int(machine.command("counter").split()[1])
 
 
-def _wait_for(predicate, timeout: float = 5.0) -> None:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.05)
-
-
-def test_a_running_task_reaches_the_new_code_and_keeps_its_count(machine: Machine) -> None:
+def test_a_running_task_reaches_the_new_code_and_keeps_its_count(machine: Machine, wait_until) -> None:
     counter = (repo_root() / "cells" / "counter.py").read_text()
     task = machine.spawn("counter::run", 0)
-    _wait_for(lambda: _count(machine) >= 5)
+    assert wait_until(lambda: _count(machine) >= 5)
     report = machine.swap("counter", counter.replace("return count + 1", "return count + 1000"))
     before = _count(machine)
     assert report.state_carried == ["counter::_count"]
     assert report.old_code_rewritten >= 1           # run() is still the old code
     assert report.sections_retired >= 1             # ... so it is not freed yet
-    _wait_for(lambda: _count(machine) >= before + 2000)
+    assert wait_until(lambda: _count(machine) >= before + 2000)
     assert _count(machine) % 1000 == before % 1000  # no step of 1 any more, nothing reset
     running = {t.id: t for t in machine.tasks()}
     assert running[task].state in ("running", "runnable", "sleeping")   # never restarted

@@ -13,37 +13,29 @@ from theseus_nb.widgets import Dashboard
 pytestmark = pytest.mark.qemu
 
 
-def _wait(predicate, timeout=15.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
-
-def test_dashboard_follows_a_swap_and_stops_at_shutdown(kernel_image):
+def test_dashboard_follows_a_swap_and_stops_at_shutdown(wait_until, kernel_image):
     m = kernel_image.boot()
     board = Dashboard(m, interval=0.2)
     try:
         board.graph.pending.join(30)
         assert board.running and board._live.value and "running" in board._header.value
         assert board.console.run("fib 10") == "55"
-        assert _wait(lambda: "fib 10" in board.console._screen.value)
+        assert wait_until(lambda: "fib 10" in board.console._screen.value, 15.0)
         source = (repo_root() / "cells/fib.py").read_text()
         m.swap("fib", source.replace("write_u64(fib(arg_u64(1)))",
                                      "write_u64(fib(arg_u64(1)) + 1000)"))
         assert m.command("fib 10") == "1055"
         # the refresh thread notices the swap and fetches the live graph itself
-        assert _wait(board.graph.swap_seen)
+        assert wait_until(board.graph.swap_seen, 15.0)
         assert "fib::main" in board.graph.graph.changed
-        assert _wait(lambda: "last swap: fib" in board._header.value)
+        assert wait_until(lambda: "last swap: fib" in board._header.value, 15.0)
         with pytest.raises(traitlets.TraitError):
             board.interval = 0.01
     finally:
         m.shutdown()
-    assert _wait(lambda: not board.running)
-    assert _wait(lambda: "stopped" in board._header.value)
+    assert wait_until(lambda: not board.running, 15.0)
+    assert wait_until(lambda: "stopped" in board._header.value, 15.0)
     assert "QEMU exited" in board.console._screen.value
     board.close()
 
@@ -63,7 +55,7 @@ def test_refresh_once_without_the_thread(kernel_image):
         m.shutdown()
 
 
-def test_building_and_refreshing_never_wait_for_the_serial_line(kernel_image):
+def test_building_and_refreshing_never_wait_for_the_serial_line(wait_until, kernel_image):
     m = kernel_image.boot()
     try:
         with m._lock:  # as if a long command held the line
@@ -73,7 +65,7 @@ def test_building_and_refreshing_never_wait_for_the_serial_line(kernel_image):
             board.console.refresh()
             assert time.monotonic() - start < 1.0
         # once the line is free, the background refreshes get their turn
-        assert _wait(lambda: board.tasks.refreshes >= 1)
+        assert wait_until(lambda: board.tasks.refreshes >= 1, 15.0)
         board.close()
         assert not board.running
     finally:

@@ -13,14 +13,6 @@ from theseus_nb.widgets.task_table import tasks_table_html
 pytestmark = pytest.mark.qemu
 
 
-def _wait(predicate, timeout=10.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
-
 
 def test_rows_are_coloured_by_state_and_faults_show_their_cause():
     rows = [{"id": 1, "name": "shell", "state": "running"},
@@ -39,15 +31,15 @@ def test_interval_is_validated(kernel_image):
         m.shutdown()
 
 
-def test_refreshes_in_the_background_and_stops_at_shutdown(kernel_image):
+def test_refreshes_in_the_background_and_stops_at_shutdown(wait_until, kernel_image):
     m = kernel_image.boot()
     table = TaskTable(m, interval=0.2)
     try:
         assert table.running
         if not hasattr(m, "tasks"):
-            assert _wait(lambda: "pending" in table.error)
+            assert wait_until(lambda: "pending" in table.error)
             pytest.skip("Machine.tasks() is pending (qemu_bridge/tasks.py)")
-        assert _wait(lambda: table.refreshes >= 2), table.error
+        assert wait_until(lambda: table.refreshes >= 2), table.error
         assert table.error == ""
         assert any(r["name"] for r in table.rows)
         assert "<table" in table._table.value
@@ -56,21 +48,21 @@ def test_refreshes_in_the_background_and_stops_at_shutdown(kernel_image):
             assert m.command(f"echo {i}") == str(i)
     finally:
         m.shutdown()
-    assert _wait(lambda: not table.running)
+    assert wait_until(lambda: not table.running)
     assert "stopped" in table._status.value
     count = table.refreshes
     time.sleep(0.5)
     assert table.refreshes == count
 
 
-def test_faulted_task_shows_its_cause(kernel_image):
+def test_faulted_task_shows_its_cause(wait_until, kernel_image):
     m = kernel_image.boot()
     try:
         if not hasattr(m, "spawn"):
             pytest.skip("Machine.spawn() is pending (qemu_bridge/tasks.py)")
         m.spawn("divider::main", 0)
         table = TaskTable(m, interval=0.2, start=False)
-        assert _wait(lambda: any(r["state"] == "faulted" for r in table.refresh()))
+        assert wait_until(lambda: any(r["state"] == "faulted" for r in table.refresh()))
         faulted = [r for r in table.rows if r["state"] == "faulted"]
         assert faulted[0]["cause"] and faulted[0]["cause"] in table._table.value
     finally:
