@@ -104,10 +104,16 @@ def _cells_view(graph: "SectionGraph", only: str | None) -> graphviz.Digraph:
     def add(target: graphviz.Digraph, c: str) -> None:
         names = graph.sections_of(c)
         size = sum(graph.info(n).size for n in names)
-        extra = {"penwidth": "2"} if c == only else {}
-        target.node(ids[c], graphviz.nohtml(f"{c}\n{len(names)} sections, {size} B"),
-                    shape="box", style="filled,rounded", fillcolor="#e8eef7",
-                    tooltip=c, id=f"cell:{c}", **extra)
+        changed = sum(1 for n in names if n in graph.changed)
+        attrs = {"shape": "box", "style": "filled,rounded", "fillcolor": "#e8eef7"}
+        if c == only:
+            attrs["penwidth"] = "2"
+        label = f"{c}\n{len(names)} sections, {size} B"
+        if changed:
+            # A cell touched by the latest swap stands out like its sections do.
+            attrs.update(_CHANGED)
+            label += f"\n{changed} changed"
+        target.node(ids[c], graphviz.nohtml(label), tooltip=c, id=f"cell:{c}", **attrs)
 
     core = [c for c in graph.cells if c in shown and c in graph.nano_core]
     if core:

@@ -118,3 +118,13 @@ def test_missing_dot_says_how_to_install_graphviz(graph: SectionGraph, tmp_path:
     with pytest.raises(GraphvizNotFound, match="apt-get install graphviz"):
         graph._repr_mimebundle_()
     assert "cluster_nano_core" in graph.render().source  # building needs no dot
+
+
+def test_cells_view_marks_cells_changed_by_a_swap(graph) -> None:
+    section = graph.sections[0]
+    marked = SectionGraph([graph.info(s) for s in graph.sections],
+                          {e: graph.weight(*e) for e in graph.edges},
+                          nano_core=graph.nano_core, changed={section})
+    svg = marked.render(view="cells").pipe(format="svg").decode()
+    assert "1 changed" in svg
+    assert "changed" not in graph.render(view="cells").pipe(format="svg").decode()
