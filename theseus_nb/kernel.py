@@ -8,6 +8,7 @@ language, ``.ll`` LLVM IR, or ``.s`` module assembly (the boot stub).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 import time
@@ -134,10 +135,53 @@ def compile_source(src: CellSource, interfaces: dict) -> build.CompiledObject:
     from . import lang
     from .signatures import signature_asm
 
+    # An unchanged cell whose imports kept their interfaces skips the
+    # compiler entirely (the object cache alone would still run the front end).
+    key = _source_key(src, interfaces, lang.imports_of(src.text, name=src.name,
+                                                      filename=src.filename))
+    path = build.cache_dir() / f"{src.name}-src-{key}.o"
+    if path.exists():
+        return build.CompiledObject(path.read_bytes(), True, key)
     compiled = lang.compile_cell(src.text, src.name, filename=src.filename,
                                  unsafe=src.unsafe, interfaces=interfaces)
-    return build.compile_object(compiled.module, src.name,
-                                extra_ir=signature_asm(src.name, compiled))
+    result = build.compile_object(compiled.module, src.name,
+                                  extra_ir=signature_asm(src.name, compiled))
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    tmp.write_bytes(result.data)
+    tmp.replace(path)  # atomic, as in build.compile_object
+    return result
+
+
+_compiler_hash: str | None = None
+
+
+def _compiler_fingerprint() -> str:
+    # The compiler's own source is part of every key: change the compiler,
+    # and every cell is compiled again.
+    global _compiler_hash
+    if _compiler_hash is None:
+        here = Path(__file__).resolve().parent
+        digest = hashlib.sha256()
+        for path in sorted([*here.glob("lang/*.py"), here / "build.py", here / "signatures.py"]):
+            digest.update(path.read_bytes())
+        _compiler_hash = digest.hexdigest()
+    return _compiler_hash
+
+
+def _source_key(src: CellSource, interfaces: dict, imports: list[str]) -> str:
+    parts = [_compiler_fingerprint(), src.name, src.filename, str(src.unsafe), src.text]
+    parts += [f"{cell}={_interface_text(interfaces.get(cell))}" for cell in sorted(set(imports))]
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
+
+
+def _interface_text(iface: object) -> str:
+    # Everything of an imported cell that can change the importer's code:
+    # signatures, constants (inlined as immediates) and which names are private.
+    if iface is None:
+        return "-"
+    funcs = sorted(sig.text for sig in iface.functions.values())  # type: ignore[attr-defined]
+    consts = sorted(f"{n}:{t}={v}" for n, (t, v) in iface.constants.items())  # type: ignore[attr-defined]
+    return repr((funcs, consts, sorted(iface.private)))  # type: ignore[attr-defined]
 
 
 def interfaces_of(sources: list[CellSource]) -> dict:

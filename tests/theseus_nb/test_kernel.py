@@ -1,0 +1,35 @@
+"""Tests of theseus_nb.kernel: which cells make a kernel, and compiling them
+without doing the same work twice (but never reusing a stale object)."""
+
+from __future__ import annotations
+
+from theseus_nb.kernel import CellSource, compile_source, interfaces_of
+
+LIMITS = "from theseus_nb.lang.prelude import *\nLIMIT: u64 = 10\n"
+USER = '''from theseus_nb.lang.prelude import *
+from cells.limits import LIMIT
+
+
+def capped(x: u64) -> u64:
+    if x > LIMIT:
+        return LIMIT
+    return x
+'''
+
+
+def _compile(limits_text: str) -> tuple[bytes, bool]:
+    sources = [CellSource("limits", limits_text, "cell"), CellSource("user", USER, "cell")]
+    result = compile_source(sources[1], interfaces_of(sources))
+    return result.data, result.cached
+
+
+def test_an_unchanged_cell_is_not_compiled_again(object_cache) -> None:
+    first, cached_first = _compile(LIMITS)
+    second, cached_second = _compile(LIMITS)
+    assert not cached_first and cached_second and first == second
+
+
+def test_a_changed_constant_in_an_imported_cell_recompiles_the_importer(object_cache) -> None:
+    before, _ = _compile(LIMITS)
+    after, cached = _compile(LIMITS.replace("= 10", "= 99"))
+    assert not cached and after != before
