@@ -7,6 +7,7 @@ with a message; the others still load.
 # cell: unsafe
 from theseus_nb.lang.prelude import *
 from theseus_nb.lang.unsafe import load8, load32, load64
+from kernel_src.names import mem_equal
 
 HEADER: u64 = 32
 ENTRY: u64 = 48
@@ -93,11 +94,6 @@ def entry_check(i: u64, archive_size: u64) -> str:
 def entry_find(addr: u64, n: u64) -> u64:
     """Index of the entry whose name is the n bytes at addr, or NONE."""
     for i in range(_count):
-        if entry_name_len(i) == n:
-            same: bool = True
-            for k in range(n):
-                if load8(entry_name_addr(i) + k) != load8(addr + k):
-                    same = False
-            if same:
-                return i
+        if entry_name_len(i) == n and mem_equal(entry_name_addr(i), addr, n):
+            return i
     return 0xFFFFFFFFFFFFFFFF

@@ -17,14 +17,14 @@ from kernel_src.elf import (SHT_SYMTAB, SHT_RELA, SHT_NOBITS, SHF_ALLOC, SHF_WRI
                             section_name_addr, section_name_len, section_data, table_entry,
                             table_entries)
 from kernel_src.heap import alloc, free
-from kernel_src.names import (name_add, name_addr, name_len, name_begin, name_append_mem,
+from kernel_src.names import (mem_equal, name_add, name_addr, name_len, name_begin, name_append_mem,
                               name_append_str, name_end, name_keep)
 from kernel_src.section_table import (NONE, KIND_TEXT, KIND_RODATA, KIND_DATA, KIND_BSS, add_cell,
                                       add_section, add_dep, add_reloc, cell_name, section_name,
                                       rec_begin,
                                       rec_commit, rec_rollback)
 from kernel_src.namespace import (sym_find_mem, sym_find, sym_add, sym_addr, sym_section, sym_name,
-                                  sym_set_sig, sym_remove_cell, sym_cell)
+                                  sym_remove_cell, sym_cell)
 
 MAX_OBJECT_SECTIONS: u64 = 256
 
@@ -61,7 +61,7 @@ def object_defines(base: u64, size: u64, a: u64, n: u64) -> bool:
         return False
     for k in range(1, table_entries(_symtab, 24)):
         if _sym_global(k) and _sym_shndx(k) != 0 and _sym_name_len(k) == n \
-                and name_match(_sym_name_addr(k), a, n):
+                and mem_equal(_sym_name_addr(k), a, n):
             return True
     return False
 
@@ -368,20 +368,12 @@ def sig_in_object(a: u64, n: u64) -> u64:
     p: u64 = section_data(t)
     end: u64 = p + sh_size(t)
     while p + n + 17 < end + 1:
-        if load8(p + n) == 32 and name_match(p, a, n):
+        if load8(p + n) == 32 and mem_equal(p, a, n):
             return _hex(p + n + 1, 16)
         while p < end and load8(p) != 10:
             p += 1
         p += 1
     return 0
-
-
-def name_match(p: u64, a: u64, n: u64) -> bool:
-    """Are the n bytes at p and at a equal?"""
-    for i in range(n):
-        if load8(p + i) != load8(a + i):
-            return False
-    return True
 
 
 def _export(cell: u64, swapping: bool) -> bool:
@@ -400,9 +392,9 @@ def _export(cell: u64, swapping: bool) -> bool:
             if taken != NONE:
                 return _fail("symbol already defined by another cell", a, n)
             h: u64 = name_add(a, n)
-            if h == 0 or not sym_add(h, _addr[shndx] + load64(_sym(k) + 8), _rec[shndx], cell):
+            if h == 0 or not sym_add(h, _addr[shndx] + load64(_sym(k) + 8), _rec[shndx], cell,
+                                     sig_in_object(a, n)):
                 return _fail("symbol table full", a, n)
-            sym_set_sig(sym_find(h), sig_in_object(a, n))
     return True
 
 
@@ -506,7 +498,7 @@ def exports(a: u64, n: u64) -> bool:
     for k in range(1, table_entries(_symtab, 24)):
         shndx: u64 = _sym_shndx(k)
         if _sym_global(k) and shndx != 0 and shndx < shnum() and _addr[shndx] != 0 \
-                and _sym_name_len(k) == n and name_match(_sym_name_addr(k), a, n):
+                and _sym_name_len(k) == n and mem_equal(_sym_name_addr(k), a, n):
             return True
     return False
 
@@ -514,7 +506,7 @@ def exports(a: u64, n: u64) -> bool:
 def object_global(a: u64, n: u64) -> u64:
     """Entry of the open object's defined global named by the n bytes at a (0: none)."""
     for k in range(1, table_entries(_symtab, 24)):
-        if global_at(k) and _sym_name_len(k) == n and name_match(_sym_name_addr(k), a, n):
+        if global_at(k) and _sym_name_len(k) == n and mem_equal(_sym_name_addr(k), a, n):
             return k
     return 0
 

@@ -78,15 +78,17 @@ def name_text(h: u64) -> str:
     return make_str(name_addr(h), name_len(h))
 
 
-def name_equals_mem(h: u64, addr: u64, n: u64) -> bool:
-    """Is the name equal to the n bytes at addr?"""
-    if name_len(h) != n:
-        return False
-    start: u64 = h >> 16
+def mem_equal(a: u64, b: u64, n: u64) -> bool:
+    """Are the n bytes at a and at b the same?"""
     for i in range(n):
-        if _pool[start + i] != load8(addr + i):
+        if load8(a + i) != load8(b + i):
             return False
     return True
+
+
+def name_equals_mem(h: u64, addr: u64, n: u64) -> bool:
+    """Is the name equal to the n bytes at addr?"""
+    return name_len(h) == n and mem_equal(name_addr(h), addr, n)
 
 
 def name_equals(h: u64, s: str) -> bool:

@@ -54,8 +54,9 @@ def _insert(s: u64) -> None:
     _slots[h] = s + 1
 
 
-def sym_add(name: u64, addr: u64, section: u64, cell: u64) -> bool:
-    """Define a symbol; False if the name is taken or the table is full."""
+def sym_add(name: u64, addr: u64, section: u64, cell: u64, sig: u64) -> bool:
+    """Define a symbol with the compiler's signature hash (0: none); False if
+    the name is taken or the table is full."""
     global _count, _live
     if sym_find(name) != NONE:
         return False
@@ -73,7 +74,7 @@ def sym_add(name: u64, addr: u64, section: u64, cell: u64) -> bool:
     _symbols[s].addr = addr
     _symbols[s].section = section
     _symbols[s].cell = cell
-    _symbols[s].sig = 0
+    _symbols[s].sig = sig
     _symbols[s].alive = True
     _live += 1
     _insert(s)
@@ -104,11 +105,6 @@ def sym_remove_cell(cell: u64) -> None:
     for s in range(_count):
         if _symbols[s].alive and _symbols[s].cell == cell:
             sym_remove(s)
-
-
-def sym_set_sig(s: u64, sig: u64) -> None:
-    """Record the compiler's signature hash of symbol s."""
-    _symbols[s].sig = sig
 
 
 def sym_sig(s: u64) -> u64:

@@ -62,23 +62,9 @@ def _gather(g: u64) -> None:
         if _ret_addr[k] != 0 and _ret_group[k] == g and _g_n < 256:
             _g_lo[_g_n] = _ret_addr[k]
             _g_hi[_g_n] = _ret_addr[k] + _ret_size[k] + 1
-            _g_min = min_u64(_g_min, _g_lo[_g_n])
-            _g_max = max_u64(_g_max, _g_hi[_g_n])
+            _g_min = min(_g_min, _g_lo[_g_n])
+            _g_max = max(_g_max, _g_hi[_g_n])
             _g_n += 1
-
-
-def min_u64(a: u64, b: u64) -> u64:
-    """The smaller of a and b."""
-    if a < b:
-        return a
-    return b
-
-
-def max_u64(a: u64, b: u64) -> u64:
-    """The larger of a and b."""
-    if a > b:
-        return a
-    return b
 
 
 def _points_into(v: u64) -> bool:

@@ -268,7 +268,6 @@ def main(arg_: u64) -> u64:
     """Swap the cells named on the line (see the header)."""
     global _count
     start: u64 = cycles()
-    reclaim()
     _count = argc() - 1
     if _count == 0 or _count > MAX_SWAP:
         writeln("usage: swap CELL[=SOURCE] [CELL2[=SOURCE2] ...]")

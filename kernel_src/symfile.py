@@ -95,7 +95,7 @@ def load_symfile(base: u64, size: u64) -> u64:
         elif kind == 115:                           # sym
             sec: u64 = _number(10)
             a: u64 = _number(16)
-            if sym_add(_name(), a, sec, 0):
+            if sym_add(_name(), a, sec, 0, 0):
                 symbols += 1
         _next_line()
     return symbols
