@@ -305,21 +305,21 @@ class Machine:
         """The live section-dependency graph, as the kernel's loader recorded it."""
         from theseus_nb.graph import SectionGraph  # drawn by the same code as the build-time graph
 
-        reply = self.request("graph", timeout)
-        if not reply.ok:
-            raise BridgeError(f"the guest's graph command failed with status {reply.status}",
-                              self.transcript)
-        return SectionGraph.from_dump(reply.output)
+        return SectionGraph.from_dump(self._query("graph", timeout))
 
     # --- tasks (kernel_src/task.py; parsing in tasks.py) ---------------------
 
     def tasks(self, timeout: float = 5.0) -> TaskList:
         """The kernel's task table, one TaskRecord a task (renders as a table)."""
-        reply = self.request("tasks", timeout)
+        return parse_tasks(self._query("tasks", timeout))
+
+    def _query(self, command: str, timeout: float) -> str:
+        # A machine-readable command: its output, or BridgeError if it failed.
+        reply = self.request(command, timeout)
         if not reply.ok:
-            raise BridgeError(f"the guest's tasks command failed with status {reply.status}",
+            raise BridgeError(f"the guest's {command} command failed with status {reply.status}",
                               self.transcript)
-        return parse_tasks(reply.output)
+        return reply.output
 
     def spawn(self, name: str, arg: int | None = None, timeout: float = 5.0) -> int:
         """Start ``"cell::function"`` (a public ``(u64) -> u64`` function) as a

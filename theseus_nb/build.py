@@ -31,6 +31,7 @@ __all__ = [
     "assign_sections_text",
     "section_name",
     "cache_dir",
+    "store_cached",
     "kernel_ir",
     "kernel_asm",
 ]
@@ -135,6 +136,13 @@ def module_asm(asm: str) -> str:
         escaped = line.replace("\\", "\\5C").replace('"', "\\22")
         lines.append(f'module asm "{escaped}"')
     return "\n".join(lines) + "\n"
+
+
+def store_cached(path: Path, data: bytes) -> None:
+    """Write a cache entry atomically: a concurrent build never reads half a file."""
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    tmp.write_bytes(data)
+    tmp.replace(path)
 
 
 def cache_dir() -> Path:
@@ -242,9 +250,7 @@ def compile_object(module: ir.Module | str, cell: str, *, opt: int = 2,
         return CompiledObject(path.read_bytes(), True, key)
     parsed, machine = _parse_for_kernel(text, cell, opt)
     data = machine.emit_object(parsed)
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_bytes(data)
-    tmp.replace(path)  # atomic: a concurrent build never reads half a file
+    store_cached(path, data)
     return CompiledObject(data, False, key)
 
 

@@ -95,7 +95,7 @@ class Kernel:
         out = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix="theseus-nb-"))
         out.mkdir(parents=True, exist_ok=True)
         everything = self.nano_core + self.cells
-        interfaces = _interfaces(everything)
+        interfaces = interfaces_of(everything)
         objects: dict[str, CellObject] = {}
         times: dict[str, float] = {}
         for done, src in enumerate(everything, 1):
@@ -113,7 +113,8 @@ class Kernel:
         return image
 
 
-def _interfaces(sources: list[CellSource]) -> dict:
+def interfaces_of(sources: list[CellSource]) -> dict:
+    """The public interface of every cell-language source, by cell name."""
     cell_sources = [s for s in sources if s.language == "cell"]
     if not cell_sources:
         return {}
@@ -146,9 +147,7 @@ def compile_source(src: CellSource, interfaces: dict) -> build.CompiledObject:
                                  unsafe=src.unsafe, interfaces=interfaces)
     result = build.compile_object(compiled.module, src.name,
                                   extra_ir=signature_asm(src.name, compiled))
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_bytes(result.data)
-    tmp.replace(path)  # atomic, as in build.compile_object
+    build.store_cached(path, result.data)
     return result
 
 
@@ -183,7 +182,3 @@ def _interface_text(iface: object) -> str:
     consts = sorted(f"{n}:{t}={v}" for n, (t, v) in iface.constants.items())  # type: ignore[attr-defined]
     return repr((funcs, consts, sorted(iface.private)))  # type: ignore[attr-defined]
 
-
-def interfaces_of(sources: list[CellSource]) -> dict:
-    """The public interface of every cell-language source, by cell name."""
-    return _interfaces(sources)
