@@ -27,8 +27,8 @@ from theseus_nb.lang.prelude import *
 from theseus_nb.lang.unsafe import rdtsc
 from kernel_src.shell import arg, arg_u64
 from kernel_src.task import spawn, join, kill, yield_now, sleep, spawn_error
-from kernel_src.timer import ticks, irq_cycles
-from kernel_src.clock import cycles_per_ms
+from kernel_src.timer import irq_cycles
+from kernel_src.clock import ticks, cycles_per_ms
 from kernel_src.heap import in_use
 from kernel_src.serial import write, write_u64, newline
 from cells.fmt import line

@@ -19,8 +19,8 @@ from kernel_src.names import name_write
 from kernel_src.section_table import NONE
 from kernel_src.clock import cycles, to_us
 
-_pending: Array[bool, 1024] = [False] * 1024
-_load_cycles: Array[u64, 1024] = [0] * 1024
+_pending: Array[bool, 1024] = [False] * 1024     # params.MAX_ARCHIVE
+_load_cycles: Array[u64, 1024] = [0] * 1024      # params.MAX_ARCHIVE
 _total_cycles: u64 = 0
 
 

@@ -14,10 +14,10 @@ keeps for its own tables).
 # cell: unsafe
 from theseus_nb.lang.prelude import *
 from theseus_nb.lang.unsafe import load64, store64
+from kernel_src.params import HEAP_FRAMES
 from kernel_src.frames import alloc_contiguous, FRAME
 from kernel_src.irq import irq_off, irq_restore
 
-HEAP_FRAMES: u64 = 4096        # 16 MiB
 _MAGIC: u64 = 0x7E5E05A110C
 _MIN_SPLIT: u64 = 64
 

@@ -3,6 +3,21 @@
 boot.s enters main() in long mode with the Multiboot magic and information
 and the end of the kernel image.  Everything not needed to load cells is a
 cell in the boot archive, loaded here section by section.
+
+Layers.  A nano_core cell imports only from cells of lower layers, so the
+dependencies go one way (tests/kernel_src/test_import_order.py reads this
+table and checks every `from kernel_src.X import` against it):
+
+    0  params frame: limits; the layout of a saved interrupt frame
+    1  serial clock multiboot: the console, time and ticks, what the boot loader said
+    2  names frames elf reloc section_table task_table: tables and formats
+    3  namespace archive signatures: lookups by name
+    4  irq symfile: interrupts off (irq finds its helper by name); the host's symbol file
+    5  heap switcher: the kernel heap; who runs next
+    6  placement retire task timer: placing sections; old code; a task's life; the clock interrupt
+    7  loader fault shell sync: loading cells; faults end tasks; the shell; channels
+    8  boot_cells idt swap_cells upload: loading at boot; interrupt dispatch; hot swap; uploads
+    9  nano_core rt swap: this checklist; the panic handler; the swap command
 """
 # cell: unsafe
 from theseus_nb.lang.prelude import *
@@ -13,7 +28,8 @@ from kernel_src.multiboot import init as multiboot_init, module_start, module_en
 from kernel_src.frames import init as frames_init
 from kernel_src.heap import init as heap_init
 from kernel_src.boot_cells import load_all
-from kernel_src.idt import init as idt_init, symbol_address
+from kernel_src.namespace import symbol_address
+from kernel_src.idt import init as idt_init
 from kernel_src.fault import init as fault_init
 from kernel_src.task import init as tasks_init
 from kernel_src.timer import init as timer_init

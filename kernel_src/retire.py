@@ -10,17 +10,17 @@ a stale word that happens to point into old code only delays the free.
 # cell: unsafe
 from theseus_nb.lang.prelude import *
 from theseus_nb.lang.unsafe import load64
+from kernel_src.params import MAX_RETIRED, MAX_OBJECT_SECTIONS
 from kernel_src.heap import free
 from kernel_src.irq import irq_off, irq_restore
 from kernel_src.section_table import section_count, section_alive, section_cell, section_addr, section_size, kill_cell
-from kernel_src.task import (current, task_count, task_state, task_saved_rip, task_saved_rsp,
-                             task_stack_hi, FREE, EXITED, FAULTED)
+from kernel_src.task_table import (current, task_count, task_state, task_saved_rip, task_saved_rsp,
+                                   task_stack_hi, FREE, EXITED, FAULTED)
 
 # Retired sections: old code and data waiting for no task to be inside them.
-MAX_RETIRED: u64 = 4096
-_ret_addr: Array[u64, 4096] = [0] * 4096       # 0: an empty slot
-_ret_size: Array[u64, 4096] = [0] * 4096
-_ret_group: Array[u64, 4096] = [0] * 4096      # one group per swapped-out cell
+_ret_addr: Array[u64, 4096] = [0] * 4096       # params.MAX_RETIRED; 0: an empty slot
+_ret_size: Array[u64, 4096] = [0] * 4096       # params.MAX_RETIRED
+_ret_group: Array[u64, 4096] = [0] * 4096      # params.MAX_RETIRED: one group per swapped-out cell
 _next_group: u64 = 1
 
 
@@ -46,8 +46,8 @@ def retire_cell(c: u64) -> u64:
 
 
 # The ranges of the group being checked, gathered once (see _gather).
-_g_lo: Array[u64, 256] = [0] * 256
-_g_hi: Array[u64, 256] = [0] * 256
+_g_lo: Array[u64, 256] = [0] * 256             # params.MAX_OBJECT_SECTIONS: a group is one cell
+_g_hi: Array[u64, 256] = [0] * 256             # params.MAX_OBJECT_SECTIONS
 _g_n: u64 = 0
 _g_min: u64 = 0
 _g_max: u64 = 0
@@ -59,7 +59,7 @@ def _gather(g: u64) -> None:
     _g_min = 0xFFFFFFFFFFFFFFFF
     _g_max = 0
     for k in range(MAX_RETIRED):
-        if _ret_addr[k] != 0 and _ret_group[k] == g and _g_n < 256:
+        if _ret_addr[k] != 0 and _ret_group[k] == g and _g_n < MAX_OBJECT_SECTIONS:
             _g_lo[_g_n] = _ret_addr[k]
             _g_hi[_g_n] = _ret_addr[k] + _ret_size[k] + 1
             _g_min = min(_g_min, _g_lo[_g_n])

@@ -11,7 +11,7 @@ from theseus_nb.lang.prelude import *
 from theseus_nb.lang.unsafe import outl, cli, hlt
 from kernel_src.params import DEBUG_EXIT_PORT, EXIT_PANIC
 from kernel_src.serial import write, write_u64, newline
-from kernel_src.task import can_fault
+from kernel_src.task_table import can_fault
 from kernel_src.idt import in_handler
 from kernel_src.fault import panic_in_task
 

@@ -11,7 +11,7 @@ change.  Loads are transactions: rec_begin() ... rec_rollback() kills every
 record of the cells created since, so a refused cell leaves no trace.
 """
 from theseus_nb.lang.prelude import *
-from kernel_src.params import MAX_CELLS, MAX_SECTIONS, MAX_DEPS, MAX_RELOCS
+from kernel_src.params import MAX_CELLS, MAX_SECTIONS, MAX_DEPS, MAX_RELOCS, MAX_TXN_CELLS
 
 KIND_TEXT: u8 = 0
 KIND_RODATA: u8 = 1
@@ -56,7 +56,7 @@ class Reloc:
     symbol: u64      # name handle of the global it was resolved by, or 0
 
 
-_cells: Array[Cell, 64] = [Cell() for _ in range(64)]                  # params.MAX_CELLS
+_cells: Array[Cell, 128] = [Cell() for _ in range(128)]                # params.MAX_CELLS
 _sections: Array[Section, 4096] = [Section() for _ in range(4096)]     # params.MAX_SECTIONS
 _deps: Array[Dep, 16384] = [Dep() for _ in range(16384)]               # params.MAX_DEPS
 _relocs: Array[Reloc, 16384] = [Reloc() for _ in range(16384)]         # params.MAX_RELOCS
@@ -71,7 +71,7 @@ _dead_deps: u64 = 0
 _dead_relocs: u64 = 0
 
 # The cells created by the transaction in progress (see rec_begin).
-_txn: Array[u64, 16] = [0] * 16
+_txn: Array[u64, 16] = [0] * 16                                       # params.MAX_TXN_CELLS
 _ntxn: u64 = 0
 _in_txn: bool = False
 
@@ -106,7 +106,7 @@ def add_cell(name: u64, core: bool) -> u64:
         if not _cells[k].alive:
             c = k
             break
-    if c >= MAX_CELLS or (_in_txn and _ntxn >= 16):
+    if c >= MAX_CELLS or (_in_txn and _ntxn >= MAX_TXN_CELLS):
         return NONE
     if c == _ncells:
         _ncells += 1

@@ -25,10 +25,10 @@ from kernel_src.task import wait_input, reap
 
 PROMPT: str = "theseus> "
 
-_line: Array[u8, 256] = [0] * 256
+_line: Array[u8, 256] = [0] * 256          # params.LINE_MAX
 _len: u64 = 0
-_arg_start: Array[u64, 8] = [0] * 8
-_arg_len: Array[u64, 8] = [0] * 8
+_arg_start: Array[u64, 8] = [0] * 8        # params.MAX_ARGS
+_arg_len: Array[u64, 8] = [0] * 8          # params.MAX_ARGS
 _argc: u64 = 0
 _machine: bool = False       # this line is a framed request from the host
 _base: u64 = 0               # words before the command (1 in machine mode: the id)

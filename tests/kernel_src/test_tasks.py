@@ -60,7 +60,7 @@ entry:
 #: newest runnable task (the highest slot): older tasks starve.
 NEWEST_FIRST = """
 from theseus_nb.lang.prelude import *
-from kernel_src.task import task_count, task_state, RUNNABLE, IDLE, NO_TASK, SHELL
+from kernel_src.task_table import task_count, task_state, RUNNABLE, IDLE, NO_TASK, SHELL
 
 
 def pick_next(current: u64) -> u64:
