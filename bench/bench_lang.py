@@ -104,7 +104,7 @@ def kernel_cells() -> None:
     import llvmlite.binding as llvm
 
     from theseus_nb.lang import interface_of
-    from theseus_nb.lang.inspect import KERNEL_TRIPLE, kernel_target_machine
+    from theseus_nb.build import KERNEL_TRIPLE, kernel_target_machine
     from theseus_nb.lang.jit import optimize
 
     paths = sorted(p for d in ("kernel_src", "cells") for p in (HERE.parent / d).glob("*.py"))

@@ -66,7 +66,7 @@ def main() -> None:
     with image.boot(kvm=args.kvm) as machine:
         small = _measure(machine, "hotsmall", SMALL, args.swaps)
         large = _measure(machine, "hotlarge", _large(), args.swaps)
-        sizes = {n: len(machine.live_cells[n].data) for n in ("hotsmall", "hotlarge")}
+        sizes = {n: len(machine.objects[n].data) for n in ("hotsmall", "hotlarge")}
     print(f"hot swap, median of {args.swaps} swaps ({'KVM' if args.kvm else 'TCG'}), in ms")
     print(f"{'step':<44} {'small':>8} {'large':>8}")
     print("-" * 62)

@@ -2,13 +2,16 @@
 
     with Machine.start(image.kernel_path) as m:
         m.command("echo hi")   # -> "hi"
+
+A leaf: it imports nothing from theseus_nb. It runs QEMU, speaks the framed
+protocol and returns text and bytes; theseus_nb gives them meaning.
 """
 
 from .errors import BootError, BridgeError, GuestExited, GuestTimeout, ProtocolError
-from .evolution import SwapError, SwapReport
+from .evolution import KernelSwap, SwapError
 from .machine import Machine
+from .protocol import Reply
 from .qemu import QemuConfig
-from .tasks import TaskList, TaskRecord
 
 __all__ = ["Machine", "BridgeError", "BootError", "GuestTimeout", "GuestExited", "ProtocolError",
-           "QemuConfig", "SwapError", "SwapReport", "TaskList", "TaskRecord"]
+           "KernelSwap", "QemuConfig", "Reply", "SwapError"]

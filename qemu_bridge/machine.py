@@ -1,21 +1,10 @@
-"""Machine: one booted guest, driven one command at a time over its serial line.
+"""Machine: one booted guest: QEMU's life cycle and the kernel's verbs.
 
-Design note. The line carries the guest's echo of what we type, then the
-command's output, then the prompt. A command is therefore "send TEXT\\r,
-wait for \\r\\n + prompt, drop the first (echoed) line". Two things must stay
-true for that to be unambiguous:
-
-- one conversation at a time: ``self._lock`` is held for every exchange on
-  the line (commands, halts, resynchronisation), since widgets poll from
-  other threads;
-- we only speak at a prompt. When a command is abandoned (GuestTimeout, or
-  KeyboardInterrupt while waiting), the guest may still answer later, so the
-  machine marks itself out of sync and the next exchange first sends an
-  empty line and waits for a quiet prompt, discarding the late output into
-  the transcript. If that fails too, the guest has stopped answering.
-
-A command whose *output* contains "\\r\\n" followed by the prompt text would
-end early; the framed protocol of a later issue removes that ambiguity.
+The conversation on the serial line is the ``Session``'s (session.py); a
+Machine starts QEMU, asks the kernel things (``command``, ``query``,
+``spawn``, ``kill``, ``upload``, ``swap_uploaded``) and ends QEMU. It moves
+text and bytes only: what they mean to the host (the section graph, the
+task table as records, compiling for a swap) is theseus_nb's.
 
 No QEMU outlives its Machine: every path that ends QEMU reaps it (no
 zombies); a Machine left running is halted by the atexit hook, killed by
@@ -29,23 +18,18 @@ import atexit
 import html
 import os
 import signal
-import threading
-import time
 import weakref
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pexpect
 
-from .console import Console, normalise_newlines
-from .errors import BootError, BridgeError, GuestExited, GuestTimeout, ProtocolError
-from .evolution import SwapError, SwapReport, parse_swap_output, section_changes, upload_payload
-from .protocol import Reply, RequestIds, parse_reply, trailer_pattern
-from .tasks import TaskList, TaskRecord, parse_tasks
+from .console import Console
+from .errors import BootError, BridgeError, GuestTimeout
+from .evolution import KernelSwap, SwapError, parse_swap_output, upload_payload
+from .protocol import Reply
 from .qemu import QemuConfig, find_qemu
-
-if TYPE_CHECKING:
-    from theseus_nb.graph import SectionGraph
+from .session import Session
 
 __all__ = ["Machine"]
 
@@ -66,6 +50,13 @@ def _shutdown_all() -> None:
             pass
 
 
+def _forget(ref: "weakref.ref[Machine]") -> None:
+    # QEMU has gone: the atexit hook has nothing left to halt.
+    machine = ref()
+    if machine is not None:
+        _running.discard(machine)
+
+
 def _kill_console(console: Console) -> None:
     # weakref.finalize callback: it must not refer to the Machine itself.
     try:
@@ -82,15 +73,9 @@ class Machine:
         self.config = config
         self.prompt = prompt
         self._console = console
-        self._lock = threading.Lock()
-        self._in_sync = True
-        self._ids = RequestIds()
-        #: The Image this machine booted (set by Image.boot); swaps compile against it.
-        self.image: Any = None
-        #: The current object of each cell swapped or loaded since boot.
-        self.live_cells: dict[str, Any] = {}
-        #: The report of the latest swap, for views that highlight it.
-        self.last_swap: SwapReport | None = None
+        # A weak reference: the session must not keep its Machine alive.
+        me = weakref.ref(self)
+        self._session = Session(console, prompt, on_exit=lambda: _forget(me))
         self._finalizer = weakref.finalize(self, _kill_console, console)
         # At interpreter exit the atexit hook halts the guest cleanly; the
         # finalizer (a kill) is only for machines garbage-collected earlier.
@@ -154,8 +139,8 @@ class Machine:
 
         Idempotent; returns QEMU's exit status (negative: killed by that signal).
         """
-        got_lock = self._lock.acquire(timeout=timeout)
-        if not got_lock:
+        lock = self._session.lock
+        if not lock.acquire(timeout=timeout):
             # Another thread holds the line (a command waiting on a hung
             # guest). Two readers on one pty would steal each other's bytes,
             # so kill QEMU instead: that thread sees EOF, raises GuestExited
@@ -165,35 +150,32 @@ class Machine:
                 os.kill(self.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-            self._lock.acquire()
-            got_lock = True
+            lock.acquire()
         try:
             if self._console.alive:
                 try:
                     # A leading "\r" ends any half-typed line of an abandoned command.
-                    self._console.send("halt\r" if self._in_sync else "\rhalt\r")
+                    self._console.send("halt\r" if self._session.in_sync else "\rhalt\r")
                     self._console.expect_eof(timeout)
                     self._console.wait_exit(1.0)
                 except (pexpect.TIMEOUT, pexpect.EOF, OSError):
                     pass
             self._console.kill()
         finally:
-            if got_lock:
-                self._lock.release()
+            lock.release()
             _running.discard(self)
             self._finalizer.detach()
         return self._console.exit_status
 
     def halt(self, status: int = 0, timeout: float = 5.0) -> int:
         """Run the guest's ``halt N``; return QEMU's exit status, (N << 1) | 1."""
-        with self._lock:
-            self._ensure_ready(timeout)
-            self._in_sync = False
+        with self._session.lock:
+            self._session.ensure_ready(timeout)
+            self._session.in_sync = False
             self._console.send(f"halt {status}\r")
             try:
                 self._console.expect_eof(timeout)
             except pexpect.TIMEOUT:
-                self._in_sync = False
                 raise GuestTimeout(
                     f"QEMU did not exit within {timeout:g} s of 'halt {status}'",
                     self.transcript,
@@ -211,7 +193,7 @@ class Machine:
         """Run one shell command and return only its output.
 
         Uses the framed protocol (see ``protocol``), so the output is exactly
-        what the command printed, "\n"-separated, without a trailing
+        what the command printed, "\\n"-separated, without a trailing
         newline. Raises GuestTimeout if the guest does not answer within
         ``timeout`` s, GuestExited if QEMU exits (e.g. after ``halt``),
         ProtocolError if the reply arrives damaged. On KeyboardInterrupt the
@@ -225,100 +207,15 @@ class Machine:
         ``payload`` is sent right after the command line, for commands that
         read more input (``upload``).
         """
-        if "\r" in text or "\n" in text:
-            raise ValueError(f"command must be a single line, got {text!r}")
-        with self._lock:
-            self._ensure_ready(timeout)
-            # Out of sync from the first byte sent until the prompt is back,
-            # so an interrupt anywhere in between leads to a resync.
-            self._in_sync = False
-            request_id = self._ids.next()
-            # Whatever the guest printed unasked (a task's crash report) goes
-            # into the transcript before the request does, in the order it came.
-            self._console.drain(quiet=0.0, limit=0.05)
-            self._console.send(f"!{request_id} {text}\r" + payload)
-            self._console.transcript.write(text + "\r\n")  # the guest does not echo requests
-            raw, fields = self._wait_trailer(request_id, text, timeout)
-            self._wait_prompt(text, timeout, after_trailer=True)
-        reply = parse_reply(raw, *fields)
-        if isinstance(reply, str):
-            raise ProtocolError(f"{text!r}: {reply}", self.transcript)
-        return reply
+        return self._session.request(text, timeout, payload)
 
-    def _wait_trailer(self, request_id: int, what: str, timeout: float) -> tuple[str, tuple[str, ...]]:
-        # Caller holds self._lock.
-        try:
-            raw, fields = self._console.expect_regex(trailer_pattern(request_id), timeout)
-        except pexpect.TIMEOUT:
-            raise GuestTimeout(
-                f"the guest did not answer {what!r} within {timeout:g} s",
-                self.transcript,
-            ) from None
-        except pexpect.EOF:
-            raise self._exited_during(what) from None
-        return raw, fields
-
-    def _exited_during(self, what: str) -> GuestExited:
-        # QEMU closed the line while we waited: reap it, forget it, say so.
-        self._console.wait_exit(1.0)
-        self._console.close()
-        _running.discard(self)
-        return GuestExited(
-            f"QEMU exited with status {self._console.exit_status} during {what!r}",
-            self.transcript, self._console.exit_status,
-        )
-
-    def _ensure_ready(self, timeout: float) -> None:
-        # Caller holds self._lock.
-        if not self._console.alive:
-            self._console.drain(quiet=0.0, limit=0.5)  # its last words, into the transcript
-            raise GuestExited(
-                f"QEMU has exited with status {self._console.exit_status}",
-                self.transcript, self._console.exit_status,
-            )
-        if not self._in_sync:
-            self._console.drain()
-            self._console.send("\r")
-            self._wait_prompt("(resynchronise: empty line)", timeout)
-            self._console.drain()  # anything still late lands in the transcript
-
-    def _wait_prompt(self, what: str, timeout: float, after_trailer: bool = False) -> str:
-        # Caller holds self._lock. Marks the line out of sync until a prompt is seen.
-        self._in_sync = False
-        try:
-            # After a trailer the prompt follows at once, with no newline first.
-            pattern = self.prompt if after_trailer else "\r\n" + self.prompt
-            before = self._console.expect_exact(pattern, timeout)
-        except pexpect.TIMEOUT:
-            raise GuestTimeout(
-                f"the guest did not answer {what!r} with its prompt within {timeout:g} s",
-                self.transcript,
-            ) from None
-        except pexpect.EOF:
-            raise self._exited_during(what) from None
-        self._in_sync = True
-        return before
-
-    # --- the kernel's view of itself -----------------------------------------
-
-    def graph(self, timeout: float = 30.0) -> "SectionGraph":
-        """The live section-dependency graph, as the kernel's loader recorded it."""
-        from theseus_nb.graph import SectionGraph  # drawn by the same code as the build-time graph
-
-        return SectionGraph.from_dump(self._query("graph", timeout))
-
-    # --- tasks (kernel_src/task.py; parsing in tasks.py) ---------------------
-
-    def tasks(self, timeout: float = 5.0) -> TaskList:
-        """The kernel's task table, one TaskRecord a task (renders as a table)."""
-        return parse_tasks(self._query("tasks", timeout))
-
-    def _query(self, command: str, timeout: float) -> str:
-        # A machine-readable command: its output, or BridgeError if it failed.
+    def query(self, command: str, timeout: float = 5.0) -> str:
+        """The output of a machine-readable command (``graph``, ``tasks``);
+        BridgeError if the guest says it failed."""
         reply = self.request(command, timeout)
         if not reply.ok:
-            raise BridgeError(f"the guest's {command} command failed with status {reply.status}",
-                              self.transcript)
+            raise BridgeError(f"the guest's {command} command failed with status {reply.status}: "
+                              f"{reply.output.strip()}", self.transcript)
         return reply.output
 
     def spawn(self, name: str, arg: int | None = None, timeout: float = 5.0) -> int:
@@ -337,69 +234,24 @@ class Machine:
         if not reply.ok:
             raise BridgeError(reply.output.strip() or f"kill {task_id} failed", self.transcript)
 
-    # --- live evolution ---------------------------------------------------
+    # --- live evolution (kernel_src/upload.py, swap.py) -------------------
 
     def upload(self, name: str, data: bytes, timeout: float = 30.0) -> Reply:
-        """Send an object to the guest under ``name`` (see kernel_src/upload.py)."""
+        """Send an object to the guest under ``name``; the guest keeps it for a swap."""
         args, payload = upload_payload(data)
         return self.request(f"upload {name} {args}", timeout, payload=payload)
 
-    def swap(self, name: str, source: str | None = None, *, data: bytes | None = None,
-             unsafe: bool = False, timeout: float = 30.0) -> SwapReport:
-        """Replace cell ``name`` in the running kernel with new ``source``
-        (cell-language text) or an already compiled object ``data``.
-
-        Returns a SwapReport. Raises ``theseus_nb.lang.CellError`` when the
-        source does not compile, and SwapError when the kernel refuses the
-        swap; in both cases the guest is exactly as it was.
-        """
-        return self.swap_many({name: source if data is None else data}, unsafe=unsafe,
-                              timeout=timeout)
-
-    def swap_many(self, cells: "dict[str, str | bytes]", *, unsafe: bool = False,
-                  timeout: float = 30.0) -> SwapReport:
-        """Swap several cells as one transaction (all or nothing)."""
-        return self._evolve("swap", cells, unsafe, timeout)
-
-    def load(self, name: str, source: str | None = None, *, data: bytes | None = None,
-             unsafe: bool = False, timeout: float = 30.0) -> SwapReport:
-        """Add a new cell to the running kernel (same arguments as ``swap``)."""
-        return self._evolve("load", {name: source if data is None else data}, unsafe, timeout)
-
-    def _evolve(self, verb: str, cells: "dict[str, str | bytes]", unsafe: bool,
-                timeout: float) -> SwapReport:
-        from theseus_nb.evolve import compile_for_swap_many  # the compiler is upstream of the bridge
-
-        start = time.perf_counter()
-        objects = compile_for_swap_many(self, cells, unsafe)
-        compiled = time.perf_counter()
-        for name, obj in objects.items():
-            reply = self.upload(name, obj.data, timeout)
-            if not reply.ok:
-                raise SwapError(f"upload of {name!r} refused: {reply.output}", self.transcript)
-        uploaded = time.perf_counter()
-        reply = self.request(f"{verb} " + " ".join(objects), timeout)
-        done = time.perf_counter()
+    def swap_uploaded(self, names: list[str], *, load: bool = False,
+                      timeout: float = 30.0) -> KernelSwap:
+        """Swap the objects uploaded under ``names`` in, as one transaction
+        (``load``: add them as new cells instead); return the kernel's figures.
+        SwapError, with the guest unchanged, if the kernel refuses."""
+        verb = "load" if load else "swap"
+        reply = self.request(f"{verb} " + " ".join(names), timeout)
         if not reply.ok:
-            raise SwapError(f"{verb} of {', '.join(objects)} refused by the kernel: "
+            raise SwapError(f"{verb} of {', '.join(names)} refused by the kernel: "
                             f"{reply.output.strip()}", self.transcript)
-        report = SwapReport(cells=list(objects))
-        for name, obj in objects.items():
-            old = self.live_cells.get(name)
-            if old is None and self.image is not None:
-                old = next((c for c in self.image.cells if c.cell == name), None)
-            added, removed, changed = section_changes(old, obj)
-            report.sections_added += added
-            report.sections_removed += removed
-            report.sections_changed += changed
-            self.live_cells[name] = obj
-        parse_swap_output(reply.output, report)
-        report.compile_s = compiled - start
-        report.upload_s = uploaded - compiled
-        report.swap_s = done - uploaded
-        report.total_s = done - start
-        self.last_swap = report
-        return report
+        return parse_swap_output(reply.output)
 
     # --- state ------------------------------------------------------------
 

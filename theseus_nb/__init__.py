@@ -1,34 +1,53 @@
 """theseus-nb: build, boot and take apart a Theseus-style OS from Jupyter.
 
-The public face of the package; everything else is an implementation detail.
+The public face of the package: what a notebook user meets. Everything
+else is importable from its own module (``theseus_nb.build``,
+``theseus_nb.objects``, ...) but is an implementation detail.
 
     import theseus_nb as tnb
     image = tnb.Kernel.default().build()
-    with image.boot() as vm:
+    with image.boot() as vm:          # a LiveKernel
         print(vm.command("help"))
 """
 
-from .archive import ArchiveError
-from .build import BuildError, compile_object
-from .image import Image
-from .kernel import CellSource, Kernel
-from .link import LinkError
+from .errors import TheseusError
+from .build import BuildError
+from .compile import CellSource
 from .graph import SectionGraph
-from .objects import CellObject, ObjectError, parse_object
+from .guest_errors import BootError, GuestExited, GuestTimeout, MachineError, ProtocolError, SwapError
+from .image import Image
+from .kernel import Kernel
+from .lang import CellError, CellPanic
+from .link import LinkError
+from .live import LiveKernel
+from .objects import ObjectError
+from .archive import ArchiveError
+from .swap_report import SwapReport
+from .tasks import TaskList, TaskRecord
 
 __all__ = [
     "ArchiveError",
+    "BootError",
     "BuildError",
-    "CellObject",
+    "CellError",
+    "CellPanic",
     "CellSource",
     "Dashboard",
+    "GuestExited",
+    "GuestTimeout",
     "Image",
     "Kernel",
     "LinkError",
+    "LiveKernel",
+    "MachineError",
     "ObjectError",
+    "ProtocolError",
     "SectionGraph",
-    "compile_object",
-    "parse_object",
+    "SwapError",
+    "SwapReport",
+    "TaskList",
+    "TaskRecord",
+    "TheseusError",
 ]
 
 __version__ = "0.1.0"

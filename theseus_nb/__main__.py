@@ -12,13 +12,15 @@ import argparse
 import sys
 from pathlib import Path
 
+from .errors import TheseusError
+from .image import Image
 from .kernel import Kernel
 
 #: What ``run`` shows when no --cmd is given: a short tour of the shell.
 DEFAULT_COMMANDS = ["help", "echo hello from theseus-nb", "cells", "deps fib::main", "fib 50", "uptime"]
 
 
-def _print_build(image) -> None:
+def _print_build(image: Image) -> None:
     print(f"built {image.kernel_path} ({image.sizes['kernel.bin']} bytes) and "
           f"{image.archive_path} ({image.sizes['cells.img']} bytes)")
     for cell, seconds in image.build_times.items():
@@ -26,7 +28,7 @@ def _print_build(image) -> None:
     print(f"  {'(link)':<20} {'':>8}        {image.link_time * 1000:8.1f} ms")
 
 
-def _build(args: argparse.Namespace):
+def _build(args: argparse.Namespace) -> Image:
     image = Kernel.default().build(args.out)
     _print_build(image)
     return image
@@ -43,8 +45,6 @@ def _draw(out: Path) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from qemu_bridge import BridgeError
-
     image = _build(args)
     commands = args.cmd or DEFAULT_COMMANDS
     machine = None
@@ -59,9 +59,6 @@ def _run(args: argparse.Namespace) -> int:
         status = machine.halt(0)
         print(f"halted; QEMU exit status {status}")
         return 0
-    except BridgeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
     finally:
         if machine is not None:
             machine.shutdown()
@@ -81,11 +78,6 @@ def main(argv: list[str] | None = None) -> int:
     g = sub.add_parser("graph", help="draw the default kernel's section graph (SVG)")
     g.add_argument("--out", type=Path, default=Path("docs"), help="output folder (default: docs/)")
     args = parser.parse_args(argv)
-    from .build import BuildError
-    from .lang import CellError
-    from .link import LinkError
-    from .objects import ObjectError
-
     try:
         if args.action == "build":
             _build(args)
@@ -94,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
             _draw(args.out)
             return 0
         return _run(args)
-    except (BuildError, CellError, LinkError, ObjectError) as exc:
+    except TheseusError as exc:  # every error of ours says what went wrong and what to do
         print(f"error: {exc}", file=sys.stderr)
         return 1
 

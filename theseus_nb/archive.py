@@ -24,6 +24,8 @@ import struct
 import zlib
 from dataclasses import dataclass
 
+from .errors import TheseusError
+
 __all__ = ["ArchiveEntry", "ArchiveError", "pack_archive", "unpack_archive", "MAGIC"]
 
 MAGIC = b"TNBCELLS"
@@ -33,7 +35,7 @@ _ENTRY = struct.Struct("<32sIIII")
 NAME_MAX = 31
 
 
-class ArchiveError(Exception):
+class ArchiveError(TheseusError):
     """A boot archive that cannot be packed or read."""
 
 

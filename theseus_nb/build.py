@@ -20,6 +20,8 @@ import llvmlite
 import llvmlite.binding as llvm
 from llvmlite import ir
 
+from .errors import TheseusError
+
 __all__ = [
     "KERNEL_TRIPLE",
     "KERNEL_FEATURES",
@@ -47,7 +49,7 @@ _init_lock = threading.Lock()
 _initialised = False
 
 
-class BuildError(Exception):
+class BuildError(TheseusError):
     """LLVM refused the IR of a cell (a compiler bug, or hand-written IR)."""
 
 

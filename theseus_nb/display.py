@@ -1,7 +1,8 @@
 """Display: the one small helper every rich repr in the notebook layer uses.
 
 ``html_table`` turns rows into a compact HTML table (escaped, optionally
-coloured per row); ``HtmlTable`` is a list of rows that shows itself as one.
+coloured per row), ``key_value_html`` a report of named figures;
+``HtmlTable`` is a list of rows that shows itself as a table.
 """
 
 from __future__ import annotations
@@ -10,17 +11,7 @@ import html
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-__all__ = ["HtmlTable", "html_table", "STATE_COLOURS"]
-
-#: Background colour of a task row, by task state (shared by %tasks and TaskTable).
-STATE_COLOURS = {
-    "running": "#d3f9d8",
-    "runnable": "#e7f5ff",
-    "blocked": "#fff3bf",
-    "sleeping": "#f1f3f5",
-    "exited": "#e9ecef",
-    "faulted": "#ffc9c9",
-}
+__all__ = ["HtmlTable", "html_table", "key_value_html"]
 
 _STYLE = ("<style>.tnb-table{border-collapse:collapse;font-family:monospace;font-size:12px}"
           ".tnb-table td,.tnb-table th{padding:1px 8px;border-bottom:1px solid #dee2e6;"
@@ -40,6 +31,14 @@ def html_table(header: Sequence[str], rows: Iterable[Sequence[Any]], *,
         body.append(f"<tr{style}>{cells}</tr>")
     cap = f"<caption style='text-align:left'>{html.escape(caption)}</caption>" if caption else ""
     return f"{_STYLE}<table class='tnb-table'>{cap}<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def key_value_html(pairs: Iterable[tuple[str, Any]], *, caption: str | None = None) -> str:
+    """A two-column table of ``(name, value)`` pairs, names as row headers (reports, summaries)."""
+    rows = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
+                   for k, v in pairs)
+    cap = f"<caption style='text-align:left'>{html.escape(caption)}</caption>" if caption else ""
+    return f"{_STYLE}<table class='tnb-table'>{cap}<tbody>{rows}</tbody></table>"
 
 
 class HtmlTable:

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 import graphviz
 
+from .errors import TheseusError
+
 if TYPE_CHECKING:
     from .graph import SectionGraph
 
@@ -37,7 +39,7 @@ _OUTSIDE = {"color": "grey60", "fontcolor": "grey40", "fillcolor": "grey95"}
 _LEGEND = "box = text, rounded = rodata, ellipse = data, dashed = bss"
 
 
-class GraphvizNotFound(RuntimeError):
+class GraphvizNotFound(TheseusError, RuntimeError):
     """The Graphviz ``dot`` executable is not installed or not on PATH."""
 
 

@@ -2,8 +2,9 @@
 
 ``write_image`` links the nano_core with the project's own linker
 (``theseus_nb.link``), wraps it for Multiboot and packs every other cell's
-object into the boot archive.  An ``Image`` records what was built, how long
-each step took and how big each part is, and boots in QEMU.
+object into the boot archive.  An ``Image`` records what was built (every
+cell's source and object), how long each step took and how big each part
+is, and boots in QEMU into a ``LiveKernel``.
 """
 
 from __future__ import annotations
@@ -15,17 +16,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+from qemu_bridge import QemuConfig
 
 from .archive import ArchiveEntry, pack_archive
+from .compile import CellSource
+from .display import html_table
 from .graph import SectionGraph
 from .link import LinkedImage, link
+from .live import LiveKernel
 from .multiboot import HEADER_SIZE, LOAD_BASE, multiboot_image
 from .objects import CellObject
 from .symfile import SYMFILE_ENTRY, write_symfile
-
-if TYPE_CHECKING:
-    from qemu_bridge import Machine
 
 __all__ = ["Image", "write_image"]
 
@@ -42,7 +45,8 @@ class Image:
     nano_core: list[CellObject] = field(repr=False)
     cells: list[CellObject] = field(repr=False)
     symbols: dict[str, int] = field(default_factory=dict, repr=False)  # nano_core symbol -> address
-    kernel: Any = field(default=None, repr=False)  # the Kernel built (hot swap compiles against it)
+    #: every cell's source, as built (a live kernel compiles new cells against them)
+    sources: list[CellSource] = field(default_factory=list, repr=False)
 
     @cached_property
     def graph(self) -> SectionGraph:
@@ -57,31 +61,29 @@ class Image:
         return digest.hexdigest()
 
     def boot(self, *, kvm: bool = False, memory: str = "128M",
-             boot_timeout: float = 10.0, **kwargs: Any) -> "Machine":
-        """Boot this image in QEMU and return the running ``Machine``."""
-        from qemu_bridge import Machine, QemuConfig
+             boot_timeout: float = 10.0, **kwargs: Any) -> LiveKernel:
+        """Boot this image in QEMU and return the running kernel.
 
+        Raises BootError (with the console transcript) if the prompt does not come.
+        """
         config = QemuConfig(self.kernel_path, self.archive_path, memory=memory, kvm=kvm)
-        machine = Machine.start(config, boot_timeout=boot_timeout, **kwargs)
-        machine.image = self
-        return machine
+        return LiveKernel.boot(self, config, boot_timeout=boot_timeout, **kwargs)
 
     def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><td>{html.escape(name)}</td><td>{self.sizes.get(name, 0)}</td>"
-            f"<td>{seconds * 1000:.1f}</td></tr>"
-            for name, seconds in self.build_times.items())
+        rows = [(name, self.sizes.get(name, 0), f"{seconds * 1000:.1f}")
+                for name, seconds in self.build_times.items()]
         return (f"<b>theseus-nb image</b> {html.escape(str(self.kernel_path))} "
                 f"({self.sizes['kernel.bin']} bytes), archive {self.sizes['cells.img']} bytes, "
                 f"link {self.link_time * 1000:.1f} ms"
-                "<table><tr><th>cell</th><th>object bytes</th><th>build ms</th></tr>"
-                f"{rows}</table>")
+                + html_table(("cell", "object bytes", "build ms"), rows))
 
 
 def write_image(out: Path, nano_core: list[CellObject], cells: list[CellObject],
-                build_times: dict[str, float], extra: Iterable[ArchiveEntry] = ()) -> Image:
+                build_times: dict[str, float], sources: Iterable[CellSource] = (),
+                extra: Iterable[ArchiveEntry] = ()) -> Image:
     """Link ``nano_core``, write ``out/kernel.bin`` and ``out/cells.img``.
 
+    ``sources`` are the cells' sources, kept in the Image for live swaps.
     ``extra`` entries go into the archive as they are (tests use it to hand
     the loader objects it must refuse).
     """
@@ -97,4 +99,4 @@ def write_image(out: Path, nano_core: list[CellObject], cells: list[CellObject],
     sizes = {c.cell: len(c.data) for c in nano_core + cells}
     sizes.update({"kernel.bin": len(kernel), "cells.img": len(archive)})
     return Image(kernel_path, archive_path, build_times, link_time, sizes,
-                 nano_core, cells, dict(linked.symbols))
+                 nano_core, cells, dict(linked.symbols), list(sources))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
+from .errors import TheseusError
 from .objects import CellObject, Relocation
 
 __all__ = ["LinkError", "LinkedImage", "link", "apply_relocation"]
@@ -21,7 +22,7 @@ __all__ = ["LinkError", "LinkedImage", "link", "apply_relocation"]
 _KIND_ORDER = ("text", "rodata", "data", "bss")
 
 
-class LinkError(Exception):
+class LinkError(TheseusError):
     """Symbols could not be resolved; ``problems`` lists each one."""
 
     def __init__(self, problems: list[str]):

@@ -26,8 +26,15 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from IPython.display import HTML, display
 
+from .compile import CellSource, compile_among, interfaces_of
 from .display import html_table
-from .kernel import CellSource, Kernel, interfaces_of
+from .errors import TheseusError
+from .graph import SectionGraph
+from .kernel import Kernel
+from .live import LiveKernel
+from .objects import CellObject
+from .stages import STAGES, show_stage
+from .swap_report import SwapReport
 
 __all__ = ["TheseusMagics", "CellReport", "Disassembly", "load_magics"]
 
@@ -41,7 +48,7 @@ class CellReport:
     symbols: list[str]  # public symbols the cell defines
     imports: list[str]  # symbols it needs from other cells
     relocations: list[tuple[str, int, str, str, int]]  # (section, offset, type, target, addend)
-    swap: Any = None  # the SwapReport, when the cell went into a running machine
+    swap: SwapReport | None = None  # when the cell went into a running machine
     action: str = ""  # "registered", "swapped" or "loaded"
 
     def _repr_html_(self) -> str:
@@ -55,7 +62,7 @@ class CellReport:
                             [(s, f"{o:#x}", t, g, a) for s, o, t, g, a in self.relocations],
                             caption="relocations"),
                  "</div>"]
-        if self.swap is not None and hasattr(self.swap, "_repr_html_"):
+        if self.swap is not None:
             parts.append(self.swap._repr_html_())
         return "".join(parts)
 
@@ -78,6 +85,18 @@ class Disassembly:
 
     def __repr__(self) -> str:
         return f"; {self.function} ({self.stage})\n{self.text}"
+
+
+def _cell_report(name: str, obj: CellObject) -> CellReport:
+    named = {i: obj.symbol_of(s) for i, s in obj.sections.items()}
+    return CellReport(
+        name,
+        sections=[(named[i], s.kind, s.size) for i, s in obj.sections.items()],
+        symbols=sorted(s.name for s in obj.defined if s.kind in ("func", "object")),
+        imports=sorted({s.name for s in obj.undefined}),
+        relocations=[(named[r.section], r.offset, r.type, r.symbol.name, r.addend)
+                     for r in obj.relocations],
+    )
 
 
 def _error_html(title: str, exc: BaseException) -> HTML:
@@ -113,11 +132,11 @@ class TheseusMagics(Magics):
         super().__init__(shell)
         #: Cells defined with %%cell, by name: they join the image at the next %boot.
         self.cells: dict[str, CellSource] = {}
-        #: The machine %kernel, %tasks, %graph and %%cell talk to (None: detached).
-        self.machine: Any = None
+        #: The running kernel %kernel, %tasks, %graph and %%cell talk to (None: detached).
+        self.machine: LiveKernel | None = None
         #: The exception behind the last error shown (None after a success).
         self.last_error: BaseException | None = None
-        self._build_graph: Any = None
+        self._build_graph: SectionGraph | None = None
 
     # -- helpers ---------------------------------------------------------------
 
@@ -128,7 +147,17 @@ class TheseusMagics(Magics):
             kernel = kernel.with_cell(src.name, src.text, unsafe=src.unsafe)
         return kernel
 
-    def _need_machine(self) -> Any:
+    def _attached(self) -> LiveKernel | None:
+        # The attached kernel while it runs; a stopped one compiles nothing.
+        return self.machine if self.machine is not None and self.machine.alive else None
+
+    def _sources(self) -> list[CellSource]:
+        """The cells a new cell is compiled among: the running kernel's as they
+        are now when attached, else the next %boot's."""
+        live = self._attached()
+        return list(live.sources.values()) if live else self.notebook_kernel().sources
+
+    def _need_machine(self) -> LiveKernel:
         if self.machine is None:
             raise _Usage("no machine attached: run %boot, or %attach VAR for a Machine you booted")
         if not self.machine.alive:
@@ -137,10 +166,7 @@ class TheseusMagics(Magics):
         return self.machine
 
     def _source_of(self, cell: str) -> CellSource:
-        if cell in self.cells:
-            return self.cells[cell]
-        kernel = self.notebook_kernel()
-        found = next((s for s in kernel.nano_core + kernel.cells if s.name == cell), None)
+        found = next((s for s in self._sources() if s.name == cell), None)
         if found is None:
             raise _Usage(f"no cell {cell!r}: define it with %%cell {cell}, or see cells/")
         return found
@@ -162,40 +188,23 @@ class TheseusMagics(Magics):
             return None
 
     def _cell(self, name: str, body: str, unsafe: bool) -> CellReport:
-        from . import lang
-        from .build import compile_object
-        from .objects import parse_object
-        from .signatures import signature_asm
-
-        unsafe = unsafe or "# cell: unsafe" in body
-        source = CellSource(name, body, "cell", f"<cell {name}>", unsafe)
-        kernel = self.notebook_kernel().with_cell(name, body, unsafe=unsafe)
-        compiled = lang.compile_cell(body, name, filename=source.filename, unsafe=unsafe,
-                                     interfaces=interfaces_of(kernel.nano_core + kernel.cells))
-        obj = parse_object(compile_object(compiled.module, name,
-                                          extra_ir=signature_asm(name, compiled)).data, name)
-        named = {i: obj.symbol_of(s) for i, s in obj.sections.items()}
-        report = CellReport(
-            name,
-            sections=[(named[i], s.kind, s.size) for i, s in obj.sections.items()],
-            symbols=sorted(s.name for s in obj.defined if s.kind in ("func", "object")),
-            imports=sorted({s.name for s in obj.undefined}),
-            relocations=[(named[r.section], r.offset, r.type,
-                          r.symbol.name,
-                          r.addend) for r in obj.relocations],
-        )
-        report.action = "registered: it joins the image at the next %boot"
-        # A cell the running kernel refuses is not registered either: the
-        # registry only holds versions that compiled and, if attached, swapped.
-        if self.machine is not None and self.machine.alive:
-            present = name in getattr(self.machine, "live_cells", {}) or any(
-                c.cell == name for c in getattr(self.machine.image, "cells", []) or [])
-            if present:
-                report.swap = self.machine.swap(name, body, unsafe=unsafe)
-                report.action = "swapped into the running kernel"
+        source = CellSource.cell(name, body, unsafe=unsafe)
+        live = self._attached()
+        swap: SwapReport | None = None
+        if live is None:
+            obj = compile_among(self.notebook_kernel().sources, [source])[name]
+            action = "registered: it joins the image at the next %boot"
+        else:
+            # Compiled once, by the live kernel, among the cells running now.
+            # A cell the running kernel refuses is not registered either: the
+            # registry only holds versions that compiled and went in.
+            if name in live.objects:
+                swap, action = live.swap(name, body, unsafe=source.unsafe), "swapped into the running kernel"
             else:
-                report.swap = self.machine.load(name, body, unsafe=unsafe)
-                report.action = "loaded into the running kernel"
+                swap, action = live.load(name, body, unsafe=source.unsafe), "loaded into the running kernel"
+            obj = swap.objects[name]
+        report = _cell_report(name, obj)
+        report.swap, report.action = swap, action
         self.cells[name] = source
         self._build_graph = None
         self.last_error = None
@@ -240,11 +249,15 @@ class TheseusMagics(Magics):
             if var not in self.shell.user_ns:
                 display(_error_html("attach", _Usage(f"no variable {var!r}")))
                 return None
-            self.machine = self.shell.user_ns[var]
+            value = self.shell.user_ns[var]
+            if not isinstance(value, LiveKernel):
+                display(_error_html("attach", _Usage(
+                    f"{var} is a {type(value).__name__}, not a running kernel: "
+                    "attach to what image.boot() or %boot returned")))
+                return None
+            self.machine = value
         elif self.machine is None:
-            from qemu_bridge import Machine
-
-            found = [v for v in self.shell.user_ns.values() if isinstance(v, Machine) and v.alive]
+            found = [v for v in self.shell.user_ns.values() if isinstance(v, LiveKernel) and v.alive]
             if not found:
                 display(_error_html("attach", _Usage("no running Machine in the notebook: %boot")))
                 return None
@@ -274,19 +287,14 @@ class TheseusMagics(Magics):
     @line_magic
     def tasks(self, line: str) -> Any:
         """The guest's tasks as a table coloured by state."""
-        from .widgets.task_table import FIELDS, tasks_table_html
-
         try:
-            machine = self._need_machine()
-            if not hasattr(machine, "tasks"):
-                raise _Usage("this bridge has no Machine.tasks() yet (qemu_bridge.tasks is pending)")
-            rows = [{c: getattr(t, c, "") for c in FIELDS} for t in machine.tasks()]
+            table = self._need_machine().tasks()
         except Exception as exc:
             self.last_error = exc
             display(_error_html("%tasks", exc))
             return None
         self.last_error = None
-        return HTML(tasks_table_html(rows, caption=f"{len(rows)} tasks"))
+        return table
 
     # -- looking inside ----------------------------------------------------------
 
@@ -314,13 +322,10 @@ class TheseusMagics(Magics):
             display(_error_html("%graph", exc))
             return None
 
-    def _graph(self) -> Any:
-        if self.machine is not None and self.machine.alive:
-            graph = self.machine.graph()
-            swap = getattr(self.machine, "last_swap", None)
-            if swap is not None:
-                graph.changed = (set(swap.sections_added) | set(swap.sections_changed)) & set(graph.sections)
-            return graph
+    def _graph(self) -> SectionGraph:
+        live = self._attached()
+        if live is not None:
+            return live.graph()  # with the latest swap's changes marked
         if self._build_graph is None:
             self._build_graph = self.notebook_kernel().build().graph
         return self._build_graph
@@ -333,8 +338,6 @@ class TheseusMagics(Magics):
     @line_magic
     def disasm(self, line: str) -> Any:
         """One function of a cell as IR, optimised IR or assembly."""
-        from . import lang
-
         args = parse_argstring(self.disasm, line)
         try:
             cell, sep, function = args.function.partition("::")
@@ -343,13 +346,10 @@ class TheseusMagics(Magics):
             src = self._source_of(cell)
             if src.language != "cell":
                 raise _Usage(f"cell {cell!r} is {src.language}, not the cell language")
-            kernel = self.notebook_kernel()
-            interfaces = interfaces_of(kernel.nano_core + kernel.cells)
-            stage, show, extract = (("IR", lang.show_ir, _extract_ir) if args.ir else
-                                    ("optimised IR", lang.show_optimized_ir, _extract_ir) if args.opt
-                                    else ("x86-64 assembly", lang.show_asm, _extract_asm))
-            text = show(src.text, cell, unsafe=src.unsafe, interfaces=interfaces)
-            body = extract(text, args.function)
+            stage = "ir" if args.ir else "opt" if args.opt else "asm"
+            text = show_stage(stage, src.text, cell, unsafe=src.unsafe,
+                              interfaces=interfaces_of(self._sources()))
+            body = (_extract_asm if stage == "asm" else _extract_ir)(text, args.function)
             if body is None:
                 raise _Usage(f"no function {function!r} in cell {cell!r} at this stage "
                              "(it may have been inlined away: try --ir)")
@@ -358,10 +358,10 @@ class TheseusMagics(Magics):
             display(_error_html("%disasm", exc))
             return None
         self.last_error = None
-        return Disassembly(args.function, stage, body)
+        return Disassembly(args.function, STAGES[stage], body)
 
 
-class _Usage(Exception):
+class _Usage(TheseusError):
     """A magic used in a way it cannot work (the message says how to fix it)."""
 
 

@@ -17,6 +17,8 @@ from elftools.elf.elffile import ELFFile
 from elftools.elf.enums import ENUM_RELOC_TYPE_x64
 from elftools.elf.relocation import RelocationSection
 
+from .errors import TheseusError
+
 __all__ = [
     "ObjectError",
     "Section",
@@ -37,7 +39,7 @@ SUPPORTED_RELOCATIONS = frozenset(
 )
 
 
-class ObjectError(Exception):
+class ObjectError(TheseusError):
     """An object file that theseus-nb cannot use, with the reason."""
 
 

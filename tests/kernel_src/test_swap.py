@@ -1,5 +1,5 @@
 """Live evolution: swapping cells of a running kernel (kernel_src/swap.py,
-upload.py, and the bridge's Machine.swap), in real QEMU."""
+upload.py, and the host's LiveKernel.swap), in real QEMU."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from qemu_bridge import Machine, SwapError
-from theseus_nb import Image, Kernel
+import qemu_bridge
+
+from theseus_nb import Image, Kernel, LiveKernel, SwapError
 from theseus_nb.archive import ArchiveEntry
-from theseus_nb.evolve import compile_for_swap
 from theseus_nb.graph import SectionGraph
 from theseus_nb.kernel import repo_root
 from theseus_nb.lang import CellError
@@ -38,7 +38,7 @@ def main(arg: u64) -> u64:
 '''
 
 
-def _heap(machine: Machine) -> tuple[int, int]:
+def _heap(machine: LiveKernel) -> tuple[int, int]:
     """Live heap allocations and the bytes they asked for: exact, unlike the
     bytes in use, which depend on where each block happened to fall."""
     mem = dict(line.split() for line in machine.command("mem").splitlines())
@@ -51,7 +51,7 @@ def machine(kernel_image: Image):
         yield m
 
 
-def test_dependents_reach_the_new_code(machine: Machine) -> None:
+def test_dependents_reach_the_new_code(machine: LiveKernel) -> None:
     assert machine.command("primes 12") == "2 3 5 7 11"
     report = machine.swap("mathutil", MATHUTIL_NO_TWO)
     assert machine.command("primes 12") == "3 5 7 11"
@@ -60,16 +60,16 @@ def test_dependents_reach_the_new_code(machine: Machine) -> None:
     assert report.kernel_cycles > 0 and report.total_s > 0
 
 
-def test_live_graph_after_swap_is_the_predicted_one(kernel_image: Image, machine: Machine) -> None:
+def test_live_graph_after_swap_is_the_predicted_one(kernel_image: Image, machine: LiveKernel) -> None:
     machine.swap("mathutil", MATHUTIL_NO_TWO)
-    new = machine.live_cells["mathutil"]
+    new = machine.objects["mathutil"]
     cells = [new if c.cell == "mathutil" else c for c in kernel_image.cells]
     predicted = SectionGraph.from_objects(kernel_image.nano_core, cells)
     live = machine.graph()
     assert live == predicted, str(predicted.diff(live, left="predicted", right="kernel"))
 
 
-def test_state_carries_over_and_a_changed_type_resets_it(machine: Machine) -> None:
+def test_state_carries_over_and_a_changed_type_resets_it(machine: LiveKernel) -> None:
     machine.load("tally", TALLY)
     for _ in range(3):
         machine.command("tally")
@@ -83,7 +83,7 @@ def test_state_carries_over_and_a_changed_type_resets_it(machine: Machine) -> No
     assert machine.command("tally") == "tally 1"
 
 
-def test_removing_a_used_function_is_refused(machine: Machine) -> None:
+def test_removing_a_used_function_is_refused(machine: LiveKernel) -> None:
     without = MATHUTIL.replace("def is_prime(", "def _is_prime(").replace(
         "    while d <= limit:", "    while d <= limit:")
     before = machine.graph()
@@ -93,7 +93,7 @@ def test_removing_a_used_function_is_refused(machine: Machine) -> None:
     assert machine.graph() == before
 
 
-def test_changing_a_used_signature_is_refused(machine: Machine) -> None:
+def test_changing_a_used_signature_is_refused(machine: LiveKernel) -> None:
     changed = MATHUTIL.replace("def is_prime(n: u64) -> bool:", "def is_prime(n: u32) -> bool:")
     changed = changed.replace("    if n % 2 == 0:\n        return n == 2\n    d: u64 = 3\n    limit: u64 = isqrt(n)",
                               "    if n % 2 == 0:\n        return n == 2\n    d: u32 = 3\n    limit: u32 = u32(isqrt(u64(n)))")
@@ -102,7 +102,7 @@ def test_changing_a_used_signature_is_refused(machine: Machine) -> None:
     assert machine.command("primes 12") == "2 3 5 7 11"
 
 
-def test_cells_swap_together_or_not_at_all(machine: Machine) -> None:
+def test_cells_swap_together_or_not_at_all(machine: LiveKernel) -> None:
     primes = (repo_root() / "cells" / "primes.py").read_text()
     math2 = MATHUTIL + "\n\ndef is_odd_prime(n: u64) -> bool:\n    return n % 2 == 1 and is_prime(n)\n"
     primes2 = primes.replace("from cells.mathutil import is_prime",
@@ -117,7 +117,7 @@ def test_cells_swap_together_or_not_at_all(machine: Machine) -> None:
     assert machine.command("primes 12") == "3 5 7 11"
 
 
-def test_a_hundred_swaps_leak_nothing(machine: Machine) -> None:
+def test_a_hundred_swaps_leak_nothing(machine: LiveKernel) -> None:
     machine.load("tally", TALLY)
     versions = [TALLY, TALLY.replace('"tally "', '"tally again "')]
     machine.swap("tally", versions[1])
@@ -130,14 +130,18 @@ def test_a_hundred_swaps_leak_nothing(machine: Machine) -> None:
     assert machine.command("tally") == "tally 2"  # the count survived 102 swaps
 
 
-def test_the_nano_core_and_unknown_cells_cannot_be_swapped(machine: Machine) -> None:
+def test_the_nano_core_and_unknown_cells_cannot_be_swapped(machine: LiveKernel) -> None:
     with pytest.raises(SwapError, match="cannot be swapped"):
-        machine.swap("serial", data=compile_for_swap(machine, "fib", None).data)
-    with pytest.raises(SwapError, match="no loaded cell is called 'ghost'"):
-        machine.swap("ghost", TALLY)
+        machine.swap("serial", data=machine.compile("fib").data)
+    with pytest.raises(SwapError, match="no cell 'ghost' in the running kernel"):
+        machine.swap("ghost", TALLY)   # the host knows its cells
+    # and so does the kernel, asked directly with an uploaded object
+    assert machine.machine.upload("ghost", machine.compile("fib").data).ok
+    with pytest.raises(qemu_bridge.SwapError, match="no loaded cell is called 'ghost'"):
+        machine.machine.swap_uploaded(["ghost"])
 
 
-def test_bad_source_raises_cell_error_and_changes_nothing(machine: Machine) -> None:
+def test_bad_source_raises_cell_error_and_changes_nothing(machine: LiveKernel) -> None:
     with pytest.raises(CellError) as info:
         machine.swap("mathutil", MATHUTIL.replace("def gcd(a: u64, b: u64) -> u64:",
                                                   "def gcd(a: u64, b: u64) -> u64"))
@@ -151,7 +155,7 @@ def test_bad_source_raises_cell_error_and_changes_nothing(machine: Machine) -> N
     ("x 4 65537", "0000zz00.", "not a hex digit"),
     ("x 5000000 1", ".", "oversized upload"),
 ])
-def test_bad_uploads_are_refused(machine: Machine, args: str, payload: str, reason: str) -> None:
+def test_bad_uploads_are_refused(machine: LiveKernel, args: str, payload: str, reason: str) -> None:
     heap = _heap(machine)
     reply = machine.request(f"upload {args}", payload=payload)
     assert reply.status == 1 and reason in reply.output
@@ -165,7 +169,7 @@ def test_swap_from_a_version_in_the_boot_archive(tmp_path: Path) -> None:
         "    write_u64(fib(arg_u64(1)))", "    write_u64(fib(arg_u64(1)) + 1000)")
     plain = kernel.build(tmp_path / "plain")
     with plain.boot() as m:
-        data = compile_for_swap(m, "fib", fib2).data
+        data = m.compile("fib", fib2).data
     image = kernel.build(tmp_path / "versions", extra_archive_entries=[ArchiveEntry("fib@2", data)])
     with image.boot() as m:
         assert m.command("fib 10") == "55"
@@ -173,11 +177,11 @@ def test_swap_from_a_version_in_the_boot_archive(tmp_path: Path) -> None:
         assert m.command("fib 10") == "1055"
 
 
-def _count(machine: Machine) -> int:
+def _count(machine: LiveKernel) -> int:
     return int(machine.command("counter").split()[1])
 
 
-def test_a_running_task_reaches_the_new_code_and_keeps_its_count(machine: Machine, wait_until) -> None:
+def test_a_running_task_reaches_the_new_code_and_keeps_its_count(machine: LiveKernel, wait_until) -> None:
     counter = (repo_root() / "cells" / "counter.py").read_text()
     task = machine.spawn("counter::run", 0)
     assert wait_until(lambda: _count(machine) >= 5)
@@ -212,7 +216,7 @@ def pick_next(current: u64) -> u64:
 '''
 
 
-def test_swapping_the_scheduler_changes_the_schedule_and_loses_no_task(machine: Machine) -> None:
+def test_swapping_the_scheduler_changes_the_schedule_and_loses_no_task(machine: LiveKernel) -> None:
     import time
 
     first, last = machine.spawn("looper::run"), machine.spawn("looper::run")

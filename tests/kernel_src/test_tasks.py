@@ -11,8 +11,7 @@ import time
 
 import pytest
 
-from qemu_bridge import BridgeError, GuestExited, Machine, TaskRecord
-from theseus_nb import CellSource, Image, Kernel
+from theseus_nb import CellSource, GuestExited, Image, Kernel, LiveKernel, MachineError, TaskRecord
 
 pytestmark = pytest.mark.qemu
 
@@ -88,7 +87,7 @@ def vm(task_image: Image):
         yield m
 
 
-def _wait_for(m: Machine, tid: int, states: tuple[str, ...], timeout: float = 5.0) -> TaskRecord:
+def _wait_for(m: LiveKernel, tid: int, states: tuple[str, ...], timeout: float = 5.0) -> TaskRecord:
     deadline = time.monotonic() + timeout
     while True:
         record = m.tasks().by_id(tid)
@@ -97,17 +96,17 @@ def _wait_for(m: Machine, tid: int, states: tuple[str, ...], timeout: float = 5.
         time.sleep(0.05)
 
 
-def _mem(m: Machine) -> dict[str, int]:
+def _mem(m: LiveKernel) -> dict[str, int]:
     return {k: int(v) for k, v in (line.split() for line in m.command("mem").splitlines())}
 
 
-def test_boot_tasks_are_the_shell_and_idle(vm: Machine) -> None:
+def test_boot_tasks_are_the_shell_and_idle(vm: LiveKernel) -> None:
     table = vm.tasks()
     assert [(t.id, t.name, t.state) for t in table] == [
         (0, "shell::run", "running"), (1, "task::idle", "runnable")]
 
 
-def test_runaway_task_does_not_stop_the_shell(vm: Machine) -> None:
+def test_runaway_task_does_not_stop_the_shell(vm: LiveKernel) -> None:
     looper = vm.spawn("looper::run")
     counter = vm.spawn("counter::run", 0)
     for i in range(10):
@@ -123,7 +122,7 @@ def test_runaway_task_does_not_stop_the_shell(vm: Machine) -> None:
     vm.kill(counter)
 
 
-def test_panic_and_divide_error_end_only_their_task(vm: Machine) -> None:
+def test_panic_and_divide_error_end_only_their_task(vm: LiveKernel) -> None:
     looper = vm.spawn("looper::run")
     counter = vm.spawn("counter::run", 0)
     panicker = vm.spawn("panicker::run", 2)
@@ -147,7 +146,7 @@ def test_panic_and_divide_error_end_only_their_task(vm: Machine) -> None:
     ("general_protection", "general protection fault at 0x"),
     ("invalid_opcode", "invalid opcode at 0x"),
 ])
-def test_cpu_exceptions_fault_the_task(vm: Machine, function: str, cause: str) -> None:
+def test_cpu_exceptions_fault_the_task(vm: LiveKernel, function: str, cause: str) -> None:
     tid = vm.spawn(f"faults::{function}")
     record = _wait_for(vm, tid, ("faulted",))
     assert record.state == "faulted"
@@ -159,7 +158,7 @@ def test_cpu_exceptions_fault_the_task(vm: Machine, function: str, cause: str) -
     assert vm.command("echo ok") == "ok"
 
 
-def test_producer_consumer_delivers_every_message_in_order(vm: Machine) -> None:
+def test_producer_consumer_delivers_every_message_in_order(vm: LiveKernel) -> None:
     consumer = vm.spawn("pipeline::consumer", 500)
     producer = vm.spawn("pipeline::producer", 500)
     c = _wait_for(vm, consumer, ("exited", "faulted"), timeout=10)
@@ -169,14 +168,14 @@ def test_producer_consumer_delivers_every_message_in_order(vm: Machine) -> None:
     assert c.switches > 500 // 16                      # the channel filled: both blocked
 
 
-def test_sleep_and_join(vm: Machine) -> None:
+def test_sleep_and_join(vm: LiveKernel) -> None:
     tid = vm.spawn("faults::joiner", 20)
     record = _wait_for(vm, tid, ("exited",))
     assert record.value == 1020
     assert record.ticks < 5                            # it slept while joined
 
 
-def test_kill_frees_the_task(vm: Machine) -> None:
+def test_kill_frees_the_task(vm: LiveKernel) -> None:
     vm.command("tasks")
     before = _mem(vm)
     ids = [vm.spawn("looper::run"), vm.spawn("counter::run", 0), vm.spawn("pipeline::consumer", 9)]
@@ -189,13 +188,13 @@ def test_kill_frees_the_task(vm: Machine) -> None:
     after = _mem(vm)
     assert after["heap_used"] == before["heap_used"]
     assert after["frames_used"] == before["frames_used"]
-    with pytest.raises(BridgeError, match="no live task"):
+    with pytest.raises(MachineError, match="no live task"):
         vm.kill(ids[0])
-    with pytest.raises(BridgeError, match="no live task"):
+    with pytest.raises(MachineError, match="no live task"):
         vm.kill(0)                                     # the shell is the nano_core's
 
 
-def test_ended_tasks_give_their_stacks_back(vm: Machine) -> None:
+def test_ended_tasks_give_their_stacks_back(vm: LiveKernel) -> None:
     before = _mem(vm)["heap_used"]
     ids = [vm.spawn("counter::run", 3) for _ in range(5)] + [vm.spawn("panicker::run", 0)]
     for tid in ids:
@@ -203,7 +202,7 @@ def test_ended_tasks_give_their_stacks_back(vm: Machine) -> None:
     assert _mem(vm)["heap_used"] == before
 
 
-def test_ended_records_are_reused(vm: Machine) -> None:
+def test_ended_records_are_reused(vm: LiveKernel) -> None:
     ids = [vm.spawn("divider::run", 1) for _ in range(50)]   # each ends at once
     _wait_for(vm, ids[-1], ("faulted",))
     time.sleep(0.1)
@@ -213,10 +212,10 @@ def test_ended_records_are_reused(vm: Machine) -> None:
     assert table.by_id(ids[-1]).cause.startswith("divide error")
 
 
-def test_spawn_errors(vm: Machine) -> None:
-    with pytest.raises(BridgeError, match="no such function"):
+def test_spawn_errors(vm: LiveKernel) -> None:
+    with pytest.raises(MachineError, match="no such function"):
         vm.spawn("nowhere::run")
-    with pytest.raises(BridgeError, match="no such function"):
+    with pytest.raises(MachineError, match="no such function"):
         vm.spawn("pipeline::PIPE")                     # a constant is not a function
 
 
@@ -245,7 +244,7 @@ def test_double_fault_runs_on_its_own_stack_and_stops_qemu(tmp_path) -> None:
         assert "!! kernel fault: double fault (vector 8)" in m.transcript
 
 
-def test_the_policy_cell_can_be_changed_at_run_time(vm: Machine) -> None:
+def test_the_policy_cell_can_be_changed_at_run_time(vm: LiveKernel) -> None:
     assert vm.command("sched") == "sched_rr::pick_next"
     assert vm.command("sched sched_newest") == "sched_newest::pick_next"
     old = vm.spawn("counter::run", 0)
@@ -261,7 +260,7 @@ def test_the_policy_cell_can_be_changed_at_run_time(vm: Machine) -> None:
     vm.kill(old)
 
 
-def test_without_a_policy_cell_the_builtin_round_robin_runs(vm: Machine) -> None:
+def test_without_a_policy_cell_the_builtin_round_robin_runs(vm: LiveKernel) -> None:
     vm.command("sched nowhere")                        # no such cell: the fallback
     looper = vm.spawn("looper::run")
     counter = vm.spawn("counter::run", 0)
@@ -272,7 +271,7 @@ def test_without_a_policy_cell_the_builtin_round_robin_runs(vm: Machine) -> None
     vm.kill(counter)
 
 
-def test_the_shell_sleeps_until_input(vm: Machine) -> None:
+def test_the_shell_sleeps_until_input(vm: LiveKernel) -> None:
     before = {t.id: t.ticks for t in vm.tasks()}
     time.sleep(0.5)                                    # about 50 ticks
     after = {t.id: t.ticks for t in vm.tasks()}

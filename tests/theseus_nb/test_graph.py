@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from theseus_nb import build, parse_object
+from theseus_nb import build
+from theseus_nb.objects import parse_object
 from theseus_nb.graph import SectionGraph, SectionInfo
 from theseus_nb.objects import CellObject
 

@@ -6,7 +6,8 @@ import struct
 
 import pytest
 
-from theseus_nb import LinkError, build, parse_object
+from theseus_nb import LinkError, build
+from theseus_nb.objects import parse_object
 from theseus_nb.link import link
 
 A_IR = """

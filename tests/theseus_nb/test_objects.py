@@ -8,7 +8,8 @@ import pytest
 from elftools.elf.elffile import ELFFile
 import io
 
-from theseus_nb import ObjectError, build, parse_object
+from theseus_nb import ObjectError, build
+from theseus_nb.objects import parse_object
 
 CALLER_IR = """
 @"app::greeting" = constant [2 x i8] c"hi"

@@ -2,12 +2,13 @@
 
 Pipeline, one stage a module: parse -> typecheck (check_expr, check_call,
 check_stmt) -> lower (lower_expr, lower_call, lower_stmt) -> jit / inspect.
+The kernel-target stages (optimised IR, assembly) are in theseus_nb.stages.
 """
 from __future__ import annotations
 
 from .compile import CompiledCell, compile_cell
 from .errors import CellError, CellPanic
-from .inspect import show_asm, show_ir, show_optimized_ir
+from .inspect import show_ir
 from .interface import CellInterface, FunctionSig, interface_of
 from .jit import JitCell, jit
 from .parse import imports_of
@@ -23,7 +24,5 @@ __all__ = [
     "imports_of",
     "interface_of",
     "jit",
-    "show_asm",
     "show_ir",
-    "show_optimized_ir",
 ]

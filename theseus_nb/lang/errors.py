@@ -7,8 +7,10 @@ from __future__ import annotations
 import html
 from typing import Optional
 
+from ..errors import TheseusError
 
-class CellError(Exception):
+
+class CellError(TheseusError):
     """A cell's source is not valid in the cell language (raised at compile time).
 
     The first error stops compilation; nothing is half-built.  ``str()`` gives
@@ -45,7 +47,7 @@ class CellError(Exception):
         )
 
 
-class CellPanic(Exception):
+class CellPanic(TheseusError):
     """A jitted cell panicked (bounds, overflow, division by zero, assert, panic()).
 
     The process goes on; the cell's globals keep whatever state they had.

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..errors import TheseusError
+
 __all__ = ["u8", "u16", "u32", "u64", "i8", "i16", "i32", "i64", "Array",
            "struct", "fnref", "wrapping_add", "wrapping_sub", "wrapping_mul",
            "panic", "PanicError"]
 
 
-class PanicError(Exception):
+class PanicError(TheseusError):
     """Raised by panic(msg) under CPython (a compiled cell calls rt::panic instead)."""
 
 

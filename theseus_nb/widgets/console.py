@@ -14,6 +14,8 @@ from typing import Any
 import ipywidgets as w
 import traitlets as t
 
+from ..live import LiveKernel
+
 __all__ = ["ConsoleView"]
 
 
@@ -29,8 +31,8 @@ class ConsoleView(w.VBox):
                   help="commands whose exchanges are left out of the view (the other widgets "
                        "poll with them); the machine's transcript keeps everything").tag(sync=True)
 
-    def __init__(self, machine: Any, *, lines: int = 40, **kwargs: Any) -> None:
-        """A console for ``machine`` showing the last ``lines`` transcript lines."""
+    def __init__(self, machine: LiveKernel, *, lines: int = 40, **kwargs: Any) -> None:
+        """A console for ``machine`` (a running kernel) showing the last ``lines`` transcript lines."""
         self.machine = machine
         self._screen = w.HTML(layout=w.Layout(max_height="320px", overflow="auto"))
         self._input = w.Text(placeholder="a shell command, e.g. help, then Enter",
@@ -66,7 +68,7 @@ class ConsoleView(w.VBox):
 
     def visible_lines(self) -> list[str]:
         """The transcript's lines without the exchanges of the commands in ``hide``."""
-        prompt = getattr(self.machine, "prompt", "theseus> ")
+        prompt = self.machine.machine.prompt
         shown, skipping = [], False
         for line in self.machine.transcript.splitlines():
             if line.startswith(prompt):

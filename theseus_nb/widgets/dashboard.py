@@ -14,6 +14,7 @@ from typing import Any
 import ipywidgets as w
 import traitlets as t
 
+from ..live import LiveKernel
 from .console import ConsoleView
 from .graph_view import GraphView
 from .task_table import TaskTable
@@ -22,12 +23,12 @@ __all__ = ["Dashboard"]
 
 
 class Dashboard(w.VBox):
-    """``Dashboard(machine)``: graph view, task table and console, refreshed live."""
+    """``Dashboard(vm)``: graph view, task table and console of a running kernel, refreshed live."""
 
     interval = t.Float(1.0, help="seconds between refreshes of the tasks and console "
                                  "(at least 0.2)").tag(sync=True)
 
-    def __init__(self, machine: Any, *, interval: float = 1.0, start: bool = True,
+    def __init__(self, machine: LiveKernel, *, interval: float = 1.0, start: bool = True,
                  **kwargs: Any) -> None:
         """Watch ``machine``; refresh every ``interval`` s if ``start``."""
         self.machine = machine
@@ -101,7 +102,7 @@ class Dashboard(w.VBox):
         m = self.machine
         state = (f"running, QEMU pid {m.pid}" if m.alive
                  else f"stopped (exit status {m.exit_status})")
-        swap = getattr(m, "last_swap", None)
+        swap = m.last_swap
         last = (f"; last swap: {html.escape(', '.join(swap.cells))} in "
                 f"{swap.total_s * 1e3:.0f} ms" if swap is not None else "")
         self._header.value = f"<b>theseus-nb</b> machine {state}{last}"

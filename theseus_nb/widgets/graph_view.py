@@ -2,9 +2,10 @@
 
 The picture is ``SectionGraph.render(...)`` piped through ``dot`` into an
 ``HTML`` widget. The graph comes either from a build (a ``SectionGraph``)
-or from a running ``Machine``, in which case ``refresh()`` asks the kernel
-for its live graph and highlights what the machine's latest swap changed.
-Changing a control only redraws; it never talks to the guest.
+or from a running ``LiveKernel``, in which case ``refresh()`` asks the
+kernel for its live graph (with what the latest swap changed marked). The
+view subscribes to the kernel's swaps, so it knows when its picture is out
+of date. Changing a control only redraws; it never talks to the guest.
 """
 
 from __future__ import annotations
@@ -19,15 +20,10 @@ import traitlets as t
 
 from ..graph import SectionGraph
 from ..graph_render import VIEWS, render
+from ..live import LiveKernel
+from ..swap_report import SwapReport
 
 __all__ = ["GraphView"]
-
-
-def _changed_by(report: Any) -> set[str]:
-    # Removed sections are gone from the live graph; highlight what is new or different.
-    if report is None:
-        return set()
-    return set(getattr(report, "sections_added", ())) | set(getattr(report, "sections_changed", ()))
 
 
 class GraphView(w.VBox):
@@ -44,13 +40,19 @@ class GraphView(w.VBox):
     svg = t.Unicode("", help="the picture last drawn (SVG text)").tag(sync=True)
     error = t.Unicode("", help="why the last refresh or redraw failed ('' if it did not)").tag(sync=True)
 
-    def __init__(self, source: SectionGraph | Any, **kwargs: Any) -> None:
-        """``source`` is a ``SectionGraph`` or a running ``qemu_bridge.Machine``."""
+    def __init__(self, source: SectionGraph | LiveKernel, **kwargs: Any) -> None:
+        """``source`` is a ``SectionGraph`` or a running ``LiveKernel``."""
+        if not isinstance(source, (SectionGraph, LiveKernel)):
+            raise TypeError(f"GraphView shows a SectionGraph or a LiveKernel (what image.boot() "
+                            f"returns), not a {type(source).__name__}")
         #: The background refresh started last (join it to wait for the live graph).
         self.pending: threading.Thread | None = None
-        self.machine = None if isinstance(source, SectionGraph) else source
-        self.graph: SectionGraph = source if isinstance(source, SectionGraph) else None  # type: ignore[assignment]
-        self._seen_swap: Any = None
+        self.machine = source if isinstance(source, LiveKernel) else None
+        self.graph: SectionGraph | None = source if isinstance(source, SectionGraph) else None
+        # Swaps heard of, and how many of them the graph shown includes.
+        self._swaps_heard = 0
+        self._swaps_shown = 0
+        self._unsubscribe = self.machine.subscribe(self._swapped) if self.machine else None
         self._busy = threading.Lock()
         self._picture = w.HTML(layout=w.Layout(overflow="auto", max_height="520px",
                                                border="1px solid #dee2e6"))
@@ -74,11 +76,9 @@ class GraphView(w.VBox):
                            w.HBox([self._cell_w, self._core_w])])
         super().__init__([controls, self._status, self._picture], **kwargs)
         if self.machine is None:
-            self._set_graph(self.graph)
+            self._set_graph(source)  # type: ignore[arg-type]
         else:
-            image = getattr(self.machine, "image", None)
-            if image is not None:  # something to look at while the live graph comes
-                self._set_graph(image.graph)
+            self._set_graph(self.machine.image.graph)  # something to look at while the live graph comes
             self._status.value = "<i>asking the kernel for its live graph...</i>"
             self.pending = self.refresh(background=True)
         self.observe(lambda _: self.redraw(),
@@ -150,12 +150,11 @@ class GraphView(w.VBox):
             if not self.machine.alive:
                 self._status.value = "<i>the machine has stopped: showing its last graph</i>"
                 return None
-            report = getattr(self.machine, "last_swap", None)
+            heard = self._swaps_heard  # a swap from now on makes the graph stale again
             live = self.machine.graph()
-            live.changed = _changed_by(report) & set(live.sections)
-            self._seen_swap = report
             self.error = ""
             self._set_graph(live)
+            self._swaps_shown = heard
         except Exception as exc:  # shown in the widget: a refresh must never raise into a thread
             self.error = f"{type(exc).__name__}: {exc}".splitlines()[0]
             self._status.value = f"<span style='color:#c92a2a'>{html.escape(self.error)}</span>"
@@ -165,7 +164,18 @@ class GraphView(w.VBox):
 
     def swap_seen(self) -> bool:
         """True once the graph shows the machine's latest swap (the dashboard polls this)."""
-        return self.machine is None or getattr(self.machine, "last_swap", None) is self._seen_swap
+        return self._swaps_shown == self._swaps_heard
+
+    def close(self) -> None:
+        """Stop following the kernel's swaps, then close the widget."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        super().close()
+
+    def _swapped(self, report: SwapReport) -> None:
+        # Called by the kernel after a swap, in the swapping thread: only note it.
+        self._swaps_heard += 1
 
     # -- drawing ---------------------------------------------------------------
 

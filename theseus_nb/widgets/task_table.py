@@ -1,7 +1,7 @@
-"""TaskTable: the kernel's task table, refreshed on a timer from ``Machine.tasks()``.
+"""TaskTable: the kernel's task table, refreshed on a timer from ``LiveKernel.tasks()``.
 
 Design note. A daemon thread asks the machine for its tasks every
-``interval`` seconds. It goes through ``Machine.tasks()``, which holds the
+``interval`` seconds. It goes through ``LiveKernel.tasks()``, which holds the
 machine's one serial-line lock for the exchange, so a refresh and a command
 typed in the notebook take turns and never interleave on the line. The
 thread ends when ``stop()`` is called, when the machine shuts down, or when
@@ -18,27 +18,10 @@ from typing import Any
 import ipywidgets as w
 import traitlets as t
 
-from ..display import STATE_COLOURS, html_table
+from ..live import LiveKernel
+from ..tasks import FIELDS, task_rows_html
 
-__all__ = ["TaskTable", "tasks_table_html", "COLUMNS", "FIELDS"]
-
-#: The columns shown, in order: TaskRecord attributes (``name`` is "cell::function").
-COLUMNS = ("id", "name", "state", "value", "ticks", "switches", "cause")
-
-#: What a row keeps: the columns, and the cell and function apart.
-FIELDS = COLUMNS + ("cell", "function")
-
-
-def _row(task: Any) -> dict[str, Any]:
-    return {c: getattr(task, c, "") for c in FIELDS}
-
-
-def tasks_table_html(rows: list[dict[str, Any]], caption: str | None = None) -> str:
-    """An HTML table of task rows, coloured by state (faulted rows show their cause)."""
-    return html_table(COLUMNS, [[r.get(c, "") if r.get(c) is not None else "" for c in COLUMNS]
-                                for r in rows],
-                      caption=caption,
-                      row_colours=[STATE_COLOURS.get(str(r.get("state")), None) for r in rows])
+__all__ = ["TaskTable"]
 
 
 class TaskTable(w.VBox):
@@ -51,9 +34,9 @@ class TaskTable(w.VBox):
     refreshes = t.Int(0, help="how many refreshes have completed").tag(sync=True)
     error = t.Unicode("", help="why the last refresh failed ('' if it did not)").tag(sync=True)
 
-    def __init__(self, machine: Any, *, interval: float = 1.0, start: bool = True,
+    def __init__(self, machine: LiveKernel, *, interval: float = 1.0, start: bool = True,
                  **kwargs: Any) -> None:
-        """Show ``machine``'s tasks; refresh every ``interval`` s if ``start``."""
+        """Show ``machine``'s tasks (a running kernel); refresh every ``interval`` s if ``start``."""
         self.machine = machine
         self._table = w.HTML(layout=w.Layout(overflow="auto", max_height="360px"))
         self._status = w.HTML()
@@ -130,13 +113,8 @@ class TaskTable(w.VBox):
         if not self.machine.alive:
             self._show_stopped()
             return self.rows
-        tasks_of = getattr(self.machine, "tasks", None)
-        if tasks_of is None:
-            self.error = "this machine has no tasks() yet (qemu_bridge.tasks is pending)"
-            self._status.value = f"<i>{html.escape(self.error)}</i>"
-            return self.rows
         try:
-            rows = [_row(task) for task in tasks_of()]
+            rows = [task.row() for task in self.machine.tasks()]
         except Exception as exc:  # shown in the widget: a refresh must never raise into a thread
             if not self.machine.alive:
                 self._show_stopped()
@@ -148,7 +126,7 @@ class TaskTable(w.VBox):
         self.rows = rows
         self.refreshes += 1
         faulted = sum(1 for r in rows if r["state"] == "faulted")
-        self._table.value = tasks_table_html(rows)
+        self._table.value = task_rows_html(rows)
         self._status.value = (f"<small>{len(rows)} tasks, {faulted} faulted; "
                               f"refreshed {time.strftime('%H:%M:%S')}"
                               f"{' every %g s' % self.interval if self.running else ''}</small>")

@@ -58,7 +58,7 @@ def test_refresh_once_without_the_thread(kernel_image):
 def test_building_and_refreshing_never_wait_for_the_serial_line(wait_until, kernel_image):
     m = kernel_image.boot()
     try:
-        with m._lock:  # as if a long command held the line
+        with m.machine._session.lock:  # as if a long command held the line
             start = time.monotonic()
             board = Dashboard(m, interval=0.2)
             board.graph.refresh(background=True)

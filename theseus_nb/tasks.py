@@ -1,27 +1,43 @@
-"""Tasks: the guest's task table as Python records.
+"""Tasks: the guest's task table as Python records, and how a task table looks.
 
 The guest's ``tasks`` command (cells/tasks.py) prints one line a task,
 
     ID STATE TICKS SWITCHES VALUE CELL FUNCTION CAUSE
 
 fields separated by single spaces, VALUE and CAUSE "-" when absent, CAUSE
-running to the end of the line.  ``parse_tasks`` turns that into
+running to the end of the line. ``parse_tasks`` turns that into
 ``TaskRecord``s; ``TaskList`` is a list of them that renders as a table.
+The states and their colours are defined here once, for every view.
 """
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
+from typing import Any
 
-__all__ = ["STATES", "TaskRecord", "TaskList", "parse_tasks"]
+from .display import html_table
+
+__all__ = ["STATES", "STATE_COLOURS", "COLUMNS", "FIELDS", "TaskRecord", "TaskList",
+           "parse_tasks", "parse_task_line", "task_rows_html"]
 
 #: Every state a task can be in, as the guest spells it.
 STATES = ("runnable", "running", "blocked", "sleeping", "exited", "faulted")
 
-_COLOURS = {"running": "#2e7d32", "runnable": "#1565c0", "blocked": "#6a1b9a",
-            "sleeping": "#616161", "exited": "#795548", "faulted": "#c62828"}
-_CELL = "padding:2px 8px;text-align:left;font-family:monospace"
+#: Background colour of a task row, by state (the task table, %tasks, TaskList).
+STATE_COLOURS = {
+    "running": "#d3f9d8",
+    "runnable": "#e7f5ff",
+    "blocked": "#fff3bf",
+    "sleeping": "#f1f3f5",
+    "exited": "#e9ecef",
+    "faulted": "#ffc9c9",
+}
+
+#: The columns a task table shows, in order: TaskRecord attributes.
+COLUMNS = ("id", "name", "state", "value", "ticks", "switches", "cause")
+
+#: What a row of a table keeps: the columns, and the cell and function apart.
+FIELDS = COLUMNS + ("cell", "function")
 
 
 @dataclass(frozen=True)
@@ -43,6 +59,10 @@ class TaskRecord:
         """True until the task has exited or faulted."""
         return self.state not in ("exited", "faulted")
 
+    def row(self) -> dict[str, Any]:
+        """This record as a table row: a dict with the keys in FIELDS."""
+        return {c: getattr(self, c) for c in FIELDS}
+
 
 def parse_task_line(line: str) -> TaskRecord:
     """One line of the ``tasks`` dump; ValueError if it is not one."""
@@ -62,6 +82,14 @@ def parse_tasks(text: str) -> "TaskList":
     return TaskList(parse_task_line(line) for line in text.splitlines() if line.strip())
 
 
+def task_rows_html(rows: list[dict[str, Any]], caption: str | None = None) -> str:
+    """An HTML table of task rows (dicts with the COLUMNS keys), coloured by state."""
+    return html_table(COLUMNS, [["" if r.get(c) is None else r.get(c, "") for c in COLUMNS]
+                                for r in rows],
+                      caption=caption,
+                      row_colours=[STATE_COLOURS.get(str(r.get("state"))) for r in rows])
+
+
 class TaskList(list):
     """A list of TaskRecords that shows itself as an HTML table in a notebook."""
 
@@ -73,15 +101,4 @@ class TaskList(list):
         raise KeyError(f"no task {tid} in the table")
 
     def _repr_html_(self) -> str:
-        head = "".join(f"<th style='{_CELL}'>{h}</th>"
-                       for h in ("id", "task", "state", "ticks", "switches", "value / cause"))
-        rows = []
-        for t in self:
-            colour = _COLOURS.get(t.state, "inherit")
-            outcome = t.cause or ("" if t.value is None else str(t.value))
-            cells = [str(t.id), t.name, f"<span style='color:{colour}'>{t.state}</span>",
-                     str(t.ticks), str(t.switches), outcome]
-            escaped = [html.escape(c) if i != 2 else c for i, c in enumerate(cells)]
-            rows.append("<tr>" + "".join(f"<td style='{_CELL}'>{c}</td>" for c in escaped) + "</tr>")
-        return (f"<table><caption style='text-align:left'>{len(self)} tasks</caption>"
-                f"<tr>{head}</tr>{''.join(rows)}</table>")
+        return task_rows_html([t.row() for t in self], caption=f"{len(self)} tasks")

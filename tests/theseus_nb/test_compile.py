@@ -1,9 +1,9 @@
-"""Tests of theseus_nb.kernel: which cells make a kernel, and compiling them
-without doing the same work twice (but never reusing a stale object)."""
+"""Tests of theseus_nb.compile: the one compile path from source to object, and its cache.
+(an unchanged cell is not compiled twice, and never served stale)."""
 
 from __future__ import annotations
 
-from theseus_nb.kernel import CellSource, compile_source, interfaces_of
+from theseus_nb.compile import CellSource, compile_source, interfaces_of
 
 LIMITS = "from theseus_nb.lang.prelude import *\nLIMIT: u64 = 10\n"
 USER = '''from theseus_nb.lang.prelude import *

@@ -1,12 +1,12 @@
-"""qemu_bridge.tasks: parsing the guest's task dump, and the Machine methods over it."""
+"""theseus_nb.tasks: parsing the guest's task dump, and the LiveKernel methods over it."""
 
 from __future__ import annotations
 
 import pytest
 
-from qemu_bridge import BridgeError, Machine, TaskList, TaskRecord
-from qemu_bridge.tasks import STATES, parse_task_line, parse_tasks
-from theseus_nb import Image
+from qemu_bridge import Machine
+from theseus_nb import Image, MachineError, TaskList, TaskRecord
+from theseus_nb.tasks import STATE_COLOURS, STATES, parse_task_line, parse_tasks
 
 DUMP = """\
 0 running 12 40 - shell run -
@@ -44,13 +44,16 @@ def test_html_table_escapes_and_colours() -> None:
     table = parse_tasks(DUMP + "12 faulted 0 1 - evil run panic: <script> in evil::run line 1\n")
     html = table._repr_html_()
     assert "&lt;script&gt;" in html and "<script>" not in html
-    assert "6 tasks" in html and "#c62828" in html      # faulted in red
+    assert "6 tasks" in html
+    assert html.count(STATE_COLOURS["faulted"]) == 2     # the two faulted rows, and only they
+    assert set(STATE_COLOURS) == set(STATES)
     assert isinstance(table, list) and isinstance(table, TaskList)
     with pytest.raises(KeyError):
         table.by_id(99)
 
 
 def test_spawn_refuses_a_bad_name_before_asking_the_guest() -> None:
+    # Machine.spawn checks the name before it touches the (here absent) guest.
     with pytest.raises(ValueError, match="cell::function"):
         Machine.spawn(None, "no colons")  # type: ignore[arg-type]
 
@@ -65,7 +68,7 @@ def test_machine_methods(kernel_image: Image) -> None:
         looper = m.spawn("looper::run")
         m.kill(looper)
         assert m.tasks().by_id(looper).cause == "killed"
-        with pytest.raises(BridgeError, match="no such function"):
+        with pytest.raises(MachineError, match="no such function"):
             m.spawn("counter::nothing")
-        with pytest.raises(BridgeError, match="no live task"):
+        with pytest.raises(MachineError, match="no live task"):
             m.kill(12345)

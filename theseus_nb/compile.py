@@ -1,0 +1,127 @@
+"""Compile: one cell's source to its ELF object, the one path every caller takes.
+
+The build (``Kernel.build``), ``%%cell`` and live swaps (``LiveKernel``)
+all compile through ``compile_source``, against the interfaces of the cells
+the object will live among (``interfaces_of``), with one cache. A cell is
+one file: ``.py`` in the cell language, ``.ll`` LLVM IR, or ``.s`` module
+assembly (the boot stub).
+
+Two caches: ``build.compile_object`` keys objects by the final IR; here an
+unchanged cell whose imports kept their interfaces (signatures, constants)
+skips the compiler altogether. The compiler's own source is part of the key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import build, lang
+from .objects import CellObject, parse_object
+from .signatures import signature_asm
+
+__all__ = ["CellSource", "LANGUAGES", "compile_source", "compile_among", "interfaces_of"]
+
+#: File suffix -> language of a cell.
+LANGUAGES = {".py": "cell", ".ll": "ir", ".s": "asm"}
+
+#: The line that lets a cell use the unsafe intrinsics.
+UNSAFE_MARKER = "# cell: unsafe"
+
+
+@dataclass(frozen=True)
+class CellSource:
+    """One cell's source text, where it came from, and its language."""
+
+    name: str
+    text: str
+    language: str  # "cell", "ir" or "asm"
+    filename: str = "<cell>"
+    unsafe: bool = False
+
+    @classmethod
+    def from_path(cls, path: Path) -> "CellSource":
+        """Read a cell from a file; its name is the file's stem."""
+        text = path.read_text()
+        return cls(path.stem, text, LANGUAGES[path.suffix], str(path), UNSAFE_MARKER in text)
+
+    @classmethod
+    def cell(cls, name: str, text: str, *, unsafe: bool = False,
+             filename: str | None = None) -> "CellSource":
+        """Cell-language source typed in a notebook or passed to a swap; unsafe
+        if asked for or marked in the text."""
+        return cls(name, text, "cell", filename or f"<cell {name}>",
+                   unsafe or UNSAFE_MARKER in text)
+
+
+def interfaces_of(sources: Iterable[CellSource]) -> dict:
+    """The public interface of every cell-language source, by cell name."""
+    return {s.name: lang.interface_of(s.text, s.name, filename=s.filename)
+            for s in sources if s.language == "cell"}
+
+
+def compile_source(src: CellSource, interfaces: dict) -> build.CompiledObject:
+    """Compile one cell's source to its ELF object (cached by content).
+
+    Cell-language objects carry their signature table (see signatures.py),
+    which the kernel checks when the cell is hot-swapped. Raises
+    ``CellError`` for bad source and ``BuildError`` for IR LLVM refuses.
+    """
+    if src.language == "asm":
+        return build.compile_object(build.module_asm(src.text), src.name)
+    if src.language == "ir":
+        return build.compile_object(src.text, src.name)
+    key = _source_key(src, interfaces, lang.imports_of(src.text, name=src.name,
+                                                      filename=src.filename))
+    path = build.cache_dir() / f"{src.name}-src-{key}.o"
+    if path.exists():
+        return build.CompiledObject(path.read_bytes(), True, key)
+    compiled = lang.compile_cell(src.text, src.name, filename=src.filename,
+                                 unsafe=src.unsafe, interfaces=interfaces)
+    result = build.compile_object(compiled.module, src.name,
+                                  extra_ir=signature_asm(src.name, compiled))
+    build.store_cached(path, result.data)
+    return result
+
+
+def compile_among(sources: Iterable[CellSource], new: list[CellSource]) -> dict[str, CellObject]:
+    """Objects for the ``new`` cells, each compiled against the interfaces of
+    ``sources`` with every new version in place of the old (so cells changed
+    together may use each other's new functions)."""
+    replaced = {s.name for s in new}
+    interfaces = interfaces_of([s for s in sources if s.name not in replaced] + new)
+    return {s.name: parse_object(compile_source(s, interfaces).data, s.name) for s in new}
+
+
+_compiler_hash: str | None = None
+
+
+def _compiler_fingerprint() -> str:
+    # The compiler's own source is part of every key: change the compiler,
+    # and every cell is compiled again.
+    global _compiler_hash
+    if _compiler_hash is None:
+        here = Path(__file__).resolve().parent
+        digest = hashlib.sha256()
+        for path in sorted([*here.glob("lang/*.py"), here / "build.py", here / "signatures.py"]):
+            digest.update(path.read_bytes())
+        _compiler_hash = digest.hexdigest()
+    return _compiler_hash
+
+
+def _source_key(src: CellSource, interfaces: dict, imports: list[str]) -> str:
+    parts = [_compiler_fingerprint(), src.name, src.filename, str(src.unsafe), src.text]
+    parts += [f"{cell}={_interface_text(interfaces.get(cell))}" for cell in sorted(set(imports))]
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
+
+
+def _interface_text(iface: lang.CellInterface | None) -> str:
+    # Everything of an imported cell that can change the importer's code:
+    # signatures, constants (inlined as immediates) and which names are private.
+    if iface is None:
+        return "-"
+    funcs = sorted(sig.text for sig in iface.functions.values())
+    consts = sorted(f"{n}:{t}={v}" for n, (t, v) in iface.constants.items())
+    return repr((funcs, consts, sorted(iface.private)))

@@ -1,0 +1,239 @@
+"""LiveKernel: a booted kernel as the host knows it, and live evolution from the host's side.
+
+``image.boot()`` returns one. It holds the image that was booted, the QEMU
+``Machine`` it runs on (qemu_bridge: text and bytes only), and the source
+and object of every cell as they are *now*, including every cell loaded or
+swapped since boot. That set is the one set of interfaces a new cell is
+compiled against, so a cell loaded at run time can be imported by the next.
+
+A swap is: compile the new source through the one compile path
+(``compile.compile_among``), hand the objects to the kernel
+(``Machine.upload`` each, then ``Machine.swap_uploaded``), then compare old and new
+objects for the report and tell whoever subscribed (the widgets). Any
+refusal leaves both the guest and this object as they were.
+
+Every bridge error comes out as its theseus_nb class (``guest_errors``).
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from qemu_bridge import Machine, QemuConfig, Reply
+
+from .compile import CellSource, compile_among
+from .graph import SectionGraph
+from .guest_errors import SwapError, guest_errors
+from .objects import CellObject, parse_object
+from .swap_report import SwapReport, section_changes
+from .tasks import TaskList, parse_tasks
+
+if TYPE_CHECKING:  # only a type: image.py is the layer above, and boots into this one
+    from .image import Image
+
+__all__ = ["LiveKernel"]
+
+
+class LiveKernel:
+    """A running kernel: its machine, its cells as they are now, and hot swap."""
+
+    def __init__(self, image: "Image", machine: Machine) -> None:
+        """Wrap a machine that booted ``image``; use ``image.boot()`` instead."""
+        #: The image this kernel booted from.
+        self.image = image
+        #: The QEMU guest (qemu_bridge.Machine): commands, queries, uploads.
+        self.machine = machine
+        #: The source of every cell as it is now (a cell swapped in as an object has none).
+        self.sources: dict[str, CellSource] = {s.name: s for s in image.sources}
+        #: The object of every cell as it is now.
+        self.objects: dict[str, CellObject] = {o.cell: o for o in image.nano_core + image.cells}
+        #: The report of the latest swap or load (None before the first).
+        self.last_swap: SwapReport | None = None
+        self._listeners: list[Callable[[SwapReport], None]] = []
+
+    @classmethod
+    def boot(cls, image: "Image", config: QemuConfig, *, boot_timeout: float = 10.0,
+             **kwargs: Any) -> "LiveKernel":
+        """Start QEMU on ``config`` (the files of ``image``) and wait for the prompt."""
+        with guest_errors():
+            machine = Machine.start(config, boot_timeout=boot_timeout, **kwargs)
+        return cls(image, machine)
+
+    # --- commands and queries (each one exchange on the serial line) ---------
+
+    def command(self, text: str, timeout: float = 5.0) -> str:
+        """Run one shell command; return exactly what it printed (see Machine.command)."""
+        with guest_errors():
+            return self.machine.command(text, timeout)
+
+    def request(self, text: str, timeout: float = 5.0, payload: str = "") -> Reply:
+        """Run one shell command; return its status and output as a ``Reply``."""
+        with guest_errors():
+            return self.machine.request(text, timeout, payload)
+
+    def tasks(self, timeout: float = 5.0) -> TaskList:
+        """The kernel's task table, one TaskRecord a task (renders as a table)."""
+        with guest_errors():
+            return parse_tasks(self.machine.query("tasks", timeout))
+
+    def graph(self, timeout: float = 30.0) -> SectionGraph:
+        """The live section-dependency graph, as the kernel's loader recorded it,
+        with the sections the latest swap changed marked."""
+        with guest_errors():
+            graph = SectionGraph.from_dump(self.machine.query("graph", timeout))
+        if self.last_swap is not None:
+            graph.changed = self.last_swap.changed & set(graph.sections)
+        return graph
+
+    def spawn(self, name: str, arg: int | None = None, timeout: float = 5.0) -> int:
+        """Start ``"cell::function"`` as a task with ``arg``; return its id."""
+        with guest_errors():
+            return self.machine.spawn(name, arg, timeout)
+
+    def kill(self, task_id: int, timeout: float = 5.0) -> None:
+        """End task ``task_id`` now."""
+        with guest_errors():
+            self.machine.kill(task_id, timeout)
+
+    # --- live evolution ---------------------------------------------------
+
+    def compile(self, name: str, source: str | None = None, *,
+                unsafe: bool = False) -> CellObject:
+        """The object cell ``name`` would get from ``source`` (None: its current
+        source), compiled against the cells running now. Nothing is sent."""
+        return compile_among(self.sources.values(), [self._source(name, source, unsafe)])[name]
+
+    def swap(self, name: str, source: str | None = None, *, data: bytes | None = None,
+             unsafe: bool = False, timeout: float = 30.0) -> SwapReport:
+        """Replace cell ``name`` in the running kernel with new ``source``
+        (cell-language text), an already compiled object ``data``, or (neither)
+        its current source compiled again.
+
+        Raises ``CellError`` when the source does not compile and SwapError
+        when the kernel refuses; in both cases the guest is exactly as it was.
+        """
+        return self.swap_many({name: source if data is None else data}, unsafe=unsafe,
+                              timeout=timeout)
+
+    def swap_many(self, cells: dict[str, str | bytes | None], *, unsafe: bool = False,
+                  timeout: float = 30.0) -> SwapReport:
+        """Swap several cells as one transaction (all or nothing); each is
+        compiled against the others' new versions."""
+        missing = [n for n in cells if n not in self.objects]
+        if missing:
+            raise SwapError(f"no cell {', '.join(map(repr, missing))} in the running kernel "
+                            "to swap: add a new cell with load()")
+        return self._evolve("swap", cells, unsafe, timeout)
+
+    def load(self, name: str, source: str | None = None, *, data: bytes | None = None,
+             unsafe: bool = False, timeout: float = 30.0) -> SwapReport:
+        """Add a new cell to the running kernel (same arguments as ``swap``);
+        cells loaded later may import it."""
+        if name in self.objects:
+            raise SwapError(f"the running kernel already has a cell {name!r}: use swap()")
+        return self._evolve("load", {name: source if data is None else data}, unsafe, timeout)
+
+    def subscribe(self, listener: Callable[[SwapReport], None]) -> Callable[[], None]:
+        """Call ``listener(report)`` after every swap or load that went in;
+        returns a function that ends the subscription."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def _source(self, name: str, source: str | None, unsafe: bool) -> CellSource:
+        if source is not None:
+            return CellSource.cell(name, source, unsafe=unsafe)
+        current = self.sources.get(name)
+        if current is None:
+            raise SwapError(f"the running kernel has no source for cell {name!r} to compile "
+                            "again: pass its new source")
+        return current
+
+    def _evolve(self, verb: str, cells: dict[str, str | bytes | None], unsafe: bool,
+                timeout: float) -> SwapReport:
+        start = time.perf_counter()
+        given = {n: parse_object(v, n) for n, v in cells.items() if isinstance(v, bytes)}
+        new = [self._source(n, v, unsafe) for n, v in cells.items() if not isinstance(v, bytes)]
+        compiled = compile_among(self.sources.values(), new)
+        objects = {n: given[n] if n in given else compiled[n] for n in cells}
+        compiled_at = time.perf_counter()
+        with guest_errors():
+            upload_start = time.perf_counter()
+            for name, obj in objects.items():
+                reply = self.machine.upload(name, obj.data, timeout)
+                if not reply.ok:
+                    raise SwapError(f"upload of {name!r} refused: {reply.output.strip()}",
+                                    self.transcript)
+            uploaded = time.perf_counter()
+            figures = self.machine.swap_uploaded(list(objects), load=verb == "load",
+                                                 timeout=timeout)
+        done = time.perf_counter()
+        report = SwapReport(cells=list(objects), verb=verb, objects=objects)
+        report.take_kernel_figures(figures)
+        for name, obj in objects.items():
+            added, removed, changed = section_changes(self.objects.get(name), obj)
+            report.sections_added += added
+            report.sections_removed += removed
+            report.sections_changed += changed
+            self.objects[name] = obj
+        for src in new:
+            self.sources[src.name] = src
+        for name in given:
+            self.sources.pop(name, None)  # an object alone says nothing of its source
+        report.compile_s = compiled_at - start
+        report.upload_s = uploaded - upload_start
+        report.swap_s = done - uploaded
+        report.total_s = done - start
+        self.last_swap = report
+        for listener in list(self._listeners):
+            listener(report)
+        return report
+
+    # --- life cycle and state ---------------------------------------------
+
+    def halt(self, status: int = 0, timeout: float = 5.0) -> int:
+        """Run the guest's ``halt N``; return QEMU's exit status, (N << 1) | 1."""
+        with guest_errors():
+            return self.machine.halt(status, timeout)
+
+    def shutdown(self, timeout: float = 3.0) -> int | None:
+        """Halt the guest cleanly (killing QEMU if it does not stop); idempotent."""
+        return self.machine.shutdown(timeout)
+
+    def __enter__(self) -> "LiveKernel":
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.shutdown()
+
+    @property
+    def transcript(self) -> str:
+        """Everything seen on the serial line so far."""
+        return self.machine.transcript
+
+    @property
+    def alive(self) -> bool:
+        """True while QEMU is running."""
+        return self.machine.alive
+
+    @property
+    def exit_status(self) -> int | None:
+        """QEMU's exit status once it has stopped."""
+        return self.machine.exit_status
+
+    @property
+    def pid(self) -> int:
+        """QEMU's process id."""
+        return self.machine.pid
+
+    def __repr__(self) -> str:
+        state = "running" if self.alive else f"exited {self.exit_status}"
+        return f"<LiveKernel pid={self.pid} {state}, {len(self.objects)} cells>"
+
+    def _repr_html_(self) -> str:
+        swap = (f"; last {self.last_swap.verb}: {html.escape(', '.join(self.last_swap.cells))}"
+                if self.last_swap else "")
+        return (f"<div><b>theseus-nb kernel</b>, {len(self.objects)} cells{swap}</div>"
+                + self.machine._repr_html_())
