@@ -6,6 +6,14 @@
 ; the command `divider` (main) spawns that task and prints its id (only
 ; when the shell runs it: a task must not write into the host's replies),
 ; so typing it never faults the shell itself.
+; The kernel calls divider::run (spawn) and divider::main (the shell) by
+; name, and checks each one's signature first: IR has none, so this table
+; gives the hashes the compiler would write for run(n: u64) -> u64 and
+; main(arg: u64) -> u64 (theseus_nb.signatures.function_hash("run", ["u64"], "u64")).
+module asm ".section .theseus.sigs,\22\22,@progbits"
+module asm ".ascii \22divider::run 7a1952cf2692f9c3\5Cndivider::main 6ab7559e585678aa\5Cn\22"
+module asm ".text"
+
 @"divider::zero" = global i64 0
 @"divider::.run_name" = constant [12 x i8] c"divider::run"
 

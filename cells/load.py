@@ -25,21 +25,26 @@ def main(arg_: u64) -> u64:
     source: u64 = name
     if cut < u64(len(word)):
         source = part_name(word, cut + 1, u64(len(word)))
-    if find_cell(name) != NONE:
-        line("refused: a cell of that name is loaded already (use swap)")
-        return 1
     if not find_source(source):
         line("refused: no upload or archive entry of that name")
         return 1
-    if load_object(name_addr(name), name_len(name), source_addr(), source_size()) == NONE:
+    cell: u64 = NONE
+    if find_cell(name) == NONE:
+        cell = load_object(name_addr(name), name_len(name), source_addr(), source_size())
+    # The upload is used up either way: a refused one would otherwise keep
+    # its slot and its heap block until an upload of the same name.
+    if source_blob() != MAX_BLOBS:
+        discard(source_blob())
+    if find_cell(name) != NONE and cell == NONE:
+        line("refused: a cell of that name is loaded already (use swap)")
+        return 1
+    if cell == NONE:
         write("refused: ")
         write(reason())
         write(" '")
         write(detail())
         line("'")
         return 1
-    if source_blob() != MAX_BLOBS:
-        discard(source_blob())
     write("loaded ")
     line(word)
     return 0

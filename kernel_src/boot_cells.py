@@ -97,10 +97,14 @@ def _refuse_waiting(i: u64, n: u64) -> None:
     # it: then the two wait for each other, a dependency cycle.
     what: str = detail()
     needer: u64 = needed_by()
+    # Taken before the search: object_defines() opens other objects, and a
+    # refusal there would replace the loader's detail.
+    a: u64 = detail_addr()
+    m: u64 = detail_len()
     cycle: u64 = NONE
     for k in range(n):
         if k != i and _pending[k] and cycle == NONE and \
-                object_defines(entry_data(k), entry_size(k), detail_addr(), detail_len()):
+                object_defines(entry_data(k), entry_size(k), a, m):
             cycle = k
     write("loader: refused cell ")
     write_mem(entry_name_addr(i), entry_name_len(i))

@@ -129,6 +129,16 @@ def sh_info(i: u64) -> u64:
     return u64(load32(_sh(i) + 44))
 
 
+def sh_entsize(i: u64) -> u64:
+    """Size of one entry of table section i (24 for symbols and relocations)."""
+    return load64(_sh(i) + 56)
+
+
+def shstrndx() -> u64:
+    """The section holding the section names."""
+    return u64(load16(_base + 62))
+
+
 def sh_align(i: u64) -> u64:
     """Alignment of section i (at least 1)."""
     a: u64 = load64(_sh(i) + 48)
@@ -138,7 +148,8 @@ def sh_align(i: u64) -> u64:
 
 
 def check_sections() -> bool:
-    """Every section's bytes lie inside the object."""
+    """Every section's bytes lie inside the object (bss-type sections have
+    none: object_check keeps the loader from reading through one)."""
     for i in range(_shnum):
         if sh_type(i) != SHT_NOBITS and not _within(sh_offset(i), sh_size(i)):
             return _fail("section offset past the end of the object")
@@ -229,6 +240,11 @@ def open_symbols() -> bool:
 def symbol_table() -> u64:
     """The section index of the symbol table open_symbols() found."""
     return _symtab
+
+
+def string_table() -> u64:
+    """The section index of that symbol table's string table."""
+    return _strtab
 
 
 def symbol_count() -> u64:

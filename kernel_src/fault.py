@@ -4,6 +4,9 @@ The cause (exception name, faulting address, and the cell::function found
 by the section table) is written here into the task's record, which
 task_table keeps; the task is marked faulted, its stack goes back to the
 heap, and the scheduler goes on.
+A fault or panic inside a scheduling policy's pick_next (which runs in the
+timer interrupt) ends the policy instead: the cause goes to the switcher,
+which drops the policy for its built-in round robin.
 Only a fault in the nano_core itself (before tasks start, in the shell or
 idle task, inside an interrupt handler, or any double fault) cannot be
 contained: it prints a crash report and stops QEMU with status 101.
@@ -18,25 +21,39 @@ from kernel_src.section_table import NONE, section_at, section_name
 from kernel_src.names import name_text
 from kernel_src.task_table import can_fault, current, task_name, set_cause, add_cause_byte, FAULTED, NO_VALUE
 from kernel_src.task import finish, die_current
-from kernel_src.switcher import schedule
+from kernel_src.switcher import (schedule, policy_running, policy_cause_begin, policy_cause_byte,
+                                 policy_cause_written, policy_failed)
 
 PAGE_FAULT: u64 = 14
 DOUBLE_FAULT: u64 = 8
 
+# A load from a non-canonical address always raises a general protection
+# fault: a panic in a policy leaves through the exception path, the one
+# place a failed policy is recovered.
+NON_CANONICAL: u64 = 0x8000000000000000
+
 _cr2_fn: u64 = 0
+_to_policy: bool = False     # the cause being written is a policy's, not a task's
 
 
 # ---- writing the cause into the running task's record ------------------------
 
+def _say_byte(c: u8) -> None:
+    if _to_policy:
+        policy_cause_byte(c)
+    else:
+        add_cause_byte(current(), c)
+
+
 def _say(s: str) -> None:
     for i in range(len(s)):
-        add_cause_byte(current(), u8(ord(s[i])))
+        _say_byte(u8(ord(s[i])))
 
 
 def _say_dec(v: u64) -> None:
     if v >= 10:
         _say_dec(v // 10)
-    add_cause_byte(current(), u8(v % 10) + 48)
+    _say_byte(u8(v % 10) + 48)
 
 
 def _say_hex(v: u64) -> None:
@@ -49,9 +66,9 @@ def _say_hex(v: u64) -> None:
         if d != 0 or started or shift == 0:
             started = True
             if d < 10:
-                add_cause_byte(current(), d + 48)
+                _say_byte(d + 48)
             else:
-                add_cause_byte(current(), d + 87)
+                _say_byte(d + 87)
 
 
 # ---- exceptions and panics ----------------------------------------------------
@@ -144,14 +161,10 @@ def _crash(frame: u64, vector: u64) -> None:
         hlt()
 
 
-def exception(frame: u64, nested: bool) -> u64:
-    """An exception (vector < 32) arrived with this frame: end its task and
-    return the next task's frame, or stop the machine (see the header)."""
-    vector: u64 = load64(frame + FRAME_VECTOR * 8)
-    if nested or vector == DOUBLE_FAULT or not can_fault():
-        _crash(frame, vector)
+def _describe(frame: u64, vector: u64) -> None:
+    # "page fault at 0x... address 0x... in cell::function"
     rip: u64 = load64(frame + FRAME_RIP * 8)
-    set_cause(current(), exception_name(vector))
+    _say(exception_name(vector))
     _say(" at ")
     _say_hex(rip)
     if vector == PAGE_FAULT:
@@ -159,8 +172,46 @@ def exception(frame: u64, nested: bool) -> u64:
         _say_hex(_cr2())
     _say(" in ")
     _say(_function_at(rip))
+
+
+def exception(frame: u64, nested: bool) -> u64:
+    """An exception (vector < 32) arrived with this frame: end its task (or
+    the policy it happened in) and return the frame to resume, or stop the
+    machine (see the header)."""
+    global _to_policy
+    vector: u64 = load64(frame + FRAME_VECTOR * 8)
+    if policy_running() and vector != DOUBLE_FAULT:
+        if not policy_cause_written():           # (a panic has written its own)
+            _to_policy = True
+            policy_cause_begin()
+            _describe(frame, vector)
+            _to_policy = False
+        return policy_failed()
+    if nested or vector == DOUBLE_FAULT or not can_fault():
+        _crash(frame, vector)
+    set_cause(current(), "")
+    _describe(frame, vector)
     finish(current(), FAULTED, NO_VALUE)
     return schedule(frame)
+
+
+def panic_in_policy(msg: str, where: str, line: u64) -> None:
+    """rt::panic inside a policy's pick_next: the message becomes the
+    policy's fault, and the policy call ends through exception()."""
+    global _to_policy
+    cli()
+    _to_policy = True
+    policy_cause_begin()
+    _say("panic: ")
+    _say(msg)
+    _say(" in ")
+    _say(where)
+    _say(" line ")
+    _say_dec(line)
+    _to_policy = False
+    load64(NON_CANONICAL)
+    while True:
+        hlt()
 
 
 def panic_in_task(msg: str, where: str, line: u64) -> None:

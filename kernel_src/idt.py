@@ -13,7 +13,7 @@ from kernel_src.params import FAULT_STACK
 from kernel_src.frame import FRAME_VECTOR, KERNEL_CODE
 from kernel_src.namespace import symbol_address
 from kernel_src.timer import tick, console, spurious
-from kernel_src.switcher import schedule
+from kernel_src.switcher import schedule, policy_abandoned
 from kernel_src.fault import exception, DOUBLE_FAULT
 
 TIMER_VECTOR: u64 = 32
@@ -82,7 +82,7 @@ def dispatch(frame: u64) -> u64:
         nested: bool = _depth > 0
         _depth += 1
         resume: u64 = exception(frame, nested)
-        _depth -= 1
+        _left()
         return resume
     _depth += 1
     resume2: u64 = frame
@@ -94,5 +94,16 @@ def dispatch(frame: u64) -> u64:
         resume2 = console(frame)
     else:
         spurious(vector)
-    _depth -= 1
+    _left()
     return resume2
+
+
+def _left() -> None:
+    # A handler returns.  When the switch it made abandoned a failed policy
+    # call (switcher.py), the handlers that call ran inside are left too, and
+    # the frame resumed is a task's: no handler runs any more.
+    global _depth
+    if policy_abandoned():
+        _depth = 0
+    else:
+        _depth -= 1

@@ -12,21 +12,22 @@ records and names rolled back).
 """
 # cell: unsafe
 from theseus_nb.lang.prelude import *
-from theseus_nb.lang.unsafe import make_str
-from kernel_src.params import MAX_STAGED
-from kernel_src.elf import (SHT_RELA, SHN_UNDEF, RELA_SIZE, open_object, check_sections,
-                            open_symbols, elf_reason, shnum, sh_type, sh_size, sh_link, sh_info,
-                            section_name_addr, section_name_len, symbol_table, symbol_count,
+from theseus_nb.lang.unsafe import addr_of, load8, make_str
+from kernel_src.params import MAX_STAGED, SYMBOL_NAME_MAX
+from kernel_src.elf import (SHT_RELA, SHN_UNDEF, open_object, check_sections,
+                            open_symbols, elf_reason, shnum, sh_type, sh_info,
+                            section_name_addr, section_name_len, symbol_count,
                             symbol_name_addr, symbol_name_len, symbol_section, symbol_value,
                             symbol_is_global, rela_count, rela_offset, rela_symbol, rela_type,
                             rela_addend)
-from kernel_src.reloc import accepted, width, patch
+from kernel_src.reloc import patch
+from kernel_src.object_check import RELOC_SLACK, check_object, check_reason
 from kernel_src.signatures import sig_in_object
 from kernel_src.placement import (use, forget, placed_addr, placed_rec, place_sections, failed_at,
                                   free_placed)
 from kernel_src.names import mem_equal, name_add
-from kernel_src.section_table import (NONE, add_cell, add_dep, add_reloc, section_name, rec_begin,
-                                      rec_commit, rec_rollback)
+from kernel_src.section_table import (NONE, add_cell, add_dep, add_reloc, section_name, section_addr,
+                                      section_size, rec_begin, rec_commit, rec_rollback)
 from kernel_src.namespace import sym_find_mem, sym_add, sym_addr, sym_section, sym_name, sym_remove_cell, sym_cell
 
 _reason: str = ""
@@ -34,6 +35,7 @@ _reason: str = ""
 # which outlives the refusal, unlike anything the load had put in the pool.
 _detail_addr: u64 = 0
 _detail_len: u64 = 0
+_shown: Array[u8, 96] = [0] * 96       # params.SYMBOL_NAME_MAX: detail() as printed
 _unresolved: bool = False
 _needer: u64 = 0                          # name handle of the section being relocated
 
@@ -60,8 +62,16 @@ def reason() -> str:
 
 
 def detail() -> str:
-    """The symbol or section the last failure is about ("" if none)."""
-    return make_str(_detail_addr, _detail_len)
+    """The symbol or section the last failure is about ("" if none), as it
+    may be printed: bytes that are not printable ASCII become "?" (the
+    console protocol is text) and a long name is cut."""
+    n: u64 = min(_detail_len, SYMBOL_NAME_MAX)
+    for i in range(n):
+        c: u8 = load8(_detail_addr + i)
+        if c < 32 or c > 126:
+            c = 63
+        _shown[i] = c
+    return make_str(addr_of(_shown), n)
 
 
 def detail_addr() -> u64:
@@ -87,6 +97,17 @@ def _fail_section(why: str, i: u64) -> bool:
 
 
 def _open(base: u64, size: u64) -> bool:
+    # Everything is checked before anything is computed (object_check.py).
+    if not _reopen(base, size):
+        return False
+    if not check_object():
+        return _fail(check_reason(), 0, 0)
+    return True
+
+
+def _reopen(base: u64, size: u64) -> bool:
+    # Open an object again that _open() has accepted (a swap goes back and
+    # forth between its staged objects).
     if not open_object(base, size) or not check_sections() or not open_symbols():
         return _fail(elf_reason(), 0, 0)
     return True
@@ -138,29 +159,38 @@ def _resolve(k: u64, needer: u64) -> bool:
                  symbol_name_len(k))
 
 
+def _target_fits(addend: i64) -> bool:
+    # Does the resolved symbol plus addend point into (or just around) the
+    # symbol's section?  For symbols of this object object_check has made
+    # sure; for another cell's, this is the first time we see its section.
+    if _target_rec == NONE:
+        return True
+    start: u64 = section_addr(_target_rec)
+    if _target_addr < start or _target_addr - start > section_size(_target_rec):
+        return False
+    at: i64 = i64(_target_addr - start) + addend
+    return at >= -RELOC_SLACK and at <= i64(section_size(_target_rec)) + RELOC_SLACK
+
+
 def _relocate() -> bool:
-    nsyms: u64 = symbol_count()
+    # object_check has bounded every field: offsets lie inside their
+    # sections, symbols inside the table, addends are small.
     for r in range(shnum()):
         if sh_type(r) != SHT_RELA:
             continue
         t: u64 = sh_info(r)
         if t >= shnum() or placed_addr(t) == 0:
             continue                      # relocations of sections we do not load
-        if sh_link(r) != symbol_table() or sh_size(r) % RELA_SIZE != 0:
-            return _fail("relocation table does not use the symbol table", 0, 0)
         for e in range(rela_count(r)):
             offset: u64 = rela_offset(r, e)
             k: u64 = rela_symbol(r, e)
             rtype: u32 = rela_type(r, e)
             addend: i64 = rela_addend(r, e)
-            if k >= nsyms:
-                return _fail("relocation names a symbol past the symbol table", 0, 0)
-            if not accepted(rtype):
-                return _fail_section("unknown relocation type", t)
-            if offset > sh_size(t) or width(rtype) > sh_size(t) - offset:
-                return _fail_section("relocation offset past the end of its section", t)
             if not _resolve(k, placed_rec(t)):
                 return False
+            if not _target_fits(addend):
+                return _fail("relocation points outside the section of its symbol",
+                             symbol_name_addr(k), symbol_name_len(k))
             why: str = patch(placed_addr(t) + offset, rtype, _target_addr, addend)
             if len(why) > 0:
                 return _fail(why, 0, 0)
@@ -238,7 +268,7 @@ def stage(name_at: u64, name_n: u64, base: u64, size: u64) -> u64:
 def stage_open(t: u64) -> bool:
     """Make staged cell t's object the open one again (for placement's queries)."""
     use(t)
-    return _open(_st_base[t], _st_size[t])
+    return _reopen(_st_base[t], _st_size[t])
 
 
 def stage_link(t: u64, swapping: bool) -> bool:

@@ -10,9 +10,9 @@ table and checks every `from kernel_src.X import` against it):
 
     0  params frame: limits; the layout of a saved interrupt frame
     1  serial clock multiboot: the console, time and ticks, what the boot loader said
-    2  names frames elf reloc section_table task_table: tables and formats
-    3  namespace archive signatures: lookups by name
-    4  irq symfile: interrupts off (irq finds its helper by name); the host's symbol file
+    2  names frames elf reloc section_table task_table sha256: tables and formats; hashing
+    3  namespace archive signatures object_check: lookups by name; is an object well-formed
+    4  irq symfile call_by_name: interrupts off (irq finds its helper by name); the host's symbol file; calls by name
     5  heap switcher: the kernel heap; who runs next
     6  placement retire task timer: placing sections; old code; a task's life; the clock interrupt
     7  loader fault shell sync: loading cells; faults end tasks; the shell; channels

@@ -21,12 +21,16 @@ SYMBOL_NAME_MAX: u64 = 96    # bytes of a name symbol_address() can look up
 
 # The loader and live evolution
 MAX_OBJECT_SECTIONS: u64 = 256   # sections of one cell object
+MAX_SECTION_BYTES: u64 = 4194304 # bytes of one section of an object (its bss included)
+NAME_MAX: u64 = 1024         # bytes of one symbol or section name in an object
 MAX_STAGED: u64 = 8          # cells loaded in one transaction (a boot load, a swap)
 MAX_TXN_CELLS: u64 = 16      # cell records one transaction may create (>= MAX_STAGED)
 MAX_SWAP: u64 = 8            # cells one `swap` command replaces (<= MAX_STAGED)
 MAX_UPLOAD: u64 = 1048576    # bytes of one uploaded object: a cell is a few KiB to a few tens
 MAX_BLOBS: u64 = 8           # uploads waiting for a swap or load
 MAX_RETIRED: u64 = 4096      # retired sections (old code a task may still run)
+MAX_RETIRED_RELOCS: u64 = 4096   # relocations of retired code into other cells, kept for later swaps
+MAX_RETIRED_GROUPS: u64 = 256    # retired versions of cells (one per swapped-out cell)
 MAX_ARCHIVE: u64 = 1024      # entries in the boot archive
 MAX_REGIONS: u64 = 32        # usable memory regions kept from the Multiboot map
 
@@ -46,6 +50,8 @@ KEEP_ENDED: u64 = 32         # ended tasks whose records stay in the table (ps, 
 SPEC_MAX: u64 = 64           # bytes of a task's "cell::function"
 CAUSE_MAX: u64 = 128         # bytes of why a task ended; longer causes are cut
 TIMER_HZ: u64 = 100          # timer interrupts per second: the scheduler's time slice
+POLICY_TICKS: u64 = 2        # timer ticks a policy's pick_next may run before it is dropped
+                             # (the first tick may come at once: 2 is at least one whole tick)
 MAX_CHANNELS: u64 = 32       # channels (kernel_src/sync.py)
 CHANNEL_SLOTS: u64 = 16      # values a channel holds before a sender blocks
 

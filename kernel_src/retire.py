@@ -1,49 +1,177 @@
-"""retire: old code and data that a task may still be running, kept until it is not.
+"""retire: old code and data that a task may still be running, kept until nothing can reach it.
 
-A hot swap (swap.py) replaces a cell while tasks run.  A task whose resume
-address, or any word on its stack, points into the old cell's sections may
-still return into them, so they are retired instead of freed: one group per
-swapped-out cell.  reclaim() frees every group no task is inside any more
-(at each swap, and in the `mem` command).  The stack scan is conservative:
-a stale word that happens to point into old code only delays the free.
+A hot swap (swap_cells.py) replaces a cell while tasks run.  A task whose
+resume address, or any word on its stack, points into the old cell's
+sections may still return into them, so they are retired instead of freed:
+one group per swapped-out cell.  The group's relocations that name another
+cell's public symbol (its calls and global uses) are kept too, because
+that cell may be swapped later: swap_cells then points them at the new
+version (redirect_retired), or, when it cannot (the new version changed or
+removed the symbol), the old version is retired in turn and stays alive
+while a retired relocation still points into it.  So retired code never
+reaches freed code.  reclaim() frees every group that no task is inside and
+no other retired group points into (at each swap, and in the `mem`
+command).  The stack scan is conservative: a stale word that happens to
+point into old code only delays the free.  The tables are fixed: a swap
+that would overflow them is refused before it starts (room_for()).
 """
 # cell: unsafe
 from theseus_nb.lang.prelude import *
 from theseus_nb.lang.unsafe import load64
-from kernel_src.params import MAX_RETIRED, MAX_OBJECT_SECTIONS
+from kernel_src.params import MAX_RETIRED, MAX_RETIRED_RELOCS, MAX_RETIRED_GROUPS, MAX_OBJECT_SECTIONS
 from kernel_src.heap import free
 from kernel_src.irq import irq_off, irq_restore
-from kernel_src.section_table import section_count, section_alive, section_cell, section_addr, section_size, kill_cell
+from kernel_src.section_table import (NONE, section_count, section_alive, section_cell, section_addr,
+                                      section_size, kill_cell, cell_core, reloc_count, reloc_alive,
+                                      reloc_section, reloc_target, reloc_symbol, reloc_offset,
+                                      reloc_type, reloc_addend)
 from kernel_src.task_table import (current, task_count, task_state, task_saved_rip, task_saved_rsp,
                                    task_stack_hi, FREE, EXITED, FAULTED)
 
-# Retired sections: old code and data waiting for no task to be inside them.
+# Retired sections: old code and data waiting for nothing to reach them.
 _ret_addr: Array[u64, 4096] = [0] * 4096       # params.MAX_RETIRED; 0: an empty slot
 _ret_size: Array[u64, 4096] = [0] * 4096       # params.MAX_RETIRED
-_ret_group: Array[u64, 4096] = [0] * 4096      # params.MAX_RETIRED: one group per swapped-out cell
-_next_group: u64 = 1
+_ret_group: Array[u64, 4096] = [0] * 4096      # params.MAX_RETIRED: its group
+# Groups, one per swapped-out cell; a group's sections and relocations go together.
+_group_used: Array[bool, 256] = [False] * 256  # params.MAX_RETIRED_GROUPS
+_reached: Array[bool, 256] = [False] * 256     # params.MAX_RETIRED_GROUPS: reclaim()'s marks
+# Retired relocations: a place in retired code, and the address it points at.
+_rr_place: Array[u64, 4096] = [0] * 4096       # params.MAX_RETIRED_RELOCS; 0: an empty slot
+_rr_type: Array[u32, 4096] = [0] * 4096        # params.MAX_RETIRED_RELOCS
+_rr_addend: Array[i64, 4096] = [0] * 4096      # params.MAX_RETIRED_RELOCS
+_rr_symbol: Array[u64, 4096] = [0] * 4096      # params.MAX_RETIRED_RELOCS: name handle
+_rr_target: Array[u64, 4096] = [0] * 4096      # params.MAX_RETIRED_RELOCS: the symbol's address
+_rr_group: Array[u64, 4096] = [0] * 4096       # params.MAX_RETIRED_RELOCS
 
 
-def retire_cell(c: u64) -> u64:
-    """Move cell c's sections to the retired list and kill its records;
-    how many sections."""
-    global _next_group
+def _kept(r: u64, c: u64) -> bool:
+    # Is relocation record r one of cell c's that must be kept when c
+    # retires: it names a public symbol of a cell that may be swapped later?
+    return reloc_alive(r) and section_cell(reloc_section(r)) == c and reloc_symbol(r) != 0 \
+        and not cell_core(section_cell(reloc_target(r)))
+
+
+def room_for(cells_sections: u64, cells_relocs: u64, groups: u64) -> bool:
+    """Can the tables take this many more sections, relocations and groups?"""
+    free_sections: u64 = 0
+    for k in range(MAX_RETIRED):
+        if _ret_addr[k] == 0:
+            free_sections += 1
+    free_relocs: u64 = 0
+    for k in range(MAX_RETIRED_RELOCS):
+        if _rr_place[k] == 0:
+            free_relocs += 1
+    free_groups: u64 = 0
+    for g in range(MAX_RETIRED_GROUPS):
+        if not _group_used[g]:
+            free_groups += 1
+    return cells_sections <= free_sections and cells_relocs <= free_relocs and groups <= free_groups
+
+
+def sections_of(c: u64) -> u64:
+    """How many retired slots cell c's sections would take."""
+    n: u64 = 0
+    for s in range(section_count()):
+        if section_alive(s) and section_cell(s) == c:
+            n += 1
+    return n
+
+
+def relocations_of(c: u64) -> u64:
+    """How many retired relocation slots cell c would take."""
+    n: u64 = 0
+    for r in range(reloc_count()):
+        if _kept(r, c):
+            n += 1
+    return n
+
+
+def new_group() -> u64:
+    """A free group (room_for() said there is one)."""
+    for g in range(MAX_RETIRED_GROUPS):
+        if not _group_used[g]:
+            _group_used[g] = True
+            return g
+    return NONE
+
+
+def retire_relocation(r: u64, g: u64, target: u64) -> None:
+    """Keep relocation record r in group g; it points at address target."""
+    for k in range(MAX_RETIRED_RELOCS):
+        if _rr_place[k] == 0:
+            _rr_place[k] = section_addr(reloc_section(r)) + reloc_offset(r)
+            _rr_type[k] = reloc_type(r)
+            _rr_addend[k] = reloc_addend(r)
+            _rr_symbol[k] = reloc_symbol(r)
+            _rr_target[k] = target
+            _rr_group[k] = g
+            return
+
+
+def kept_relocation(r: u64, c: u64) -> bool:
+    """Is relocation record r one cell c keeps when it retires?"""
+    return _kept(r, c)
+
+
+def retire_cell(c: u64, g: u64) -> u64:
+    """Move cell c's sections to group g and kill its records; how many sections."""
     n: u64 = 0
     slot: u64 = 0
     for s in range(section_count()):
         if section_alive(s) and section_cell(s) == c:
-            while slot < MAX_RETIRED and _ret_addr[slot] != 0:
+            while _ret_addr[slot] != 0:          # room_for() made sure there is one
                 slot += 1
-            if slot == MAX_RETIRED:
-                panic("swap: too many retired sections still in use")
             _ret_addr[slot] = section_addr(s)
             _ret_size[slot] = section_size(s)
-            _ret_group[slot] = _next_group
+            _ret_group[slot] = g
             n += 1
-    _next_group += 1
     kill_cell(c)
     return n
 
+
+# ---- the retired relocations (swap_cells.py redirects them) ---------------------
+
+def retired_reloc_count() -> u64:
+    """Upper bound of retired relocation slots (check retired_reloc_alive)."""
+    return MAX_RETIRED_RELOCS
+
+
+def retired_reloc_alive(k: u64) -> bool:
+    """Is slot k a kept relocation?"""
+    return _rr_place[k] != 0
+
+
+def retired_reloc_place(k: u64) -> u64:
+    """The address relocation k patches."""
+    return _rr_place[k]
+
+
+def retired_reloc_type(k: u64) -> u32:
+    """Its ELF type."""
+    return _rr_type[k]
+
+
+def retired_reloc_addend(k: u64) -> i64:
+    """Its addend."""
+    return _rr_addend[k]
+
+
+def retired_reloc_symbol(k: u64) -> u64:
+    """Name handle of the public symbol it uses."""
+    return _rr_symbol[k]
+
+
+def retired_reloc_target(k: u64) -> u64:
+    """The address of the version of that symbol it points at now."""
+    return _rr_target[k]
+
+
+def retarget_retired(k: u64, target: u64) -> None:
+    """Relocation k now points at a new version of its symbol, at target."""
+    _rr_target[k] = target
+
+
+# ---- freeing what nothing reaches ------------------------------------------------
 
 # The ranges of the group being checked, gathered once (see _gather).
 _g_lo: Array[u64, 256] = [0] * 256             # params.MAX_OBJECT_SECTIONS: a group is one cell
@@ -76,10 +204,9 @@ def _points_into(v: u64) -> bool:
     return False
 
 
-def _in_use(g: u64) -> bool:
-    # Is a task (other than the one running this) inside retired group g?
-    # Its resume address, or any word on its stack that points into the
-    # group (a conservative scan: a stale word only delays the free).
+def _task_inside(g: u64) -> bool:
+    # Is a task (other than the one running this) inside group g?  Its
+    # resume address or any word on its stack (a conservative scan).
     _gather(g)
     for i in range(task_count()):
         st: u8 = task_state(i)
@@ -96,18 +223,50 @@ def _in_use(g: u64) -> bool:
     return False
 
 
+def _group_at(a: u64) -> u64:
+    # The group whose sections hold address a, or NONE.
+    for k in range(MAX_RETIRED):
+        if _ret_addr[k] != 0 and _ret_addr[k] <= a and a <= _ret_addr[k] + _ret_size[k]:
+            return _ret_group[k]
+    return NONE
+
+
+def _free_group(g: u64) -> u64:
+    freed: u64 = 0
+    for k in range(MAX_RETIRED):
+        if _ret_addr[k] != 0 and _ret_group[k] == g:
+            free(_ret_addr[k])
+            _ret_addr[k] = 0
+            freed += 1
+    for k in range(MAX_RETIRED_RELOCS):
+        if _rr_place[k] != 0 and _rr_group[k] == g:
+            _rr_place[k] = 0
+    _group_used[g] = False
+    return freed
+
+
 def reclaim() -> u64:
-    """Free retired sections that no task is inside any more; how many."""
+    """Free retired sections that nothing can reach any more; how many.
+
+    Reachable: a group a task is inside, and every group a retired
+    relocation of a reachable group points into (so groups that only point
+    at each other go together)."""
     freed: u64 = 0
     flags: u64 = irq_off()
-    for k in range(MAX_RETIRED):
-        if _ret_addr[k] != 0 and not _in_use(_ret_group[k]):
-            g: u64 = _ret_group[k]
-            for m in range(MAX_RETIRED):
-                if _ret_addr[m] != 0 and _ret_group[m] == g:
-                    free(_ret_addr[m])
-                    _ret_addr[m] = 0
-                    freed += 1
+    for g in range(MAX_RETIRED_GROUPS):
+        _reached[g] = _group_used[g] and _task_inside(g)
+    progress: bool = True
+    while progress:
+        progress = False
+        for k in range(MAX_RETIRED_RELOCS):
+            if _rr_place[k] != 0 and _reached[_rr_group[k]]:
+                t: u64 = _group_at(_rr_target[k])
+                if t != NONE and not _reached[t]:
+                    _reached[t] = True
+                    progress = True
+    for g in range(MAX_RETIRED_GROUPS):
+        if _group_used[g] and not _reached[g]:
+            freed += _free_group(g)
     irq_restore(flags)
     return freed
 

@@ -18,7 +18,8 @@ from theseus_nb.lang.unsafe import addr_of, call_addr, make_str, outl
 from kernel_src.params import LINE_MAX, MAX_ARGS, DEBUG_EXIT_PORT
 from kernel_src.serial import (get, ready, put, write, newline, write_u64, frame_begin, frame_end,
                                frame_count, frame_checksum)
-from kernel_src.namespace import sym_find_mem, sym_addr
+from kernel_src.namespace import sym_addr
+from kernel_src.call_by_name import find_function, lookup_error, lookup_found
 from kernel_src.names import name_begin, name_append_mem, name_append_str, name_end, name_addr, name_len, names_mark, names_rewind
 from kernel_src.section_table import NONE
 from kernel_src.task import wait_input, reap
@@ -131,13 +132,14 @@ def arg_u64(i: u64) -> u64:
 
 
 def find_command(word: str) -> u64:
-    """Address of WORD::main, or 0 if no loaded cell provides it."""
+    """Address of WORD::main, or 0 if no loaded cell provides it as a
+    main(u64) -> u64 (lookup_found() then tells a refusal from no such cell)."""
     names_mark()
     name_begin()
     name_append_str(word)
     name_append_str("::main")
     h: u64 = name_end()
-    s: u64 = sym_find_mem(name_addr(h), name_len(h))
+    s: u64 = find_function(name_addr(h), name_len(h), "u64", "u64", "a command", True)
     names_rewind()
     if s == NONE:
         return 0
@@ -157,6 +159,11 @@ def execute() -> u64:
         # Power-off must work even when no cell could be loaded: the host
         # relies on it to stop the machine cleanly.
         outl(DEBUG_EXIT_PORT, u32(arg_u64(1) & 0xFFFF))
+    if entry == 0 and lookup_found():
+        write("refused: ")
+        write(lookup_error())
+        newline()
+        return 126
     if entry == 0:
         write("unknown command: ")
         write(arg(0))

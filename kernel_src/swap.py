@@ -24,7 +24,6 @@ from kernel_src.upload import find, blob_addr, blob_size, discard
 from kernel_src.retire import retired
 from kernel_src.archive import entry_find, entry_data, entry_size
 
-_blob: Array[u64, 8] = [0] * 8        # params.MAX_SWAP: upload slot of each source (MAX_BLOBS: the archive)
 _src_addr: u64 = 0
 _src_size: u64 = 0
 _src_blob: u64 = 0
@@ -86,21 +85,22 @@ def _kv(key: str, v: u64) -> None:
     newline()
 
 
-def main(arg_: u64) -> u64:
-    """Swap the cells named on the line (see the header)."""
-    start: u64 = cycles()
-    count: u64 = argc() - 1
-    if count == 0 or count > MAX_SWAP:
-        writeln("usage: swap CELL[=SOURCE] [CELL2[=SOURCE2] ...]")
-        return 2
+def _source_of(j: u64) -> u64:
+    # The source name of word j of the line: after "=", else the cell's name.
+    word: str = arg(j + 1)
+    cut: u64 = split_at_equals(word)
+    if cut < u64(len(word)):
+        return part_name(word, cut + 1, u64(len(word)))
+    return part_name(word, 0, cut)
+
+
+def _stage_all(count: u64) -> u64:
+    # Stage every cell named on the line and commit; 0, or 1 with the refusal printed.
     swap_begin()
     for j in range(count):
         word: str = arg(j + 1)
-        cut: u64 = split_at_equals(word)
-        name: u64 = part_name(word, 0, cut)
-        source: u64 = name
-        if cut < u64(len(word)):
-            source = part_name(word, cut + 1, u64(len(word)))
+        name: u64 = part_name(word, 0, split_at_equals(word))
+        source: u64 = _source_of(j)
         old: u64 = find_cell(name)
         if old == NONE:
             return refuse("no loaded cell is called", name)
@@ -108,14 +108,27 @@ def main(arg_: u64) -> u64:
             return refuse("the nano_core is linked by the host and cannot be swapped:", name)
         if not find_source(source):
             return refuse("no upload or archive entry is called", source)
-        _blob[j] = _src_blob
         if not swap_stage(old, name_addr(name), name_len(name), _src_addr, _src_size):
             return refuse_loader()
-    if swap_commit() != 0:
-        return 1
+    return swap_commit()
+
+
+def main(arg_: u64) -> u64:
+    """Swap the cells named on the line (see the header)."""
+    start: u64 = cycles()
+    count: u64 = argc() - 1
+    if count == 0 or count > MAX_SWAP:
+        writeln("usage: swap CELL[=SOURCE] [CELL2[=SOURCE2] ...]")
+        return 2
+    status: u64 = _stage_all(count)
+    # Every upload the line names is used up, swapped in or refused: a
+    # refused one would otherwise keep its slot and its heap block.
     for j in range(count):
-        if _blob[j] != MAX_BLOBS:
-            discard(_blob[j])
+        b: u64 = find(_source_of(j))
+        if b != MAX_BLOBS:
+            discard(b)
+    if status != 0:
+        return status
     took: u64 = cycles() - start
     for j in range(count):
         write("swapped ")

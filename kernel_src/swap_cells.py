@@ -16,10 +16,14 @@ the kernel exactly as it was.
 
 Old code that a task is still running (its saved instruction pointer, or a
 return address on its stack, points into it) is not freed at once: it is
-retired (retire.py), and freed when no task is inside it any more.  Its own
-calls to public functions and its uses of globals of the swapped cells are
-rewritten too (when the signature is unchanged), so a task looping in old
-code reaches the new functions and the carried-over state at its next call.
+retired (retire.py), and freed when nothing can reach it any more.  Its
+relocations that name public symbols are kept with it, and at this swap and
+every later one, those that point at a swapped cell's symbol are rewritten
+too (when the signature is unchanged), so a task looping in old code
+reaches the new functions and the carried-over state at its next call; the
+others keep the old version they point at alive.  Retired code never
+reaches freed code, and a swap whose old cells would overflow the retired
+tables is refused before the commit.
 
 Use: swap_begin(); swap_stage(old, ...) for each cell; swap_commit().  The
 `swap` command (swap.py) is the shell's way in.  Refusals and the state
@@ -45,9 +49,14 @@ from kernel_src.placement import (exports, global_count, global_at, global_name_
 from kernel_src.signatures import sig_in_object
 from kernel_src.reloc import patch
 from kernel_src.irq import irq_off, irq_restore
-from kernel_src.retire import retire_cell, reclaim
+from kernel_src.retire import (room_for, sections_of, relocations_of, new_group, kept_relocation,
+                                retire_relocation, retire_cell, reclaim, retired_reloc_count,
+                                retired_reloc_alive, retired_reloc_place, retired_reloc_type,
+                                retired_reloc_addend, retired_reloc_symbol, retired_reloc_target,
+                                retarget_retired)
 
 _old: Array[u64, 8] = [0] * 8         # params.MAX_SWAP: the cells being replaced
+_group: Array[u64, 8] = [0] * 8       # params.MAX_SWAP: the retired group each one becomes
 _count: u64 = 0
 _rewritten: u64 = 0
 _in_old_code: u64 = 0
@@ -184,26 +193,58 @@ def _rewrite() -> u64:
     return rewritten
 
 
-def _rewrite_retired() -> u64:
-    # Before the old names go: relocations inside old cells that use a
-    # public function or global of a swapped cell, unchanged in signature,
-    # now reach the new one (a task may still be running that old code).
+def _check_room() -> u64:
+    # The old cells go to the retired tables: refuse now if they would not fit.
+    sections: u64 = 0
+    relocs: u64 = 0
+    for j in range(_count):
+        sections += sections_of(_old[j])
+        relocs += relocations_of(_old[j])
+    if room_for(sections, relocs, _count):
+        return 0
+    writeln("refused: too many retired sections still in use: end the tasks still running "
+            "old versions of swapped cells (ps shows them; kill ID), then swap again")
+    stage_rollback()
+    return 1
+
+
+def _keep_old_relocations() -> None:
+    # Before the names change: each old cell's relocations to public symbols
+    # go to its retired group, with the address they point at now.
+    for j in range(_count):
+        _group[j] = new_group()
+        for r in range(reloc_count()):
+            if kept_relocation(r, _old[j]):
+                s: u64 = sym_find(reloc_symbol(r))
+                target: u64 = section_addr(reloc_target(r))
+                if s != NONE:
+                    target = sym_addr(s)
+                retire_relocation(r, _group[j], target)
+
+
+def _redirect_retired() -> u64:
+    # Every kept relocation of retired code (older versions and the cells
+    # retiring now) that points at the current version of a symbol of a
+    # swapped cell now reaches the new version, when it has the symbol with
+    # the same signature; otherwise it keeps pointing at the old one, which
+    # retire.py then keeps alive.  Before the old names go.
     n: u64 = 0
-    for r in range(reloc_count()):
-        if not reloc_alive(r) or not _is_old(section_cell(reloc_section(r))):
+    for k in range(retired_reloc_count()):
+        if not retired_reloc_alive(k):
             continue
-        j: u64 = _old_index(section_cell(reloc_target(r)))
-        sym: u64 = reloc_symbol(r)
-        if j == NONE or sym == 0:
-            continue
+        sym: u64 = retired_reloc_symbol(k)
         old: u64 = sym_find(sym)
-        if old == NONE or sym_sig(old) == 0 or not stage_open(j):
+        if old == NONE or sym_addr(old) != retired_reloc_target(k) or sym_sig(old) == 0:
             continue
-        k: u64 = object_global(name_addr(sym), name_len(sym))
-        if k != 0 and sig_in_object(name_addr(sym), name_len(sym)) == sym_sig(old):
-            patch(section_addr(reloc_section(r)) + reloc_offset(r), reloc_type(r),
-                  global_addr(k), reloc_addend(r))
-            n += 1
+        j: u64 = _old_index(sym_cell(old))
+        if j == NONE or not stage_open(j):
+            continue
+        g: u64 = object_global(name_addr(sym), name_len(sym))
+        if g != 0 and sig_in_object(name_addr(sym), name_len(sym)) == sym_sig(old):
+            if len(patch(retired_reloc_place(k), retired_reloc_type(k), global_addr(g),
+                         retired_reloc_addend(k))) == 0:
+                retarget_retired(k, global_addr(g))
+                n += 1
     return n
 
 
@@ -232,19 +273,20 @@ def swap_commit() -> u64:
     for j in range(_count):
         if not stage_link(j, True):
             return refuse_loader()
-    if _check_users() != 0 or _check_clashes() != 0:
+    if _check_users() != 0 or _check_clashes() != 0 or _check_room() != 0:
         return 1
     # The commit: nothing below can fail, and no task runs until it is done.
     flags: u64 = irq_off()
     _carry_state()
-    _in_old_code = _rewrite_retired()
+    _keep_old_relocations()
+    _in_old_code = _redirect_retired()
     for j in range(_count):
         sym_remove_cell(_old[j])
     for j in range(_count):
         stage_export(j)
     _rewritten = _rewrite()
     for j in range(_count):
-        retire_cell(_old[j])
+        retire_cell(_old[j], _group[j])
     stage_commit()
     irq_restore(flags)
     _freed = reclaim()

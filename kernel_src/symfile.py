@@ -8,7 +8,9 @@ boot archive ("@nano_core"), one record a line:
     sec CELL KIND SIZE ADDR NAME   sections (KIND 0 text, 1 rodata, 2 data,
                                    3 bss; ADDR hexadecimal), numbered from 0
     dep FROM TO COUNT              dependencies between those sections
-    sym SECTION ADDR NAME          the exported symbols (ADDR hexadecimal)
+    sym SECTION ADDR NAME [SIG]    the exported symbols (ADDR hexadecimal; SIG,
+                                   16 hex digits, the compiler's signature hash
+                                   of a cell-language function or global)
 """
 # cell: unsafe
 from theseus_nb.lang.prelude import *
@@ -95,7 +97,8 @@ def load_symfile(base: u64, size: u64) -> u64:
         elif kind == 115:                           # sym
             sec: u64 = _number(10)
             a: u64 = _number(16)
-            if sym_add(_name(), a, sec, 0, 0):
+            name: u64 = _name()
+            if sym_add(name, a, sec, 0, _number(16)):   # no SIG: 0, none recorded
                 symbols += 1
         _next_line()
     return symbols

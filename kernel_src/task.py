@@ -14,8 +14,8 @@ from theseus_nb.lang.unsafe import addr_of, store64, call_addr, sti, hlt
 from kernel_src.params import TASK_STACK, IDLE_STACK, SPEC_MAX
 from kernel_src.frame import (FRAME_RDI, FRAME_RIP, FRAME_CS, FRAME_RFLAGS, FRAME_RSP, FRAME_SS,
                               FRAME_WORDS, KERNEL_CODE, KERNEL_DATA, RFLAGS_IF, RFLAGS_FIXED)
-from kernel_src.namespace import sym_find_mem, sym_addr, sym_section, symbol_address
-from kernel_src.section_table import NONE, KIND_TEXT, section_kind
+from kernel_src.namespace import NONE, sym_addr, symbol_address
+from kernel_src.call_by_name import find_function, lookup_error
 from kernel_src.heap import alloc, free
 from kernel_src.clock import ticks
 from kernel_src.irq import irq_off, irq_restore
@@ -180,7 +180,8 @@ def reap() -> u64:
 # ---- spawn, kill, join -------------------------------------------------
 
 def spawn(spec: str, arg: u64) -> u64:
-    """Start CELL::FUNCTION(arg) as a new task; its id, or 0 (see spawn_error())."""
+    """Start CELL::FUNCTION(arg) as a new task; its id, or 0 (see spawn_error()).
+    The function must be a loaded cell's public FUNCTION(u64) -> u64."""
     global _error
     reap()
     n: u64 = u64(len(spec))
@@ -193,10 +194,12 @@ def spawn(spec: str, arg: u64) -> u64:
     for i in range(n):
         _lookup[i] = u8(ord(spec[i]))
     flags: u64 = irq_off()
-    sym: u64 = sym_find_mem(addr_of(_lookup), n)
-    if sym == NONE or sym_section(sym) == NONE or section_kind(sym_section(sym)) != KIND_TEXT:
+    # A task's entry is called as entry(arg): it must take one u64 and
+    # return one (call_by_name.py checks the compiler's signature hash).
+    sym: u64 = find_function(addr_of(_lookup), n, "u64", "u64", "a task", False)
+    if sym == NONE:
         irq_restore(flags)
-        _error = "no such function (expected CELL::FUNCTION of a loaded cell)"
+        _error = lookup_error()
         return 0
     entry: u64 = sym_addr(sym)
     slot: u64 = take_slot()

@@ -10,7 +10,7 @@ from theseus_nb.lang.prelude import *
 from theseus_nb.lang.unsafe import outb, rdtsc
 from kernel_src.params import TIMER_HZ, COM1
 from kernel_src.clock import count_tick
-from kernel_src.switcher import on_tick, schedule, input_arrived
+from kernel_src.switcher import on_tick, preempt, input_arrived
 
 PIT_HZ: u64 = 1193182
 
@@ -44,7 +44,7 @@ def tick(frame: u64) -> u64:
     now: u64 = count_tick()
     outb(0x20, 0x20)          # EOI now: we may leave on another task's stack
     on_tick(now)
-    resume: u64 = schedule(frame)
+    resume: u64 = preempt(frame)
     _irq_cycles += rdtsc() - start
     return resume
 

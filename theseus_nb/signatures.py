@@ -11,12 +11,14 @@ into a section the loader reads but never loads, ``.theseus.sigs``, one
 from __future__ import annotations
 
 import hashlib
+import io
 
+from elftools.elf.elffile import ELFFile
 from llvmlite import ir
 
 from .build import module_asm
 
-__all__ = ["SIGS_SECTION", "signature_lines", "signature_asm"]
+__all__ = ["SIGS_SECTION", "signature_lines", "signature_asm", "signatures_in", "function_hash"]
 
 SIGS_SECTION = ".theseus.sigs"
 
@@ -43,3 +45,23 @@ def signature_asm(cell: str, compiled: object) -> str:
     """Module-level asm that puts the table into a non-allocated section."""
     body = "".join(line + "\\n" for line in signature_lines(cell, compiled))
     return module_asm(f'.section {SIGS_SECTION},"",@progbits\n.ascii "{body}"\n.text')
+
+
+def signatures_in(data: bytes) -> dict[str, str]:
+    """NAME -> HEX16 from the ``.theseus.sigs`` of the ELF object ``data``
+    (empty for an object without one: IR or assembly)."""
+    section = ELFFile(io.BytesIO(data)).get_section_by_name(SIGS_SECTION)
+    if section is None:
+        return {}
+    pairs = (line.split(" ") for line in section.data().decode("ascii").splitlines() if line)
+    return {name: digest for name, digest in pairs}
+
+
+def function_hash(name: str, params: list[str], ret: str) -> str:
+    """The HEX16 the compiler writes for function ``name`` (unqualified) taking
+    ``params`` and returning ``ret`` (type names: "u64", "bool", "fnref"...).
+
+    A cell written in IR or assembly that wants the kernel to call a function
+    by name (a task entry, a command's main) lists it in its own
+    ``.theseus.sigs``: ``CELL::NAME HEX16``."""
+    return _hash16(f"{name}:{','.join(params)}->{ret}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 from .graph import SectionGraph
 from .link import LinkedImage
 from .objects import CellObject
+from .signatures import signatures_in
 
 __all__ = ["SYMFILE_ENTRY", "write_symfile"]
 
@@ -34,7 +35,13 @@ def write_symfile(nano_core: list[CellObject], linked: LinkedImage) -> bytes:
     for a, b in graph.edges:
         lines.append(f"dep {index[a]} {index[b]} {graph.weight(a, b)}")
     for obj in nano_core:
+        # The compiler's signature hashes go along, so the kernel can check a
+        # call by name of a nano_core function (a command's main) as it
+        # checks a loaded cell's.
+        sigs = signatures_in(obj.data)
         for sym in obj.defined:
             section = obj.sections[sym.section]
-            lines.append(f"sym {index[obj.symbol_of(section)]} {linked.symbols[sym.name]:x} {sym.name}")
+            sig = f" {sigs[sym.name]}" if sym.name in sigs else ""
+            lines.append(f"sym {index[obj.symbol_of(section)]} {linked.symbols[sym.name]:x} "
+                         f"{sym.name}{sig}")
     return ("\n".join(lines) + "\n").encode("ascii")

@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from theseus_nb import CellSource, GuestExited, Image, Kernel, LiveKernel, MachineError, TaskRecord
+from theseus_nb import CellSource, GuestExited, Image, Kernel, LiveKernel, MachineError, TaskRecord, build
+from theseus_nb.signatures import function_hash
 
 pytestmark = pytest.mark.qemu
 
@@ -53,7 +54,9 @@ entry:
   call void asm sideeffect "movabsq $$0x10000000000, %rsp; pushq $$0", "~{memory}"()
   ret i64 0
 }
-"""
+""" + build.module_asm(  # spawn checks a task's signature: IR lists it itself
+    f'.section .theseus.sigs,"",@progbits\n'
+    f'.ascii "stackbomb::run {function_hash("run", ["u64"], "u64")}\\n"\n.text')
 
 #: A policy that runs the shell every other turn and otherwise always the
 #: newest runnable task (the highest slot): older tasks starve.
@@ -261,10 +264,16 @@ def test_the_policy_cell_can_be_changed_at_run_time(vm: LiveKernel) -> None:
 
 
 def test_without_a_policy_cell_the_builtin_round_robin_runs(vm: LiveKernel) -> None:
-    vm.command("sched nowhere")                        # no such cell: the fallback
+    # A name that is no policy is refused; a policy that fails is dropped
+    # for the built-in round robin (tests/kernel_src/test_switcher.py).
+    assert vm.request("sched nowhere").status == 1
+    vm.load("sp_drop", "from theseus_nb.lang.prelude import *\n\n"
+                       "def pick_next(current: u64) -> u64:\n    panic(\"drop me\")\n    return 0\n")
+    vm.command("sched sp_drop")
     looper = vm.spawn("looper::run")
     counter = vm.spawn("counter::run", 0)
     time.sleep(0.3)
+    assert vm.command("sched").startswith("built-in round robin")
     assert vm.tasks().by_id(counter).switches > 5
     assert vm.command("echo alive", timeout=1.0) == "alive"
     vm.kill(looper)
