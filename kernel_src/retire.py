@@ -44,9 +44,9 @@ _rr_target: Array[u64, 4096] = [0] * 4096      # params.MAX_RETIRED_RELOCS: the 
 _rr_group: Array[u64, 4096] = [0] * 4096       # params.MAX_RETIRED_RELOCS
 
 
-def _kept(r: u64, c: u64) -> bool:
-    # Is relocation record r one of cell c's that must be kept when c
-    # retires: it names a public symbol of a cell that may be swapped later?
+def kept_relocation(r: u64, c: u64) -> bool:
+    """Is relocation record r one cell c keeps when it retires: it names a
+    public symbol of a cell that may be swapped later (not the nano_core)?"""
     return reloc_alive(r) and section_cell(reloc_section(r)) == c and reloc_symbol(r) != 0 \
         and not cell_core(section_cell(reloc_target(r)))
 
@@ -81,7 +81,7 @@ def relocations_of(c: u64) -> u64:
     """How many retired relocation slots cell c would take."""
     n: u64 = 0
     for r in range(reloc_count()):
-        if _kept(r, c):
+        if kept_relocation(r, c):
             n += 1
     return n
 
@@ -106,11 +106,6 @@ def retire_relocation(r: u64, g: u64, target: u64) -> None:
             _rr_target[k] = target
             _rr_group[k] = g
             return
-
-
-def kept_relocation(r: u64, c: u64) -> bool:
-    """Is relocation record r one cell c keeps when it retires?"""
-    return _kept(r, c)
 
 
 def retire_cell(c: u64, g: u64) -> u64:
