@@ -58,7 +58,7 @@ class Session:
             # Whatever the guest printed unasked (a task's crash report) goes
             # into the transcript before the request does, in the order it came.
             self.console.drain(quiet=0.0, limit=0.05)
-            self.console.send(f"!{request_id} {text}\r" + payload)
+            self.send(f"!{request_id} {text}\r" + payload, text, timeout)
             self.console.transcript.write(text + "\r\n")  # the guest does not echo requests
             raw, fields = self._wait_trailer(request_id, text, timeout)
             self.wait_prompt(text, timeout, after_trailer=True)
@@ -77,9 +77,20 @@ class Session:
             )
         if not self.in_sync:
             self.console.drain()
-            self.console.send("\r")
+            self.send("\r", "(resynchronise: empty line)", timeout)
             self.wait_prompt("(resynchronise: empty line)", timeout)
             self.console.drain()  # anything still late lands in the transcript
+
+    def send(self, text: str, what: str, timeout: float) -> None:
+        """Write to the guest within ``timeout`` s (caller holds ``lock``)."""
+        try:
+            self.console.send(text, timeout)
+        except pexpect.TIMEOUT:
+            raise GuestTimeout(f"the guest stopped taking input during {what!r} "
+                               f"(nothing read for {timeout:g} s)",
+                               self.console.transcript.text) from None
+        except pexpect.EOF:
+            raise self.exited_during(what) from None
 
     def wait_prompt(self, what: str, timeout: float, after_trailer: bool = False) -> str:
         """Wait for the prompt (caller holds ``lock``); out of sync until it comes."""

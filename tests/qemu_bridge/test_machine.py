@@ -149,6 +149,37 @@ def test_stopped_guest_times_out_then_resynchronises(machine: Machine) -> None:
     assert machine.command("echo after") == "after"
 
 
+#: An upload far bigger than the pty's buffer: the host must wait for the guest to read it.
+BIG = bytes(range(256)) * 4096
+
+
+def test_an_upload_to_a_stopped_guest_ends_within_its_timeout(machine: Machine) -> None:
+    os.kill(machine.pid, signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        with pytest.raises(GuestTimeout, match="stopped taking input"):
+            machine.upload("big", BIG, timeout=1.0)
+        assert time.monotonic() - started < 5.0  # a bound, not a speed: it used to hang
+    finally:
+        os.kill(machine.pid, signal.SIGCONT)
+    machine.shutdown()
+    assert_gone(machine.pid)
+
+
+def test_an_upload_to_a_guest_that_dies_ends_at_once_and_reaps_it(config: QemuConfig) -> None:
+    m = Machine.start(config)
+    os.kill(m.pid, signal.SIGSTOP)  # it stops reading, so the upload is still being written...
+    killer = threading.Timer(0.5, os.kill, (m.pid, signal.SIGKILL))  # ...when QEMU dies
+    killer.start()
+    started = time.monotonic()
+    with pytest.raises(GuestExited):
+        m.upload("big", BIG, timeout=30.0)
+    assert time.monotonic() - started < 10.0  # long before its 30 s timeout
+    killer.join()
+    assert not m.alive and m.exit_status == -signal.SIGKILL
+    assert_gone(m.pid)  # reaped, not a zombie
+
+
 def test_keyboard_interrupt_abandons_the_command(machine: Machine) -> None:
     def interrupt(signum, frame):
         raise KeyboardInterrupt
