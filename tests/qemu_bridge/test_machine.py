@@ -10,11 +10,12 @@ import sys
 import textwrap
 import threading
 import time
+import warnings
 from pathlib import Path
 
 import pytest
 
-from qemu_bridge import BootError, GuestExited, GuestTimeout, Machine, QemuConfig
+from qemu_bridge import BootError, CommandInterrupted, GuestExited, GuestTimeout, Machine, QemuConfig
 
 pytestmark = pytest.mark.qemu
 
@@ -145,7 +146,8 @@ def test_stopped_guest_times_out_then_resynchronises(machine: Machine) -> None:
     finally:
         os.kill(machine.pid, signal.SIGCONT)
     # The late answer to "echo late" must not be taken for this one.
-    assert machine.command("echo next") == "next"
+    with pytest.warns(CommandInterrupted, match="'echo late'"):
+        assert machine.command("echo next") == "next"
     assert machine.command("echo after") == "after"
 
 
@@ -195,7 +197,30 @@ def test_keyboard_interrupt_abandons_the_command(machine: Machine) -> None:
         signal.signal(signal.SIGALRM, old)
         os.kill(machine.pid, signal.SIGCONT)
     assert machine.alive
-    assert machine.command("echo resumed") == "resumed"
+    with pytest.warns(CommandInterrupted, match="'echo interrupted'"):
+        assert machine.command("echo resumed") == "resumed"
+
+
+def test_an_interrupted_long_command_resynchronises(machine: Machine) -> None:
+    # The late answer streams in while the next command is sent: its bytes,
+    # its trailer and its prompt must not be taken for the next answer.
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.5)
+        with pytest.raises(KeyboardInterrupt):
+            machine.command("primes 2000000", timeout=60)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+    with pytest.warns(CommandInterrupted, match="'primes 2000000' was interrupted"):
+        assert machine.command("echo next", timeout=60) == "next"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # in step again: no second warning
+        assert machine.command("echo after") == "after"
+    assert "1999993" in machine.transcript  # the late output was kept, not lost
 
 
 def test_wrong_prompt_is_a_boot_error_in_bounded_time(config: QemuConfig) -> None:
