@@ -198,9 +198,13 @@ class LiveKernel:
         with guest_errors():
             return self.machine.halt(status, timeout)
 
-    def shutdown(self, timeout: float = 3.0) -> int | None:
-        """Halt the guest cleanly (killing QEMU if it does not stop); idempotent."""
-        return self.machine.shutdown(timeout)
+    def shutdown(self, timeout: float = 3.0) -> None:
+        """Halt the guest cleanly (killing QEMU if it does not stop); idempotent.
+
+        Returns nothing, so a notebook's last line stays quiet; QEMU's exit
+        status is ``exit_status`` afterwards.
+        """
+        self.machine.shutdown(timeout)
 
     def __enter__(self) -> "LiveKernel":
         return self

@@ -188,6 +188,9 @@ class TheseusMagics(Magics):
             return None
 
     def _cell(self, name: str, body: str, unsafe: bool) -> CellReport:
+        # The editor's line 1 is the %%cell line: one empty line in front makes
+        # every line number in an error the one the editor shows.
+        body = "\n" + body
         source = CellSource.cell(name, body, unsafe=unsafe)
         live = self._attached()
         swap: SwapReport | None = None

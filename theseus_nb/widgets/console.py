@@ -14,6 +14,7 @@ from typing import Any
 import ipywidgets as w
 import traitlets as t
 
+from ..guest_errors import GuestExited
 from ..live import LiveKernel
 
 __all__ = ["ConsoleView"]
@@ -94,6 +95,10 @@ class ConsoleView(w.VBox):
         try:
             reply = self.machine.request(text)
             self.last_status, self.last_output, self.error = reply.status, reply.output, ""
+        except GuestExited as exc:
+            # ``halt`` ends QEMU on purpose: say how it ended, not that it failed.
+            self.last_output = ""
+            self.error = "" if text.split()[:1] == ["halt"] else f"GuestExited: {exc}".splitlines()[0]
         except Exception as exc:  # shown in the widget
             self.error = f"{type(exc).__name__}: {exc}".splitlines()[0]
             self.last_output = ""
