@@ -23,4 +23,4 @@ if ((${#need[@]})); then
         exit 1
     fi
 fi
-python3 -m pip install -q --disable-pip-version-check -e '.[dev]'
+python3 -m pip install -q --disable-pip-version-check -e '.[dev,lab]'
