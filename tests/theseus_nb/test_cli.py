@@ -7,6 +7,8 @@ import os
 import shutil
 import subprocess
 import sys
+import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -54,9 +56,15 @@ def test_lab_serves_the_notebooks_on_localhost(tmp_path: Path) -> None:
         assert any("serving" in s and s.rstrip().endswith("(Ctrl-C twice to stop)") for s in seen)
         url = next(s for s in seen if "token=" in s).split()[-1]
         token = url.split("token=")[1]
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/contents?token={token}",
-                                    timeout=30) as answer:
-            names = {item["name"] for item in json.load(answer)["content"]}
+        names: set[str] = set()
+        for _ in range(100):  # the URL is printed a moment before the port listens
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/contents?token={token}",
+                                            timeout=30) as answer:
+                    names = {item["name"] for item in json.load(answer)["content"]}
+                break
+            except urllib.error.URLError:
+                time.sleep(0.1)
         assert "01_tour.ipynb" in names
     finally:
         server.terminate()
