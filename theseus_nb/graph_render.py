@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import math
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,7 +20,7 @@ from .errors import TheseusError
 if TYPE_CHECKING:
     from .graph import SectionGraph
 
-__all__ = ["Drawing", "GraphRenderMixin", "GraphvizNotFound", "render", "VIEWS", "KIND_STYLE",
+__all__ = ["Drawing", "GraphRenderMixin", "GraphvizNotFound", "render", "svg_around", "VIEWS", "KIND_STYLE",
            "MAX_READABLE_SECTIONS"]
 
 #: The views ``render`` can draw.
@@ -67,6 +68,8 @@ class Drawing(graphviz.Digraph):
 
     #: The one-line summary the text form shows (the picture's title).
     summary = ""
+    #: Ids of the nodes drawn as changed by the latest swap (see svg_around).
+    highlighted: list[str] = []
 
     def __repr__(self) -> str:
         return f"<graph {self.name}: {self.summary}>".replace("\n", " ")
@@ -191,6 +194,8 @@ def _cells_view(graph: "SectionGraph", only: str | None) -> Drawing:
     stagger = {c: 1 + i % _ROW for i, c in enumerate(sources)}
     # newrank: rank the whole graph at once (clusters would keep their nodes
     # on one rank); no concentrate: merged edges hide which command uses what.
+    dot.highlighted = [ids[c] for c in shown
+                       if any(n in graph.changed for n in graph.sections_of(c))]
     dot.attr(concentrate="false", newrank="true", compound="true")
     for (a, b), w in _into_nano_core(graph, weights).items():
         attrs = {"label": str(w)} if w > 1 else {}
@@ -267,6 +272,7 @@ def _sections_view(graph: "SectionGraph", only: str | None) -> Drawing:
     dot = _digraph("sections", label)
     ids = {n: f"s{i}" for i, n in enumerate(graph.sections)}
     _clustered(dot, graph, names, ids, outside)
+    dot.highlighted = [ids[n] for n in sorted(names) if n in graph.changed]
     for a, b in graph.edges:
         if a in names and b in names and not (a in outside and b in outside):
             w = graph.weight(a, b)
@@ -288,10 +294,36 @@ def _focus_view(graph: "SectionGraph", focus: str, depth: int,
     for n in sorted(names):
         extra = {"penwidth": "3", "fontsize": "11"} if n == focus else None
         _section_node(dot, graph, n, ids[n], n, extra=extra)
+    dot.highlighted = [ids[n] for n in sorted(names) if n in graph.changed]
     for a, b in graph.edges:
         if a in names and b in names:
             dot.edge(ids[a], ids[b], tooltip=f"{a} -> {b}: {graph.weight(a, b)}")
     return dot
+
+
+def svg_around(dot: Drawing, node_ids: list[str], margin: float = 60.0) -> str:
+    """The SVG of ``dot`` cropped to the box around ``node_ids`` (plus ``margin``
+    points), so what a swap changed is in view however large the graph is."""
+    svg = _pipe(dot, "svg").decode("utf-8")
+    boxes = []
+    lines = _pipe(dot, "plain").decode("utf-8").splitlines()
+    height = float(lines[0].split()[3]) * 72  # "graph SCALE WIDTH HEIGHT", inches
+    for line in lines:
+        parts = line.split()
+        if parts and parts[0] == "node" and parts[1] in node_ids:
+            x, y, w, h = (float(v) * 72 for v in parts[2:6])
+            # plain's y grows upwards from the bottom; SVG's downwards, after a 4 pt pad
+            boxes.append((x - w / 2 + 4, height - y - h / 2 + 4, x + w / 2 + 4, height - y + h / 2 + 4))
+    if not boxes:
+        return svg
+    x0 = max(0.0, min(b[0] for b in boxes) - margin)
+    y0 = max(0.0, min(b[1] for b in boxes) - margin)
+    x1, y1 = max(b[2] for b in boxes) + margin, max(b[3] for b in boxes) + margin
+    view = f'viewBox="{x0:.2f} {y0:.2f} {x1 - x0:.2f} {y1 - y0:.2f}"'
+    svg = re.sub(r'viewBox="[^"]*"', view, svg, count=1)
+    svg = re.sub(r'<svg width="[^"]*" height="[^"]*"',
+                 f'<svg width="{x1 - x0:.0f}pt" height="{y1 - y0:.0f}pt"', svg, count=1)
+    return svg
 
 
 def _pipe(dot: graphviz.Digraph, fmt: str) -> bytes:

@@ -16,11 +16,12 @@ import traitlets as t
 
 from ..guest_errors import GuestExited
 from ..live import LiveKernel
+from .summary import Summarised
 
 __all__ = ["ConsoleView"]
 
 
-class ConsoleView(w.VBox):
+class ConsoleView(Summarised, w.VBox):
     """The last ``lines`` lines of the serial transcript and a command line."""
 
     lines = t.Int(40, help="how many transcript lines to show (10-2000)").tag(sync=True)
@@ -45,6 +46,11 @@ class ConsoleView(w.VBox):
         super().__init__([self._screen, w.HBox([self._input, self._send_button])], **kwargs)
         self.lines = lines
         self.refresh()
+
+    def summary(self) -> str:
+        """The console's last few lines."""
+        tail = self.visible_lines()[-6:]
+        return "\n".join(["serial console, last lines:"] + [f"  {line}" for line in tail])
 
     @t.validate("lines")
     def _check_lines(self, proposal: dict) -> int:
