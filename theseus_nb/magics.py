@@ -230,9 +230,10 @@ class TheseusMagics(Magics):
         if self.machine is not None and self.machine.alive:
             self.machine.shutdown()
         bar = BuildProgress()
-        display(bar)
+        shown = display(bar, display_id=True)
         try:
             image = self.notebook_kernel().build(progress=bar)
+            shown.update(bar)  # so the saved text form says the build finished
             machine = image.boot(kvm=args.kvm)
         except Exception as exc:
             bar.fail(str(exc))
