@@ -39,7 +39,7 @@ class BuildProgress(Summarised, w.VBox):
     def summary(self) -> str:
         """One line: how far the build got."""
         if not self.total:
-            return "build progress: no cell compiled yet"
+            return "build progress bar (it fills while Kernel.build compiles the cells)"
         end = "all compiled" if self.done == self.total else f"last: {self.cell}"
         return f"build progress: {self.done}/{self.total} cells compiled ({end})"
 
