@@ -1,27 +1,40 @@
 """fault: a CPU exception or a panic ends the task it happened in, not the kernel.
 
-The cause (exception name, faulting address, and the cell::function found
-by the section table) is written here into the task's record, which
-task_table keeps; the task is marked faulted, its stack goes back to the
-heap, and the scheduler goes on.
-Only a fault in the nano_core itself (before tasks start, in the shell or
-idle task, inside an interrupt handler, or any double fault) cannot be
-contained: it prints a crash report and stops QEMU with status 101.
+The cause is written here into the task's record, which task_table keeps:
+what happened, where, and the cell::function the section table finds at
+the faulting instruction.  A page fault is named from its error code, the
+faulting address (CR2) and the page tables: a stack overflow (the guard
+page under the task's stack), a null pointer access (page 0), a write to
+read-only memory, an execute of non-executable memory, or an address that
+is not mapped.  The task is marked faulted, its stack and guard page go
+back to the heap, and the scheduler goes on.  A double fault (a fault
+while the CPU delivered another) ends the task the same way, from the
+double-fault stack.  A shell command that faults ends just the command
+(command.py).  Only a fault in the nano_core itself (before tasks start,
+in the shell or idle task outside a command, or inside an interrupt
+handler) cannot be contained: it prints a crash report and stops QEMU
+with status 101.
 """
 # cell: unsafe
 from theseus_nb.lang.prelude import *
 from theseus_nb.lang.unsafe import load64, outl, cli, hlt, call_addr
-from kernel_src.params import DEBUG_EXIT_PORT, EXIT_FAULT
+from kernel_src.params import DEBUG_EXIT_PORT, EXIT_FAULT, GUARD
 from kernel_src.frame import FRAME_VECTOR, FRAME_ERROR, FRAME_RIP, FRAME_RSP
 from kernel_src.serial import write, write_hex, write_u64, newline
 from kernel_src.section_table import NONE, section_at, section_name
 from kernel_src.names import name_text
-from kernel_src.task_table import can_fault, current, task_name, set_cause, add_cause_byte, FAULTED, NO_VALUE
+from kernel_src.task_table import (can_fault, current, task_name, task_stack_lo, set_cause,
+                                   add_cause_byte, FAULTED, NO_VALUE)
 from kernel_src.task import finish, die_current
 from kernel_src.switcher import schedule
+from kernel_src.paging import PAGE
+from kernel_src.command import running as in_command, abandon_frame, abandon_now
 
 PAGE_FAULT: u64 = 14
 DOUBLE_FAULT: u64 = 8
+PF_PRESENT: u64 = 0x1         # page-fault error code: the page was present (a protection fault)
+PF_WRITE: u64 = 0x2           # the access was a write
+PF_FETCH: u64 = 0x10          # the access was an instruction fetch
 
 _cr2_fn: u64 = 0
 
@@ -144,31 +157,76 @@ def _crash(frame: u64, vector: u64) -> None:
         hlt()
 
 
+def can_end_current() -> bool:
+    """Can a fault now be contained: is a task running, or a shell command?"""
+    return can_fault() or in_command()
+
+
+def _in_guard(addr: u64) -> bool:
+    # Is addr in the guard page under the running task's stack?
+    lo: u64 = task_stack_lo(current())
+    return lo >= GUARD and addr >= lo - GUARD and addr < lo
+
+
+def _page_fault_cause(frame: u64) -> None:
+    addr: u64 = _cr2()
+    error: u64 = load64(frame + FRAME_ERROR * 8)
+    if error & PF_PRESENT == 0:
+        if _in_guard(addr):
+            set_cause(current(), "stack overflow")
+        elif addr < PAGE:
+            set_cause(current(), "null pointer access")
+        else:
+            set_cause(current(), "page fault at ")
+            _say_hex(addr)
+            _say(" (not mapped)")
+    elif error & PF_FETCH != 0:
+        set_cause(current(), "execute of non-executable memory at ")
+        _say_hex(addr)
+    elif error & PF_WRITE != 0:
+        set_cause(current(), "write to read-only memory at ")
+        _say_hex(addr)
+    else:
+        set_cause(current(), "page fault at ")
+        _say_hex(addr)
+        _say(" (error ")
+        _say_hex(error)
+        _say(")")
+
+
 def exception(frame: u64, nested: bool) -> u64:
-    """An exception (vector < 32) arrived with this frame: end its task and
-    return the next task's frame, or stop the machine (see the header)."""
+    """An exception (vector < 32) arrived with this frame: end its task (or
+    the shell's command) and return the frame to resume, or stop the
+    machine (see the header)."""
     vector: u64 = load64(frame + FRAME_VECTOR * 8)
-    if nested or vector == DOUBLE_FAULT or not can_fault():
+    if nested or not can_end_current():
         _crash(frame, vector)
     rip: u64 = load64(frame + FRAME_RIP * 8)
-    set_cause(current(), exception_name(vector))
-    _say(" at ")
-    _say_hex(rip)
     if vector == PAGE_FAULT:
-        _say(" address ")
-        _say_hex(_cr2())
+        _page_fault_cause(frame)
+    elif vector == DOUBLE_FAULT and _in_guard(load64(frame + FRAME_RSP * 8) - 8):
+        set_cause(current(), "stack overflow")
+    else:
+        set_cause(current(), exception_name(vector))
+        _say(" at ")
+        _say_hex(rip)
     _say(" in ")
     _say(_function_at(rip))
+    if in_command():
+        return abandon_frame(frame)
     finish(current(), FAULTED, NO_VALUE)
     return schedule(frame)
 
 
 def panic_in_task(msg: str, where: str, line: u64) -> None:
-    """rt::panic inside a task: the task ends faulted with the message as cause."""
+    """rt::panic inside a task (or a shell command): it ends faulted with the
+    message as cause."""
     set_cause(current(), "panic: ")
     _say(msg)
     _say(" in ")
     _say(where)
     _say(" line ")
     _say_dec(line)
+    if in_command():
+        abandon_now()
     die_current()

@@ -3,8 +3,11 @@
 Every interrupt enters through interrupts.s, which saves the registers and
 calls dispatch(frame); dispatch returns the frame to resume, which is how
 the timer and yield switch tasks (see the design note in interrupts.s).
-The double fault runs on its own stack (IST1 in the TSS): it is what the
-CPU raises when it cannot even push an exception frame.
+Two exceptions run on stacks of their own (the TSS's interrupt stack
+table), each with a guard page: the page fault (IST2), because the usual
+page fault of a task is a stack overflow, and its frame cannot be pushed
+onto the stack that overflowed; and the double fault (IST1), what the CPU
+raises when it cannot deliver an exception at all.
 """
 # cell: unsafe
 from theseus_nb.lang.prelude import *
@@ -12,9 +15,10 @@ from theseus_nb.lang.unsafe import addr_of, load64, store8, store16, store64, ca
 from kernel_src.params import FAULT_STACK
 from kernel_src.frame import FRAME_VECTOR, KERNEL_CODE
 from kernel_src.namespace import symbol_address
+from kernel_src.stacks import alloc_stack
 from kernel_src.timer import tick, console, spurious
 from kernel_src.switcher import schedule
-from kernel_src.fault import exception, DOUBLE_FAULT
+from kernel_src.fault import exception, DOUBLE_FAULT, PAGE_FAULT
 
 TIMER_VECTOR: u64 = 32
 CONSOLE_VECTOR: u64 = 36     # IRQ 4: COM1
@@ -25,7 +29,6 @@ STUBS: u64 = 48              # interrupts::stub_table covers the exceptions and 
 _idt: Array[u64, 512] = [0] * 512              # 256 gates of 16 bytes
 _gdt: Array[u64, 5] = [0] * 5                  # null, code, data, TSS (two words)
 _tss: Array[u64, 14] = [0] * 14                # 104 bytes used, as bytes via store*
-_df_stack: Array[u64, 2048] = [0] * 2048       # params.FAULT_STACK / 8: the double-fault handler's
 _pointers: Array[u64, 4] = [0] * 4             # gdtr at +0, idtr at +16
 _depth: u64 = 0                                # > 0 while a handler runs
 
@@ -43,10 +46,13 @@ def init() -> bool:
     table: u64 = symbol_address("interrupts::stub_table")
     yield_stub: u64 = symbol_address("interrupts::yield_stub")
     load: u64 = symbol_address("interrupts::load_tables")
-    if table == 0 or yield_stub == 0 or load == 0:
+    double_fault: u64 = alloc_stack(FAULT_STACK)
+    page_fault: u64 = alloc_stack(FAULT_STACK)
+    if table == 0 or yield_stub == 0 or load == 0 or double_fault == 0 or page_fault == 0:
         return False
     tss: u64 = addr_of(_tss)
-    store64(tss + 36, (addr_of(_df_stack) + FAULT_STACK) & 0xFFFFFFFFFFFFFFF0)   # IST1
+    store64(tss + 36, double_fault + FAULT_STACK)  # IST1 (stack tops are page-aligned)
+    store64(tss + 44, page_fault + FAULT_STACK)    # IST2
     store16(tss + 102, 104)                        # no I/O permission bitmap
     _gdt[1] = 0x00AF9A000000FFFF                   # 64-bit code, as in boot.s
     _gdt[2] = 0x00CF92000000FFFF                   # data
@@ -56,6 +62,8 @@ def init() -> bool:
         ist: u64 = 0
         if v == DOUBLE_FAULT:
             ist = 1
+        elif v == PAGE_FAULT:
+            ist = 2
         _gate(v, load64(table + v * 8), ist)
     _gate(YIELD_VECTOR, load64(yield_stub), 0)
     p: u64 = addr_of(_pointers)

@@ -21,6 +21,10 @@ calls to public functions and its uses of globals of the swapped cells are
 rewritten too (when the signature is unchanged), so a task looping in old
 code reaches the new functions and the carried-over state at its next call.
 
+W^X holds throughout: a relocation inside code or read-only data is
+patched by making exactly the page(s) it lies in writable, patching, and
+mapping them as they were, all inside the commit, before interrupts are on.
+
 Use: swap_begin(); swap_stage(old, ...) for each cell; swap_commit().  The
 `swap` command (swap.py) is the shell's way in.  Refusals and the state
 carried over are printed as they happen (the host reads them).
@@ -43,7 +47,8 @@ from kernel_src.placement import (exports, global_count, global_at, global_name_
                                   global_name_len, global_addr, global_section, global_is_data,
                                   object_global)
 from kernel_src.signatures import sig_in_object
-from kernel_src.reloc import patch
+from kernel_src.reloc import patch, width
+from kernel_src.paging import PERM_RW, perm_of, protect
 from kernel_src.irq import irq_off, irq_restore
 from kernel_src.retire import retire_cell, reclaim
 
@@ -78,6 +83,16 @@ def refuse_loader() -> u64:
         write("'")
     newline()
     return 1
+
+
+def _patch_live(place: u64, rtype: u32, s: u64, a: i64) -> None:
+    # A running cell's relocation: its page is writable only for the patch.
+    perm: u64 = perm_of(place)
+    if perm != PERM_RW:
+        protect(place, width(rtype), PERM_RW)
+    patch(place, rtype, s, a)
+    if perm != PERM_RW:
+        protect(place, width(rtype), perm)
 
 
 def _is_old(c: u64) -> bool:
@@ -177,7 +192,7 @@ def _rewrite() -> u64:
             continue
         s: u64 = sym_find(reloc_symbol(r))
         place: u64 = section_addr(reloc_section(r)) + reloc_offset(r)
-        patch(place, reloc_type(r), sym_addr(s), reloc_addend(r))
+        _patch_live(place, reloc_type(r), sym_addr(s), reloc_addend(r))
         move_dep(reloc_section(r), reloc_target(r), sym_section(s))
         reloc_retarget(r, sym_section(s))
         rewritten += 1
@@ -201,8 +216,8 @@ def _rewrite_retired() -> u64:
             continue
         k: u64 = object_global(name_addr(sym), name_len(sym))
         if k != 0 and sig_in_object(name_addr(sym), name_len(sym)) == sym_sig(old):
-            patch(section_addr(reloc_section(r)) + reloc_offset(r), reloc_type(r),
-                  global_addr(k), reloc_addend(r))
+            _patch_live(section_addr(reloc_section(r)) + reloc_offset(r), reloc_type(r),
+                        global_addr(k), reloc_addend(r))
             n += 1
     return n
 
