@@ -169,10 +169,16 @@ def alloc_pages(size: u64) -> u64:
 
 def free_pages(block: u64, size: u64) -> None:
     """Map the pages of an alloc_pages(size) block read-write again and free it."""
+    if not protect(block, _align_up(size, PAGE), PERM_RW):
+        panic("heap: the pages of a block cannot be mapped again")
+    release_pages(block, size)
+
+
+def release_pages(block: u64, size: u64) -> None:
+    """Free an alloc_pages(size) block whose pages are all read-write again
+    (its owner changed only some, and mapped those back itself)."""
     global _page_blocks, _page_bytes, _page_asked
     rounded: u64 = _align_up(size, PAGE)
-    if not protect(block, rounded, PERM_RW):
-        panic("heap: the pages of a block cannot be mapped again")
     flags: u64 = irq_off()
     _page_blocks -= 1
     _page_bytes -= rounded

@@ -11,8 +11,8 @@ stack.
 # cell: unsafe
 from theseus_nb.lang.prelude import *
 from kernel_src.params import GUARD
-from kernel_src.heap import alloc_pages, free_pages
-from kernel_src.paging import unmap
+from kernel_src.heap import alloc_pages, free_pages, release_pages
+from kernel_src.paging import PERM_RW, protect, unmap
 
 
 def alloc_stack(size: u64) -> u64:
@@ -28,8 +28,13 @@ def alloc_stack(size: u64) -> u64:
 
 
 def free_stack(lo: u64, size: u64) -> None:
-    """Give back a stack alloc_stack(size) returned as lo (its guard too)."""
-    free_pages(lo - GUARD, GUARD + size)
+    """Give back a stack alloc_stack(size) returned as lo (its guard too).
+
+    Only the guard page was ever mapped otherwise, so only it is mapped
+    back: a large stack costs no more to free than a small one."""
+    if not protect(lo - GUARD, GUARD, PERM_RW):
+        panic("stacks: a guard page cannot be mapped again")
+    release_pages(lo - GUARD, GUARD + size)
 
 
 def guard_of(lo: u64) -> u64:

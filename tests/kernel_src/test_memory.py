@@ -149,13 +149,14 @@ def _mem(vm: LiveKernel) -> dict[str, int]:
     return {k: int(v) for k, v in (line.split() for line in vm.command("mem").splitlines())}
 
 
-def _section(vm: LiveKernel, cell: str, kind: str) -> int:
-    """The address of some section of this kind of cell (from the `sections` command)."""
+def _section(vm: LiveKernel, cell: str, kind: str, least: int = 8) -> int:
+    """The address of a section of this kind of cell of at least `least`
+    bytes (from the `sections` command)."""
     for line in vm.command(f"sections {cell}").splitlines():
         words = line.split()
-        if words[0] == kind and int(words[2]) >= 8:
+        if words[0] == kind and int(words[2]) >= least:
             return int(words[1], 16)
-    raise AssertionError(f"{cell} has no {kind} section of 8 bytes or more")
+    raise AssertionError(f"{cell} has no {kind} section of {least} bytes or more")
 
 
 def test_recursion_without_a_base_case_is_a_stack_overflow(vm: LiveKernel) -> None:
@@ -269,3 +270,25 @@ def test_mem_reports_what_page_rounding_costs(vm: LiveKernel) -> None:
     assert 0 < mem["page_rounding"] < mem["page_blocks"] * 4096
     assert mem["page_tables"] >= 6 + 1                # PML4, PDPT, four directories, a split
     assert mem["page_tables"] == 6 + mem["pages_split"]
+
+
+def test_a_hundred_swaps_under_w_x_leak_no_memory_and_no_page_tables(vm: LiveKernel) -> None:
+    # Every swap places the new version in fresh regions, maps them, patches
+    # the running callers' code through a writable window and frees the old
+    # regions: none of it may leak heap blocks or page tables.
+    source = "from theseus_nb.lang.prelude import *\n\ndef main(a: u64) -> u64:\n    return VERSION\n"
+    vm.load("hot", source.replace("VERSION", "0"))
+    for i in range(1, 11):                            # the heap settles where it places them
+        vm.swap("hot", source.replace("VERSION", str(i)))
+    before = _mem(vm)
+    for i in range(11, 101):
+        vm.swap("hot", source.replace("VERSION", str(i)))
+    assert vm.request("hot").status == 100
+    after = _mem(vm)
+    for key in ("heap_allocs", "heap_requested", "page_blocks", "retired"):
+        assert after[key] == before[key], key
+    # A page table is split off once per 2 MiB page and never again: at most
+    # one for each 2 MiB of the heap, however many swaps there are.
+    assert after["pages_split"] <= before["pages_split"] + after["heap_size"] // (2 << 20)
+    record = _ended(vm, vm.spawn("bad::poke", _section(vm, "hot", "text", least=1)))
+    assert record.cause.startswith("write to read-only memory")
