@@ -12,7 +12,7 @@
 declare i64 @"task::spawn"({ptr, i64}, i64)
 declare void @"serial::write_u64"(i64)
 declare void @"serial::newline"()
-declare i64 @"task::current"()
+declare i64 @"task_table::current"()
 
 define i64 @"divider::run"(i64 %n) nounwind noredzone {
 entry:
@@ -24,7 +24,7 @@ entry:
 define i64 @"divider::main"(i64 %arg) nounwind noredzone {
 entry:
   %id = call i64 @"task::spawn"({ptr, i64} {ptr @"divider::.run_name", i64 12}, i64 7)
-  %slot = call i64 @"task::current"()
+  %slot = call i64 @"task_table::current"()
   %in_shell = icmp eq i64 %slot, 0
   br i1 %in_shell, label %print, label %done
 print:

@@ -8,7 +8,8 @@ from kernel_src.swap import split_at_equals, part_name, find_source, source_addr
 from kernel_src.loader import load_object, reason, detail
 from kernel_src.names import name_addr, name_len
 from kernel_src.section_table import NONE, find_cell
-from kernel_src.upload import discard, MAX_BLOBS
+from kernel_src.upload import discard
+from kernel_src.params import MAX_BLOBS
 from cells.fmt import line
 from kernel_src.serial import write
 

@@ -1,11 +1,10 @@
 """ps: the task table for people (the `tasks` command prints it for machines)."""
 from theseus_nb.lang.prelude import *
 from kernel_src.serial import write, write_u64, newline
-from kernel_src.task import (task_count, task_state, state_name, task_id, task_ticks,
-                             task_switches, task_value, task_name, FREE, EXITED,
-                             switch_count)
-from kernel_src.timer import ticks
-from kernel_src.fault import task_cause
+from kernel_src.task_table import (task_count, task_state, state_name, task_id, task_ticks,
+                                   task_switches, task_value, task_name, task_cause, FREE, EXITED,
+                                   switch_count)
+from kernel_src.clock import ticks
 from cells.fmt import left, right_u64, spaces
 
 

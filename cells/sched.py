@@ -5,7 +5,7 @@ switcher looks it up by name on every pick, so the change is immediate.
 """
 from theseus_nb.lang.prelude import *
 from kernel_src.shell import arg, argc
-from kernel_src.task import set_policy, policy
+from kernel_src.switcher import set_policy, policy
 from cells.fmt import line
 
 

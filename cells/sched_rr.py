@@ -2,10 +2,10 @@
 
 The nano_core's switcher calls <policy>::pick_next(current) through the
 namespace on every pick, so another policy cell (sched_priority, ...) can
-replace this one at run time.  A policy only chooses; task.py does the rest.
+replace this one at run time.  A policy only chooses; switcher.py does the rest.
 """
 from theseus_nb.lang.prelude import *
-from kernel_src.task import task_count, task_state, RUNNABLE, IDLE, NO_TASK
+from kernel_src.task_table import task_count, task_state, RUNNABLE, IDLE, NO_TASK
 
 
 def pick_next(current: u64) -> u64:

@@ -8,9 +8,9 @@ sleeping, exited or faulted; VALUE is the exit value or "-"; CAUSE is
 """
 from theseus_nb.lang.prelude import *
 from kernel_src.serial import write, put, write_u64, newline
-from kernel_src.task import (task_count, task_state, state_name, task_id, task_ticks,
-                             task_switches, task_value, task_cell, task_function, FREE, EXITED)
-from kernel_src.fault import task_cause
+from kernel_src.task_table import (task_count, task_state, state_name, task_id, task_ticks,
+                                   task_switches, task_value, task_cell, task_function, task_cause,
+                                   FREE, EXITED)
 
 
 def main(arg: u64) -> u64:

@@ -7,6 +7,7 @@ with a message; the others still load.
 # cell: unsafe
 from theseus_nb.lang.prelude import *
 from theseus_nb.lang.unsafe import load8, load32, load64
+from kernel_src.params import MAX_ARCHIVE
 from kernel_src.names import mem_equal
 
 HEADER: u64 = 32
@@ -39,7 +40,7 @@ def open_archive(base: u64, size: u64) -> str:
     if load32(base + 8) != 1:
         return "boot archive has an unknown version"
     n: u64 = u64(load32(base + 12))
-    if load64(base + 16) != size or n > 1024 or HEADER + n * ENTRY > size:
+    if load64(base + 16) != size or n > MAX_ARCHIVE or HEADER + n * ENTRY > size:
         return "boot archive is truncated"
     if adler32(base + HEADER, n * ENTRY) != load32(base + 24):
         return "boot archive's entry table is corrupt"

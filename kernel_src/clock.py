@@ -1,7 +1,9 @@
-"""clock: time since boot, from the TSC calibrated against the PIT.
+"""clock: time since boot, from the TSC calibrated against the PIT, and in timer ticks.
 
 The PIT ticks at a known 1.193182 MHz; counting TSC cycles while channel 2
 counts down 10 ms tells us the TSC's rate without trusting anything else.
+The tick count lives here, not in the timer, so that the task cells below
+the timer (sleep, the switcher) can read it.
 """
 # cell: unsafe
 from theseus_nb.lang.prelude import *
@@ -9,6 +11,7 @@ from theseus_nb.lang.unsafe import inb, outb, rdtsc
 
 _boot_tsc: u64 = 0
 _per_ms: u64 = 1
+_ticks: u64 = 0
 
 
 def init() -> None:
@@ -48,3 +51,15 @@ def uptime_ms() -> u64:
 def to_us(cycles: u64) -> u64:
     """Convert TSC cycles to microseconds."""
     return cycles * 1000 // _per_ms
+
+
+def count_tick() -> u64:
+    """The timer interrupt's count (timer.tick() calls it); the new count."""
+    global _ticks
+    _ticks += 1
+    return _ticks
+
+
+def ticks() -> u64:
+    """Timer interrupts since the timer started."""
+    return _ticks

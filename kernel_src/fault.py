@@ -1,64 +1,59 @@
 """fault: a CPU exception or a panic ends the task it happened in, not the kernel.
 
-The cause is written into the task's record (exception name, faulting
-address, and the cell::function found by the section table), the task is
-marked faulted, its stack goes back to the heap, and the scheduler goes on.
-Only a fault in the nano_core itself (before tasks start, in the shell or
-idle task, inside an interrupt handler, or any double fault) cannot be
-contained: it prints a crash report and stops QEMU with status 101.
+The cause is written here into the task's record, which task_table keeps:
+what happened, where, and the cell::function the section table finds at
+the faulting instruction.  A page fault is named from its error code, the
+faulting address (CR2) and the page tables: a stack overflow (the guard
+page under the task's stack), a null pointer access (page 0), a write to
+read-only memory, an execute of non-executable memory, or an address that
+is not mapped.  The task is marked faulted, its stack and guard page go
+back to the heap, and the scheduler goes on.  A double fault (a fault
+while the CPU delivered another) ends the task the same way, from the
+double-fault stack.  A shell command that faults ends just the command
+(command.py).  Only a fault in the nano_core itself (before tasks start,
+in the shell or idle task outside a command, or inside an interrupt
+handler) cannot be contained: it prints a crash report and stops QEMU
+with status 101.
 """
 # cell: unsafe
 from theseus_nb.lang.prelude import *
-from theseus_nb.lang.unsafe import load64, outl, cli, hlt, call_addr, addr_of, make_str
-from kernel_src.params import DEBUG_EXIT_PORT, EXIT_FAULT
+from theseus_nb.lang.unsafe import load64, outl, cli, hlt, call_addr
+from kernel_src.params import DEBUG_EXIT_PORT, EXIT_FAULT, GUARD
+from kernel_src.frame import FRAME_VECTOR, FRAME_ERROR, FRAME_RIP, FRAME_RSP
 from kernel_src.serial import write, write_hex, write_u64, newline
 from kernel_src.section_table import NONE, section_at, section_name
 from kernel_src.names import name_text
-from kernel_src.task import can_fault, current, finish, schedule, die_current, task_name, FAULTED, NO_VALUE
+from kernel_src.task_table import (can_fault, current, task_name, task_stack_lo, set_cause,
+                                   add_cause_byte, FAULTED, NO_VALUE)
+from kernel_src.task import finish, die_current
+from kernel_src.switcher import schedule
+from kernel_src.paging import PAGE
+from kernel_src.command import running as in_command, abandon_frame, abandon_now
 
-CAUSE_MAX: u64 = 128                           # bytes of a cause; longer ones are cut
+PAGE_FAULT: u64 = 14
+DOUBLE_FAULT: u64 = 8
+PF_PRESENT: u64 = 0x1         # page-fault error code: the page was present (a protection fault)
+PF_WRITE: u64 = 0x2           # the access was a write
+PF_FETCH: u64 = 0x10          # the access was an instruction fetch
 
-_cause: Array[u8, 131072] = [0] * 131072       # params.MAX_TASKS * CAUSE_MAX, by task slot
-_cause_len: Array[u64, 1024] = [0] * 1024      # params.MAX_TASKS
-_cause_slot: u64 = 0
 _cr2_fn: u64 = 0
 
 
-# ---- the cause of a task's end, one text per task slot ---------------------
+# ---- writing the cause into the running task's record ------------------------
 
-def cause_begin(slot: u64) -> None:
-    """Start writing the cause of slot's end (an empty cause until appended to)."""
-    global _cause_slot
-    _cause_slot = slot
-    _cause_len[slot] = 0
-
-
-def cause_byte(c: u8) -> None:
-    """Append one byte (control characters become spaces: the dump is one line a task)."""
-    n: u64 = _cause_len[_cause_slot]
-    if n < CAUSE_MAX:
-        if c < 32:
-            c = 32
-        _cause[_cause_slot * CAUSE_MAX + n] = c
-        _cause_len[_cause_slot] = n + 1
-
-
-def cause_str(s: str) -> None:
-    """Append a string."""
+def _say(s: str) -> None:
     for i in range(len(s)):
-        cause_byte(u8(ord(s[i])))
+        add_cause_byte(current(), u8(ord(s[i])))
 
 
-def cause_dec(v: u64) -> None:
-    """Append v in decimal."""
+def _say_dec(v: u64) -> None:
     if v >= 10:
-        cause_dec(v // 10)
-    cause_byte(u8(v % 10) + 48)
+        _say_dec(v // 10)
+    add_cause_byte(current(), u8(v % 10) + 48)
 
 
-def cause_hex(v: u64) -> None:
-    """Append v in hexadecimal with 0x."""
-    cause_str("0x")
+def _say_hex(v: u64) -> None:
+    _say("0x")
     started: bool = False
     shift: u64 = 64
     while shift > 0:
@@ -67,14 +62,9 @@ def cause_hex(v: u64) -> None:
         if d != 0 or started or shift == 0:
             started = True
             if d < 10:
-                cause_byte(d + 48)
+                add_cause_byte(current(), d + 48)
             else:
-                cause_byte(d + 87)
-
-
-def task_cause(slot: u64) -> str:
-    """Why the task in slot ended ("" while it runs, or if it exited normally)."""
-    return make_str(addr_of(_cause) + slot * CAUSE_MAX, _cause_len[slot])
+                add_cause_byte(current(), d + 87)
 
 
 # ---- exceptions and panics ----------------------------------------------------
@@ -141,7 +131,7 @@ def _cr2() -> u64:
 def _crash(frame: u64, vector: u64) -> None:
     # The nano_core itself faulted: nothing can be trusted, say what we know.
     cli()
-    rip: u64 = load64(frame + 17 * 8)
+    rip: u64 = load64(frame + FRAME_RIP * 8)
     newline()
     write("!! kernel fault: ")
     write(exception_name(vector))
@@ -153,10 +143,10 @@ def _crash(frame: u64, vector: u64) -> None:
     write(_function_at(rip))
     newline()
     write("   error ")
-    write_hex(load64(frame + 16 * 8))
+    write_hex(load64(frame + FRAME_ERROR * 8))
     write(" rsp ")
-    write_hex(load64(frame + 20 * 8))
-    if vector == 14:
+    write_hex(load64(frame + FRAME_RSP * 8))
+    if vector == PAGE_FAULT:
         write(" cr2 ")
         write_hex(_cr2())
     write(" task ")
@@ -167,33 +157,76 @@ def _crash(frame: u64, vector: u64) -> None:
         hlt()
 
 
+def can_end_current() -> bool:
+    """Can a fault now be contained: is a task running, or a shell command?"""
+    return can_fault() or in_command()
+
+
+def _in_guard(addr: u64) -> bool:
+    # Is addr in the guard page under the running task's stack?
+    lo: u64 = task_stack_lo(current())
+    return lo >= GUARD and addr >= lo - GUARD and addr < lo
+
+
+def _page_fault_cause(frame: u64) -> None:
+    addr: u64 = _cr2()
+    error: u64 = load64(frame + FRAME_ERROR * 8)
+    if error & PF_PRESENT == 0:
+        if _in_guard(addr):
+            set_cause(current(), "stack overflow")
+        elif addr < PAGE:
+            set_cause(current(), "null pointer access")
+        else:
+            set_cause(current(), "page fault at ")
+            _say_hex(addr)
+            _say(" (not mapped)")
+    elif error & PF_FETCH != 0:
+        set_cause(current(), "execute of non-executable memory at ")
+        _say_hex(addr)
+    elif error & PF_WRITE != 0:
+        set_cause(current(), "write to read-only memory at ")
+        _say_hex(addr)
+    else:
+        set_cause(current(), "page fault at ")
+        _say_hex(addr)
+        _say(" (error ")
+        _say_hex(error)
+        _say(")")
+
+
 def exception(frame: u64, nested: bool) -> u64:
-    """An exception (vector < 32) arrived with this frame: end its task and
-    return the next task's frame, or stop the machine (see the header)."""
-    vector: u64 = load64(frame + 15 * 8)
-    if nested or vector == 8 or not can_fault():
+    """An exception (vector < 32) arrived with this frame: end its task (or
+    the shell's command) and return the frame to resume, or stop the
+    machine (see the header)."""
+    vector: u64 = load64(frame + FRAME_VECTOR * 8)
+    if nested or not can_end_current():
         _crash(frame, vector)
-    rip: u64 = load64(frame + 17 * 8)
-    cause_begin(current())
-    cause_str(exception_name(vector))
-    cause_str(" at ")
-    cause_hex(rip)
-    if vector == 14:
-        cause_str(" address ")
-        cause_hex(_cr2())
-    cause_str(" in ")
-    cause_str(_function_at(rip))
+    rip: u64 = load64(frame + FRAME_RIP * 8)
+    if vector == PAGE_FAULT:
+        _page_fault_cause(frame)
+    elif vector == DOUBLE_FAULT and _in_guard(load64(frame + FRAME_RSP * 8) - 8):
+        set_cause(current(), "stack overflow")
+    else:
+        set_cause(current(), exception_name(vector))
+        _say(" at ")
+        _say_hex(rip)
+    _say(" in ")
+    _say(_function_at(rip))
+    if in_command():
+        return abandon_frame(frame)
     finish(current(), FAULTED, NO_VALUE)
     return schedule(frame)
 
 
 def panic_in_task(msg: str, where: str, line: u64) -> None:
-    """rt::panic inside a task: the task ends faulted with the message as cause."""
-    cause_begin(current())
-    cause_str("panic: ")
-    cause_str(msg)
-    cause_str(" in ")
-    cause_str(where)
-    cause_str(" line ")
-    cause_dec(line)
+    """rt::panic inside a task (or a shell command): it ends faulted with the
+    message as cause."""
+    set_cause(current(), "panic: ")
+    _say(msg)
+    _say(" in ")
+    _say(where)
+    _say(" line ")
+    _say_dec(line)
+    if in_command():
+        abandon_now()
     die_current()

@@ -3,54 +3,39 @@
 Every interrupt enters through interrupts.s, which saves the registers and
 calls dispatch(frame); dispatch returns the frame to resume, which is how
 the timer and yield switch tasks (see the design note in interrupts.s).
-The double fault runs on its own stack (IST1 in the TSS): it is what the
-CPU raises when it cannot even push an exception frame.
+Two exceptions run on stacks of their own (the TSS's interrupt stack
+table), each with a guard page: the page fault (IST2), because the usual
+page fault of a task is a stack overflow, and its frame cannot be pushed
+onto the stack that overflowed; and the double fault (IST1), what the CPU
+raises when it cannot deliver an exception at all.
 """
 # cell: unsafe
 from theseus_nb.lang.prelude import *
 from theseus_nb.lang.unsafe import addr_of, load64, store8, store16, store64, call_addr
-from kernel_src.namespace import sym_find_mem, sym_addr
-from kernel_src.section_table import NONE
+from kernel_src.params import FAULT_STACK
+from kernel_src.frame import FRAME_VECTOR, KERNEL_CODE
+from kernel_src.namespace import symbol_address
+from kernel_src.stacks import alloc_stack
 from kernel_src.timer import tick, console, spurious
-from kernel_src.task import schedule
-from kernel_src.fault import exception
+from kernel_src.switcher import schedule
+from kernel_src.fault import exception, DOUBLE_FAULT, PAGE_FAULT
 
 TIMER_VECTOR: u64 = 32
 CONSOLE_VECTOR: u64 = 36     # IRQ 4: COM1
 YIELD_VECTOR: u64 = 0x81
-FRAME_VECTOR: u64 = 15       # word index of the vector in a saved frame
-FRAME_RIP: u64 = 17
-FRAME_RSP: u64 = 20
-FRAME_WORDS: u64 = 22
+EXCEPTIONS: u64 = 32         # vectors below this are the CPU's exceptions
+STUBS: u64 = 48              # interrupts::stub_table covers the exceptions and the PIC's IRQs
 
 _idt: Array[u64, 512] = [0] * 512              # 256 gates of 16 bytes
 _gdt: Array[u64, 5] = [0] * 5                  # null, code, data, TSS (two words)
 _tss: Array[u64, 14] = [0] * 14                # 104 bytes used, as bytes via store*
-_df_stack: Array[u64, 2048] = [0] * 2048       # 16 KiB for the double-fault handler
 _pointers: Array[u64, 4] = [0] * 4             # gdtr at +0, idtr at +16
-_name: Array[u8, 96] = [0] * 96
 _depth: u64 = 0                                # > 0 while a handler runs
-
-
-def symbol_address(s: str) -> u64:
-    """Address of the namespace symbol named s (an assembly label too), or 0.
-
-    Reads the namespace only, so it is safe inside an interrupt handler.
-    """
-    n: u64 = u64(len(s))
-    if n > 96:
-        return 0
-    for i in range(n):
-        _name[i] = u8(ord(s[i]))
-    sym: u64 = sym_find_mem(addr_of(_name), n)
-    if sym == NONE:
-        return 0
-    return sym_addr(sym)
 
 
 def _gate(vector: u64, handler: u64, ist: u64) -> None:
     # A 64-bit interrupt gate: present, ring 0, interrupts off on entry.
-    _idt[vector * 2] = (handler & 0xFFFF) | (0x08 << 16) | (ist << 32) | (0x8E << 40) \
+    _idt[vector * 2] = (handler & 0xFFFF) | (KERNEL_CODE << 16) | (ist << 32) | (0x8E << 40) \
         | (((handler >> 16) & 0xFFFF) << 48)
     _idt[vector * 2 + 1] = handler >> 32
 
@@ -61,19 +46,24 @@ def init() -> bool:
     table: u64 = symbol_address("interrupts::stub_table")
     yield_stub: u64 = symbol_address("interrupts::yield_stub")
     load: u64 = symbol_address("interrupts::load_tables")
-    if table == 0 or yield_stub == 0 or load == 0:
+    double_fault: u64 = alloc_stack(FAULT_STACK)
+    page_fault: u64 = alloc_stack(FAULT_STACK)
+    if table == 0 or yield_stub == 0 or load == 0 or double_fault == 0 or page_fault == 0:
         return False
     tss: u64 = addr_of(_tss)
-    store64(tss + 36, (addr_of(_df_stack) + 2048 * 8) & 0xFFFFFFFFFFFFFFF0)   # IST1
+    store64(tss + 36, double_fault + FAULT_STACK)  # IST1 (stack tops are page-aligned)
+    store64(tss + 44, page_fault + FAULT_STACK)    # IST2
     store16(tss + 102, 104)                        # no I/O permission bitmap
     _gdt[1] = 0x00AF9A000000FFFF                   # 64-bit code, as in boot.s
     _gdt[2] = 0x00CF92000000FFFF                   # data
     _gdt[3] = 103 | ((tss & 0xFFFFFF) << 16) | (0x89 << 40) | (((tss >> 24) & 0xFF) << 56)
     _gdt[4] = tss >> 32
-    for v in range(48):
+    for v in range(STUBS):
         ist: u64 = 0
-        if v == 8:
+        if v == DOUBLE_FAULT:
             ist = 1
+        elif v == PAGE_FAULT:
+            ist = 2
         _gate(v, load64(table + v * 8), ist)
     _gate(YIELD_VECTOR, load64(yield_stub), 0)
     p: u64 = addr_of(_pointers)
@@ -94,7 +84,7 @@ def dispatch(frame: u64) -> u64:
     """Called by interrupts.s with the saved frame; the frame to resume."""
     global _depth
     vector: u64 = load64(frame + FRAME_VECTOR * 8)
-    if vector < 32:
+    if vector < EXCEPTIONS:
         # An exception: fault.exception ends the task (and returns the next
         # task's frame) or, in the nano_core itself, stops the machine.
         nested: bool = _depth > 0

@@ -9,7 +9,7 @@
 # a task that is not running is exactly one such frame on its own stack.
 # The kernel is built without SSE, so general registers are all the state.
 #
-# Frame layout, in 8-byte words from the frame pointer (see kernel_src/idt.py):
+# Frame layout, in 8-byte words from the frame pointer (named in kernel_src/frame.py):
 #   0 r15  1 r14  2 r13  3 r12  4 r11  5 r10  6 r9  7 r8  8 rbp  9 rdi
 #  10 rsi 11 rdx 12 rcx 13 rbx 14 rax 15 vector 16 error
 #  17 rip 18 cs 19 rflags 20 rsp 21 ss          (pushed by the CPU)

@@ -7,9 +7,8 @@ are in the namespace, interrupts are off anyway and these do nothing.
 # cell: unsafe
 from theseus_nb.lang.prelude import *
 from theseus_nb.lang.unsafe import call_addr, cli, sti
-from kernel_src.idt import symbol_address
-
-IF: u64 = 0x200                 # the interrupt flag in RFLAGS
+from kernel_src.frame import RFLAGS_IF
+from kernel_src.namespace import symbol_address
 
 _flags_fn: u64 = 0              # interrupts::read_flags (pushf), once found
 
@@ -28,5 +27,5 @@ def irq_off() -> u64:
 
 def irq_restore(flags: u64) -> None:
     """Interrupts back on if they were on when irq_off() returned flags."""
-    if flags & IF != 0:
+    if flags & RFLAGS_IF != 0:
         sti()

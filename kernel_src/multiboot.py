@@ -6,12 +6,12 @@ small tables, so nothing later depends on where the loader left it.
 # cell: unsafe
 from theseus_nb.lang.prelude import *
 from theseus_nb.lang.unsafe import load32, load64
+from kernel_src.params import MAX_REGIONS
 
 MAGIC: u64 = 0x2BADB002
-MAX_REGIONS: u64 = 32
 
-_region_base: Array[u64, 32] = [0] * 32
-_region_len: Array[u64, 32] = [0] * 32
+_region_base: Array[u64, 32] = [0] * 32          # params.MAX_REGIONS
+_region_len: Array[u64, 32] = [0] * 32           # params.MAX_REGIONS
 _regions: u64 = 0
 _module_start: u64 = 0
 _module_end: u64 = 0

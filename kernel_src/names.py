@@ -8,21 +8,20 @@ hash index), so swapping a cell a hundred times does not grow the pool.
 # cell: unsafe
 from theseus_nb.lang.prelude import *
 from theseus_nb.lang.unsafe import load8, store8, addr_of, make_str
-from kernel_src.params import NAME_POOL
+from kernel_src.params import NAME_POOL, NAME_INDEX
 from kernel_src.serial import write_mem
 
 _pool: Array[u8, 262144] = [0] * 262144                               # params.NAME_POOL
 _used: u64 = 0
-_INDEX: u64 = 16384                       # power of two, > the number of distinct names
-_index: Array[u64, 16384] = [0] * 16384   # handle + 1 of each kept name; 0 = empty
+_index: Array[u64, 16384] = [0] * 16384   # params.NAME_INDEX: handle + 1 of each kept name; 0 = empty
 
 
 def _find_kept(addr: u64, n: u64) -> u64:
     # Slot of the kept name equal to the n bytes at addr, or of the empty
     # slot where it would go.
-    slot: u64 = hash_mem(addr, n) & (_INDEX - 1)
+    slot: u64 = hash_mem(addr, n) & (NAME_INDEX - 1)
     while _index[slot] != 0 and not name_equals_mem(_index[slot] - 1, addr, n):
-        slot = (slot + 1) & (_INDEX - 1)
+        slot = (slot + 1) & (NAME_INDEX - 1)
     return slot
 
 

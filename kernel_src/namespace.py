@@ -8,11 +8,11 @@ re-inserted, and its table entry is used again (swaps go on forever).
 """
 # cell: unsafe
 from theseus_nb.lang.prelude import *
-from kernel_src.params import MAX_SYMBOLS
+from theseus_nb.lang.unsafe import addr_of
+from kernel_src.params import MAX_SYMBOLS, SYMBOL_SLOTS, SYMBOL_NAME_MAX
 from kernel_src.names import hash_of, hash_mem, name_equals_mem, name_addr, name_len
 
 NONE: u64 = 0xFFFFFFFFFFFFFFFF
-_SLOTS: u64 = 8192              # power of two, at least 2 * MAX_SYMBOLS
 
 
 @struct
@@ -26,20 +26,37 @@ class Symbol:
 
 
 _symbols: Array[Symbol, 4096] = [Symbol() for _ in range(4096)]   # params.MAX_SYMBOLS
-_slots: Array[u64, 8192] = [0] * 8192     # symbol index + 1; 0 = empty
+_slots: Array[u64, 8192] = [0] * 8192     # params.SYMBOL_SLOTS: symbol index + 1; 0 = empty
 _count: u64 = 0                           # high-water mark of _symbols
 _live: u64 = 0
+_name: Array[u8, 96] = [0] * 96           # params.SYMBOL_NAME_MAX: symbol_address()'s copy
 
 
 def sym_find_mem(addr: u64, n: u64) -> u64:
     """Index of the symbol named by the n bytes at addr, or NONE."""
-    h: u64 = hash_mem(addr, n) & (_SLOTS - 1)
+    h: u64 = hash_mem(addr, n) & (SYMBOL_SLOTS - 1)
     while _slots[h] != 0:
         s: u64 = _slots[h] - 1
         if name_equals_mem(_symbols[s].name, addr, n):
             return s
-        h = (h + 1) & (_SLOTS - 1)
+        h = (h + 1) & (SYMBOL_SLOTS - 1)
     return NONE
+
+
+def symbol_address(s: str) -> u64:
+    """Address of the namespace symbol named s (an assembly label too), or 0.
+
+    Reads the namespace only, so it is safe inside an interrupt handler.
+    """
+    n: u64 = u64(len(s))
+    if n > SYMBOL_NAME_MAX:
+        return 0
+    for i in range(n):
+        _name[i] = u8(ord(s[i]))
+    sym: u64 = sym_find_mem(addr_of(_name), n)
+    if sym == NONE:
+        return 0
+    return _symbols[sym].addr
 
 
 def sym_find(name: u64) -> u64:
@@ -48,9 +65,9 @@ def sym_find(name: u64) -> u64:
 
 
 def _insert(s: u64) -> None:
-    h: u64 = hash_of(_symbols[s].name) & (_SLOTS - 1)
+    h: u64 = hash_of(_symbols[s].name) & (SYMBOL_SLOTS - 1)
     while _slots[h] != 0:
-        h = (h + 1) & (_SLOTS - 1)
+        h = (h + 1) & (SYMBOL_SLOTS - 1)
     _slots[h] = s + 1
 
 
@@ -84,18 +101,18 @@ def sym_add(name: u64, addr: u64, section: u64, cell: u64, sig: u64) -> bool:
 def sym_remove(s: u64) -> None:
     """Remove symbol s from the namespace."""
     global _live
-    h: u64 = hash_of(_symbols[s].name) & (_SLOTS - 1)
+    h: u64 = hash_of(_symbols[s].name) & (SYMBOL_SLOTS - 1)
     while _slots[h] != s + 1:
-        h = (h + 1) & (_SLOTS - 1)
+        h = (h + 1) & (SYMBOL_SLOTS - 1)
     _slots[h] = 0
     # Linear probing: entries after the hole may now be unreachable, so the
     # rest of the cluster is inserted again.
-    k: u64 = (h + 1) & (_SLOTS - 1)
+    k: u64 = (h + 1) & (SYMBOL_SLOTS - 1)
     while _slots[k] != 0:
         moved: u64 = _slots[k] - 1
         _slots[k] = 0
         _insert(moved)
-        k = (k + 1) & (_SLOTS - 1)
+        k = (k + 1) & (SYMBOL_SLOTS - 1)
     _symbols[s].alive = False
     _live -= 1
 

@@ -2,28 +2,59 @@
 
 Tables are fixed-size arrays, so these numbers are the kernel's capacity.
 An array's length must be a literal in the cell language, so the tables
-repeat these numbers (marked "params.NAME" beside each); change both, and
-a mismatch shows up as a bounds-check panic, never as corrupted memory.
+repeat these numbers, with a comment "params.NAME" (or a product of such
+names) beside each; tests/kernel_src/test_params.py checks every such
+table against this file, so changing a limit here and not there fails CI.
 """
 from theseus_nb.lang.prelude import *
 
-MAX_CELLS: u64 = 64          # loaded cells, nano_core's included
+# The section graph and the namespace
+MAX_CELLS: u64 = 128         # loaded cells, nano_core's included
 MAX_SECTIONS: u64 = 4096     # loaded sections (functions and globals)
 MAX_SYMBOLS: u64 = 4096      # public symbols in the namespace
 MAX_DEPS: u64 = 16384        # distinct (section -> section) dependencies
 MAX_RELOCS: u64 = 16384      # relocations applied, kept for hot swap
 NAME_POOL: u64 = 262144      # bytes of names (symbols, sections, cells)
+NAME_INDEX: u64 = 16384      # slots of the kept-name index: a power of two, > distinct names
+SYMBOL_SLOTS: u64 = 8192     # namespace hash slots: a power of two, >= 2 * MAX_SYMBOLS
+SYMBOL_NAME_MAX: u64 = 96    # bytes of a name symbol_address() can look up
+
+# The loader and live evolution
+MAX_OBJECT_SECTIONS: u64 = 256   # sections of one cell object
+MAX_STAGED: u64 = 8          # cells loaded in one transaction (a boot load, a swap)
+MAX_TXN_CELLS: u64 = 16      # cell records one transaction may create (>= MAX_STAGED)
+MAX_SWAP: u64 = 8            # cells one `swap` command replaces (<= MAX_STAGED)
+MAX_UPLOAD: u64 = 1048576    # bytes of one uploaded object: a cell is a few KiB to a few tens
+MAX_BLOBS: u64 = 8           # uploads waiting for a swap or load
+MAX_RETIRED: u64 = 4096      # retired sections (old code a task may still run)
+MAX_ARCHIVE: u64 = 1024      # entries in the boot archive
+MAX_REGIONS: u64 = 32        # usable memory regions kept from the Multiboot map
+
+# The shell
 LINE_MAX: u64 = 256          # shell input line
 MAX_ARGS: u64 = 8            # words on a shell line
 
+# Memory
+HEAP_FRAMES: u64 = 8192      # 4 KiB frames taken for the kernel heap at boot (32 MiB)
+
+# Tasks
+MAX_TASKS: u64 = 1024        # task table slots (the shell and the idle task included)
+TASK_STACK: u64 = 16384      # bytes of a task's stack unless spawn asks for more (or less)
+MIN_STACK: u64 = 4096        # the smallest stack spawn accepts
+MAX_STACK: u64 = 16777216    # the largest (16 MiB: half the heap)
+COMMAND_STACK: u64 = 65536   # bytes of the stack shell commands run on
+IDLE_STACK: u64 = 4096       # bytes of the idle task's stack (it only halts)
+FAULT_STACK: u64 = 16384     # bytes of each exception stack (double fault, page fault)
+GUARD: u64 = 4096            # the unmapped page under every stack
+KEEP_ENDED: u64 = 32         # ended tasks whose records stay in the table (ps, join)
+SPEC_MAX: u64 = 64           # bytes of a task's "cell::function"
+CAUSE_MAX: u64 = 128         # bytes of why a task ended; longer causes are cut
+TIMER_HZ: u64 = 100          # timer interrupts per second: the scheduler's time slice
+MAX_CHANNELS: u64 = 32       # channels (kernel_src/sync.py)
+CHANNEL_SLOTS: u64 = 16      # values a channel holds before a sender blocks
+
+# The machine
 COM1: u16 = 0x3F8            # the serial console
 DEBUG_EXIT_PORT: u16 = 0xF4  # isa-debug-exit: QEMU exits with (code << 1) | 1
 EXIT_PANIC: u32 = 0x31       # nano_core panic: QEMU exits with status 99
 EXIT_FAULT: u32 = 0x32       # CPU exception in the nano_core: QEMU exits with status 101
-
-MAX_TASKS: u64 = 1024        # task table slots (the shell and the idle task included)
-TASK_STACK: u64 = 16384      # bytes of kernel stack per task, from the heap
-KEEP_ENDED: u64 = 32         # ended tasks whose records stay in the table (ps, join)
-TIMER_HZ: u64 = 100          # timer interrupts per second: the scheduler's time slice
-MAX_CHANNELS: u64 = 32       # channels (kernel_src/sync.py)
-CHANNEL_SLOTS: u64 = 16      # values a channel holds before a sender blocks

@@ -1,24 +1,24 @@
 """rt: the panic handler every cell's checks call (rt::panic).
 
-A panic inside a task ends that task, faulted with the message as its cause
-(kernel_src/fault.py).  A panic in the nano_core itself (the shell and the
-commands it runs, the idle task, an interrupt handler, or before tasks
-start) cannot be contained: print a crash report and stop QEMU with a
-distinct status, so a test or a notebook sees it at once.
+A panic inside a task ends that task, faulted with the message as its cause,
+and a panic inside a shell command ends that command (kernel_src/fault.py).
+A panic in the nano_core itself (the shell's own loop, the idle task, an
+interrupt handler, or before tasks start) cannot be contained: print a
+crash report and stop QEMU with a distinct status, so a test or a notebook
+sees it at once.
 """
 # cell: unsafe
 from theseus_nb.lang.prelude import *
 from theseus_nb.lang.unsafe import outl, cli, hlt
 from kernel_src.params import DEBUG_EXIT_PORT, EXIT_PANIC
 from kernel_src.serial import write, write_u64, newline
-from kernel_src.task import can_fault
 from kernel_src.idt import in_handler
-from kernel_src.fault import panic_in_task
+from kernel_src.fault import can_end_current, panic_in_task
 
 
 def panic(msg: str, where: str, line: u64) -> None:
     """End the current task with this panic, or report it and halt the machine."""
-    if can_fault() and not in_handler():
+    if can_end_current() and not in_handler():
         panic_in_task(msg, where, line)
     cli()
     newline()

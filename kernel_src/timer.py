@@ -2,18 +2,18 @@
 
 The PIC is remapped so that IRQ 0-15 arrive on vectors 32-47, clear of the
 CPU's exceptions (0-31); only IRQ 0 (the timer) and IRQ 4 (COM1 input) are
-unmasked.  Every tick is one time slice: tick() counts it and lets the task
-switcher run.  Input wakes the shell at once, so it can sleep while idle.
+unmasked.  Every tick is one time slice: tick() counts it (the count is
+clock.ticks()) and lets the task switcher run.  Input wakes the shell at once, so it can sleep while idle.
 """
 # cell: unsafe
 from theseus_nb.lang.prelude import *
 from theseus_nb.lang.unsafe import outb, rdtsc
 from kernel_src.params import TIMER_HZ, COM1
-from kernel_src.task import on_tick, schedule, input_arrived
+from kernel_src.clock import count_tick
+from kernel_src.switcher import on_tick, schedule, input_arrived
 
 PIT_HZ: u64 = 1193182
 
-_ticks: u64 = 0
 _irq_cycles: u64 = 0          # TSC cycles spent in tick(), for the benchmark
 _spurious: u64 = 0
 
@@ -39,11 +39,11 @@ def init() -> None:
 
 def tick(frame: u64) -> u64:
     """The timer interrupt: count, acknowledge, then maybe switch tasks."""
-    global _ticks, _irq_cycles
+    global _irq_cycles
     start: u64 = rdtsc()
-    _ticks += 1
+    now: u64 = count_tick()
     outb(0x20, 0x20)          # EOI now: we may leave on another task's stack
-    on_tick(_ticks)
+    on_tick(now)
     resume: u64 = schedule(frame)
     _irq_cycles += rdtsc() - start
     return resume
@@ -61,11 +61,6 @@ def spurious(vector: u64) -> None:
     _spurious += 1
     if vector == 47:
         outb(0x20, 0x20)      # a spurious IRQ 15 still needs the master's EOI
-
-
-def ticks() -> u64:
-    """Timer interrupts since init()."""
-    return _ticks
 
 
 def irq_cycles() -> u64:

@@ -16,13 +16,11 @@ from kernel_src.shell import arg, arg_u64
 from kernel_src.heap import alloc, free
 from kernel_src.names import name_add_str
 from kernel_src.archive import adler32
+from kernel_src.params import MAX_UPLOAD, MAX_BLOBS
 
-MAX_UPLOAD: u64 = 1048576      # bytes: a cell object is a few KiB to a few tens
-MAX_BLOBS: u64 = 8
-
-_name: Array[u64, 8] = [0] * 8
-_addr: Array[u64, 8] = [0] * 8
-_size: Array[u64, 8] = [0] * 8
+_name: Array[u64, 8] = [0] * 8      # params.MAX_BLOBS
+_addr: Array[u64, 8] = [0] * 8      # params.MAX_BLOBS
+_size: Array[u64, 8] = [0] * 8      # params.MAX_BLOBS
 
 
 def _nibble(c: u8) -> u64:

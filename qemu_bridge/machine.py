@@ -218,12 +218,19 @@ class Machine:
                               f"{reply.output.strip()}", self.transcript)
         return reply.output
 
-    def spawn(self, name: str, arg: int | None = None, timeout: float = 5.0) -> int:
+    def spawn(self, name: str, arg: int | None = None, timeout: float = 5.0, *,
+              stack: int | None = None) -> int:
         """Start ``"cell::function"`` (a public ``(u64) -> u64`` function) as a
-        task with ``arg`` (0 if None); return its id. BridgeError if it cannot start."""
+        task with ``arg`` (0 if None) on a stack of ``stack`` bytes (the
+        kernel's default if None); return its id. BridgeError if it cannot start."""
         if not name or any(c.isspace() for c in name) or "::" not in name:
             raise ValueError(f"spawn needs 'cell::function' without spaces, got {name!r}")
-        reply = self.request(f"spawn {name}" + ("" if arg is None else f" {int(arg)}"), timeout)
+        words = f"spawn {name}" + ("" if arg is None and stack is None else f" {int(arg or 0)}")
+        if stack is not None:
+            if int(stack) <= 0:
+                raise ValueError(f"stack must be a positive number of bytes, got {stack!r}")
+            words += f" {int(stack)}"
+        reply = self.request(words, timeout)
         if not reply.ok:
             raise BridgeError(f"spawn {name}: {reply.output.strip()}", self.transcript)
         return int(reply.output.split()[0])

@@ -93,6 +93,49 @@ def hostile_image(tmp_path_factory: pytest.TempPathFactory) -> Image:
     return Kernel.default().build(tmp_path_factory.mktemp("hostile"), extra_archive_entries=extra)
 
 
+#: R_X86_64_PC64 (S + A - P, 64 bits): LLVM emits it for a global holding
+#: the distance from itself to another global.  One target is placed before
+#: the word that points at it and one after, so both signs are patched.
+PCREL_IR = """
+declare void @"serial::write_u64"(i64)
+declare void @"serial::newline"()
+@"pcrel::before" = global i64 42
+@"pcrel::back" = global i64 sub (i64 ptrtoint (ptr @"pcrel::before" to i64), i64 ptrtoint (ptr @"pcrel::back" to i64))
+@"pcrel::ahead" = global i64 sub (i64 ptrtoint (ptr @"pcrel::after" to i64), i64 ptrtoint (ptr @"pcrel::ahead" to i64))
+@"pcrel::after" = global i64 43
+
+define i64 @"pcrel::follow"(ptr %word) {
+  %d = load volatile i64, ptr %word
+  %at = ptrtoint ptr %word to i64
+  %t = add i64 %at, %d
+  %p = inttoptr i64 %t to ptr
+  %v = load i64, ptr %p
+  ret i64 %v
+}
+
+define i64 @"pcrel::main"(i64 %a) {
+  %x = call i64 @"pcrel::follow"(ptr @"pcrel::back")
+  call void @"serial::write_u64"(i64 %x)
+  call void @"serial::newline"()
+  %y = call i64 @"pcrel::follow"(ptr @"pcrel::ahead")
+  call void @"serial::write_u64"(i64 %y)
+  call void @"serial::newline"()
+  ret i64 0
+}
+"""
+
+
+def test_pc64_relocations_are_applied(tmp_path) -> None:
+    obj = build.compile_object(PCREL_IR, "pcrel").data
+    relocs = [r for s in ELFFile(io.BytesIO(obj)).iter_sections() if s.name.startswith(".rela")
+              for r in s.iter_relocations()]
+    assert sum(r["r_info_type"] == 24 for r in relocs) == 2      # two R_X86_64_PC64
+    image = Kernel.default().build(tmp_path, extra_archive_entries=[ArchiveEntry("pcrel", obj)])
+    with image.boot() as machine:
+        assert "refused cell pcrel" not in machine.transcript
+        assert machine.command("pcrel").split() == ["42", "43"]
+
+
 def test_live_graph_equals_build_time_graph(kernel_image: Image) -> None:
     with kernel_image.boot() as machine:
         live = machine.graph()

@@ -203,7 +203,7 @@ def test_a_running_task_reaches_the_new_code_and_keeps_its_count(machine: LiveKe
 
 STARVING_POLICY = '''
 from theseus_nb.lang.prelude import *
-from kernel_src.task import task_count, task_state, RUNNABLE, IDLE, NO_TASK
+from kernel_src.task_table import task_count, task_state, RUNNABLE, IDLE, NO_TASK
 
 
 def pick_next(current: u64) -> u64:

@@ -1,0 +1,281 @@
+"""swap_cells: replace cells of the running kernel by new versions (live evolution).
+
+Design note.  This is what the section graph is for.  The new cells are
+staged (placed and relocated against the live namespace) while the old ones
+keep running.  Then every check is made before anything changes: each
+public symbol of an old cell that another cell still uses must exist in the
+new cell with the same signature hash; no new symbol may clash with another
+cell's.  Globals with an unchanged name and type carry their value over.
+Only then, with nothing left that can fail, the commit, with interrupts
+off so that no task runs half-way through it: the old symbols leave the
+namespace, the new ones enter, every recorded relocation that pointed into
+an old section is rewritten to the new section (this is the
+relocation-rewriting step of Theseus's live evolution), and the dependency
+records follow.  A refusal at any step rolls the staging back and leaves
+the kernel exactly as it was.
+
+Old code that a task is still running (its saved instruction pointer, or a
+return address on its stack, points into it) is not freed at once: it is
+retired (retire.py), and freed when no task is inside it any more.  Its own
+calls to public functions and its uses of globals of the swapped cells are
+rewritten too (when the signature is unchanged), so a task looping in old
+code reaches the new functions and the carried-over state at its next call.
+
+W^X holds throughout: a relocation inside code or read-only data is
+patched by making exactly the page(s) it lies in writable, patching, and
+mapping them as they were, all inside the commit, before interrupts are on.
+
+Use: swap_begin(); swap_stage(old, ...) for each cell; swap_commit().  The
+`swap` command (swap.py) is the shell's way in.  Refusals and the state
+carried over are printed as they happen (the host reads them).
+"""
+# cell: unsafe
+from theseus_nb.lang.prelude import *
+from theseus_nb.lang.unsafe import load8, store8
+from kernel_src.params import MAX_SWAP
+from kernel_src.serial import write, writeln, newline, put
+from kernel_src.names import name_addr, name_len, name_write
+from kernel_src.section_table import (NONE, section_cell, section_addr, section_size,
+                                      section_name, reloc_count, reloc_alive, reloc_section,
+                                      reloc_target, reloc_symbol, reloc_offset, reloc_type,
+                                      reloc_addend, reloc_retarget, move_dep)
+from kernel_src.namespace import (sym_find, sym_find_mem, sym_cell, sym_sig, sym_addr,
+                                  sym_section, sym_name, sym_remove_cell)
+from kernel_src.loader import (stage_begin, stage, stage_open, stage_link, stage_export,
+                               stage_rollback, stage_commit, staged_cell, reason, detail)
+from kernel_src.placement import (exports, global_count, global_at, global_name_addr,
+                                  global_name_len, global_addr, global_section, global_is_data,
+                                  object_global)
+from kernel_src.signatures import sig_in_object
+from kernel_src.reloc import patch, width
+from kernel_src.paging import PERM_RW, perm_of, protect
+from kernel_src.irq import irq_off, irq_restore
+from kernel_src.retire import retire_cell, reclaim
+
+_old: Array[u64, 8] = [0] * 8         # params.MAX_SWAP: the cells being replaced
+_count: u64 = 0
+_rewritten: u64 = 0
+_in_old_code: u64 = 0
+_freed: u64 = 0
+
+
+def refuse(why: str, what: u64) -> u64:
+    """Roll the transaction back and say why: "refused: WHY 'WHAT'" (what 0: no name); 1."""
+    stage_rollback()
+    write("refused: ")
+    write(why)
+    if what != 0:
+        write(" '")
+        name_write(what)
+        write("'")
+    newline()
+    return 1
+
+
+def refuse_loader() -> u64:
+    """Roll the transaction back and say the loader's reason; 1."""
+    stage_rollback()
+    write("refused: ")
+    write(reason())
+    if len(detail()) > 0:
+        write(" '")
+        write(detail())
+        write("'")
+    newline()
+    return 1
+
+
+def _patch_live(place: u64, rtype: u32, s: u64, a: i64) -> None:
+    # A running cell's relocation: its page is writable only for the patch.
+    perm: u64 = perm_of(place)
+    if perm != PERM_RW:
+        protect(place, width(rtype), PERM_RW)
+    patch(place, rtype, s, a)
+    if perm != PERM_RW:
+        protect(place, width(rtype), perm)
+
+
+def _is_old(c: u64) -> bool:
+    for j in range(_count):
+        if _old[j] == c:
+            return True
+    return False
+
+
+def _old_index(c: u64) -> u64:
+    for j in range(_count):
+        if _old[j] == c:
+            return j
+    return NONE
+
+
+def _check_users() -> u64:
+    # Every relocation into an old cell from a cell that stays must find
+    # its symbol, with the same signature, in the new version.
+    for r in range(reloc_count()):
+        if not reloc_alive(r):
+            continue
+        j: u64 = _old_index(section_cell(reloc_target(r)))
+        if j == NONE or _is_old(section_cell(reloc_section(r))):
+            continue
+        sym: u64 = reloc_symbol(r)
+        if not stage_open(j):
+            return refuse_loader()
+        if sym == 0 or not exports(name_addr(sym), name_len(sym)):
+            write("refused: the new version removes '")
+            name_write(sym)
+            write("', which '")
+            name_write(section_name(reloc_section(r)))
+            writeln("' still uses")
+            stage_rollback()
+            return 1
+        old_sig: u64 = sym_sig(sym_find(sym))
+        if old_sig != 0 and sig_in_object(name_addr(sym), name_len(sym)) != old_sig:
+            write("refused: the new version changes the signature of '")
+            name_write(sym)
+            write("', which '")
+            name_write(section_name(reloc_section(r)))
+            writeln("' still calls with the old one")
+            stage_rollback()
+            return 1
+    return 0
+
+
+def _check_clashes() -> u64:
+    for j in range(_count):
+        if not stage_open(j):
+            return refuse_loader()
+        for k in range(1, global_count()):
+            if global_at(k):
+                s: u64 = sym_find_mem(global_name_addr(k), global_name_len(k))
+                if s != NONE and not _is_old(sym_cell(s)) and sym_cell(s) != staged_cell(j):
+                    write("refused: the new version defines '")
+                    name_write(sym_name(s))
+                    writeln("', which another cell already defines")
+                    stage_rollback()
+                    return 1
+    return 0
+
+
+def _carry_state() -> None:
+    # A global keeps its value when its name and type (signature) are
+    # unchanged; anything else starts from its initializer.
+    for j in range(_count):
+        stage_open(j)
+        for k in range(1, global_count()):
+            if global_at(k) and global_is_data(k):
+                a: u64 = global_name_addr(k)
+                n: u64 = global_name_len(k)
+                s: u64 = sym_find_mem(a, n)
+                size: u64 = section_size(global_section(k))
+                if s != NONE and sym_cell(s) == _old[j] and sym_sig(s) == sig_in_object(a, n) \
+                        and section_size(sym_section(s)) == size:
+                    src: u64 = sym_addr(s)
+                    dst: u64 = global_addr(k)
+                    for i in range(size):
+                        store8(dst + i, load8(src + i))
+                    write("carried ")
+                else:
+                    write("reset ")
+                for i in range(n):
+                    put(load8(a + i))
+                newline()
+
+
+def _rewrite() -> u64:
+    # Point every relocation into an old section at the new one, by symbol.
+    rewritten: u64 = 0
+    for r in range(reloc_count()):
+        if not reloc_alive(r):
+            continue
+        if not _is_old(section_cell(reloc_target(r))) or _is_old(section_cell(reloc_section(r))):
+            continue
+        s: u64 = sym_find(reloc_symbol(r))
+        place: u64 = section_addr(reloc_section(r)) + reloc_offset(r)
+        _patch_live(place, reloc_type(r), sym_addr(s), reloc_addend(r))
+        move_dep(reloc_section(r), reloc_target(r), sym_section(s))
+        reloc_retarget(r, sym_section(s))
+        rewritten += 1
+    return rewritten
+
+
+def _rewrite_retired() -> u64:
+    # Before the old names go: relocations inside old cells that use a
+    # public function or global of a swapped cell, unchanged in signature,
+    # now reach the new one (a task may still be running that old code).
+    n: u64 = 0
+    for r in range(reloc_count()):
+        if not reloc_alive(r) or not _is_old(section_cell(reloc_section(r))):
+            continue
+        j: u64 = _old_index(section_cell(reloc_target(r)))
+        sym: u64 = reloc_symbol(r)
+        if j == NONE or sym == 0:
+            continue
+        old: u64 = sym_find(sym)
+        if old == NONE or sym_sig(old) == 0 or not stage_open(j):
+            continue
+        k: u64 = object_global(name_addr(sym), name_len(sym))
+        if k != 0 and sig_in_object(name_addr(sym), name_len(sym)) == sym_sig(old):
+            _patch_live(section_addr(reloc_section(r)) + reloc_offset(r), reloc_type(r),
+                        global_addr(k), reloc_addend(r))
+            n += 1
+    return n
+
+
+def swap_begin() -> None:
+    """Start a swap transaction."""
+    global _count
+    _count = 0
+    stage_begin()
+
+
+def swap_stage(old: u64, name_at: u64, name_n: u64, base: u64, size: u64) -> bool:
+    """Stage the object at base as the new version of cell old (named by the
+    name_n bytes at name_at); False if the loader refused it (reason() says why)."""
+    global _count
+    if _count >= MAX_SWAP:
+        return False
+    _old[_count] = old
+    _count += 1
+    return stage(name_at, name_n, base, size) != NONE
+
+
+def swap_commit() -> u64:
+    """Link the staged cells, check them, and commit (see the design note);
+    0 when swapped, else 1 with the refusal printed and nothing changed."""
+    global _rewritten, _in_old_code, _freed
+    for j in range(_count):
+        if not stage_link(j, True):
+            return refuse_loader()
+    if _check_users() != 0 or _check_clashes() != 0:
+        return 1
+    # The commit: nothing below can fail, and no task runs until it is done.
+    flags: u64 = irq_off()
+    _carry_state()
+    _in_old_code = _rewrite_retired()
+    for j in range(_count):
+        sym_remove_cell(_old[j])
+    for j in range(_count):
+        stage_export(j)
+    _rewritten = _rewrite()
+    for j in range(_count):
+        retire_cell(_old[j])
+    stage_commit()
+    irq_restore(flags)
+    _freed = reclaim()
+    return 0
+
+
+def rewritten() -> u64:
+    """Relocations of remaining cells the last swap rewrote."""
+    return _rewritten
+
+
+def retired_rewritten() -> u64:
+    """Relocations inside retired old code the last swap rewrote."""
+    return _in_old_code
+
+
+def freed() -> u64:
+    """Retired sections the last swap could free at once."""
+    return _freed
