@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from .errors import SourceContext
-from .types import BOOL, FNREF, NONE, SCALAR_NAMES, STR, ArrayT, StructT, Type
+from .types import BOOL, FNREF, NONE, SCALAR_NAMES, STR, ArrayT, IntT, StructT, Type
 from .unsafe import INTRINSICS
 
 PRELUDE_MODULES = ("theseus_nb.lang.prelude", "theseus_nb.lang")
@@ -285,6 +285,7 @@ def build_model(source: str, name: str, *, filename: str = "<cell>",
                 value = fold_const(node.value, model.constants) if node.value else None
                 if value is None:
                     raise ctx.at(node, f"'{n}' is ALL_CAPS, so it is a constant and needs a constant value")
+                _check_typed_constant(n, value, ty, node, ctx)
                 model.constants[n] = ConstDef(n, value, ty, node)
             else:
                 model.globals[n] = GlobalDef(n, ty, node.value, node)
@@ -297,6 +298,25 @@ def build_model(source: str, name: str, *, filename: str = "<cell>",
         if isinstance(node, ast.FunctionDef):
             model.functions[node.name] = _signature(node, model)
     return model
+
+
+def _check_typed_constant(n: str, value: object, ty: Type, node: ast.AST,
+                          ctx: SourceContext) -> None:
+    """A typed constant is used as an immediate (an index, a step, an operand): its
+    value must be exactly what the annotation says, or it would not mean the same in CPython."""
+    if isinstance(ty, IntT):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ctx.at(node.value, f"'{n}' is declared {ty} but its value is a "
+                                     f"{type(value).__name__}")
+        if not ty.fits(value):
+            raise ctx.at(node.value, f"'{n}' is declared {ty}, but {value} does not fit in {ty} "
+                                     f"({ty.min}..{ty.max})")
+    elif ty == BOOL and not isinstance(value, bool):
+        raise ctx.at(node.value, f"'{n}' is declared bool, so its value must be True or False")
+    elif ty == STR and not isinstance(value, str):
+        raise ctx.at(node.value, f"'{n}' is declared str, so its value must be a string literal")
+    elif ty not in (BOOL, STR) and not isinstance(ty, IntT):
+        raise ctx.at(node, f"a constant cannot have type {ty}: use an integer type, bool or str")
 
 
 def _signature(node: ast.FunctionDef, model: CellModel) -> FuncDef:
