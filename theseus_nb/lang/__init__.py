@@ -10,6 +10,7 @@ from .errors import CellError, CellPanic
 from .inspect import show_asm, show_ir, show_optimized_ir
 from .interface import CellInterface, FunctionSig, interface_of
 from .jit import JitCell, jit
+from .marker import unsafe_marker_line
 from .parse import imports_of
 
 __all__ = [
@@ -26,4 +27,5 @@ __all__ = [
     "show_asm",
     "show_ir",
     "show_optimized_ir",
+    "unsafe_marker_line",
 ]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import llvmlite.binding as llvm
+import pytest
 
 from theseus_nb.lang import compile_cell, interface_of, show_asm, show_optimized_ir
 from theseus_nb.lang.jit import init_llvm
@@ -91,10 +92,17 @@ def test_unsafe_cell_compiles_to_a_verified_kernel_module() -> None:
     cc = compile_cell(UNSAFE_SERIAL, "serial")
     assert cc.unsafe
     verified(cc.module)
-    asm = show_asm(UNSAFE_SERIAL, "serial")
+    asm = show_asm(UNSAFE_SERIAL, "serial", unsafe=True)
     assert "outb\t%al, %dx" in asm and "inb\t%dx, %al" in asm and "rdtsc" in asm and "hlt" in asm
     assert "xmm" not in asm  # no SSE in kernel code
-    assert "serial::write_byte" in show_optimized_ir(UNSAFE_SERIAL, "serial")
+    assert "serial::write_byte" in show_optimized_ir(UNSAFE_SERIAL, "serial", unsafe=True)
+
+
+@pytest.mark.xfail(strict=True, reason="lang/inspect.py (being moved) passes unsafe=False when "
+                   "not told, which compile_cell now refuses for a marked cell; its show_* "
+                   "functions should default to unsafe=None, as compile_cell does")
+def test_show_functions_take_unsafe_from_the_marker_when_not_told() -> None:
+    assert "hlt" in show_asm(UNSAFE_SERIAL, "serial")
 
 
 def test_unsafe_flag_allows_intrinsics_without_the_marker() -> None:
