@@ -62,7 +62,7 @@ class Kernel:
         """The source of cell ``name``, or None."""
         return next((c for c in self.sources if c.name == name), None)
 
-    def with_cell(self, name: str, source: str, *, unsafe: bool = False) -> "Kernel":
+    def with_cell(self, name: str, source: str, *, unsafe: bool | None = None) -> "Kernel":
         """A copy of this kernel with cell ``name`` added or replaced."""
         new = CellSource.cell(name, source, unsafe=unsafe)
         cells = [c for c in self.cells if c.name != name] + [new]

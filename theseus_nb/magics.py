@@ -181,13 +181,14 @@ class TheseusMagics(Magics):
         """Compile a cell; show its sections, symbols and relocations; swap it in if attached."""
         args = parse_argstring(self.cell, line)
         try:
-            return self._cell(args.name, body, args.unsafe)
+            # without --unsafe the cell's own header decides (its marker line)
+            return self._cell(args.name, body, True if args.unsafe else None)
         except Exception as exc:
             self.last_error = exc
             display(_error_html(f"cell {args.name}", exc))
             return None
 
-    def _cell(self, name: str, body: str, unsafe: bool) -> CellReport:
+    def _cell(self, name: str, body: str, unsafe: bool | None) -> CellReport:
         # The editor's line 1 is the %%cell line: one empty line in front makes
         # every line number in an error the one the editor shows.
         body = "\n" + body
