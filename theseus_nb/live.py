@@ -88,10 +88,12 @@ class LiveKernel:
             graph.changed = self.last_swap.changed & set(graph.sections)
         return graph
 
-    def spawn(self, name: str, arg: int | None = None, timeout: float = 5.0) -> int:
-        """Start ``"cell::function"`` as a task with ``arg``; return its id."""
+    def spawn(self, name: str, arg: int | None = None, timeout: float = 5.0, *,
+              stack: int | None = None) -> int:
+        """Start ``"cell::function"`` as a task with ``arg`` on a guarded stack of
+        ``stack`` bytes (the kernel's default, 16 KiB, if None); return its id."""
         with guest_errors():
-            return self.machine.spawn(name, arg, timeout)
+            return self.machine.spawn(name, arg, timeout, stack=stack)
 
     def kill(self, task_id: int, timeout: float = 5.0) -> None:
         """End task ``task_id`` now."""
