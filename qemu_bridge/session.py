@@ -22,9 +22,10 @@ things keep that unambiguous:
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pexpect
 
@@ -101,29 +102,18 @@ class Session:
 
     def send(self, text: str, what: str, timeout: float) -> None:
         """Write to the guest within ``timeout`` s (caller holds ``lock``)."""
-        try:
+        with self._waiting(what, f"the guest stopped taking input during {what!r} "
+                                 f"(nothing read for {timeout:g} s)"):
             self.console.send(text, timeout)
-        except pexpect.TIMEOUT:
-            raise GuestTimeout(f"the guest stopped taking input during {what!r} "
-                               f"(nothing read for {timeout:g} s)",
-                               self.console.transcript.text) from None
-        except pexpect.EOF:
-            raise self.exited_during(what) from None
 
     def wait_prompt(self, what: str, timeout: float, after_trailer: bool = False) -> str:
         """Wait for the prompt (caller holds ``lock``); out of sync until it comes."""
         self.in_sync = False
-        try:
-            # After a trailer the prompt follows at once, with no newline first.
-            pattern = self.prompt if after_trailer else "\r\n" + self.prompt
+        # After a trailer the prompt follows at once, with no newline first.
+        pattern = self.prompt if after_trailer else "\r\n" + self.prompt
+        with self._waiting(what, f"the guest did not answer {what!r} with its prompt "
+                                 f"within {timeout:g} s"):
             before = self.console.expect_exact(pattern, timeout)
-        except pexpect.TIMEOUT:
-            raise GuestTimeout(
-                f"the guest did not answer {what!r} with its prompt within {timeout:g} s",
-                self.console.transcript.text,
-            ) from None
-        except pexpect.EOF:
-            raise self.exited_during(what) from None
         self.in_sync = True
         return before
 
@@ -138,13 +128,15 @@ class Session:
         )
 
     def _wait_trailer(self, request_id: int, what: str, timeout: float) -> tuple[str, tuple[str, ...]]:
+        with self._waiting(what, f"the guest did not answer {what!r} within {timeout:g} s"):
+            return self.console.expect_regex(trailer_pattern(request_id), timeout)
+
+    @contextlib.contextmanager
+    def _waiting(self, what: str, late: str) -> Iterator[None]:
+        # pexpect's two ways a wait ends badly, as the bridge's errors.
         try:
-            raw, fields = self.console.expect_regex(trailer_pattern(request_id), timeout)
+            yield
         except pexpect.TIMEOUT:
-            raise GuestTimeout(
-                f"the guest did not answer {what!r} within {timeout:g} s",
-                self.console.transcript.text,
-            ) from None
+            raise GuestTimeout(late, self.console.transcript.text) from None
         except pexpect.EOF:
             raise self.exited_during(what) from None
-        return raw, fields

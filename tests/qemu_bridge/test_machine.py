@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import signal
@@ -11,6 +12,7 @@ import textwrap
 import threading
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -182,19 +184,28 @@ def test_an_upload_to_a_guest_that_dies_ends_at_once_and_reaps_it(config: QemuCo
     assert_gone(m.pid)  # reaped, not a zombie
 
 
-def test_keyboard_interrupt_abandons_the_command(machine: Machine) -> None:
+@contextlib.contextmanager
+def ctrl_c_after(seconds: float) -> Iterator[None]:
+    """A KeyboardInterrupt ``seconds`` into the block, as a person's Ctrl-C."""
     def interrupt(signum, frame):
         raise KeyboardInterrupt
 
     old = signal.signal(signal.SIGALRM, interrupt)
-    os.kill(machine.pid, signal.SIGSTOP)
     try:
-        signal.setitimer(signal.ITIMER_REAL, 0.3)
+        signal.setitimer(signal.ITIMER_REAL, seconds)
         with pytest.raises(KeyboardInterrupt):
-            machine.command("echo interrupted", timeout=5)
+            yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
+
+
+def test_keyboard_interrupt_abandons_the_command(machine: Machine) -> None:
+    os.kill(machine.pid, signal.SIGSTOP)
+    try:
+        with ctrl_c_after(0.3):
+            machine.command("echo interrupted", timeout=5)
+    finally:
         os.kill(machine.pid, signal.SIGCONT)
     assert machine.alive
     with pytest.warns(CommandInterrupted, match="'echo interrupted'"):
@@ -204,17 +215,8 @@ def test_keyboard_interrupt_abandons_the_command(machine: Machine) -> None:
 def test_an_interrupted_long_command_resynchronises(machine: Machine) -> None:
     # The late answer streams in while the next command is sent: its bytes,
     # its trailer and its prompt must not be taken for the next answer.
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
-
-    old = signal.signal(signal.SIGALRM, interrupt)
-    try:
-        signal.setitimer(signal.ITIMER_REAL, 0.5)
-        with pytest.raises(KeyboardInterrupt):
-            machine.command("primes 2000000", timeout=60)
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
+    with ctrl_c_after(0.5):
+        machine.command("primes 2000000", timeout=60)
     with pytest.warns(CommandInterrupted, match="'primes 2000000' was interrupted"):
         assert machine.command("echo next", timeout=60) == "next"
     with warnings.catch_warnings():
