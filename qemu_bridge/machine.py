@@ -155,7 +155,7 @@ class Machine:
             if self._console.alive:
                 try:
                     # A leading "\r" ends any half-typed line of an abandoned command.
-                    self._console.send("halt\r" if self._session.in_sync else "\rhalt\r")
+                    self._console.send("halt\r" if self._session.in_sync else "\rhalt\r", timeout)
                     self._console.expect_eof(timeout)
                     self._console.wait_exit(1.0)
                 except (pexpect.TIMEOUT, pexpect.EOF, OSError):
@@ -172,7 +172,7 @@ class Machine:
         with self._session.lock:
             self._session.ensure_ready(timeout)
             self._session.in_sync = False
-            self._console.send(f"halt {status}\r")
+            self._session.send(f"halt {status}\r", f"halt {status}", timeout)
             try:
                 self._console.expect_eof(timeout)
             except pexpect.TIMEOUT:

@@ -10,20 +10,26 @@ things keep that unambiguous:
   other threads;
 - we only speak at a prompt. When a request is abandoned (GuestTimeout, or
   KeyboardInterrupt while waiting), the guest may still answer later, so
-  the session marks itself out of sync and the next exchange first sends an
-  empty line and waits for a quiet prompt, discarding the late output into
-  the transcript. If that fails too, the guest has stopped answering.
+  the session marks itself out of sync, and the next exchange first
+  resynchronises: it ends any half-sent line, sends a framed no-op (``echo``)
+  with a fresh id and waits for *that* trailer and the prompt after it.
+  Whatever came before (the late answer, its trailer and prompt, the echo of
+  the empty line) goes to the transcript; an id never matches an older
+  reply, so nothing late can be taken for the next answer. A one-line
+  ``CommandInterrupted`` warning says which command was abandoned. If the
+  resynchronisation times out too, the guest has stopped answering.
 """
 
 from __future__ import annotations
 
 import threading
+import warnings
 from collections.abc import Callable
 
 import pexpect
 
 from .console import Console
-from .errors import GuestExited, GuestTimeout, ProtocolError
+from .errors import CommandInterrupted, GuestExited, GuestTimeout, ProtocolError
 from .protocol import Reply, RequestIds, parse_reply, trailer_pattern
 
 __all__ = ["Session"]
@@ -42,6 +48,8 @@ class Session:
         self.in_sync = True
         self._ids = RequestIds()
         self._on_exit = on_exit
+        #: The request on the line (the one abandoned, when out of sync).
+        self._current: str | None = None
 
     def request(self, text: str, timeout: float, payload: str = "") -> Reply:
         """Send one framed request (plus ``payload``) and return the guest's ``Reply``.
@@ -54,14 +62,16 @@ class Session:
         with self.lock:
             self.ensure_ready(timeout)
             self.in_sync = False
+            self._current = text
             request_id = self._ids.next()
             # Whatever the guest printed unasked (a task's crash report) goes
             # into the transcript before the request does, in the order it came.
             self.console.drain(quiet=0.0, limit=0.05)
-            self.console.send(f"!{request_id} {text}\r" + payload)
+            self.send(f"!{request_id} {text}\r" + payload, text, timeout)
             self.console.transcript.write(text + "\r\n")  # the guest does not echo requests
             raw, fields = self._wait_trailer(request_id, text, timeout)
             self.wait_prompt(text, timeout, after_trailer=True)
+            self._current = None
         reply = parse_reply(raw, *fields)
         if isinstance(reply, str):
             raise ProtocolError(f"{text!r}: {reply}", self.console.transcript.text)
@@ -76,10 +86,29 @@ class Session:
                 self.console.transcript.text, self.console.exit_status,
             )
         if not self.in_sync:
+            what = "(resynchronise)"
             self.console.drain()
-            self.console.send("\r")
-            self.wait_prompt("(resynchronise: empty line)", timeout)
-            self.console.drain()  # anything still late lands in the transcript
+            request_id = self._ids.next()
+            # "\r" ends a half-sent line (the shell answers it as a person's).
+            self.send(f"\r!{request_id} echo\r", what, timeout)
+            self._wait_trailer(request_id, what, timeout)
+            self.wait_prompt(what, timeout, after_trailer=True)
+            if self._current is not None:
+                warnings.warn(CommandInterrupted(
+                    f"the previous command {self._current!r} was interrupted before it "
+                    "answered; its late output went to the transcript"), stacklevel=4)
+                self._current = None
+
+    def send(self, text: str, what: str, timeout: float) -> None:
+        """Write to the guest within ``timeout`` s (caller holds ``lock``)."""
+        try:
+            self.console.send(text, timeout)
+        except pexpect.TIMEOUT:
+            raise GuestTimeout(f"the guest stopped taking input during {what!r} "
+                               f"(nothing read for {timeout:g} s)",
+                               self.console.transcript.text) from None
+        except pexpect.EOF:
+            raise self.exited_during(what) from None
 
     def wait_prompt(self, what: str, timeout: float, after_trailer: bool = False) -> str:
         """Wait for the prompt (caller holds ``lock``); out of sync until it comes."""

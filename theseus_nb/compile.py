@@ -27,10 +27,6 @@ __all__ = ["CellSource", "LANGUAGES", "compile_source", "compile_among", "interf
 #: File suffix -> language of a cell.
 LANGUAGES = {".py": "cell", ".ll": "ir", ".s": "asm"}
 
-#: The line that lets a cell use the unsafe intrinsics.
-UNSAFE_MARKER = "# cell: unsafe"
-
-
 @dataclass(frozen=True)
 class CellSource:
     """One cell's source text, where it came from, and its language."""
@@ -39,21 +35,21 @@ class CellSource:
     text: str
     language: str  # "cell", "ir" or "asm"
     filename: str = "<cell>"
-    unsafe: bool = False
+    #: None: as the cell's header says (a ``# cell: unsafe`` comment line);
+    #: True: unsafe either way; False: safe, and a marked cell is refused.
+    unsafe: bool | None = None
 
     @classmethod
     def from_path(cls, path: Path) -> "CellSource":
         """Read a cell from a file; its name is the file's stem."""
-        text = path.read_text()
-        return cls(path.stem, text, LANGUAGES[path.suffix], str(path), UNSAFE_MARKER in text)
+        return cls(path.stem, path.read_text(), LANGUAGES[path.suffix], str(path))
 
     @classmethod
-    def cell(cls, name: str, text: str, *, unsafe: bool = False,
+    def cell(cls, name: str, text: str, *, unsafe: bool | None = None,
              filename: str | None = None) -> "CellSource":
-        """Cell-language source typed in a notebook or passed to a swap; unsafe
-        if asked for or marked in the text."""
-        return cls(name, text, "cell", filename or f"<cell {name}>",
-                   unsafe or UNSAFE_MARKER in text)
+        """Cell-language source typed in a notebook or passed to a swap (``unsafe``
+        as for the field: None takes it from the cell's header)."""
+        return cls(name, text, "cell", filename or f"<cell {name}>", unsafe)
 
 
 def interfaces_of(sources: Iterable[CellSource]) -> dict:

@@ -246,7 +246,7 @@ def test_a_task_can_be_given_the_stack_it_needs(vm: LiveKernel) -> None:
     # 1000 frames of over half a KiB: far more than 16 KiB, far less than 1 MiB.
     small = _ended(vm, vm.machine.spawn("deep::depth", 1000))
     assert (small.state, small.cause) == ("faulted", "stack overflow in deep::depth")
-    large = _ended(vm, vm.machine.spawn("deep::depth", 1000, stack=1 << 20))
+    large = _ended(vm, vm.spawn("deep::depth", 1000, stack=1 << 20))
     assert (large.state, large.value) == ("exited", 1000)
     refused = vm.request("spawn deep::depth 1 0x7fffffffffff")
     assert refused.status == 1 and "stack too large" in refused.output

@@ -51,11 +51,18 @@ class ExprLowerer:
         raise AssertionError(f"not a place: {ast.unparse(node)}")
 
     def index(self, node: ast.expr, n: object, message: str, at: ast.AST) -> ir.Value:
-        """An i64 index in 0..n-1 (n an int or an i64 value); negative indexes count from the end."""
+        """An i64 index in 0..n-1 (n an int or an i64 value); negative indexes count from the end.
+
+        The bounds check is left out only where this very access is proved in range:
+        a constant index (literal, typed, imported, len()) against a constant length.
+        """
         b = self.builder
-        if hasattr(node, "const") and isinstance(n, int):
-            c = node.const
-            return ir.Constant(I64, c + n if c < 0 else c)
+        c = getattr(node, "const", None)
+        if isinstance(n, int) and isinstance(c, int) and not isinstance(c, bool):
+            k = c + n if c < 0 else c
+            if 0 <= k < n:
+                return ir.Constant(I64, k)
+            # the checker refuses such an index; if one gets here, it panics at run time
         v, ty = self.value(node), node.ty
         nv = ir.Constant(I64, n) if isinstance(n, int) else n
         v = b.sext(v, I64) if ty.signed and ty.bits < 64 else (b.zext(v, I64) if ty.bits < 64 else v)

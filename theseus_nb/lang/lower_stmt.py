@@ -156,7 +156,8 @@ class StmtLowerer:
                 (ir.Constant(lt, 0), args[0], ir.Constant(lt, 1)) if len(args) == 1 else
                 (args[0], args[1], ir.Constant(lt, 1)) if len(args) == 2 else tuple(args))
             const_step = getattr(node.iter.args[2], "const", None) if len(args) == 3 else 1
-            if const_step is None:
+            if not isinstance(const_step, int) or const_step == 0:
+                const_step = None  # unknown until run time (the checker refuses a constant 0)
                 self.check(b.icmp_unsigned("==", step, ir.Constant(lt, 0)),
                            "range() arg 3 must not be zero", node, always=True)
             counter = self.temp(lt, f"{var}.next")
