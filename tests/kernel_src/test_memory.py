@@ -126,12 +126,14 @@ def main(a: u64) -> u64:
 
 @pytest.fixture(scope="module")
 def image(tmp_path_factory: pytest.TempPathFactory) -> Image:
+    """The default kernel with the deep, bad and many cells, built once."""
     kernel = Kernel.default().with_cell("deep", DEEP).with_cell("bad", UNSAFE, unsafe=True)
     return kernel.with_cell("many", MANY).build(tmp_path_factory.mktemp("memory-kernel"))
 
 
 @pytest.fixture()
 def vm(image: Image):
+    """A fresh boot of that kernel for each test."""
     with image.boot() as m:
         yield m
 
