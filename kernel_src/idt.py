@@ -19,12 +19,16 @@ from kernel_src.stacks import alloc_stack
 from kernel_src.timer import tick, console, spurious
 from kernel_src.switcher import schedule
 from kernel_src.fault import exception, DOUBLE_FAULT, PAGE_FAULT
+from kernel_src.serial import ready, get, hold
+from kernel_src.task_table import current, SHELL
+from kernel_src.command import running as in_command, interrupt as interrupt_command
 
 TIMER_VECTOR: u64 = 32
 CONSOLE_VECTOR: u64 = 36     # IRQ 4: COM1
 YIELD_VECTOR: u64 = 0x81
 EXCEPTIONS: u64 = 32         # vectors below this are the CPU's exceptions
 STUBS: u64 = 48              # interrupts::stub_table covers the exceptions and the PIC's IRQs
+CTRL_C: u8 = 3
 
 _idt: Array[u64, 512] = [0] * 512              # 256 gates of 16 bytes
 _gdt: Array[u64, 5] = [0] * 5                  # null, code, data, TSS (two words)
@@ -80,6 +84,20 @@ def in_handler() -> bool:
     return _depth > 0
 
 
+def _ctrl_c(frame: u64) -> u64:
+    # Input while the shell runs a command: Ctrl-C stops the command (its
+    # stack is left behind, the shell answers at once); any other byte is
+    # given back for whoever reads next (an upload reads its payload so).
+    if not (in_command() and current() == SHELL and ready()):
+        return frame
+    c: u8 = get()
+    if c != CTRL_C:
+        hold(c)
+        return frame
+    console(frame)  # acknowledge the interrupt; the shell is the one running
+    return interrupt_command(frame)
+
+
 def dispatch(frame: u64) -> u64:
     """Called by interrupts.s with the saved frame; the frame to resume."""
     global _depth
@@ -99,7 +117,9 @@ def dispatch(frame: u64) -> u64:
     elif vector == YIELD_VECTOR:
         resume2 = schedule(frame)
     elif vector == CONSOLE_VECTOR:
-        resume2 = console(frame)
+        resume2 = _ctrl_c(frame)
+        if resume2 == frame:
+            resume2 = console(frame)
     else:
         spurious(vector)
     _depth -= 1

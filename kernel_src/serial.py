@@ -66,16 +66,33 @@ def frame_checksum() -> u64:
     return (_sum_b << 16) | _sum_a
 
 
+# One byte given back with hold(): the console interrupt looks at what came
+# in while a command runs (is it Ctrl-C?) and must not lose anything else.
+_held: u8 = 0
+_holding: bool = False
+
+
 def ready() -> bool:
     """True when a received byte is waiting."""
-    return inb(COM1 + 5) & 0x01 != 0
+    return _holding or inb(COM1 + 5) & 0x01 != 0
 
 
 def get() -> u8:
     """Wait for and return one received byte."""
+    global _holding
+    if _holding:
+        _holding = False
+        return _held
     while not ready():
         pass
     return inb(COM1)
+
+
+def hold(c: u8) -> None:
+    """Give back byte c, just read: the next get() returns it."""
+    global _held, _holding
+    _held = c
+    _holding = True
 
 
 def write(s: str) -> None:
