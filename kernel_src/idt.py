@@ -19,7 +19,7 @@ from kernel_src.stacks import alloc_stack
 from kernel_src.timer import tick, console, spurious
 from kernel_src.switcher import schedule
 from kernel_src.fault import exception, DOUBLE_FAULT, PAGE_FAULT
-from kernel_src.serial import ready, get, hold
+from kernel_src.serial import ready, reading, get, hold
 from kernel_src.task_table import current, SHELL
 from kernel_src.command import running as in_command, interrupt as interrupt_command
 
@@ -88,7 +88,7 @@ def _ctrl_c(frame: u64) -> u64:
     # Input while the shell runs a command: Ctrl-C stops the command (its
     # stack is left behind, the shell answers at once); any other byte is
     # given back for whoever reads next (an upload reads its payload so).
-    if not (in_command() and current() == SHELL and ready()):
+    if not (in_command() and current() == SHELL) or reading() or not ready():
         return frame
     c: u8 = get()
     if c != CTRL_C:
