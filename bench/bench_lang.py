@@ -97,6 +97,48 @@ def main() -> None:
           f"front end (parse, check, lower) {frontend * 1e3:.1f} ms; "
           f"with LLVM -O2 and MCJIT codegen {full * 1e3:.1f} ms")
     kernel_cells()
+    big_arrays()
+
+
+#: 1 MiB arrays, local and global, zeroed and filled: compile time must not grow
+#: with the square of an array's size (it once took minutes for 100 000 bytes).
+BIG_ARRAYS = """\
+from theseus_nb.lang.prelude import *
+
+zeros: Array[u8, 1048576] = [0] * 1048576
+table: Array[u32, 262144] = [7] * 262144
+
+
+def big(k: u64) -> u64:
+    a: Array[u8, 1048576] = [0] * 1048576
+    b: Array[u8, 1048576] = [9] * 1048576
+    c: Array[u64, 131072] = [3] * 131072
+    a[k] = 1
+    total: u64 = 0
+    for i in range(1048576):
+        total += u64(a[i]) + u64(b[i]) + u64(zeros[i])
+    return total + c[k] + u64(table[k])
+"""
+
+
+def big_arrays() -> None:
+    """Front end and -O2 (kernel-target object) time of a cell with 1 MiB arrays."""
+    import llvmlite.binding as llvm
+
+    from theseus_nb.build import KERNEL_TRIPLE, kernel_target_machine
+    from theseus_nb.lang.jit import optimize
+
+    t0 = time.perf_counter()
+    cc = compile_cell(BIG_ARRAYS, "big")
+    t1 = time.perf_counter()
+    mod = llvm.parse_assembly(str(cc.module))
+    mod.triple = KERNEL_TRIPLE
+    tm = kernel_target_machine()
+    optimize(mod, tm)
+    tm.emit_object(mod)
+    t2 = time.perf_counter()
+    print(f"cell with 1 MiB local and global arrays: front end {(t1 - t0) * 1e3:.1f} ms; "
+          f"to an -O2 object {(t2 - t0) * 1e3:.1f} ms")
 
 
 def kernel_cells() -> None:

@@ -32,6 +32,7 @@ class CellLowerer:
         self.stack_limit = stack_limit  # name of an i64 global: panic if the stack grows below it
         self.module = ir.Module(name=model.name)
         self.strings: dict = {}
+        self.inits = 0  # constant globals of list literals copied into locals
         self.functions: dict = {}
         self.externals: dict = {}
         for name, f in model.functions.items():
@@ -104,6 +105,14 @@ class CellLowerer:
             self.strings[text] = gv
         gv = self.strings[text]
         return ir.Constant(STR_T, [gv, ir.Constant(I64, len(text.encode("ascii")))])
+
+    def initial(self, node: ast.expr, ty: Type) -> ir.GlobalVariable:
+        """A constant global `C::.init.N` holding a static initializer, to memcpy from."""
+        gv = ir.GlobalVariable(self.module, llvm_type(ty), f"{self.model.name}::.init.{self.inits}")
+        gv.initializer = self.constant(node, ty)
+        gv.global_constant = True
+        self.inits += 1
+        return gv
 
     def constant(self, node: ast.expr, ty: Type) -> ir.Constant:
         """The constant for an initializer that the checker proved static."""

@@ -7,8 +7,8 @@ import ast
 
 from llvmlite import ir
 
-from .lltypes import llvm_type
-from .types import ArrayT, IntT, StructT, Type, is_aggregate
+from .lltypes import I8, PTR, llvm_type
+from .types import BOOL, ArrayT, IntT, StructT, Type, is_aggregate
 
 I1, I32, I64 = ir.IntType(1), ir.IntType(32), ir.IntType(64)
 
@@ -26,6 +26,22 @@ def is_static(node: ast.expr, ty: Type) -> bool:
     if isinstance(ty, IntT):
         return hasattr(node, "const")
     return isinstance(node, ast.Constant)
+
+
+def is_zero(node: ast.expr, ty: Type) -> bool:
+    """True when a static initializer is all zeros (asked without building the constant)."""
+    if isinstance(ty, ArrayT):
+        if isinstance(node, ast.BinOp):
+            return is_zero(node.left.elts[0], ty.elem)
+        if isinstance(node, ast.List):
+            return all(is_zero(e, ty.elem) for e in node.elts)
+        return is_zero(node.elt, ty.elem)
+    if isinstance(ty, StructT):
+        return all(is_zero(a, f) for a, (_, f) in zip(node.args, ty.fields))
+    if isinstance(ty, IntT):
+        return node.const == 0
+    # a str is never zero: even "" points at its (empty) literal
+    return ty == BOOL and isinstance(node, ast.Constant) and node.value is False
 
 
 class StmtLowerer:
@@ -53,32 +69,65 @@ class StmtLowerer:
         b.position_at_end(done)
 
     def init_store(self, ptr: ir.Value, node: ast.expr, ty: Type) -> None:
+        """Create `node` (an initializer or a scalar value) in place at `ptr`.
+
+        Never a first-class aggregate store: LLVM splits `store [N x T] c` into N
+        scalar stores and its passes then take time quadratic in N (a 10 000-byte
+        array took 7 s).  Zeros and repeated bytes are one llvm.memset, a constant
+        list literal one llvm.memcpy from a constant global, anything repeated a
+        counted loop: code and compile time stay proportional to the source.
+        """
         b = self.builder
-        if is_static(node, ty):
-            b.store(self.cell.constant(node, ty), ptr)
-            return
         lt = llvm_type(ty)
+        if not is_aggregate(ty):
+            b.store(self.cell.constant(node, ty) if is_static(node, ty) else self.value(node), ptr)
+            return
+        if is_static(node, ty) and is_zero(node, ty):
+            self.memset(ptr, ir.Constant(I8, 0), lt)
+            return
 
         def elem(i: ir.Value) -> ir.Value:
             return self.gep(ptr, [ir.Constant(I64, 0), i], inbounds=True, source_etype=lt)
 
         if isinstance(ty, ArrayT):
             if isinstance(node, ast.BinOp):  # [x] * N: x is evaluated once
-                v = self.value(node.left.elts[0])
+                x = node.left.elts[0]
+                if llvm_type(ty.elem) in (I1, I8) and is_static(x, ty.elem):
+                    # an i1 is one byte in memory (0 or 1), as a u8 is
+                    self.memset(ptr, ir.Constant(I8, int(self.cell.constant(x, ty.elem).constant)), lt)
+                    return
+                v = self.value(x)
                 self.counted(ty.n, lambda i: b.store(v, elem(i)))
             elif isinstance(node, ast.List):
+                if is_static(node, ty):
+                    b.call(self.llvm_intrinsic("llvm.memcpy.p0.p0.i64", [PTR, PTR, I64, I1]),
+                           [ptr, self.cell.initial(node, ty), self.size_of(lt), ir.Constant(I1, 0)])
+                    return
                 for k, e in enumerate(node.elts):
                     self.init_store(elem(ir.Constant(I64, k)), e, ty.elem)
             else:  # [T(...) for _ in range(N)]: the element is evaluated N times
                 self.counted(ty.n, lambda i: self.init_store(elem(i), node.elt, ty.elem))
             return
-        if isinstance(ty, StructT):
-            b.store(ir.Constant(lt, None), ptr)
-            for k, (a, (_, fty)) in enumerate(zip(node.args, ty.fields)):
-                p = self.gep(ptr, [ir.Constant(I32, 0), ir.Constant(I32, k)], inbounds=True, source_etype=lt)
-                self.init_store(p, a, fty)
-            return
-        b.store(self.value(node), ptr)
+        # a struct: fields not given are zero
+        self.memset(ptr, ir.Constant(I8, 0), lt)
+        for k, (a, (_, fty)) in enumerate(zip(node.args, ty.fields)):
+            p = self.gep(ptr, [ir.Constant(I32, 0), ir.Constant(I32, k)], inbounds=True, source_etype=lt)
+            self.init_store(p, a, fty)
+
+    def llvm_intrinsic(self, name: str, params: list) -> ir.Function:
+        m = self.cell.module
+        return m.globals.get(name) or ir.Function(m, ir.FunctionType(ir.VoidType(), params), name)
+
+    def size_of(self, lt: ir.Type) -> ir.Value:
+        """sizeof(lt) as an i64 that LLVM folds to a constant for the target's layout."""
+        b = self.builder
+        end = b.gep(ir.Constant(PTR, None), [ir.Constant(I64, 1)], source_etype=lt)
+        end.type = PTR
+        return b.ptrtoint(end, I64)
+
+    def memset(self, ptr: ir.Value, byte: ir.Constant, lt: ir.Type) -> None:
+        self.builder.call(self.llvm_intrinsic("llvm.memset.p0.i64", [PTR, I8, I64, I1]),
+                          [ptr, byte, self.size_of(lt), ir.Constant(I1, 0)])
 
     # ---- assignment ----------------------------------------------------
     def slot_of(self, name: str) -> ir.Value:
