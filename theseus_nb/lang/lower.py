@@ -18,6 +18,13 @@ from .parse import CellModel
 from .types import BOOL, NONE, STR, ArrayT, StructT, Type
 
 
+#: How many levels of its own recursion a small function gets inlined into it,
+#: by how many calls to itself it makes: code grows as sites ** depth.
+RECURSION_CLONE_DEPTH = {1: 3, 2: 3, 3: 1}
+#: A function larger than this (AST nodes) is not unrolled at all.
+RECURSION_CLONE_NODES = 80
+
+
 def _is_zero(c: ir.Constant) -> bool:
     return c.constant is None or (isinstance(c.constant, int) and c.constant == 0)
 
@@ -139,17 +146,49 @@ class CellLowerer:
 
     def lower(self) -> ir.Module:
         for name, info in self.infos.items():
-            FunctionLowerer(self, info).lower()
+            clones = self.recursion_clones(name, info)
+            for fn, recurse in zip([self.functions[name]] + clones, clones + [None]):
+                FunctionLowerer(self, info, fn=fn, recurse=recurse).lower()
         return self.module
+
+    def recursion_clones(self, name: str, info: object) -> list:
+        """Copies of a small self-recursive function for its own calls to go through.
+
+        LLVM never inlines a function into itself, and a public function is
+        `noinline` on the kernel target (each call between public functions must
+        stay a relocation a hot swap can redirect).  Its calls to itself may go
+        anywhere inside the cell, though: through internal, `alwaysinline` copies
+        C::f.rec1 -> C::f.rec2 -> ... -> C::f, so that the recursion is unrolled a
+        few levels into f, as gcc -O2 does with recursive inlining.  The copies
+        panic with f's name and lines, and vanish once inlined.
+        """
+        body = info.sig.node
+        sites = sum(1 for n in ast.walk(body)
+                    if isinstance(n, ast.Call) and getattr(n, "call", None) == ("func", name))
+        if not sites or sum(1 for _ in ast.walk(body)) > RECURSION_CLONE_NODES:
+            return []
+        depth = RECURSION_CLONE_DEPTH.get(sites, 0)
+        clones = []
+        for level in range(1, depth + 1):
+            fn = ir.Function(self.module, self.functions[name].function_type,
+                             f"{self.model.name}::{name}.rec{level}")
+            fn.linkage = "internal"
+            for attr in ("nounwind", "noredzone", "alwaysinline"):
+                fn.attributes.add(attr)
+            clones.append(fn)
+        return clones
 
 
 class FunctionLowerer(ExprLowerer, CallLowerer, StmtLowerer):
     """Emits one function; expression and statement rules come from the two mixins."""
 
-    def __init__(self, cell: CellLowerer, info: object) -> None:
+    def __init__(self, cell: CellLowerer, info: object, *, fn: ir.Function | None = None,
+                 recurse: ir.Function | None = None) -> None:
         self.cell, self.info = cell, info
         self.sig = info.sig
-        self.fn = cell.functions[self.sig.name]
+        self.fn = fn or cell.functions[self.sig.name]
+        self.recurse = recurse  # where this body's calls to its own function go (a clone)
+        self.proven: dict = {}  # loop variable -> array length it is known to be below
         self.loops: list = []  # (continue block, break block)
         self.slots: dict = {}
         self.flags: dict = {}  # local -> i1 slot: has it been assigned yet?

@@ -194,71 +194,132 @@ class StmtLowerer:
         b.position_at_end(done)
 
     def l_For(self, node: ast.For) -> None:
+        if node.kind != "range":
+            self.array_loop(node)
+            return
         b = self.builder
         var = node.target.id
-        local = self.info.locals[var]
-        if node.kind == "range":
-            ty = local.ty
-            lt = llvm_type(ty)
-            args = [self.value(a) for a in node.iter.args]
-            start, stop, step = (
-                (ir.Constant(lt, 0), args[0], ir.Constant(lt, 1)) if len(args) == 1 else
-                (args[0], args[1], ir.Constant(lt, 1)) if len(args) == 2 else tuple(args))
-            const_step = getattr(node.iter.args[2], "const", None) if len(args) == 3 else 1
-            if not isinstance(const_step, int) or const_step == 0:
-                const_step = None  # unknown until run time (the checker refuses a constant 0)
-                self.check(b.icmp_unsigned("==", step, ir.Constant(lt, 0)),
-                           "range() arg 3 must not be zero", node, always=True)
-            counter = self.temp(lt, f"{var}.next")
-            b.store(start, counter)
-        else:
-            arr_t = node.iter.ty
-            base = self.place(node.iter)
-            counter = self.temp(I64, f"{var}.idx")
-            b.store(ir.Constant(I64, 0), counter)
+        ty = self.info.locals[var].ty
+        lt = llvm_type(ty)
+        args = [self.value(a) for a in node.iter.args]
+        start, stop, step = (
+            (ir.Constant(lt, 0), args[0], ir.Constant(lt, 1)) if len(args) == 1 else
+            (args[0], args[1], ir.Constant(lt, 1)) if len(args) == 2 else tuple(args))
+        const_step = getattr(node.iter.args[2], "const", None) if len(args) == 3 else 1
+        if not isinstance(const_step, int) or const_step == 0:
+            const_step = None  # unknown until run time (the checker refuses a constant 0)
+            self.check(b.icmp_unsigned("==", step, ir.Constant(lt, 0)),
+                       "range() arg 3 must not be zero", node, always=True)
+        bound = self.indexed_bound(node) if const_step is not None and const_step > 0 else None
+        if bound is None:
+            self.range_loop(node, start, stop, step, const_step)
+            return
+        # Loop versioning: when every value the loop variable takes is a valid index
+        # of the arrays it indexes (0 <= start, stop <= their length, counting up),
+        # those accesses cannot fail, and a copy of the loop without their checks
+        # runs instead.  Otherwise the checked loop runs and panics where it did.
+        # Without the checks LLVM can vectorize, or turn a fill into a memset.
+        wide = (lambda v: b.sext(v, I64)) if ty.signed else (lambda v: b.zext(v, I64))
+        wide = (lambda v: v) if ty.bits == 64 else wide
+        fits = b.icmp_signed("<=", wide(stop), ir.Constant(I64, bound)) if ty.signed \
+            else b.icmp_unsigned("<=", wide(stop), ir.Constant(I64, bound))
+        if ty.signed:
+            fits = b.and_(fits, b.icmp_signed(">=", start, ir.Constant(lt, 0)))
+        fast, slow, done = (self.fn.append_basic_block(n) for n in ("for.fast", "for.checked", "for.done"))
+        b.cbranch(fits, fast, slow)
+        for block, proven in ((fast, {var: bound}), (slow, {})):
+            b.position_at_end(block)
+            saved = self.proven
+            self.proven = {**saved, **proven}
+            self.range_loop(node, start, stop, step, const_step)
+            self.proven = saved
+            b.branch(done)
+        b.position_at_end(done)
+
+    def indexed_bound(self, node: ast.For) -> int | None:
+        """The smallest length of the arrays that `node`'s body indexes with exactly its
+        loop variable, if the body never assigns that variable; else None."""
+        var = node.target.id
+        if not self.cell.checks or var in self.info.global_names:
+            return None
+        lengths = []
+        for n in ast.walk(ast.Module(body=node.body, type_ignores=[])):
+            if isinstance(n, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.For)):
+                targets = n.targets if isinstance(n, ast.Assign) else [n.target]
+                if any(isinstance(t, ast.Name) and t.id == var for t in targets):
+                    return None
+            if (isinstance(n, ast.Subscript) and isinstance(n.slice, ast.Name) and n.slice.id == var
+                    and isinstance(getattr(n.value, "ty", None), ArrayT)):
+                lengths.append(n.value.ty.n)
+        return min(lengths) if lengths else None
+
+    def range_loop(self, node: ast.For, start: ir.Value, stop: ir.Value, step: ir.Value,
+                   const_step: int | None) -> None:
+        """The loop of `for var in range(...)` over values already evaluated."""
+        b = self.builder
+        var = node.target.id
+        ty = self.info.locals[var].ty
+        lt = llvm_type(ty)
+        counter = self.temp(lt, f"{var}.next")
+        b.store(start, counter)
         head, body, latch, done = (self.fn.append_basic_block(n)
                                    for n in ("for.head", "for.body", "for.latch", "for.end"))
         b.branch(head)
         b.position_at_end(head)
-        if node.kind == "range":
-            cur = b.load(counter, typ=lt)
-            cmp = b.icmp_signed if ty.signed else b.icmp_unsigned
-            if const_step is not None:
-                go = cmp("<", cur, stop) if const_step > 0 else cmp(">", cur, stop)
-            else:
-                up = cmp(">", step, ir.Constant(lt, 0)) if ty.signed else ir.Constant(I1, 1)
-                go = b.select(up, cmp("<", cur, stop), cmp(">", cur, stop))
-            b.cbranch(go, body, done)
-            b.position_at_end(body)
-            b.store(cur, self.slots[var])
-            self.bind(var)
+        cur = b.load(counter, typ=lt)
+        cmp = b.icmp_signed if ty.signed else b.icmp_unsigned
+        if const_step is not None:
+            go = cmp("<", cur, stop) if const_step > 0 else cmp(">", cur, stop)
         else:
-            i = b.load(counter, typ=I64)
-            b.cbranch(b.icmp_unsigned("<", i, ir.Constant(I64, arr_t.n)), body, done)
-            b.position_at_end(body)
-            p = self.gep(base, [ir.Constant(I64, 0), i], inbounds=True, source_etype=llvm_type(arr_t))
-            b.store(p if is_aggregate(arr_t.elem) else b.load(p, typ=llvm_type(arr_t.elem)),
-                    self.slots[var])
-            self.bind(var)
+            up = cmp(">", step, ir.Constant(lt, 0)) if ty.signed else ir.Constant(I1, 1)
+            go = b.select(up, cmp("<", cur, stop), cmp(">", cur, stop))
+        b.cbranch(go, body, done)
+        b.position_at_end(body)
+        b.store(cur, self.slots[var])
+        self.bind(var)
         self.loops.append((latch, done))
         self.body(node.body)
         self.loops.pop()
         b.branch(latch)
         b.position_at_end(latch)
-        if node.kind == "range":
-            # stepping past the type's range just ends the loop (Python would stop too)
-            cur = b.load(counter, typ=lt)
-            op = "sadd" if ty.signed else "uadd"
-            fname = f"llvm.{op}.with.overflow.i{ty.bits}"
-            m = self.cell.module
-            fn = m.globals.get(fname) or ir.Function(
-                m, ir.FunctionType(ir.LiteralStructType([lt, I1]), [lt, lt]), fname)
-            pair = b.call(fn, [cur, step])  # an unsigned step is never negative
-            b.store(b.extract_value(pair, 0), counter)
-            b.cbranch(b.extract_value(pair, 1), done, head)
-        else:
-            b.store(b.add(b.load(counter, typ=I64), ir.Constant(I64, 1)), counter)
-            b.branch(head)
+        # stepping past the type's range just ends the loop (Python would stop too)
+        cur = b.load(counter, typ=lt)
+        op = "sadd" if ty.signed else "uadd"
+        fname = f"llvm.{op}.with.overflow.i{ty.bits}"
+        m = self.cell.module
+        fn = m.globals.get(fname) or ir.Function(
+            m, ir.FunctionType(ir.LiteralStructType([lt, I1]), [lt, lt]), fname)
+        pair = b.call(fn, [cur, step])  # an unsigned step is never negative
+        b.store(b.extract_value(pair, 0), counter)
+        b.cbranch(b.extract_value(pair, 1), done, head)
+        b.position_at_end(done)
+
+    def array_loop(self, node: ast.For) -> None:
+        """`for x in array`: each element read when the loop gets there."""
+        b = self.builder
+        var = node.target.id
+        arr_t = node.iter.ty
+        base = self.place(node.iter)
+        counter = self.temp(I64, f"{var}.idx")
+        b.store(ir.Constant(I64, 0), counter)
+        head, body, latch, done = (self.fn.append_basic_block(n)
+                                   for n in ("for.head", "for.body", "for.latch", "for.end"))
+        b.branch(head)
+        b.position_at_end(head)
+        i = b.load(counter, typ=I64)
+        b.cbranch(b.icmp_unsigned("<", i, ir.Constant(I64, arr_t.n)), body, done)
+        b.position_at_end(body)
+        p = self.gep(base, [ir.Constant(I64, 0), i], inbounds=True, source_etype=llvm_type(arr_t))
+        b.store(p if is_aggregate(arr_t.elem) else b.load(p, typ=llvm_type(arr_t.elem)),
+                self.slots[var])
+        self.bind(var)
+        self.loops.append((latch, done))
+        self.body(node.body)
+        self.loops.pop()
+        b.branch(latch)
+        b.position_at_end(latch)
+        b.store(b.add(b.load(counter, typ=I64), ir.Constant(I64, 1)), counter)
+        b.branch(head)
         b.position_at_end(done)
 
     def l_Break(self, node: ast.Break) -> None:
