@@ -141,7 +141,7 @@ class CellLowerer:
         if ty == STR:
             return self.string(node.value)
         if ty == BOOL:
-            return ir.Constant(I1, int(bool(node.value)))
+            return ir.Constant(I8, int(bool(node.value)))  # as stored in memory
         return ir.Constant(lt, node.const)
 
     def lower(self) -> ir.Module:
@@ -221,7 +221,8 @@ class FunctionLowerer(ExprLowerer, CallLowerer, StmtLowerer):
                 self.alloca_builder.store(ir.Constant(I1, 0), flag)
                 self.flags[name] = flag
         for arg, (pname, pty) in zip(self.fn.args, self.sig.params):
-            self.alloca_builder.store(arg, self.slots[pname])
+            self.alloca_builder.store(arg if pty != BOOL else self.alloca_builder.zext(arg, I8),
+                                      self.slots[pname])
         self.alloca_builder.branch(body)
         if self.cell.stack_limit:
             self.stack_check()
@@ -253,6 +254,17 @@ class FunctionLowerer(ExprLowerer, CallLowerer, StmtLowerer):
         if name in self.flags and name not in self.info.global_names:
             unbound = self.builder.not_(self.builder.load(self.flags[name], typ=I1))
             self.check(unbound, f"local variable '{name}' used before it was assigned", node)
+
+    def load_value(self, ptr: ir.Value, ty: Type) -> ir.Value:
+        """Load a scalar of cell type `ty` into a register (a bool's byte becomes an i1)."""
+        v = self.builder.load(ptr, typ=llvm_type(ty))
+        return self.builder.trunc(v, I1) if ty == BOOL else v
+
+    def store_value(self, v: ir.Value, ptr: ir.Value) -> None:
+        """Store a register value to memory (an i1 is stored as the byte 0 or 1)."""
+        if v.type == I1:
+            v = self.builder.zext(v, I8)
+        self.builder.store(v, ptr)
 
     def temp(self, lt: ir.Type, name: str = "") -> ir.AllocaInstr:
         """A hidden stack slot (loop counters), allocated in the entry block."""

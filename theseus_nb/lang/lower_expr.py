@@ -107,7 +107,7 @@ class ExprLowerer:
             return ir.Constant(I1, int(bool(self.cell.checker.consts[node.id].value)))
         if is_aggregate(node.ty):
             return self.place(node)
-        return self.builder.load(self.place(node), typ=llvm_type(node.ty))
+        return self.load_value(self.place(node), node.ty)
 
     v_Subscript = v_Name
 

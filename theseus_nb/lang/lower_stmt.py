@@ -80,7 +80,7 @@ class StmtLowerer:
         b = self.builder
         lt = llvm_type(ty)
         if not is_aggregate(ty):
-            b.store(self.cell.constant(node, ty) if is_static(node, ty) else self.value(node), ptr)
+            self.store_value(self.cell.constant(node, ty) if is_static(node, ty) else self.value(node), ptr)
             return
         if is_static(node, ty) and is_zero(node, ty):
             self.memset(ptr, ir.Constant(I8, 0), lt)
@@ -97,7 +97,7 @@ class StmtLowerer:
                     self.memset(ptr, ir.Constant(I8, int(self.cell.constant(x, ty.elem).constant)), lt)
                     return
                 v = self.value(x)
-                self.counted(ty.n, lambda i: b.store(v, elem(i)))
+                self.counted(ty.n, lambda i: self.store_value(v, elem(i)))
             elif isinstance(node, ast.List):
                 if is_static(node, ty):
                     b.call(self.llvm_intrinsic("llvm.memcpy.p0.p0.i64", [PTR, PTR, I64, I1]),
@@ -151,11 +151,11 @@ class StmtLowerer:
                 self.bind(target.id)
                 return
             v = self.value(node.value)  # Python evaluates the right side first
-            self.builder.store(v, self.slot_of(target.id))
+            self.store_value(v, self.slot_of(target.id))
             self.bind(target.id)
             return
         v = self.value(node.value)
-        self.builder.store(v, self.place(target))
+        self.store_value(v, self.place(target))
 
     def l_AugAssign(self, node: ast.AugAssign) -> None:
         b = self.builder
@@ -163,8 +163,8 @@ class StmtLowerer:
         if isinstance(t, ast.Name):
             self.check_bound(t.id, t)
         ptr = self.slot_of(t.id) if isinstance(t, ast.Name) else self.place(t)
-        old = b.load(ptr, typ=llvm_type(t.ty))
-        b.store(self.binop(node.op, old, node.value, t.ty, node), ptr)
+        old = self.load_value(ptr, t.ty)
+        self.store_value(self.binop(node.op, old, node.value, t.ty, node), ptr)
 
     # ---- control flow --------------------------------------------------
     def l_If(self, node: ast.If) -> None:

@@ -129,6 +129,15 @@ def test_a_fill_in_range_becomes_a_memset() -> None:
     assert "llvm.memset" in fill and "rt::panic" in fill
 
 
+def test_a_bool_fill_is_a_memset_too() -> None:
+    # a bool is a byte in memory (an i1 store would leave LLVM unsure of the rest
+    # of the byte, and no memset could replace the loop)
+    source = "flags: Array[bool, 4096] = [False] * 4096\n\n\ndef setall(n: u64) -> None:\n" \
+             "    for i in range(n):\n        flags[i] = True\n"
+    ir = build.kernel_ir(compile_cell(source, "flags").module, "flags")
+    assert "llvm.memset" in ir and "store i1" not in ir
+
+
 def test_recursion_is_unrolled_but_the_public_function_stays_a_relocation() -> None:
     module = compile_cell(LOOPS, "loops").module
     assert '"loops::fib.rec1"' in str(module)
