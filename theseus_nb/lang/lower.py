@@ -18,11 +18,11 @@ from .parse import CellModel
 from .types import BOOL, NONE, STR, ArrayT, StructT, Type
 
 
-#: How many levels of its own recursion a small function gets inlined into it,
-#: by how many calls to itself it makes: code grows as sites ** depth.
-RECURSION_CLONE_DEPTH = {1: 3, 2: 3, 3: 1}
-#: A function larger than this (AST nodes) is not unrolled at all.
-RECURSION_CLONE_NODES = 80
+#: Unrolling a small self-recursive function into itself (see recursion_clones):
+#: at most this many levels, and at most this many AST nodes of copies in all
+#: (a function calling itself at k sites gets k + k**2 + ... copies).
+RECURSION_CLONE_DEPTH = 4
+RECURSION_CLONE_BUDGET = 1100
 
 
 def _is_zero(c: ir.Constant) -> bool:
@@ -165,9 +165,11 @@ class CellLowerer:
         body = info.sig.node
         sites = sum(1 for n in ast.walk(body)
                     if isinstance(n, ast.Call) and getattr(n, "call", None) == ("func", name))
-        if not sites or sum(1 for _ in ast.walk(body)) > RECURSION_CLONE_NODES:
-            return []
-        depth = RECURSION_CLONE_DEPTH.get(sites, 0)
+        nodes = sum(1 for _ in ast.walk(body))
+        depth = 0
+        while sites and depth < RECURSION_CLONE_DEPTH and \
+                nodes * sum(sites ** level for level in range(1, depth + 2)) <= RECURSION_CLONE_BUDGET:
+            depth += 1
         clones = []
         for level in range(1, depth + 1):
             fn = ir.Function(self.module, self.functions[name].function_type,
