@@ -7,6 +7,7 @@ privacy is the compiler's business); every panic site calls
 from __future__ import annotations
 
 import ast
+import platform
 
 from llvmlite import ir
 
@@ -17,6 +18,9 @@ from .lower_stmt import StmtLowerer
 from .parse import CellModel
 from .types import BOOL, NONE, STR, ArrayT, StructT, Type
 
+
+#: The host's stack pointer, as llvm.read_register names it (the host JIT's stack check).
+STACK_POINTER = {"x86_64": "rsp", "AMD64": "rsp", "aarch64": "sp", "arm64": "sp"}
 
 #: Unrolling a small self-recursive function into itself (see recursion_clones):
 #: at most this many levels, and at most this many AST nodes of copies in all
@@ -241,9 +245,17 @@ class FunctionLowerer(ExprLowerer, CallLowerer, StmtLowerer):
         limit = m.globals.get(self.cell.stack_limit)
         if limit is None:
             limit = ir.GlobalVariable(m, I64, self.cell.stack_limit)
-        fa = m.globals.get("llvm.frameaddress.p0") or ir.Function(
-            m, ir.FunctionType(PTR, [ir.IntType(32)]), "llvm.frameaddress.p0")
-        here = b.ptrtoint(b.call(fa, [ir.Constant(ir.IntType(32), 0)]), I64)
+        sp = STACK_POINTER.get(platform.machine())
+        if sp is not None:
+            # read the stack pointer itself: llvm.frameaddress would make every
+            # function keep a frame pointer (a push, a move and a pop on every call)
+            rr = m.globals.get("llvm.read_register.i64") or ir.Function(
+                m, ir.FunctionType(I64, [ir.MetaDataType()]), "llvm.read_register.i64")
+            here = b.call(rr, [m.add_metadata([ir.MetaDataString(m, sp)])])
+        else:
+            fa = m.globals.get("llvm.frameaddress.p0") or ir.Function(
+                m, ir.FunctionType(PTR, [ir.IntType(32)]), "llvm.frameaddress.p0")
+            here = b.ptrtoint(b.call(fa, [ir.Constant(ir.IntType(32), 0)]), I64)
         self.check(b.icmp_unsigned("<", here, b.load(limit, typ=I64)),
                    "stack overflow (recursion too deep)", self.sig.node, always=True)
 
