@@ -111,7 +111,8 @@ def assign_sections(module: ir.Module, cell: str) -> None:
                 continue
             value.attributes.add("noredzone")
             value.attributes.add("nounwind")
-            if "::_" not in value.name and "::.str" not in value.name:
+            if ("::_" not in value.name and "::.str" not in value.name
+                    and value.linkage not in ("internal", "private")):
                 # A public function stays a real call: each call is then a
                 # relocation, an edge of the section graph, and a place a
                 # hot swap can redirect (LLVM would otherwise inline it).

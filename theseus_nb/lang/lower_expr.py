@@ -54,7 +54,9 @@ class ExprLowerer:
         """An i64 index in 0..n-1 (n an int or an i64 value); negative indexes count from the end.
 
         The bounds check is left out only where this very access is proved in range:
-        a constant index (literal, typed, imported, len()) against a constant length.
+        a constant index (literal, typed, imported, len()) against a constant length,
+        or a loop variable in the version of its loop that runs only when every value
+        it takes is in range (`self.proven`: name -> the length it is below).
         """
         b = self.builder
         c = getattr(node, "const", None)
@@ -66,6 +68,8 @@ class ExprLowerer:
         v, ty = self.value(node), node.ty
         nv = ir.Constant(I64, n) if isinstance(n, int) else n
         v = b.sext(v, I64) if ty.signed and ty.bits < 64 else (b.zext(v, I64) if ty.bits < 64 else v)
+        if isinstance(node, ast.Name) and isinstance(n, int) and self.proven.get(node.id, n + 1) <= n:
+            return v  # a loop variable whose loop was entered only if it is in range here
         if ty.signed:  # Python: xs[-1] is the last element
             v = b.select(b.icmp_signed("<", v, ir.Constant(I64, 0)), b.add(v, nv), v)
         self.check(b.icmp_unsigned(">=", v, nv), message, at)
@@ -103,7 +107,7 @@ class ExprLowerer:
             return ir.Constant(I1, int(bool(self.cell.checker.consts[node.id].value)))
         if is_aggregate(node.ty):
             return self.place(node)
-        return self.builder.load(self.place(node), typ=llvm_type(node.ty))
+        return self.load_value(self.place(node), node.ty)
 
     v_Subscript = v_Name
 
