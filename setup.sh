@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # setup.sh: install what theseus-nb needs on a Debian/Ubuntu machine.
-# System packages (QEMU, Graphviz) through apt-get when they are missing,
-# then this package and its test tools through pip.
+# System packages through apt-get when they are missing (QEMU, Graphviz, and
+# the WebAssembly tool chain: wabt's wat2wasm/wast2json, clang + lld +
+# wasi-libc for C -> wasm32), then this package and its test tools through pip.
 set -euo pipefail
 cd "$(dirname "$0")"
 
 need=()
 command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
 command -v dot >/dev/null || need+=(graphviz)
+command -v wat2wasm >/dev/null || need+=(wabt)
+command -v clang >/dev/null || need+=(clang)
+command -v wasm-ld >/dev/null || need+=(lld)
+[ -e /usr/include/wasm32-wasi/stdio.h ] || need+=(wasi-libc)
 if ((${#need[@]})); then
     if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
         apt-get update -qq
@@ -18,4 +23,4 @@ if ((${#need[@]})); then
         exit 1
     fi
 fi
-python3 -m pip install -q --disable-pip-version-check -e '.[dev]'
+python3 -m pip install -q --disable-pip-version-check -e '.[dev,lab]'

@@ -5,8 +5,12 @@ For a small cell (one command) and a large one (a command plus many
 functions), each swap changes the source (so nothing comes from the
 compile cache), swaps it in with Machine.swap, then runs the command and
 checks that the new code answered.  Prints the median of each step.
+With --baseline DIR the kernel of another checkout is measured in the same
+run, and the table gains its end-to-end and in-kernel figures and the
+ratios (see baseline.py): a swap under W^X makes each patched page
+writable and maps it back, which is where a difference would show.
 
-    python bench/bench_swap.py [--swaps N] [--kvm]
+    python bench/bench_swap.py [--swaps N] [--kvm] [--baseline DIR]
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import argparse
 import statistics
 import time
 
+from baseline import add_option, kernel_in, ratio
 from theseus_nb import Kernel
 
 SMALL = '''
@@ -37,23 +42,30 @@ def _large(functions: int = 60) -> str:
     return "".join(body)
 
 
-def _measure(machine, name: str, template: str, swaps: int) -> dict[str, float]:
-    machine.load(name, template.replace("VERSION", "0"))
-    steps: dict[str, list[float]] = {k: [] for k in
-                                     ("compile", "upload", "swap", "kernel", "observe", "total")}
+_STEPS = ("compile", "upload", "swap", "kernel", "observe", "total")
+
+
+def _measure(machines: dict, name: str, template: str, swaps: int) -> dict[str, dict[str, float]]:
+    """Median ms of each step, for each machine; the machines take turns,
+    swap by swap, so a busy moment of the host falls on both alike."""
+    steps = {m: {k: [] for k in _STEPS} for m in machines}
+    for machine in machines.values():
+        machine.load(name, template.replace("VERSION", "0"))
     for version in range(1, swaps + 1):
-        start = time.perf_counter()
-        report = machine.swap(name, template.replace("VERSION", str(version)))
-        answer = machine.command(name)
-        total = time.perf_counter() - start
-        assert answer == str(version), answer
-        steps["compile"].append(report.compile_s)
-        steps["upload"].append(report.upload_s)
-        steps["swap"].append(report.swap_s)
-        steps["kernel"].append(report.kernel_us / 1e6)
-        steps["observe"].append(total - report.total_s)
-        steps["total"].append(total)
-    return {k: statistics.median(v) * 1000 for k, v in steps.items()}
+        for label, machine in machines.items():
+            start = time.perf_counter()
+            report = machine.swap(name, template.replace("VERSION", str(version)))
+            answer = machine.command(name)
+            total = time.perf_counter() - start
+            assert answer == str(version), answer
+            got = steps[label]
+            got["compile"].append(report.compile_s)
+            got["upload"].append(report.upload_s)
+            got["swap"].append(report.swap_s)
+            got["kernel"].append(report.kernel_us / 1e6)
+            got["observe"].append(total - report.total_s)
+            got["total"].append(total)
+    return {m: {k: statistics.median(v) * 1000 for k, v in got.items()} for m, got in steps.items()}
 
 
 def main() -> None:
@@ -61,12 +73,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--swaps", type=int, default=25)
     parser.add_argument("--kvm", action="store_true")
+    add_option(parser)
     args = parser.parse_args()
-    image = Kernel.default().build()
-    with image.boot(kvm=args.kvm) as machine:
-        small = _measure(machine, "hotsmall", SMALL, args.swaps)
-        large = _measure(machine, "hotlarge", _large(), args.swaps)
-        sizes = {n: len(machine.objects[n].data) for n in ("hotsmall", "hotlarge")}
+    machines = {"this": Kernel.default().build().boot(kvm=args.kvm)}
+    if args.baseline:
+        machines["baseline"] = kernel_in(args.baseline).build().boot(kvm=args.kvm)
+    try:
+        small_all = _measure(machines, "hotsmall", SMALL, args.swaps)
+        large_all = _measure(machines, "hotlarge", _large(), args.swaps)
+        sizes = {n: len(machines["this"].objects[n].data) for n in ("hotsmall", "hotlarge")}
+    finally:
+        for machine in machines.values():
+            machine.shutdown()
+    small, large = small_all["this"], large_all["this"]
+    baseline = {"small": small_all["baseline"], "large": large_all["baseline"]} if args.baseline else {}
     print(f"hot swap, median of {args.swaps} swaps ({'KVM' if args.kvm else 'TCG'}), in ms")
     print(f"{'step':<44} {'small':>8} {'large':>8}")
     print("-" * 62)
@@ -81,6 +101,12 @@ def main() -> None:
     }
     for key, label in labels.items():
         print(f"{label:<44} {small[key]:>8.1f} {large[key]:>8.1f}")
+    if baseline:
+        for key in ("kernel", "total"):
+            b_small, b_large = baseline["small"][key], baseline["large"][key]
+            print(f"{'baseline: ' + labels[key].strip():<44} {b_small:>8.1f} {b_large:>8.1f}")
+            print(f"{'  this kernel / baseline':<44} {ratio(small[key], b_small):>8} "
+                  f"{ratio(large[key], b_large):>8}")
 
 
 if __name__ == "__main__":

@@ -6,11 +6,15 @@ A bench cell (TASKBENCH below, added to the default kernel) measures
   context switch     two tasks yield to each other N times: cycles per switch
   timer interrupt    the cycles timer.tick() counts itself (EOI, sleepers,
                      policy); add the round trip for the whole interrupt
-  spawn              cycles per spawn() of a task that returns at once
+  spawn              cycles per spawn() of a task that returns at once (its
+                     stack: whole pages from the heap, the guard page unmapped)
+  spawn, 1 MiB       the same with spawn_stack(..., 1 MiB) (STACKBENCH)
   max tasks          tasks that block forever, spawned until spawn() fails
 under TCG, and under KVM when /dev/kvm can be opened.  Prints one table.
+With --baseline DIR the kernel of another checkout is measured too (TCG),
+in its own column (see baseline.py).
 
-    python bench/bench_tasks.py [--switches N] [--no-kvm]
+    python bench/bench_tasks.py [--switches N] [--no-kvm] [--baseline DIR]
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import argparse
 import os
 import tempfile
 
+from baseline import add_option, kernel_in
 from theseus_nb import Kernel
 
 TASKBENCH = '''
@@ -137,6 +142,35 @@ def main(a: u64) -> u64:
 '''
 
 
+#: Spawn with a stack chosen at spawn: only kernels with spawn_stack have it.
+STACKBENCH = '''
+# cell: unsafe
+from theseus_nb.lang.prelude import *
+from theseus_nb.lang.unsafe import rdtsc
+from kernel_src.shell import arg_u64
+from kernel_src.task import spawn_stack, join
+from kernel_src.serial import write, write_u64, newline
+
+
+def nop(n: u64) -> u64:
+    return n
+
+
+def main(a: u64) -> u64:
+    n: u64 = arg_u64(1)
+    total: u64 = 0
+    for i in range(n):
+        t: u64 = rdtsc()
+        id: u64 = spawn_stack("stackbench::nop", i, 1048576)
+        total += rdtsc() - t
+        join(id)
+    write("spawn_1m_cycles ")
+    write_u64(total // n)
+    newline()
+    return 0
+'''
+
+
 def _kv(text: str) -> dict[str, str]:
     out = {}
     for line in text.splitlines():
@@ -146,13 +180,23 @@ def _kv(text: str) -> dict[str, str]:
     return out
 
 
-def measure(image, kvm: bool, switches: int) -> dict[str, str]:
-    """Run every measurement in one boot; the key -> value lines, merged."""
-    results: dict[str, str] = {}
-    with image.boot(kvm=kvm, boot_timeout=30) as m:
-        for cmd in (f"taskbench switch {switches}", "taskbench timer 500",
-                    "taskbench spawn 256", "taskbench max"):
-            results.update(_kv(m.command(cmd, timeout=120)))
+def measure(images: dict, kvm: bool, switches: int) -> dict[str, dict[str, str]]:
+    """Run every measurement in one boot of each image, the machines taking
+    turns command by command; for each image, the key -> value lines, merged."""
+    results: dict[str, dict[str, str]] = {name: {} for name in images}
+    machines = {name: image.boot(kvm=kvm, boot_timeout=30) for name, image in images.items()}
+    try:
+        # "max" last: it leaves the task table's high-water mark at its top,
+        # and every scan of the table (spawn, join, the policy) pays for that.
+        commands = [f"taskbench switch {switches}", "taskbench timer 500",
+                    "taskbench spawn 256", "stackbench 64", "taskbench max"]
+        for cmd in commands:
+            for name, m in machines.items():
+                if cmd.split()[0] in m.command("cells"):
+                    results[name].update(_kv(m.command(cmd, timeout=120)))
+    finally:
+        for m in machines.values():
+            m.shutdown()
     return results
 
 
@@ -165,26 +209,33 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--switches", type=int, default=20000)
     parser.add_argument("--no-kvm", action="store_true")
+    add_option(parser)
     args = parser.parse_args()
     kernel = Kernel.default().with_cell("taskbench", TASKBENCH, unsafe=True)
+    kernel = kernel.with_cell("stackbench", STACKBENCH, unsafe=True)
     image = kernel.build(tempfile.mkdtemp(prefix="bench-tasks-"))
-    columns = {"TCG": measure(image, False, args.switches)}
+    images = {"TCG": image}
+    if args.baseline:
+        before = kernel_in(args.baseline).with_cell("taskbench", TASKBENCH, unsafe=True)
+        images["baseline"] = before.build(tempfile.mkdtemp(prefix="bench-tasks-"))
+    columns = measure(images, False, args.switches)
     if not args.no_kvm and _kvm_usable():
         try:
-            columns["KVM"] = measure(image, True, args.switches)
+            columns["KVM"] = measure({"KVM": image}, True, args.switches)["KVM"]
         except Exception as exc:  # KVM listed but unusable: say so, keep TCG's figures
             print(f"(KVM run failed: {str(exc).splitlines()[0]})")
     rows = [("int/iret round trip (yield, no switch)*", "yield_cycles", "cycles"),
             ("context switch (yield to another task)", "switch_cycles", "cycles"),
             ("timer interrupt: timer.tick() itself", "timer_handler_cycles", "cycles"),
-            ("spawn (task table + 16 KiB stack)", "spawn_cycles", "cycles"),
+            ("spawn (task table + 16 KiB stack, guarded)", "spawn_cycles", "cycles"),
+            ("spawn with a 1 MiB stack", "spawn_1m_cycles", "cycles"),
             ("max concurrent tasks at 128M", "max_tasks", "tasks"),
             ("heap per task", "heap_per_task", "bytes"),
             ("TSC rate", "cycles_per_ms", "cycles/ms")]
     names = list(columns)
-    print(f"{'tasks benchmark (TSC in the guest)':42}" + "".join(f"{n:>12}" for n in names) + "  unit")
+    print(f"{'tasks benchmark (TSC in the guest)':44}" + "".join(f"{n:>12}" for n in names) + "  unit")
     for label, key, unit in rows:
-        print(f"{label:42}" + "".join(f"{columns[n].get(key, '-'):>12}" for n in names) + f"  {unit}")
+        print(f"{label:44}" + "".join(f"{columns[n].get(key, '-'):>12}" for n in names) + f"  {unit}")
     for n in names:
         print(f"{n}: spawn stopped at max_tasks because: {columns[n].get('why', '?')}")
     print("* the timer interrupt enters and leaves through the same stubs as a yield, so its "

@@ -24,7 +24,7 @@ def main(arg: u64) -> u64:
     write_row("graph", "the whole live section graph, one record a line")
     write_row("mem", "frames and kernel heap in use")
     write_row("ps", "the task table")
-    write_row("spawn CELL::FN [ARG]", "start a task running a cell's function")
+    write_row("spawn FN [ARG [STACK]]", "start a task running CELL::FN (STACK: bytes of stack)")
     write_row("kill ID", "end a task")
     write_row("tasks", "the task table, one record a line, for the host")
     write_row("sched [CELL]", "show or change the scheduling policy cell")

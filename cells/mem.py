@@ -1,7 +1,8 @@
-"""mem: physical frames and kernel heap in use."""
+"""mem: physical frames, kernel heap and page tables in use."""
 from theseus_nb.lang.prelude import *
 from kernel_src.frames import used, total
-from kernel_src.heap import in_use, allocations, size, requested
+from kernel_src.heap import in_use, allocations, size, requested, page_blocks, page_rounding
+from kernel_src.paging import table_frames, split_pages
 from kernel_src.names import names_used
 from kernel_src.retire import reclaim, retired
 from cells.fmt import kv
@@ -18,4 +19,8 @@ def main(arg: u64) -> u64:
     kv("heap_requested", requested())
     kv("heap_size", size())
     kv("names_used", names_used())
+    kv("page_blocks", page_blocks())            # whole-page blocks: cells' regions, stacks
+    kv("page_rounding", page_rounding())        # bytes they lose to rounding up to pages
+    kv("page_tables", table_frames())           # frames holding page tables
+    kv("pages_split", split_pages())            # 2 MiB pages split where permissions differ
     return 0

@@ -3,7 +3,8 @@
 # GRUB-style Multiboot loaders (here QEMU's -kernel) enter in 32-bit protected
 # mode with paging off, EAX = 0x2BADB002 and EBX = the Multiboot information.
 # This stub builds identity page tables for the first 4 GiB with 2 MiB pages,
-# turns on long mode, and calls nano_core::main(magic, info).  The Multiboot
+# all writable and executable (kernel_src/paging.py replaces them with its
+# own, with permissions), turns on long mode, and calls nano_core::main.  The Multiboot
 # header itself is written by the host linker (theseus_nb.image), which
 # knows the load addresses.  It also provides memcpy/memset/memmove/memcmp,
 # which LLVM may call for large copies, to the whole kernel.
@@ -151,8 +152,24 @@ boot_pdpt:
 boot_pd:
     .skip 4 * 4096
 
+# What kernel_src/paging.py must know of the image to map it: where each
+# kind of section starts (the host linker defines these symbols, page-aligned),
+# and the page under the boot stack, which it leaves unmapped.
+    .section .rodata.boot.layout,"a",@progbits
+    .p2align 3
+    .globl boot_layout
+boot_layout:
+    .quad __text_start               # text (with the Multiboot header): read-execute
+    .quad __rodata_start             # read-only data
+    .quad __data_start               # data and bss: read-write
+    .quad __kernel_end
+    .quad boot_stack_guard
+
     .section .bss.boot.stack,"aw",@nobits
-    .p2align 4
+    .p2align 12
+    .globl boot_stack_guard
+boot_stack_guard:                    # unmapped once paging.init runs: an overflow faults
+    .skip 4096
     .globl boot_stack_bottom
 boot_stack_bottom:
     .skip 65536

@@ -22,6 +22,7 @@ from kernel_src.clock import cycles, to_us
 _pending: Array[bool, 1024] = [False] * 1024     # params.MAX_ARCHIVE
 _load_cycles: Array[u64, 1024] = [0] * 1024      # params.MAX_ARCHIVE
 _total_cycles: u64 = 0
+_size: u64 = 0                                   # of the archive load_core() opened
 
 
 def _refuse(i: u64, why: str, what: str) -> None:
@@ -47,13 +48,27 @@ def _is_version(i: u64) -> bool:
     return False
 
 
-def load_all(base: u64, size: u64) -> u64:
-    """Load the nano_core's records, then every cell; how many cells loaded."""
-    global _total_cycles
+def load_core(base: u64, size: u64) -> bool:
+    """Open the boot archive and record the nano_core itself from its first
+    entry (the namespace then knows the nano_core's symbols); False if
+    there is no usable archive."""
+    global _size
     why: str = open_archive(base, size)
     if len(why) > 0:
         writeln(why)
-        return 0
+        return False
+    _size = size
+    for i in range(entry_count()):
+        if _is_symfile(i) and len(entry_check(i, size)) == 0:
+            load_symfile(entry_data(i), entry_size(i))
+            return True
+    return False
+
+
+def load_all() -> u64:
+    """Load every cell of the archive load_core() opened; how many cells loaded."""
+    global _total_cycles
+    size: u64 = _size
     n: u64 = entry_count()
     for i in range(n):
         bad: str = entry_check(i, size)
@@ -61,8 +76,7 @@ def load_all(base: u64, size: u64) -> u64:
             _refuse(i, bad, "")
             _pending[i] = False
         elif _is_symfile(i):
-            load_symfile(entry_data(i), entry_size(i))
-            _pending[i] = False
+            _pending[i] = False          # load_core() read it
         elif _is_version(i):
             _pending[i] = False          # "cell@2": kept for `swap cell=cell@2`
         else:

@@ -1,31 +1,44 @@
 """fault: a CPU exception or a panic ends the task it happened in, not the kernel.
 
-The cause (exception name, faulting address, and the cell::function found
-by the section table) is written here into the task's record, which
-task_table keeps; the task is marked faulted, its stack goes back to the
-heap, and the scheduler goes on.
-A fault or panic inside a scheduling policy's pick_next (which runs in the
-timer interrupt) ends the policy instead: the cause goes to the switcher,
-which drops the policy for its built-in round robin.
-Only a fault in the nano_core itself (before tasks start, in the shell or
-idle task, inside an interrupt handler, or any double fault) cannot be
-contained: it prints a crash report and stops QEMU with status 101.
+The cause is written here into the task's record, which task_table keeps:
+what happened, where, and the cell::function the section table finds at
+the faulting instruction.  A page fault is named from its error code, the
+faulting address (CR2) and the page tables: a stack overflow (the guard
+page under the task's stack), a null pointer access (page 0), a write to
+read-only memory, an execute of non-executable memory, or an address that
+is not mapped.  The task is marked faulted, its stack and guard page go
+back to the heap, and the scheduler goes on.  A double fault (a fault
+while the CPU delivered another) ends the task the same way, from the
+double-fault stack.  A shell command that faults ends just the command
+(command.py).  A fault or panic inside a scheduling policy's pick_next
+(which runs in the timer interrupt) ends the policy instead: the cause goes
+to the switcher, which drops the policy for its built-in round robin.
+Only a fault in the nano_core itself (before tasks start,
+in the shell or idle task outside a command, or inside an interrupt
+handler) cannot be contained: it prints a crash report and stops QEMU
+with status 101.
 """
 # cell: unsafe
 from theseus_nb.lang.prelude import *
 from theseus_nb.lang.unsafe import load64, outl, cli, hlt, call_addr
-from kernel_src.params import DEBUG_EXIT_PORT, EXIT_FAULT
+from kernel_src.params import DEBUG_EXIT_PORT, EXIT_FAULT, GUARD
 from kernel_src.frame import FRAME_VECTOR, FRAME_ERROR, FRAME_RIP, FRAME_RSP
 from kernel_src.serial import write, write_hex, write_u64, newline
 from kernel_src.section_table import NONE, section_at, section_name
 from kernel_src.names import name_text
-from kernel_src.task_table import can_fault, current, task_name, set_cause, add_cause_byte, FAULTED, NO_VALUE
+from kernel_src.task_table import (can_fault, current, task_name, task_stack_lo, set_cause,
+                                   add_cause_byte, FAULTED, NO_VALUE)
 from kernel_src.task import finish, die_current
-from kernel_src.switcher import (schedule, policy_running, policy_cause_begin, policy_cause_byte,
-                                 policy_cause_written, policy_failed)
+from kernel_src.switcher import (schedule, policy_running, policy_cause_begin, policy_cause,
+                                 policy_cause_byte, policy_cause_written, policy_failed)
+from kernel_src.paging import PAGE
+from kernel_src.command import running as in_command, abandon_frame, abandon_now
 
 PAGE_FAULT: u64 = 14
 DOUBLE_FAULT: u64 = 8
+PF_PRESENT: u64 = 0x1         # page-fault error code: the page was present (a protection fault)
+PF_WRITE: u64 = 0x2           # the access was a write
+PF_FETCH: u64 = 0x10          # the access was an instruction fetch
 
 # A load from a non-canonical address always raises a general protection
 # fault: a panic in a policy leaves through the exception path, the one
@@ -36,7 +49,16 @@ _cr2_fn: u64 = 0
 _to_policy: bool = False     # the cause being written is a policy's, not a task's
 
 
-# ---- writing the cause into the running task's record ------------------------
+# ---- writing the cause into the running task's record (or the policy's) -------
+
+def _cause(s: str) -> None:
+    # The cause is s from now on.
+    if _to_policy:
+        policy_cause_begin()
+        policy_cause(s)
+    else:
+        set_cause(current(), s)
+
 
 def _say_byte(c: u8) -> None:
     if _to_policy:
@@ -161,36 +183,75 @@ def _crash(frame: u64, vector: u64) -> None:
         hlt()
 
 
+def can_end_current() -> bool:
+    """Can a fault now be contained: is a task running, or a shell command?"""
+    return can_fault() or in_command()
+
+
+def _in_guard(addr: u64) -> bool:
+    # Is addr in the guard page under the running task's stack?
+    lo: u64 = task_stack_lo(current())
+    return lo >= GUARD and addr >= lo - GUARD and addr < lo
+
+
+def _page_fault_cause(frame: u64) -> None:
+    addr: u64 = _cr2()
+    error: u64 = load64(frame + FRAME_ERROR * 8)
+    if error & PF_PRESENT == 0:
+        if _in_guard(addr):
+            _cause("stack overflow")
+        elif addr < PAGE:
+            _cause("null pointer access")
+        else:
+            _cause("page fault at ")
+            _say_hex(addr)
+            _say(" (not mapped)")
+    elif error & PF_FETCH != 0:
+        _cause("execute of non-executable memory at ")
+        _say_hex(addr)
+    elif error & PF_WRITE != 0:
+        _cause("write to read-only memory at ")
+        _say_hex(addr)
+    else:
+        _cause("page fault at ")
+        _say_hex(addr)
+        _say(" (error ")
+        _say_hex(error)
+        _say(")")
+
+
 def _describe(frame: u64, vector: u64) -> None:
-    # "page fault at 0x... address 0x... in cell::function"
+    # What happened and where: "page fault at 0x... (not mapped) in cell::function".
     rip: u64 = load64(frame + FRAME_RIP * 8)
-    _say(exception_name(vector))
-    _say(" at ")
-    _say_hex(rip)
     if vector == PAGE_FAULT:
-        _say(" address ")
-        _say_hex(_cr2())
+        _page_fault_cause(frame)
+    elif vector == DOUBLE_FAULT and _in_guard(load64(frame + FRAME_RSP * 8) - 8):
+        _cause("stack overflow")
+    else:
+        _cause(exception_name(vector))
+        _say(" at ")
+        _say_hex(rip)
     _say(" in ")
     _say(_function_at(rip))
 
 
 def exception(frame: u64, nested: bool) -> u64:
     """An exception (vector < 32) arrived with this frame: end its task (or
-    the policy it happened in) and return the frame to resume, or stop the
-    machine (see the header)."""
+    the shell's command, or the scheduling policy it happened in) and return
+    the frame to resume, or stop the machine (see the header)."""
     global _to_policy
     vector: u64 = load64(frame + FRAME_VECTOR * 8)
-    if policy_running() and vector != DOUBLE_FAULT:
+    if policy_running():
         if not policy_cause_written():           # (a panic has written its own)
             _to_policy = True
-            policy_cause_begin()
             _describe(frame, vector)
             _to_policy = False
         return policy_failed()
-    if nested or vector == DOUBLE_FAULT or not can_fault():
+    if nested or not can_end_current():
         _crash(frame, vector)
-    set_cause(current(), "")
     _describe(frame, vector)
+    if in_command():
+        return abandon_frame(frame)
     finish(current(), FAULTED, NO_VALUE)
     return schedule(frame)
 
@@ -201,8 +262,7 @@ def panic_in_policy(msg: str, where: str, line: u64) -> None:
     global _to_policy
     cli()
     _to_policy = True
-    policy_cause_begin()
-    _say("panic: ")
+    _cause("panic: ")
     _say(msg)
     _say(" in ")
     _say(where)
@@ -215,11 +275,14 @@ def panic_in_policy(msg: str, where: str, line: u64) -> None:
 
 
 def panic_in_task(msg: str, where: str, line: u64) -> None:
-    """rt::panic inside a task: the task ends faulted with the message as cause."""
+    """rt::panic inside a task (or a shell command): it ends faulted with the
+    message as cause."""
     set_cause(current(), "panic: ")
     _say(msg)
     _say(" in ")
     _say(where)
     _say(" line ")
     _say_dec(line)
+    if in_command():
+        abandon_now()
     die_current()

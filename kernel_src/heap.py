@@ -7,6 +7,16 @@ many hot swaps.  An allocation's user pointer is preceded by two words: the
 block's start and a magic number, so free() can check that it is given a
 pointer the heap handed out.
 
+An aligned allocation gives the gap in front of it back as a free block of
+its own, so page-aligned blocks (alloc_pages) cost only their rounding.
+
+Pages.  alloc_pages() hands out whole pages, for what paging.py maps with
+other permissions (a cell's code, a stack's guard page).  The heap writes
+only its headers, which lie in the page below such a block, and free
+blocks; so while the block is allocated its pages may be read-only or not
+mapped at all, and free_pages() makes them read-write again before the
+heap can reuse them.
+
 The heap has no lock: alloc() and free() run with interrupts off, so a task
 switch can never land in the middle of one (the same invariant task.py
 keeps for its own tables).
@@ -17,6 +27,7 @@ from theseus_nb.lang.unsafe import load64, store64
 from kernel_src.params import HEAP_FRAMES
 from kernel_src.frames import alloc_contiguous, FRAME
 from kernel_src.irq import irq_off, irq_restore
+from kernel_src.paging import PAGE, PERM_RW, protect
 
 _MAGIC: u64 = 0x7E5E05A110C
 _MIN_SPLIT: u64 = 64
@@ -27,6 +38,9 @@ _size: u64 = 0
 _in_use: u64 = 0               # bytes in allocated blocks, headers included
 _allocations: u64 = 0
 _requested: u64 = 0            # bytes asked for by live allocations (exact, for leak checks)
+_page_blocks: u64 = 0          # live alloc_pages() blocks
+_page_bytes: u64 = 0           # their bytes, rounded up to whole pages
+_page_asked: u64 = 0           # what their owners asked for
 
 
 def init() -> bool:
@@ -66,6 +80,16 @@ def _alloc(size: u64, align: u64) -> u64:
         need: u64 = _align_up(user + size - block, 16)
         if need <= block_size:
             nxt: u64 = load64(block + 8)
+            gap: u64 = user - 32 - block
+            if gap >= _MIN_SPLIT:
+                # The space in front of an aligned block stays free, as a
+                # block of its own that keeps this one's place in the list.
+                store64(block, gap)
+                store64(block + 8, nxt)
+                prev = block
+                block += gap
+                block_size -= gap
+                need -= gap
             if block_size - need >= _MIN_SPLIT:
                 rest: u64 = block + need
                 store64(rest, block_size - need)
@@ -123,6 +147,54 @@ def _free_block(user: u64) -> None:
         store64(prev + 8, nxt)
     else:
         store64(prev + 8, block)
+
+
+def alloc_pages(size: u64) -> u64:
+    """Whole pages for size bytes, page-aligned; 0 when the heap is full.
+
+    The pages are read-write until their owner maps them otherwise; give
+    them back with free_pages(block, size).
+    """
+    global _page_blocks, _page_bytes, _page_asked
+    rounded: u64 = _align_up(size, PAGE)
+    block: u64 = alloc(rounded, PAGE)
+    if block != 0:
+        flags: u64 = irq_off()
+        _page_blocks += 1
+        _page_bytes += rounded
+        _page_asked += size
+        irq_restore(flags)
+    return block
+
+
+def free_pages(block: u64, size: u64) -> None:
+    """Map the pages of an alloc_pages(size) block read-write again and free it."""
+    if not protect(block, _align_up(size, PAGE), PERM_RW):
+        panic("heap: the pages of a block cannot be mapped again")
+    release_pages(block, size)
+
+
+def release_pages(block: u64, size: u64) -> None:
+    """Free an alloc_pages(size) block whose pages are all read-write again
+    (its owner changed only some, and mapped those back itself)."""
+    global _page_blocks, _page_bytes, _page_asked
+    rounded: u64 = _align_up(size, PAGE)
+    flags: u64 = irq_off()
+    _page_blocks -= 1
+    _page_bytes -= rounded
+    _page_asked -= size
+    irq_restore(flags)
+    free(block)
+
+
+def page_blocks() -> u64:
+    """Live blocks of whole pages (code regions, stacks)."""
+    return _page_blocks
+
+
+def page_rounding() -> u64:
+    """Bytes those blocks lose to rounding up to whole pages."""
+    return _page_bytes - _page_asked
 
 
 def in_use() -> u64:

@@ -3,8 +3,11 @@
 Every interrupt enters through interrupts.s, which saves the registers and
 calls dispatch(frame); dispatch returns the frame to resume, which is how
 the timer and yield switch tasks (see the design note in interrupts.s).
-The double fault runs on its own stack (IST1 in the TSS): it is what the
-CPU raises when it cannot even push an exception frame.
+Two exceptions run on stacks of their own (the TSS's interrupt stack
+table), each with a guard page: the page fault (IST2), because the usual
+page fault of a task is a stack overflow, and its frame cannot be pushed
+onto the stack that overflowed; and the double fault (IST1), what the CPU
+raises when it cannot deliver an exception at all.
 """
 # cell: unsafe
 from theseus_nb.lang.prelude import *
@@ -12,20 +15,24 @@ from theseus_nb.lang.unsafe import addr_of, load64, store8, store16, store64, ca
 from kernel_src.params import FAULT_STACK
 from kernel_src.frame import FRAME_VECTOR, KERNEL_CODE
 from kernel_src.namespace import symbol_address
+from kernel_src.stacks import alloc_stack
 from kernel_src.timer import tick, console, spurious
-from kernel_src.switcher import schedule, policy_abandoned
-from kernel_src.fault import exception, DOUBLE_FAULT
+from kernel_src.switcher import schedule, policy_abandoned, policy_running
+from kernel_src.fault import exception, DOUBLE_FAULT, PAGE_FAULT
+from kernel_src.serial import ready, reading, get, hold
+from kernel_src.task_table import current, SHELL
+from kernel_src.command import running as in_command, interrupt as interrupt_command
 
 TIMER_VECTOR: u64 = 32
 CONSOLE_VECTOR: u64 = 36     # IRQ 4: COM1
 YIELD_VECTOR: u64 = 0x81
 EXCEPTIONS: u64 = 32         # vectors below this are the CPU's exceptions
 STUBS: u64 = 48              # interrupts::stub_table covers the exceptions and the PIC's IRQs
+CTRL_C: u8 = 3
 
 _idt: Array[u64, 512] = [0] * 512              # 256 gates of 16 bytes
 _gdt: Array[u64, 5] = [0] * 5                  # null, code, data, TSS (two words)
 _tss: Array[u64, 14] = [0] * 14                # 104 bytes used, as bytes via store*
-_df_stack: Array[u64, 2048] = [0] * 2048       # params.FAULT_STACK / 8: the double-fault handler's
 _pointers: Array[u64, 4] = [0] * 4             # gdtr at +0, idtr at +16
 _depth: u64 = 0                                # > 0 while a handler runs
 
@@ -43,10 +50,13 @@ def init() -> bool:
     table: u64 = symbol_address("interrupts::stub_table")
     yield_stub: u64 = symbol_address("interrupts::yield_stub")
     load: u64 = symbol_address("interrupts::load_tables")
-    if table == 0 or yield_stub == 0 or load == 0:
+    double_fault: u64 = alloc_stack(FAULT_STACK)
+    page_fault: u64 = alloc_stack(FAULT_STACK)
+    if table == 0 or yield_stub == 0 or load == 0 or double_fault == 0 or page_fault == 0:
         return False
     tss: u64 = addr_of(_tss)
-    store64(tss + 36, (addr_of(_df_stack) + FAULT_STACK) & 0xFFFFFFFFFFFFFFF0)   # IST1
+    store64(tss + 36, double_fault + FAULT_STACK)  # IST1 (stack tops are page-aligned)
+    store64(tss + 44, page_fault + FAULT_STACK)    # IST2
     store16(tss + 102, 104)                        # no I/O permission bitmap
     _gdt[1] = 0x00AF9A000000FFFF                   # 64-bit code, as in boot.s
     _gdt[2] = 0x00CF92000000FFFF                   # data
@@ -56,6 +66,8 @@ def init() -> bool:
         ist: u64 = 0
         if v == DOUBLE_FAULT:
             ist = 1
+        elif v == PAGE_FAULT:
+            ist = 2
         _gate(v, load64(table + v * 8), ist)
     _gate(YIELD_VECTOR, load64(yield_stub), 0)
     p: u64 = addr_of(_pointers)
@@ -70,6 +82,23 @@ def init() -> bool:
 def in_handler() -> bool:
     """True while an interrupt or exception handler runs (no task context)."""
     return _depth > 0
+
+
+def _ctrl_c(frame: u64) -> u64:
+    # Input while the shell runs a command: Ctrl-C stops the command (its
+    # stack is left behind, the shell answers at once); any other byte is
+    # given back for whoever reads next (an upload reads its payload so).
+    # (Not while a scheduling policy runs: the frame is then the policy's,
+    # inside the handler, and the byte waits for the next interrupt.)
+    if not (in_command() and current() == SHELL) or reading() or not ready() \
+            or policy_running():
+        return frame
+    c: u8 = get()
+    if c != CTRL_C:
+        hold(c)
+        return frame
+    console(frame)  # acknowledge the interrupt; the shell is the one running
+    return interrupt_command(frame)
 
 
 def dispatch(frame: u64) -> u64:
@@ -91,7 +120,9 @@ def dispatch(frame: u64) -> u64:
     elif vector == YIELD_VECTOR:
         resume2 = schedule(frame)
     elif vector == CONSOLE_VECTOR:
-        resume2 = console(frame)
+        resume2 = _ctrl_c(frame)
+        if resume2 == frame:
+            resume2 = console(frame)
     else:
         spurious(vector)
     _left()

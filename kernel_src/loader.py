@@ -4,7 +4,8 @@ Design note.  Loading is staged: stage() places a cell's sections
 (placement.py), stage_link() adds its new public names to the namespace
 and applies its relocations, each resolved either inside the object (local
 symbols) or in the namespace (another cell's public symbol), patched
-(reloc.py) and recorded with the dependency it creates.  Several cells can
+(reloc.py) and recorded with the dependency it creates; then, and only
+then, the cell's code becomes read-execute and its constants read-only.  Several cells can
 be staged in one transaction (a hot swap of several cells can then use
 each other's new functions); stage_rollback() undoes everything, so a
 refused object leaves the kernel exactly as it was (sections freed,
@@ -24,7 +25,7 @@ from kernel_src.reloc import patch
 from kernel_src.object_check import RELOC_SLACK, check_object, check_reason
 from kernel_src.signatures import sig_in_object
 from kernel_src.placement import (use, forget, placed_addr, placed_rec, place_sections, failed_at,
-                                  free_placed)
+                                  protect_placed, free_placed)
 from kernel_src.names import mem_equal, name_add
 from kernel_src.section_table import (NONE, add_cell, add_dep, add_reloc, section_name, section_addr,
                                       section_size, rec_begin, rec_commit, rec_rollback)
@@ -272,9 +273,14 @@ def stage_open(t: u64) -> bool:
 
 
 def stage_link(t: u64, swapping: bool) -> bool:
-    """Export staged cell t's public names that are free, then apply its
-    relocations; False (with a reason) if something does not resolve."""
-    return stage_open(t) and _export(_st_cell[t], swapping) and _relocate()
+    """Export staged cell t's public names that are free, apply its
+    relocations, then map its code read-execute and its read-only data
+    read-only; False (with a reason) if something does not resolve."""
+    if not (stage_open(t) and _export(_st_cell[t], swapping) and _relocate()):
+        return False
+    if not protect_placed():
+        return _fail("no memory for the page tables that protect the cell", 0, 0)
+    return True
 
 
 def stage_export(t: u64) -> bool:

@@ -2,7 +2,10 @@
 
 boot.s enters main() in long mode with the Multiboot magic and information
 and the end of the kernel image.  Everything not needed to load cells is a
-cell in the boot archive, loaded here section by section.
+cell in the boot archive, loaded here section by section.  The nano_core's
+own records come first (load_core), because the page tables are built
+from what they say of the image, and every cell after them is loaded
+with its permissions in force.
 
 Layers.  A nano_core cell imports only from cells of lower layers, so the
 dependencies go one way (tests/kernel_src/test_import_order.py reads this
@@ -13,11 +16,13 @@ table and checks every `from kernel_src.X import` against it):
     2  names frames elf reloc section_table task_table sha256: tables and formats; hashing
     3  namespace archive signatures object_check: lookups by name; is an object well-formed
     4  irq symfile call_by_name: interrupts off (irq finds its helper by name); the host's symbol file; calls by name
-    5  heap switcher: the kernel heap; who runs next
-    6  placement retire task timer: placing sections; old code; a task's life; the clock interrupt
-    7  loader fault shell sync: loading cells; faults end tasks; the shell; channels
-    8  boot_cells idt swap_cells upload: loading at boot; interrupt dispatch; hot swap; uploads
-    9  nano_core rt swap: this checklist; the panic handler; the swap command
+    5  paging switcher: the page tables; who runs next
+    6  heap timer: the kernel heap (and whole pages for paging); the clock interrupt
+    7  stacks placement retire: guarded stacks; sections placed by permission; old code
+    8  task loader command: a task's life; loading cells; running a shell command
+    9  fault shell sync boot_cells swap_cells: faults; the shell; channels; loading at boot; hot swap
+    10 idt upload: interrupt dispatch; receiving objects
+    11 nano_core rt swap: this checklist; the panic handler; the swap command
 """
 # cell: unsafe
 from theseus_nb.lang.prelude import *
@@ -26,8 +31,9 @@ from kernel_src.serial import init as serial_init, writeln, write, write_u64, ne
 from kernel_src.clock import init as clock_init
 from kernel_src.multiboot import init as multiboot_init, module_start, module_end
 from kernel_src.frames import init as frames_init
+from kernel_src.boot_cells import load_core, load_all
+from kernel_src.paging import init as paging_init
 from kernel_src.heap import init as heap_init
-from kernel_src.boot_cells import load_all
 from kernel_src.namespace import symbol_address
 from kernel_src.idt import init as idt_init
 from kernel_src.fault import init as fault_init
@@ -47,9 +53,12 @@ def main(magic: u64, info: u64, kernel_end: u64) -> None:
         reserved = module_end()
     if not frames_init(reserved):
         panic("no usable memory above the kernel")
+    archive: bool = load_core(module_start(), module_end() - module_start())   # the nano_core's own symbols
+    if archive and not paging_init():              # W^X for the image, page 0 and guards unmapped
+        panic("cannot build the kernel's page tables")
     if not heap_init():
         panic("not enough memory for the kernel heap")
-    load_all(module_start(), module_end() - module_start())   # every other cell
+    load_all()                                     # every other cell, each mapped by kind
     # The interrupt stubs are found through the namespace, which the host's
     # symbol file fills: without a boot archive the shell runs alone.
     if idt_init() and tasks_init():                # interrupts (IDT, TSS); the shell is task 0

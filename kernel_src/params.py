@@ -39,13 +39,17 @@ LINE_MAX: u64 = 256          # shell input line
 MAX_ARGS: u64 = 8            # words on a shell line
 
 # Memory
-HEAP_FRAMES: u64 = 4096      # 4 KiB frames taken for the kernel heap at boot (16 MiB)
+HEAP_FRAMES: u64 = 8192      # 4 KiB frames taken for the kernel heap at boot (32 MiB)
 
 # Tasks
 MAX_TASKS: u64 = 1024        # task table slots (the shell and the idle task included)
-TASK_STACK: u64 = 16384      # bytes of kernel stack per task, from the heap
+TASK_STACK: u64 = 16384      # bytes of a task's stack unless spawn asks for more (or less)
+MIN_STACK: u64 = 4096        # the smallest stack spawn accepts
+MAX_STACK: u64 = 16777216    # the largest (16 MiB: half the heap)
+COMMAND_STACK: u64 = 65536   # bytes of the stack shell commands run on
 IDLE_STACK: u64 = 4096       # bytes of the idle task's stack (it only halts)
-FAULT_STACK: u64 = 16384     # bytes of the double-fault handler's stack (IST1)
+FAULT_STACK: u64 = 16384     # bytes of each exception stack (double fault, page fault)
+GUARD: u64 = 4096            # the unmapped page under every stack
 KEEP_ENDED: u64 = 32         # ended tasks whose records stay in the table (ps, join)
 SPEC_MAX: u64 = 64           # bytes of a task's "cell::function"
 CAUSE_MAX: u64 = 128         # bytes of why a task ended; longer causes are cut

@@ -1,8 +1,12 @@
 """placement: where the sections of the cell objects being loaded went.
 
-Each allocatable section gets its own heap block, so a later hot swap can
-replace one cell's sections without touching any other, and a section
-record in the section table, named by the same rule as the host's graph.
+Design note.  A cell's sections are grouped by the page permissions they
+need into up to three regions, each a block of whole pages from the heap:
+code (mapped read-execute once relocated), read-only data (read-only, not
+executable) and data with bss (read-write, not executable).  So a cell's
+code is never writable and its data never executable, and a hot swap
+still replaces one cell's memory without touching any other's.  Each
+section gets a section record, named by the same rule as the host's graph.
 Placements are kept per staged object (slot t of the loader's
 transaction, MAX_STAGED of them), so a swap of several cells can go back
 and forth between their objects without copying anything; use(t) says
@@ -11,21 +15,25 @@ open one (elf.open_object) while they are used.
 """
 # cell: unsafe
 from theseus_nb.lang.prelude import *
-from theseus_nb.lang.unsafe import load8, store8
+from theseus_nb.lang.unsafe import load8, store8, store64
 from kernel_src.params import MAX_OBJECT_SECTIONS
 from kernel_src.elf import (SHT_NOBITS, SHF_ALLOC, SHF_WRITE, SHF_EXEC, shnum, sh_type, sh_flags,
                             sh_size, sh_align, section_data, section_name_addr, section_name_len,
                             symbol_count, symbol_section, symbol_value, symbol_size,
                             symbol_is_global, symbol_names_thing, symbol_name_addr,
                             symbol_name_len)
-from kernel_src.heap import alloc, free
+from kernel_src.heap import alloc_pages, free_pages
+from kernel_src.paging import PERM_RX, PERM_RO, protect
 from kernel_src.names import (mem_equal, name_addr, name_len, name_begin, name_append_mem,
                               name_append_str, name_end, name_keep)
 from kernel_src.section_table import (NONE, KIND_TEXT, KIND_RODATA, KIND_DATA, KIND_BSS,
-                                      add_section, cell_name)
+                                      REGION_TEXT, REGION_RODATA, REGION_DATA, REGIONS,
+                                      add_section, cell_name, set_cell_region)
 
 _addr: Array[u64, 2048] = [0] * 2048     # params.MAX_STAGED * params.MAX_OBJECT_SECTIONS; 0: not placed
 _rec: Array[u64, 2048] = [0] * 2048      # params.MAX_STAGED * params.MAX_OBJECT_SECTIONS
+_region_at: Array[u64, 24] = [0] * 24    # params.MAX_STAGED * 3 (section_table.REGIONS)
+_region_size: Array[u64, 24] = [0] * 24  # params.MAX_STAGED * 3
 _t: u64 = 0                              # the staged object the readers are about
 _failed_at: u64 = 0                      # the section place_sections() could not place
 
@@ -40,6 +48,9 @@ def forget(t: u64) -> None:
     """Staged object t has no sections yet (a new stage, or after a commit)."""
     for i in range(MAX_OBJECT_SECTIONS):
         _addr[t * MAX_OBJECT_SECTIONS + i] = 0
+    for r in range(REGIONS):
+        _region_at[t * REGIONS + r] = 0
+        _region_size[t * REGIONS + r] = 0
 
 
 def placed_addr(i: u64) -> u64:
@@ -61,6 +72,14 @@ def kind_of(i: u64) -> u8:
     if sh_flags(i) & SHF_WRITE != 0:
         return KIND_DATA
     return KIND_RODATA
+
+
+def _region_of(kind: u8) -> u64:
+    if kind == KIND_TEXT:
+        return REGION_TEXT
+    if kind == KIND_RODATA:
+        return REGION_RODATA
+    return REGION_DATA
 
 
 def _loadable(i: u64) -> bool:
@@ -108,33 +127,47 @@ def _section_title(cell: u64, i: u64) -> u64:
     return name_keep(name_end())
 
 
+def _align_up(v: u64, a: u64) -> u64:
+    return (v + a - 1) // a * a
+
+
 def place_sections(cell: u64) -> str:
-    """Copy every loadable section of the open object into a heap block of its
-    own and record it as cell's; "" when done, else why not (failed_at()
-    names the section)."""
+    """Lay the loadable sections of the open object out in cell's regions and
+    copy them in, read-write for now (protect_placed() once relocated), and
+    record each; "" when done, else why not (failed_at() names the section)."""
     global _failed_at
     base: u64 = _t * MAX_OBJECT_SECTIONS
     n: u64 = shnum()
     _failed_at = 0
+    # First the layout: _addr holds each section's offset + 1 in its region.
     for i in range(n):
         if _loadable(i):
-            a: u64 = alloc(sh_size(i) + 1, sh_align(i))   # +1: empty sections get an address too
+            r: u64 = _t * REGIONS + _region_of(kind_of(i))
+            at: u64 = _align_up(_region_size[r], sh_align(i))
+            _addr[base + i] = at + 1
+            _region_size[r] = at + max(sh_size(i), 1)    # an empty section gets an address too
+    for r in range(REGIONS):
+        size: u64 = _region_size[_t * REGIONS + r]
+        if size > 0:
+            a: u64 = alloc_pages(size)
             if a == 0:
-                _failed_at = i
+                for i in range(n):
+                    if _addr[base + i] != 0 and _region_of(kind_of(i)) == r:
+                        _failed_at = i
                 return "out of kernel heap"
-            _addr[base + i] = a
-            size: u64 = sh_size(i)
-            if sh_type(i) == SHT_NOBITS:
-                for b in range(size):
-                    store8(a + b, 0)
-            else:
-                src: u64 = section_data(i)
-                for b in range(size):
-                    store8(a + b, load8(src + b))
+            _region_at[_t * REGIONS + r] = a
+            set_cell_region(cell, r, a, size)
+            for w in range(0, _align_up(size, 8), 8):
+                store64(a + w, 0)
     for i in range(n):
         if _addr[base + i] != 0:
-            rec: u64 = add_section(_section_title(cell, i), cell, kind_of(i), _addr[base + i],
-                                   sh_size(i))
+            a2: u64 = _region_at[_t * REGIONS + _region_of(kind_of(i))] + _addr[base + i] - 1
+            _addr[base + i] = a2
+            if sh_type(i) != SHT_NOBITS:
+                src: u64 = section_data(i)
+                for b in range(sh_size(i)):
+                    store8(a2 + b, load8(src + b))
+            rec: u64 = add_section(_section_title(cell, i), cell, kind_of(i), a2, sh_size(i))
             if rec == NONE:
                 return "section table full"
             _rec[base + i] = rec
@@ -146,13 +179,26 @@ def failed_at() -> u64:
     return _failed_at
 
 
+def protect_placed() -> bool:
+    """Map the code of the object read-execute and its read-only data
+    read-only (after its relocations are applied); False if paging cannot."""
+    r: u64 = _t * REGIONS
+    ok: bool = True
+    if _region_at[r + REGION_TEXT] != 0:
+        ok = protect(_region_at[r + REGION_TEXT], _region_size[r + REGION_TEXT], PERM_RX)
+    if ok and _region_at[r + REGION_RODATA] != 0:
+        ok = protect(_region_at[r + REGION_RODATA], _region_size[r + REGION_RODATA], PERM_RO)
+    return ok
+
+
 def free_placed(t: u64) -> None:
-    """Free every section block of staged object t (a refused transaction)."""
-    base: u64 = t * MAX_OBJECT_SECTIONS
+    """Free the regions of staged object t (a refused transaction)."""
+    for r in range(REGIONS):
+        if _region_at[t * REGIONS + r] != 0:
+            free_pages(_region_at[t * REGIONS + r], _region_size[t * REGIONS + r])
+            _region_at[t * REGIONS + r] = 0
     for i in range(MAX_OBJECT_SECTIONS):
-        if _addr[base + i] != 0:
-            free(_addr[base + i])
-            _addr[base + i] = 0
+        _addr[t * MAX_OBJECT_SECTIONS + i] = 0
 
 
 # ---- the open object's globals, as placed (the queries a hot swap makes) ----

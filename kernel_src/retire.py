@@ -6,11 +6,11 @@ sections may still return into them, so they are retired instead of freed:
 one group per swapped-out cell.  The group's relocations that name another
 cell's public symbol (its calls and global uses) are kept too, because
 that cell may be swapped later: swap_cells then points them at the new
-version (redirect_retired), or, when it cannot (the new version changed or
+version (swap_cells._redirect_retired), or, when it cannot (the new version changed or
 removed the symbol), the old version is retired in turn and stays alive
 while a retired relocation still points into it.  So retired code never
 reaches freed code.  reclaim() frees every group that no task is inside and
-no other retired group points into (at each swap, and in the `mem`
+no reachable retired code points into (at each swap, and in the `mem`
 command).  The stack scan is conservative: a stale word that happens to
 point into old code only delays the free.  The tables are fixed: a swap
 that would overflow them is refused before it starts (room_for()).
@@ -18,21 +18,25 @@ that would overflow them is refused before it starts (room_for()).
 # cell: unsafe
 from theseus_nb.lang.prelude import *
 from theseus_nb.lang.unsafe import load64
-from kernel_src.params import MAX_RETIRED, MAX_RETIRED_RELOCS, MAX_RETIRED_GROUPS, MAX_OBJECT_SECTIONS
-from kernel_src.heap import free
+from kernel_src.params import MAX_RETIRED, MAX_RETIRED_RELOCS, MAX_RETIRED_GROUPS
+from kernel_src.heap import free_pages
 from kernel_src.irq import irq_off, irq_restore
-from kernel_src.section_table import (NONE, section_count, section_alive, section_cell, section_addr,
-                                      section_size, kill_cell, cell_core, reloc_count, reloc_alive,
-                                      reloc_section, reloc_target, reloc_symbol, reloc_offset,
-                                      reloc_type, reloc_addend)
+from kernel_src.section_table import (NONE, REGIONS, section_count, section_alive, section_cell,
+                                      section_addr, section_size, cell_region_at, cell_region_size,
+                                      kill_cell, cell_core, reloc_count, reloc_alive, reloc_section,
+                                      reloc_target, reloc_symbol, reloc_offset, reloc_type,
+                                      reloc_addend)
 from kernel_src.task_table import (current, task_count, task_state, task_saved_rip, task_saved_rsp,
                                    task_stack_hi, FREE, EXITED, FAULTED)
 
-# Retired sections: old code and data waiting for nothing to reach them.
-_ret_addr: Array[u64, 4096] = [0] * 4096       # params.MAX_RETIRED; 0: an empty slot
+# Retired memory, one row a section (counted: the swap report says how many
+# sections are kept or freed) or a region (the pages that are freed, and
+# the ranges a task may still be inside).  One group per swapped-out cell.
+_ret_addr: Array[u64, 4096] = [0] * 4096       # params.MAX_RETIRED; 0: an empty row
 _ret_size: Array[u64, 4096] = [0] * 4096       # params.MAX_RETIRED
-_ret_group: Array[u64, 4096] = [0] * 4096      # params.MAX_RETIRED: its group
-# Groups, one per swapped-out cell; a group's sections and relocations go together.
+_ret_group: Array[u64, 4096] = [0] * 4096      # params.MAX_RETIRED
+_ret_region: Array[bool, 4096] = [False] * 4096   # params.MAX_RETIRED: a region, not a section
+_free_row: u64 = 0                              # no empty row below this
 _group_used: Array[bool, 256] = [False] * 256  # params.MAX_RETIRED_GROUPS
 _reached: Array[bool, 256] = [False] * 256     # params.MAX_RETIRED_GROUPS: reclaim()'s marks
 # Retired relocations: a place in retired code, and the address it points at.
@@ -51,12 +55,12 @@ def kept_relocation(r: u64, c: u64) -> bool:
         and not cell_core(section_cell(reloc_target(r)))
 
 
-def room_for(cells_sections: u64, cells_relocs: u64, groups: u64) -> bool:
-    """Can the tables take this many more sections, relocations and groups?"""
-    free_sections: u64 = 0
+def room_for(rows: u64, relocs: u64, groups: u64) -> bool:
+    """Can the tables take this many more rows, relocations and groups?"""
+    free_rows: u64 = 0
     for k in range(MAX_RETIRED):
         if _ret_addr[k] == 0:
-            free_sections += 1
+            free_rows += 1
     free_relocs: u64 = 0
     for k in range(MAX_RETIRED_RELOCS):
         if _rr_place[k] == 0:
@@ -65,14 +69,17 @@ def room_for(cells_sections: u64, cells_relocs: u64, groups: u64) -> bool:
     for g in range(MAX_RETIRED_GROUPS):
         if not _group_used[g]:
             free_groups += 1
-    return cells_sections <= free_sections and cells_relocs <= free_relocs and groups <= free_groups
+    return rows <= free_rows and relocs <= free_relocs and groups <= free_groups
 
 
-def sections_of(c: u64) -> u64:
-    """How many retired slots cell c's sections would take."""
+def rows_of(c: u64) -> u64:
+    """How many retired rows cell c would take: its sections and regions."""
     n: u64 = 0
     for s in range(section_count()):
         if section_alive(s) and section_cell(s) == c:
+            n += 1
+    for r in range(REGIONS):
+        if cell_region_at(c, r) != 0:
             n += 1
     return n
 
@@ -108,18 +115,28 @@ def retire_relocation(r: u64, g: u64, target: u64) -> None:
             return
 
 
+def _add(addr: u64, size: u64, region: bool, g: u64) -> None:
+    # room_for() made sure there is an empty row.
+    global _free_row
+    while _ret_addr[_free_row] != 0:
+        _free_row += 1
+    _ret_addr[_free_row] = addr
+    _ret_size[_free_row] = size
+    _ret_group[_free_row] = g
+    _ret_region[_free_row] = region
+
+
 def retire_cell(c: u64, g: u64) -> u64:
-    """Move cell c's sections to group g and kill its records; how many sections."""
+    """Move cell c's sections and regions to group g and kill its records;
+    how many sections."""
     n: u64 = 0
-    slot: u64 = 0
     for s in range(section_count()):
         if section_alive(s) and section_cell(s) == c:
-            while _ret_addr[slot] != 0:          # room_for() made sure there is one
-                slot += 1
-            _ret_addr[slot] = section_addr(s)
-            _ret_size[slot] = section_size(s)
-            _ret_group[slot] = g
+            _add(section_addr(s), section_size(s), False, g)
             n += 1
+    for r in range(REGIONS):
+        if cell_region_at(c, r) != 0:
+            _add(cell_region_at(c, r), cell_region_size(c, r), True, g)
     kill_cell(c)
     return n
 
@@ -168,9 +185,9 @@ def retarget_retired(k: u64, target: u64) -> None:
 
 # ---- freeing what nothing reaches ------------------------------------------------
 
-# The ranges of the group being checked, gathered once (see _gather).
-_g_lo: Array[u64, 256] = [0] * 256             # params.MAX_OBJECT_SECTIONS: a group is one cell
-_g_hi: Array[u64, 256] = [0] * 256             # params.MAX_OBJECT_SECTIONS
+# The regions of the group being checked, gathered once (see _gather).
+_g_lo: Array[u64, 3] = [0] * 3                 # section_table.REGIONS: a group is one cell
+_g_hi: Array[u64, 3] = [0] * 3
 _g_n: u64 = 0
 _g_min: u64 = 0
 _g_max: u64 = 0
@@ -182,9 +199,9 @@ def _gather(g: u64) -> None:
     _g_min = 0xFFFFFFFFFFFFFFFF
     _g_max = 0
     for k in range(MAX_RETIRED):
-        if _ret_addr[k] != 0 and _ret_group[k] == g and _g_n < MAX_OBJECT_SECTIONS:
+        if _ret_addr[k] != 0 and _ret_group[k] == g and _ret_region[k] and _g_n < REGIONS:
             _g_lo[_g_n] = _ret_addr[k]
-            _g_hi[_g_n] = _ret_addr[k] + _ret_size[k] + 1
+            _g_hi[_g_n] = _ret_addr[k] + _ret_size[k] + 1    # a call's return address may be the end
             _g_min = min(_g_min, _g_lo[_g_n])
             _g_max = max(_g_max, _g_hi[_g_n])
             _g_n += 1
@@ -201,7 +218,8 @@ def _points_into(v: u64) -> bool:
 
 def _task_inside(g: u64) -> bool:
     # Is a task (other than the one running this) inside group g?  Its
-    # resume address or any word on its stack (a conservative scan).
+    # resume address or any word on its stack (a conservative scan: a stale
+    # word only delays the free).
     _gather(g)
     for i in range(task_count()):
         st: u8 = task_state(i)
@@ -219,29 +237,34 @@ def _task_inside(g: u64) -> bool:
 
 
 def _group_at(a: u64) -> u64:
-    # The group whose sections hold address a, or NONE.
+    # The group whose regions hold address a, or NONE.
     for k in range(MAX_RETIRED):
-        if _ret_addr[k] != 0 and _ret_addr[k] <= a and a <= _ret_addr[k] + _ret_size[k]:
+        if _ret_addr[k] != 0 and _ret_region[k] and _ret_addr[k] <= a \
+                and a <= _ret_addr[k] + _ret_size[k]:
             return _ret_group[k]
     return NONE
 
 
 def _free_group(g: u64) -> u64:
+    global _free_row
     freed: u64 = 0
     for k in range(MAX_RETIRED):
         if _ret_addr[k] != 0 and _ret_group[k] == g:
-            free(_ret_addr[k])
+            if _ret_region[k]:
+                free_pages(_ret_addr[k], _ret_size[k])
+            else:
+                freed += 1
             _ret_addr[k] = 0
-            freed += 1
     for k in range(MAX_RETIRED_RELOCS):
         if _rr_place[k] != 0 and _rr_group[k] == g:
             _rr_place[k] = 0
     _group_used[g] = False
+    _free_row = 0
     return freed
 
 
 def reclaim() -> u64:
-    """Free retired sections that nothing can reach any more; how many.
+    """Free retired cells that nothing can reach any more; how many sections.
 
     Reachable: a group a task is inside, and every group a retired
     relocation of a reachable group points into (so groups that only point
@@ -270,6 +293,6 @@ def retired() -> u64:
     """Sections retired and not yet freed."""
     n: u64 = 0
     for k in range(MAX_RETIRED):
-        if _ret_addr[k] != 0:
+        if _ret_addr[k] != 0 and not _ret_region[k]:
             n += 1
     return n

@@ -1,28 +1,29 @@
 """rt: the panic handler every cell's checks call (rt::panic).
 
-A panic inside a task ends that task, faulted with the message as its cause
-(kernel_src/fault.py); one inside a scheduling policy ends the policy.  A panic in the nano_core itself (the shell and the
-commands it runs, the idle task, an interrupt handler, or before tasks
-start) cannot be contained: print a crash report and stop QEMU with a
-distinct status, so a test or a notebook sees it at once.
+A panic inside a task ends that task, faulted with the message as its cause,
+a panic inside a shell command ends that command, and one inside a
+scheduling policy's pick_next ends the policy (kernel_src/fault.py).
+A panic in the nano_core itself (the shell's own loop, the idle task, an
+interrupt handler, or before tasks start) cannot be contained: print a
+crash report and stop QEMU with a distinct status, so a test or a notebook
+sees it at once.
 """
 # cell: unsafe
 from theseus_nb.lang.prelude import *
 from theseus_nb.lang.unsafe import outl, cli, hlt
 from kernel_src.params import DEBUG_EXIT_PORT, EXIT_PANIC
 from kernel_src.serial import write, write_u64, newline
-from kernel_src.task_table import can_fault
 from kernel_src.idt import in_handler
-from kernel_src.fault import panic_in_task, panic_in_policy
+from kernel_src.fault import can_end_current, panic_in_task, panic_in_policy
 from kernel_src.switcher import policy_running
 
 
 def panic(msg: str, where: str, line: u64) -> None:
-    """End the current task (or scheduling policy) with this panic, or report
-    it and halt the machine."""
+    """End the current task (or command, or scheduling policy) with this
+    panic, or report it and halt the machine."""
     if policy_running():
         panic_in_policy(msg, where, line)
-    if can_fault() and not in_handler():
+    if can_end_current() and not in_handler():
         panic_in_task(msg, where, line)
     cli()
     newline()

@@ -9,6 +9,8 @@ a refused load's) is marked dead and its slot is used again, so the kernel
 can swap cells forever without running out.  Indices of live records never
 change.  Loads are transactions: rec_begin() ... rec_rollback() kills every
 record of the cells created since, so a refused cell leaves no trace.
+(Longer than most cells for one reason: the cell language has no public
+globals, so every field other cells read has a one-line reader here.)
 """
 from theseus_nb.lang.prelude import *
 from kernel_src.params import MAX_CELLS, MAX_SECTIONS, MAX_DEPS, MAX_RELOCS, MAX_TXN_CELLS
@@ -18,6 +20,13 @@ KIND_RODATA: u8 = 1
 KIND_DATA: u8 = 2
 KIND_BSS: u8 = 3
 NONE: u64 = 0xFFFFFFFFFFFFFFFF
+# A loaded cell's sections lie in up to three page-aligned regions, one for
+# each set of page permissions (placement.py): code, read-only data, and
+# data with bss.  The nano_core's cells have none (the host placed them).
+REGION_TEXT: u64 = 0
+REGION_RODATA: u64 = 1
+REGION_DATA: u64 = 2
+REGIONS: u64 = 3
 
 
 @struct
@@ -27,6 +36,8 @@ class Cell:
     bytes: u64
     core: bool       # part of the nano_core (linked by the host)
     alive: bool
+    region_at: Array[u64, 3]      # REGIONS: where each region starts (0: none)
+    region_size: Array[u64, 3]    # REGIONS: its bytes, as asked for (not rounded)
 
 
 @struct
@@ -115,6 +126,9 @@ def add_cell(name: u64, core: bool) -> u64:
     _cells[c].bytes = 0
     _cells[c].core = core
     _cells[c].alive = True
+    for r in range(REGIONS):
+        _cells[c].region_at[r] = 0
+        _cells[c].region_size[r] = 0
     if _in_txn:
         _txn[_ntxn] = c
         _ntxn += 1
@@ -299,6 +313,22 @@ def cell_sections(c: u64) -> u64:
 def cell_bytes(c: u64) -> u64:
     """Bytes of cell c's sections."""
     return _cells[c].bytes
+
+
+def set_cell_region(c: u64, r: u64, addr: u64, size: u64) -> None:
+    """Cell c's region r (REGION_TEXT...) is [addr, addr + size)."""
+    _cells[c].region_at[r] = addr
+    _cells[c].region_size[r] = size
+
+
+def cell_region_at(c: u64, r: u64) -> u64:
+    """Where cell c's region r starts (0: it has none)."""
+    return _cells[c].region_at[r]
+
+
+def cell_region_size(c: u64, r: u64) -> u64:
+    """How many bytes cell c's region r holds."""
+    return _cells[c].region_size[r]
 
 
 def cell_core(c: u64) -> bool:

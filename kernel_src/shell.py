@@ -3,6 +3,10 @@
 It only reads lines and finds commands: every command is a cell, and typing
 `NAME ARGS` runs `NAME::main` from the namespace, so loading a cell adds a
 command.  Arguments are read by the command through arg() and rest().
+A command runs on a guarded stack of its own (command.py): if it faults or
+panics, the shell prints "faulted: CAUSE", the status is 255 (Ctrl-C stops
+it: "interrupted (Ctrl-C)", status 130), and the next
+command is answered as usual.
 
 Machine mode (the console protocol).  A line that starts with "!" is a
 request from the host: "!ID COMMAND ARGS".  It is not echoed, and after the
@@ -14,7 +18,7 @@ where an answer ends.
 """
 # cell: unsafe
 from theseus_nb.lang.prelude import *
-from theseus_nb.lang.unsafe import addr_of, call_addr, make_str, outl
+from theseus_nb.lang.unsafe import addr_of, make_str, outl
 from kernel_src.params import LINE_MAX, MAX_ARGS, DEBUG_EXIT_PORT
 from kernel_src.serial import (get, ready, put, write, newline, write_u64, frame_begin, frame_end,
                                frame_count, frame_checksum)
@@ -23,6 +27,8 @@ from kernel_src.call_by_name import find_function, lookup_error, lookup_found
 from kernel_src.names import name_begin, name_append_mem, name_append_str, name_end, name_addr, name_len, names_mark, names_rewind
 from kernel_src.section_table import NONE
 from kernel_src.task import wait_input, reap
+from kernel_src.task_table import SHELL, task_cause, set_cause
+from kernel_src.command import run as run_command, FAULTED, INTERRUPTED
 
 PROMPT: str = "theseus> "
 
@@ -170,7 +176,17 @@ def execute() -> u64:
         write(" (try help)")
         newline()
         return 127
-    return call_addr(entry, 0)
+    status: u64 = run_command(entry)
+    if status == FAULTED and len(task_cause(SHELL)) > 0:
+        write("faulted: ")
+        write(task_cause(SHELL))
+        newline()
+        set_cause(SHELL, "")
+    if status == INTERRUPTED:
+        newline()
+        write("interrupted (Ctrl-C)")
+        newline()
+    return status
 
 
 def _serve_request() -> None:

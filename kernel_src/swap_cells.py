@@ -25,6 +25,10 @@ others keep the old version they point at alive.  Retired code never
 reaches freed code, and a swap whose old cells would overflow the retired
 tables is refused before the commit.
 
+W^X holds throughout: a relocation inside code or read-only data is
+patched by making exactly the page(s) it lies in writable, patching, and
+mapping them as they were, all inside the commit, before interrupts are on.
+
 Use: swap_begin(); swap_stage(old, ...) for each cell; swap_commit().  The
 `swap` command (swap.py) is the shell's way in.  Refusals and the state
 carried over are printed as they happen (the host reads them).
@@ -47,9 +51,10 @@ from kernel_src.placement import (exports, global_count, global_at, global_name_
                                   global_name_len, global_addr, global_section, global_is_data,
                                   object_global)
 from kernel_src.signatures import sig_in_object
-from kernel_src.reloc import patch
+from kernel_src.reloc import patch, width
+from kernel_src.paging import PERM_RW, perm_of, protect
 from kernel_src.irq import irq_off, irq_restore
-from kernel_src.retire import (room_for, sections_of, relocations_of, new_group, kept_relocation,
+from kernel_src.retire import (room_for, rows_of, relocations_of, new_group, kept_relocation,
                                 retire_relocation, retire_cell, reclaim, retired_reloc_count,
                                 retired_reloc_alive, retired_reloc_place, retired_reloc_type,
                                 retired_reloc_addend, retired_reloc_symbol, retired_reloc_target,
@@ -87,6 +92,18 @@ def refuse_loader() -> u64:
         write("'")
     newline()
     return 1
+
+
+def _patch_live(place: u64, rtype: u32, s: u64, a: i64) -> str:
+    # A running cell's relocation: its page is writable only for the patch.
+    # "" when done, else why not (reloc.patch).
+    perm: u64 = perm_of(place)
+    if perm != PERM_RW:
+        protect(place, width(rtype), PERM_RW)
+    why: str = patch(place, rtype, s, a)
+    if perm != PERM_RW:
+        protect(place, width(rtype), perm)
+    return why
 
 
 def _is_old(c: u64) -> bool:
@@ -186,7 +203,7 @@ def _rewrite() -> u64:
             continue
         s: u64 = sym_find(reloc_symbol(r))
         place: u64 = section_addr(reloc_section(r)) + reloc_offset(r)
-        patch(place, reloc_type(r), sym_addr(s), reloc_addend(r))
+        _patch_live(place, reloc_type(r), sym_addr(s), reloc_addend(r))
         move_dep(reloc_section(r), reloc_target(r), sym_section(s))
         reloc_retarget(r, sym_section(s))
         rewritten += 1
@@ -195,12 +212,12 @@ def _rewrite() -> u64:
 
 def _check_room() -> u64:
     # The old cells go to the retired tables: refuse now if they would not fit.
-    sections: u64 = 0
+    rows: u64 = 0
     relocs: u64 = 0
     for j in range(_count):
-        sections += sections_of(_old[j])
+        rows += rows_of(_old[j])
         relocs += relocations_of(_old[j])
-    if room_for(sections, relocs, _count):
+    if room_for(rows, relocs, _count):
         return 0
     writeln("refused: too many retired sections still in use: end the tasks still running "
             "old versions of swapped cells (ps shows them; kill ID), then swap again")
@@ -241,8 +258,8 @@ def _redirect_retired() -> u64:
             continue
         g: u64 = object_global(name_addr(sym), name_len(sym))
         if g != 0 and sig_in_object(name_addr(sym), name_len(sym)) == sym_sig(old):
-            if len(patch(retired_reloc_place(k), retired_reloc_type(k), global_addr(g),
-                         retired_reloc_addend(k))) == 0:
+            if len(_patch_live(retired_reloc_place(k), retired_reloc_type(k), global_addr(g),
+                               retired_reloc_addend(k))) == 0:
                 retarget_retired(k, global_addr(g))
                 n += 1
     return n

@@ -1,8 +1,8 @@
 """task: a task's life (spawn, exit, kill, join) and what a task calls to wait.
 
 Tasks are kernel threads in the one address space: an entry function
-CELL::FUNCTION(arg) of a loaded cell, a heap-allocated stack, and a record
-in task_table.  The switcher (switcher.py) decides who runs; this cell
+CELL::FUNCTION(arg) of a loaded cell, a stack with an unmapped guard page
+under it (stacks.py; its size chosen at spawn), and a record in task_table.  The switcher (switcher.py) decides who runs; this cell
 creates and ends tasks and puts them to sleep or to wait.
 Invariant: the heap has no lock, so stacks are allocated and freed only in
 task context with interrupts off, and a dead task's stack is freed later
@@ -11,12 +11,13 @@ task context with interrupts off, and a dead task's stack is freed later
 # cell: unsafe
 from theseus_nb.lang.prelude import *
 from theseus_nb.lang.unsafe import addr_of, store64, call_addr, sti, hlt
-from kernel_src.params import TASK_STACK, IDLE_STACK, SPEC_MAX
+from kernel_src.params import TASK_STACK, MIN_STACK, MAX_STACK, IDLE_STACK, SPEC_MAX
 from kernel_src.frame import (FRAME_RDI, FRAME_RIP, FRAME_CS, FRAME_RFLAGS, FRAME_RSP, FRAME_SS,
                               FRAME_WORDS, KERNEL_CODE, KERNEL_DATA, RFLAGS_IF, RFLAGS_FIXED)
 from kernel_src.namespace import NONE, sym_addr, symbol_address
 from kernel_src.call_by_name import find_function, lookup_error
-from kernel_src.heap import alloc, free
+from kernel_src.stacks import alloc_stack, free_stack
+from kernel_src.paging import PAGE
 from kernel_src.clock import ticks
 from kernel_src.irq import irq_off, irq_restore
 from kernel_src.serial import ready
@@ -26,9 +27,9 @@ from kernel_src.task_table import (RUNNABLE, RUNNING, BLOCKED, SLEEPING, EXITED,
                                    current, task_new, take_slot, give_back_slot, set_state,
                                    set_saved_rsp, set_wake, set_wait_key, end_task,
                                    take_dead_stack, dead_stacks, slot_of, task_state, task_value,
-                                   task_id, task_count, task_stack_hi, set_cause, wake_blocked)
+                                   task_id, task_count, task_stack_lo, task_stack_hi, set_cause,
+                                   wake_blocked)
 
-_idle_stack: Array[u64, 512] = [0] * 512     # params.IDLE_STACK / 8
 _yield_fn: u64 = 0
 _return_fn: u64 = 0
 _error: str = ""
@@ -69,14 +70,14 @@ def init() -> bool:
     global _yield_fn, _return_fn
     _yield_fn = symbol_address("interrupts::yield_now")
     _return_fn = symbol_address("interrupts::task_return")
-    if _yield_fn == 0 or _return_fn == 0:
+    idle_stack: u64 = alloc_stack(IDLE_STACK)
+    if _yield_fn == 0 or _return_fn == 0 or idle_stack == 0:
         return False
     set_policy("sched_rr")
     task_new(SHELL, 0, "shell::run", 0, 0, 0, symbol_address("boot_stack_bottom"),
              symbol_address("boot_stack_top"))
     set_state(SHELL, RUNNING)
-    task_new(IDLE, 1, "task::idle", addr_of(_idle), 0, 0, addr_of(_idle_stack),
-             addr_of(_idle_stack) + IDLE_STACK)
+    task_new(IDLE, 1, "task::idle", addr_of(_idle), 0, 0, idle_stack, idle_stack + IDLE_STACK)
     _build_frame(IDLE, addr_of(_idle), 0)
     set_state(IDLE, RUNNABLE)
     start(SHELL, 2)
@@ -169,9 +170,10 @@ def reap() -> u64:
     flags: u64 = irq_off()
     for i in range(task_count()):
         if i != current():
+            size: u64 = task_stack_hi(i) - task_stack_lo(i)
             stack: u64 = take_dead_stack(i)
             if stack != 0:
-                free(stack)
+                free_stack(stack, size)
                 n += 1
     irq_restore(flags)
     return n
@@ -180,8 +182,15 @@ def reap() -> u64:
 # ---- spawn, kill, join -------------------------------------------------
 
 def spawn(spec: str, arg: u64) -> u64:
-    """Start CELL::FUNCTION(arg) as a new task; its id, or 0 (see spawn_error()).
-    The function must be a loaded cell's public FUNCTION(u64) -> u64."""
+    """Start CELL::FUNCTION(arg) as a new task with the default stack
+    (TASK_STACK bytes); its id, or 0 (see spawn_error()).  The function must
+    be a loaded cell's public FUNCTION(u64) -> u64."""
+    return spawn_stack(spec, arg, TASK_STACK)
+
+
+def spawn_stack(spec: str, arg: u64, stack_bytes: u64) -> u64:
+    """Start CELL::FUNCTION(arg) as a new task on a stack of stack_bytes
+    (rounded up to whole pages, MIN_STACK to MAX_STACK); its id, or 0."""
     global _error
     reap()
     n: u64 = u64(len(spec))
@@ -191,6 +200,10 @@ def spawn(spec: str, arg: u64) -> u64:
     if n > SPEC_MAX:
         _error = "name too long"
         return 0
+    if stack_bytes > MAX_STACK:
+        _error = "stack too large (the most a task can have is 16 MiB)"
+        return 0
+    size: u64 = (max(stack_bytes, MIN_STACK) + PAGE - 1) // PAGE * PAGE
     for i in range(n):
         _lookup[i] = u8(ord(spec[i]))
     flags: u64 = irq_off()
@@ -207,13 +220,13 @@ def spawn(spec: str, arg: u64) -> u64:
         irq_restore(flags)
         _error = "task table full"
         return 0
-    stack: u64 = alloc(TASK_STACK, 16)
+    stack: u64 = alloc_stack(size)
     if stack == 0:
         give_back_slot(slot)
         irq_restore(flags)
         _error = "out of memory for a task stack"
         return 0
-    id: u64 = task_new(slot, NO_TASK, spec, entry, arg, stack, stack, stack + TASK_STACK)
+    id: u64 = task_new(slot, NO_TASK, spec, entry, arg, stack, stack, stack + size)
     _build_frame(slot, entry, arg)
     set_state(slot, RUNNABLE)
     irq_restore(flags)

@@ -162,6 +162,12 @@ def set_saved_rsp(slot: u64, frame: u64) -> None:
     _tasks[slot].rsp = frame
 
 
+def set_stack(slot: u64, lo: u64, hi: u64) -> None:
+    """slot runs on [lo, hi) from now on (the shell, while a command runs)."""
+    _tasks[slot].stack_lo = lo
+    _tasks[slot].stack_hi = hi
+
+
 def set_wake(slot: u64, tick: u64) -> None:
     """The tick a SLEEPING slot wakes at."""
     _tasks[slot].wake = tick

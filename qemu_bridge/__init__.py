@@ -7,11 +7,12 @@ A leaf: it imports nothing from theseus_nb. It runs QEMU, speaks the framed
 protocol and returns text and bytes; theseus_nb gives them meaning.
 """
 
-from .errors import BootError, BridgeError, GuestExited, GuestTimeout, ProtocolError
+from .errors import BootError, BridgeError, CommandInterrupted, GuestExited, GuestTimeout, ProtocolError
 from .evolution import KernelSwap, SwapError
 from .machine import Machine
 from .protocol import Reply
 from .qemu import QemuConfig
 
-__all__ = ["Machine", "BridgeError", "BootError", "GuestTimeout", "GuestExited", "ProtocolError",
+__all__ = ["Machine", "BridgeError", "BootError", "CommandInterrupted", "GuestTimeout", "GuestExited",
+           "ProtocolError",
            "KernelSwap", "QemuConfig", "Reply", "SwapError"]

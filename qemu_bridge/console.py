@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import os
 import re
+import select
 import signal
 import sys
 import threading
@@ -20,6 +21,9 @@ import pexpect
 __all__ = ["Console", "Transcript", "normalise_newlines"]
 
 _LINE_END = re.compile(r"\r+\n")
+#: send(): bytes per write, and how often a waiting writer checks that QEMU lives.
+_SEND_CHUNK = 4096
+_SEND_SLICE = 0.1
 #: Trailer lines of framed replies: for the host, not for people reading.
 _TRAILER = re.compile(r"\x1e![^\n]*\n")
 
@@ -107,6 +111,8 @@ class Console:
         # terminals): our guest reads its UART as fast as we can write.
         self.child.delaybeforesend = None
         self.child.delayafterterminate = 0.05
+        # Our own send() must never block (see send); pexpect reads after select().
+        os.set_blocking(self.child.child_fd, False)
 
     @property
     def pid(self) -> int:
@@ -139,9 +145,33 @@ class Console:
             _ = self.alive
         return self._exit_status
 
-    def send(self, text: str) -> None:
-        """Write text to the guest's serial line as is."""
-        self.child.send(text)
+    def send(self, text: str, timeout: float | None = None) -> None:
+        """Write text to the guest's serial line as is.
+
+        A guest that stops reading (hung, or stopped) fills the pty and a
+        plain write would block for ever: this one gives up after
+        ``timeout`` s with pexpect.TIMEOUT, and raises pexpect.EOF as soon as
+        QEMU is found gone, so no caller waits past its own deadline.
+        """
+        data = text.encode("utf-8")
+        fd = self.child.child_fd
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while data:
+            if not self.alive:
+                raise pexpect.EOF("QEMU exited while the host was writing to it")
+            wait = _SEND_SLICE if deadline is None else min(_SEND_SLICE, deadline - time.monotonic())
+            if wait <= 0:
+                raise pexpect.TIMEOUT(f"the guest took no input for {timeout:g} s")
+            _, writable, _ = select.select([], [fd], [], wait)
+            if not writable:
+                continue
+            try:
+                # Non-blocking, so a write takes only what the pty has room for.
+                data = data[os.write(fd, data[:_SEND_CHUNK]):]
+            except BlockingIOError:
+                continue
+            except OSError:
+                raise pexpect.EOF("the serial line closed while the host was writing") from None
 
     def expect_exact(self, pattern: str, timeout: float) -> str:
         """Wait for ``pattern``; return what came before it.

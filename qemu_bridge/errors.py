@@ -6,7 +6,10 @@ tail), so a failure in a notebook or a test shows what the guest said.
 
 from __future__ import annotations
 
-__all__ = ["BridgeError", "BootError", "GuestTimeout", "GuestExited", "ProtocolError"]
+import warnings
+
+__all__ = ["BridgeError", "BootError", "GuestTimeout", "GuestExited", "ProtocolError",
+           "CommandInterrupted"]
 
 #: How much of a transcript an error message quotes; the full text stays
 #: available on the exception's ``transcript`` attribute.
@@ -45,3 +48,12 @@ class GuestExited(BridgeError):
 
 class ProtocolError(BridgeError):
     """A framed reply arrived damaged: its byte count or checksum is wrong."""
+
+
+class CommandInterrupted(UserWarning):
+    """A warning, not an error: the previous command was abandoned before it
+    answered, and the line was resynchronised before this one."""
+
+
+# Each interruption is its own event: say so every time, not once per place.
+warnings.simplefilter("always", CommandInterrupted)

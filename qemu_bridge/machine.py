@@ -155,7 +155,7 @@ class Machine:
             if self._console.alive:
                 try:
                     # A leading "\r" ends any half-typed line of an abandoned command.
-                    self._console.send("halt\r" if self._session.in_sync else "\rhalt\r")
+                    self._console.send("halt\r" if self._session.in_sync else "\rhalt\r", timeout)
                     self._console.expect_eof(timeout)
                     self._console.wait_exit(1.0)
                 except (pexpect.TIMEOUT, pexpect.EOF, OSError):
@@ -172,7 +172,7 @@ class Machine:
         with self._session.lock:
             self._session.ensure_ready(timeout)
             self._session.in_sync = False
-            self._console.send(f"halt {status}\r")
+            self._session.send(f"halt {status}\r", f"halt {status}", timeout)
             try:
                 self._console.expect_eof(timeout)
             except pexpect.TIMEOUT:
@@ -218,12 +218,19 @@ class Machine:
                               f"{reply.output.strip()}", self.transcript)
         return reply.output
 
-    def spawn(self, name: str, arg: int | None = None, timeout: float = 5.0) -> int:
+    def spawn(self, name: str, arg: int | None = None, timeout: float = 5.0, *,
+              stack: int | None = None) -> int:
         """Start ``"cell::function"`` (a public ``(u64) -> u64`` function) as a
-        task with ``arg`` (0 if None); return its id. BridgeError if it cannot start."""
+        task with ``arg`` (0 if None) on a stack of ``stack`` bytes (the
+        kernel's default if None); return its id. BridgeError if it cannot start."""
         if not name or any(c.isspace() for c in name) or "::" not in name:
             raise ValueError(f"spawn needs 'cell::function' without spaces, got {name!r}")
-        reply = self.request(f"spawn {name}" + ("" if arg is None else f" {int(arg)}"), timeout)
+        words = f"spawn {name}" + ("" if arg is None and stack is None else f" {int(arg or 0)}")
+        if stack is not None:
+            if int(stack) <= 0:
+                raise ValueError(f"stack must be a positive number of bytes, got {stack!r}")
+            words += f" {int(stack)}"
+        reply = self.request(words, timeout)
         if not reply.ok:
             raise BridgeError(f"spawn {name}: {reply.output.strip()}", self.transcript)
         return int(reply.output.split()[0])

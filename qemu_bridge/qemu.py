@@ -59,8 +59,11 @@ class QemuConfig:
         args += [
             "-m", self.memory,
             "-display", "none",
-            # The serial line is QEMU's stdin/stdout, which pexpect holds as a pty.
-            "-serial", "stdio",
+            # The serial line is QEMU's stdin/stdout, which pexpect holds as a
+            # pty; signal=off: a Ctrl-C byte is for the guest (it stops a
+            # command), not a SIGINT that ends QEMU.
+            "-chardev", "stdio,id=console,signal=off",
+            "-serial", "chardev:console",
             # No monitor multiplexed onto stdio: every byte on the line is the guest's.
             "-monitor", "none",
             # A triple fault ends QEMU instead of rebooting into the same fault forever.

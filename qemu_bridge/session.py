@@ -10,23 +10,33 @@ things keep that unambiguous:
   other threads;
 - we only speak at a prompt. When a request is abandoned (GuestTimeout, or
   KeyboardInterrupt while waiting), the guest may still answer later, so
-  the session marks itself out of sync and the next exchange first sends an
-  empty line and waits for a quiet prompt, discarding the late output into
-  the transcript. If that fails too, the guest has stopped answering.
+  the session marks itself out of sync, and the next exchange first
+  resynchronises: it ends any half-sent line, sends a framed no-op (``echo``)
+  with a fresh id and waits for *that* trailer and the prompt after it.
+  Whatever came before (the late answer, its trailer and prompt, the echo of
+  the empty line) goes to the transcript; an id never matches an older
+  reply, so nothing late can be taken for the next answer. A one-line
+  ``CommandInterrupted`` warning says which command was abandoned. If the
+  resynchronisation times out too, the guest has stopped answering.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
 
 import pexpect
 
 from .console import Console
-from .errors import GuestExited, GuestTimeout, ProtocolError
+from .errors import CommandInterrupted, GuestExited, GuestTimeout, ProtocolError
 from .protocol import Reply, RequestIds, parse_reply, trailer_pattern
 
-__all__ = ["Session"]
+__all__ = ["Session", "CTRL_C"]
+
+#: What a person types to stop a command; the host sends it when one times out.
+CTRL_C = "\x03"
 
 
 class Session:
@@ -42,6 +52,8 @@ class Session:
         self.in_sync = True
         self._ids = RequestIds()
         self._on_exit = on_exit
+        #: The request on the line (the one abandoned, when out of sync).
+        self._current: str | None = None
 
     def request(self, text: str, timeout: float, payload: str = "") -> Reply:
         """Send one framed request (plus ``payload``) and return the guest's ``Reply``.
@@ -54,14 +66,25 @@ class Session:
         with self.lock:
             self.ensure_ready(timeout)
             self.in_sync = False
+            self._current = text
             request_id = self._ids.next()
             # Whatever the guest printed unasked (a task's crash report) goes
             # into the transcript before the request does, in the order it came.
             self.console.drain(quiet=0.0, limit=0.05)
-            self.console.send(f"!{request_id} {text}\r" + payload)
+            self.send(f"!{request_id} {text}\r" + payload, text, timeout)
             self.console.transcript.write(text + "\r\n")  # the guest does not echo requests
-            raw, fields = self._wait_trailer(request_id, text, timeout)
+            try:
+                raw, fields = self._wait_trailer(request_id, text, timeout, stop=True)
+            except GuestTimeout:
+                # A runaway command: Ctrl-C stops it (kernel_src/command.py),
+                # and the next request resynchronises past its late answer.
+                try:
+                    self.console.send(CTRL_C, 0.5)
+                except (pexpect.TIMEOUT, pexpect.EOF, OSError):
+                    pass  # a guest that takes no input cannot be stopped this way
+                raise
             self.wait_prompt(text, timeout, after_trailer=True)
+            self._current = None
         reply = parse_reply(raw, *fields)
         if isinstance(reply, str):
             raise ProtocolError(f"{text!r}: {reply}", self.console.transcript.text)
@@ -76,25 +99,33 @@ class Session:
                 self.console.transcript.text, self.console.exit_status,
             )
         if not self.in_sync:
+            what = "(resynchronise)"
             self.console.drain()
-            self.console.send("\r")
-            self.wait_prompt("(resynchronise: empty line)", timeout)
-            self.console.drain()  # anything still late lands in the transcript
+            request_id = self._ids.next()
+            # "\r" ends a half-sent line (the shell answers it as a person's).
+            self.send(f"\r!{request_id} echo\r", what, timeout)
+            self._wait_trailer(request_id, what, timeout)
+            self.wait_prompt(what, timeout, after_trailer=True)
+            if self._current is not None:
+                warnings.warn(CommandInterrupted(
+                    f"the previous command {self._current!r} was interrupted before it "
+                    "answered; its late output went to the transcript"), stacklevel=4)
+                self._current = None
+
+    def send(self, text: str, what: str, timeout: float) -> None:
+        """Write to the guest within ``timeout`` s (caller holds ``lock``)."""
+        with self._waiting(what, f"the guest stopped taking input during {what!r} "
+                                 f"(nothing read for {timeout:g} s)"):
+            self.console.send(text, timeout)
 
     def wait_prompt(self, what: str, timeout: float, after_trailer: bool = False) -> str:
         """Wait for the prompt (caller holds ``lock``); out of sync until it comes."""
         self.in_sync = False
-        try:
-            # After a trailer the prompt follows at once, with no newline first.
-            pattern = self.prompt if after_trailer else "\r\n" + self.prompt
+        # After a trailer the prompt follows at once, with no newline first.
+        pattern = self.prompt if after_trailer else "\r\n" + self.prompt
+        with self._waiting(what, f"the guest did not answer {what!r} with its prompt "
+                                 f"within {timeout:g} s"):
             before = self.console.expect_exact(pattern, timeout)
-        except pexpect.TIMEOUT:
-            raise GuestTimeout(
-                f"the guest did not answer {what!r} with its prompt within {timeout:g} s",
-                self.console.transcript.text,
-            ) from None
-        except pexpect.EOF:
-            raise self.exited_during(what) from None
         self.in_sync = True
         return before
 
@@ -108,14 +139,18 @@ class Session:
             self.console.transcript.text, self.console.exit_status,
         )
 
-    def _wait_trailer(self, request_id: int, what: str, timeout: float) -> tuple[str, tuple[str, ...]]:
+    def _wait_trailer(self, request_id: int, what: str, timeout: float,
+                      stop: bool = False) -> tuple[str, tuple[str, ...]]:
+        late = f"the guest did not answer {what!r} within {timeout:g} s"
+        with self._waiting(what, late + (" (Ctrl-C was sent to stop it)" if stop else "")):
+            return self.console.expect_regex(trailer_pattern(request_id), timeout)
+
+    @contextlib.contextmanager
+    def _waiting(self, what: str, late: str) -> Iterator[None]:
+        # pexpect's two ways a wait ends badly, as the bridge's errors.
         try:
-            raw, fields = self.console.expect_regex(trailer_pattern(request_id), timeout)
+            yield
         except pexpect.TIMEOUT:
-            raise GuestTimeout(
-                f"the guest did not answer {what!r} within {timeout:g} s",
-                self.console.transcript.text,
-            ) from None
+            raise GuestTimeout(late, self.console.transcript.text) from None
         except pexpect.EOF:
             raise self.exited_during(what) from None
-        return raw, fields

@@ -1,20 +1,23 @@
-"""Command line: ``python -m theseus_nb build|run``.
+"""Command line: ``python -m theseus_nb build|run|graph|lab``.
 
 ``build`` compiles and links the default kernel and prints what it made;
 ``run`` also boots it in QEMU, runs shell commands and prints each
 transcript, then halts the guest; ``graph`` draws the section graph into
-docs/.  Exit status 0 only if everything worked.
+docs/; ``lab`` opens the notebooks in JupyterLab, on this machine only.
+Exit status 0 only if everything worked.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import os
 import sys
 from pathlib import Path
 
 from .errors import TheseusError
 from .image import Image
-from .kernel import Kernel
+from .kernel import Kernel, repo_root
 
 #: What ``run`` shows when no --cmd is given: a short tour of the shell.
 DEFAULT_COMMANDS = ["help", "echo hello from theseus-nb", "cells", "deps fib::main", "fib 50", "uptime"]
@@ -64,6 +67,26 @@ def _run(args: argparse.Namespace) -> int:
             machine.shutdown()
 
 
+def _lab(args: argparse.Namespace) -> int:
+    """Replace this process with JupyterLab serving notebooks/ on localhost."""
+    if importlib.util.find_spec("jupyterlab") is None:
+        print("error: JupyterLab is not installed: run ./setup.sh, or "
+              "pip install -e '.[lab]'", file=sys.stderr)
+        return 1
+    notebooks = repo_root() / "notebooks"
+    argv = [sys.executable, "-m", "jupyterlab", f"--notebook-dir={notebooks}",
+            # Only this machine: a notebook here can run anything on it.
+            "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={args.port}"]
+    if args.no_browser:
+        argv.append("--no-browser")
+    if os.geteuid() == 0:
+        argv.append("--allow-root")  # containers and CI machines often run as root
+    print(f"JupyterLab on http://127.0.0.1:{args.port}/lab, serving {notebooks} "
+          "(Ctrl-C twice to stop)", flush=True)
+    os.execv(sys.executable, argv)
+    return 0  # not reached: execv does not return
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m theseus_nb``."""
     parser = argparse.ArgumentParser(prog="python -m theseus_nb", description=__doc__.split("\n")[0])
@@ -77,6 +100,9 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the guest")
     g = sub.add_parser("graph", help="draw the default kernel's section graph (SVG)")
     g.add_argument("--out", type=Path, default=Path("docs"), help="output folder (default: docs/)")
+    lab = sub.add_parser("lab", help="open the notebooks in JupyterLab (localhost only)")
+    lab.add_argument("--port", type=int, default=8888, help="port to serve on (default: 8888)")
+    lab.add_argument("--no-browser", action="store_true", help="do not open a browser")
     args = parser.parse_args(argv)
     try:
         if args.action == "build":
@@ -85,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.action == "graph":
             _draw(args.out)
             return 0
+        if args.action == "lab":
+            return _lab(args)
         return _run(args)
     except TheseusError as exc:  # every error of ours says what went wrong and what to do
         print(f"error: {exc}", file=sys.stderr)

@@ -111,7 +111,8 @@ def assign_sections(module: ir.Module, cell: str) -> None:
                 continue
             value.attributes.add("noredzone")
             value.attributes.add("nounwind")
-            if "::_" not in value.name and "::.str" not in value.name:
+            if ("::_" not in value.name and "::.str" not in value.name
+                    and value.linkage not in ("internal", "private")):
                 # A public function stays a real call: each call is then a
                 # relocation, an edge of the section graph, and a place a
                 # hot swap can redirect (LLVM would otherwise inline it).
@@ -215,6 +216,31 @@ def mark_dso_local(text: str) -> str:
     return "\n".join(out) + "\n"
 
 
+#: LLVM's stack probes, as inline code: a function whose frame is larger than
+#: a page touches each page of it in order, from the top down, so it cannot
+#: step over the unmapped guard page under its stack into someone else's memory.
+PROBE_STACK = '"probe-stack"="inline-asm"'
+
+
+def mark_probe_stack(text: str) -> str:
+    """Give every function definition the ``probe-stack`` attribute.
+
+    llvmlite's attribute set only knows LLVM's keyword attributes, so this
+    works on the text; function attributes go before ``section``.
+    """
+    out = []
+    for line in text.splitlines():
+        if line.startswith("define ") and "probe-stack" not in line:
+            if ' section "' in line:
+                line = line.replace(' section "', f" {PROBE_STACK} section \"", 1)
+            elif line.rstrip().endswith("{"):
+                line = line.rstrip()[:-1].rstrip() + f" {PROBE_STACK} {{"
+            else:
+                line = f"{line} {PROBE_STACK}"
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
 def _prepare_text(module: ir.Module | str, cell: str) -> str:
     if isinstance(module, ir.Module):
         assign_sections(module, cell)
@@ -223,7 +249,7 @@ def _prepare_text(module: ir.Module | str, cell: str) -> str:
         text = assign_sections_text(module, cell)
     # Both targets are set here so that a cell's IR never depends on them.
     text = re.sub(r'^target (triple|datalayout) = ".*"\n', "", text, flags=re.M)
-    text = mark_dso_local(text)
+    text = mark_probe_stack(mark_dso_local(text))
     return f'target triple = "{KERNEL_TRIPLE}"\n' + text
 
 

@@ -13,6 +13,7 @@ skips the compiler altogether. The compiler's own source is part of the key.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -27,10 +28,6 @@ __all__ = ["CellSource", "LANGUAGES", "compile_source", "compile_among", "interf
 #: File suffix -> language of a cell.
 LANGUAGES = {".py": "cell", ".ll": "ir", ".s": "asm"}
 
-#: The line that lets a cell use the unsafe intrinsics.
-UNSAFE_MARKER = "# cell: unsafe"
-
-
 @dataclass(frozen=True)
 class CellSource:
     """One cell's source text, where it came from, and its language."""
@@ -39,27 +36,36 @@ class CellSource:
     text: str
     language: str  # "cell", "ir" or "asm"
     filename: str = "<cell>"
-    unsafe: bool = False
+    #: None: as the cell's header says (a ``# cell: unsafe`` comment line);
+    #: True: unsafe either way; False: safe, and a marked cell is refused.
+    unsafe: bool | None = None
 
     @classmethod
     def from_path(cls, path: Path) -> "CellSource":
         """Read a cell from a file; its name is the file's stem."""
-        text = path.read_text()
-        return cls(path.stem, text, LANGUAGES[path.suffix], str(path), UNSAFE_MARKER in text)
+        return cls(path.stem, path.read_text(), LANGUAGES[path.suffix], str(path))
 
     @classmethod
-    def cell(cls, name: str, text: str, *, unsafe: bool = False,
+    def cell(cls, name: str, text: str, *, unsafe: bool | None = None,
              filename: str | None = None) -> "CellSource":
-        """Cell-language source typed in a notebook or passed to a swap; unsafe
-        if asked for or marked in the text."""
-        return cls(name, text, "cell", filename or f"<cell {name}>",
-                   unsafe or UNSAFE_MARKER in text)
+        """Cell-language source typed in a notebook or passed to a swap (``unsafe``
+        as for the field: None takes it from the cell's header)."""
+        return cls(name, text, "cell", filename or f"<cell {name}>", unsafe)
 
 
 def interfaces_of(sources: Iterable[CellSource]) -> dict:
     """The public interface of every cell-language source, by cell name."""
-    return {s.name: lang.interface_of(s.text, s.name, filename=s.filename)
+    return {s.name: _interface(s.text, s.name, s.filename)
             for s in sources if s.language == "cell"}
+
+
+@functools.lru_cache(maxsize=512)
+def _interface(text: str, name: str, filename: str) -> lang.CellInterface:
+    # A swap compiles one cell among fifty unchanged ones: parsing all fifty
+    # again for their interfaces took most of a small swap's compile time.
+    # Keyed by the source itself, so an edited cell is read again; nothing
+    # downstream changes an interface.
+    return lang.interface_of(text, name, filename=filename)
 
 
 def compile_source(src: CellSource, interfaces: dict) -> build.CompiledObject:

@@ -13,9 +13,12 @@ from typing import Any
 
 __all__ = ["HtmlTable", "html_table", "key_value_html"]
 
+# Short columns never wrap; the last (a fault's cause, a list of names) may,
+# but keeps room for a few words a line instead of one.
 _STYLE = ("<style>.tnb-table{border-collapse:collapse;font-family:monospace;font-size:12px}"
           ".tnb-table td,.tnb-table th{padding:1px 8px;border-bottom:1px solid #dee2e6;"
-          "text-align:left}</style>")
+          "text-align:left;vertical-align:top;white-space:nowrap}"
+          ".tnb-table td:last-child{white-space:normal;min-width:22em}</style>")
 
 
 def html_table(header: Sequence[str], rows: Iterable[Sequence[Any]], *,

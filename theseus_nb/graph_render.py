@@ -6,7 +6,9 @@ Node ids are synthetic ("s3", "c1") because graphviz reads ``a::b`` as a port.
 
 from __future__ import annotations
 
+import base64
 import math
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,7 +20,7 @@ from .errors import TheseusError
 if TYPE_CHECKING:
     from .graph import SectionGraph
 
-__all__ = ["GraphRenderMixin", "GraphvizNotFound", "render", "VIEWS", "KIND_STYLE",
+__all__ = ["Drawing", "GraphRenderMixin", "GraphvizNotFound", "render", "svg_around", "VIEWS", "KIND_STYLE",
            "MAX_READABLE_SECTIONS"]
 
 #: The views ``render`` can draw.
@@ -43,8 +45,39 @@ class GraphvizNotFound(TheseusError, RuntimeError):
     """The Graphviz ``dot`` executable is not installed or not on PATH."""
 
 
-def _digraph(name: str, label: str) -> graphviz.Digraph:
-    dot = graphviz.Digraph(name)
+class Drawing(graphviz.Digraph):
+    """A ``graphviz.Digraph`` that a notebook shows as SVG *and* PNG, with a text line.
+
+    JupyterLab renders SVG only in trusted notebooks; PNG is safe to show
+    untrusted, so a notebook as opened still shows its graphs, and the
+    text line (not ``<graphviz.graphs.Digraph at 0x...>``) is what a plain
+    terminal prints.
+    """
+
+    def _repr_mimebundle_(self, include: Iterable[str] | None = None,
+                          exclude: Iterable[str] | None = None, **_: object) -> dict[str, object]:
+        wanted = set(include or ("image/svg+xml", "image/png", "text/plain")) - set(exclude or ())
+        bundle: dict[str, object] = {}
+        if "image/svg+xml" in wanted:
+            bundle["image/svg+xml"] = _pipe(self, "svg").decode("utf-8")
+        if "image/png" in wanted:
+            bundle["image/png"] = base64.b64encode(_pipe(self, "png")).decode("ascii")
+        if "text/plain" in wanted:
+            bundle["text/plain"] = repr(self)
+        return bundle
+
+    #: The one-line summary the text form shows (the picture's title).
+    summary = ""
+    #: Ids of the nodes drawn as changed by the latest swap (see svg_around).
+    highlighted: list[str] = []
+
+    def __repr__(self) -> str:
+        return f"<graph {self.name}: {self.summary}>".replace("\n", " ")
+
+
+def _digraph(name: str, label: str) -> Drawing:
+    dot = Drawing(name)
+    dot.summary = label
     dot.attr(rankdir="LR", concentrate="true", fontsize="10", fontname="Helvetica",
              label=label, labelloc="t", labeljust="l", nodesep="0.15", ranksep="0.4")
     dot.attr("node", fontsize="9", fontname="Helvetica", style="filled", height="0.2",
@@ -68,8 +101,8 @@ def _penwidth(count: int) -> str:
 
 def render(graph: "SectionGraph", view: str = "cells", focus: str | None = None,
            depth: int = 1, cell: str | None = None,
-           hide_nano_core: bool = False) -> graphviz.Digraph:
-    """Draw ``graph`` as a ``graphviz.Digraph`` (no ``dot`` run yet).
+           hide_nano_core: bool = False) -> Drawing:
+    """Draw ``graph`` as a ``Drawing`` (a ``graphviz.Digraph``; no ``dot`` run yet).
 
     ``view`` is "cells" (one node per cell), "sections" (clusters per cell)
     or "focus" (``focus`` and its dependencies and dependents to ``depth``).
@@ -93,15 +126,38 @@ def render(graph: "SectionGraph", view: str = "cells", focus: str | None = None,
     return _sections_view(graph, cell)
 
 
-def _cells_view(graph: "SectionGraph", only: str | None) -> graphviz.Digraph:
+#: Unconnected cells are packed in rows of this many, not one tall column.
+_ROW = 4
+#: Stands for the whole nano_core cluster as an edge's head (no cell has this name).
+_CORE = "<nano_core>"
+
+
+def _cell_groups(graph: "SectionGraph", shown: list[str],
+                 weights: dict[tuple[str, str], int]) -> list[tuple[str, str, list[str]]]:
+    """The clusters of the cells view, in order: (id, label, cells)."""
+    used = {b for (_, b) in weights}
+    core = [c for c in shown if c in graph.nano_core]
+    loadable = [c for c in shown if c not in graph.nano_core]
+    libraries = [c for c in loadable if c in used]
+    commands = [c for c in loadable if c not in used and f"{c}::main" in graph.sections]
+    others = [c for c in loadable if c not in used and c not in commands]
+    groups = [("cluster_nano_core", "nano_core", core), ("cluster_libraries", "libraries", libraries),
+              ("cluster_commands", "commands (a cell with main)", commands),
+              ("cluster_others", "tasks, policies and the rest", others)]
+    return [g for g in groups if g[2]]
+
+
+def _cells_view(graph: "SectionGraph", only: str | None) -> Drawing:
     weights = graph.cell_edges()
     if only is not None:
         weights = {e: w for e, w in weights.items() if only in e}
-        shown = {only} | {c for e in weights for c in e}
+        shown_set = {only} | {c for e in weights for c in e}
     else:
-        shown = set(graph.cells)
-    dot = _digraph("cells", f"cells: {len(shown)}; edge label = section edges")
+        shown_set = set(graph.cells)
+    shown = [c for c in graph.cells if c in shown_set]
+    dot = _digraph("cells", f"cells: {len(shown)}; an arrow's width (and label) = section edges")
     ids = {c: f"c{i}" for i, c in enumerate(graph.cells)}
+    linked = {c for e in weights for c in e}
 
     def add(target: graphviz.Digraph, c: str) -> None:
         names = graph.sections_of(c)
@@ -117,18 +173,60 @@ def _cells_view(graph: "SectionGraph", only: str | None) -> graphviz.Digraph:
             label += f"\n{changed} changed"
         target.node(ids[c], graphviz.nohtml(label), tooltip=c, id=f"cell:{c}", **attrs)
 
-    core = [c for c in graph.cells if c in shown and c in graph.nano_core]
-    if core:
-        with dot.subgraph(name="cluster_nano_core") as sub:
-            sub.attr(label="nano_core", style="rounded,filled", fillcolor="#f4f4f4", color="grey60")
-            for c in core:
+    for cluster, label, members in _cell_groups(graph, shown, weights):
+        core = cluster == "cluster_nano_core"
+        with dot.subgraph(name=cluster) as sub:
+            sub.attr(label=label, style="rounded,filled", color="grey60",
+                     fillcolor="#f4f4f4" if core else "#fbfbfb")
+            for c in members:
                 add(sub, c)
-    for c in graph.cells:
-        if c in shown and c not in graph.nano_core:
-            add(dot, c)
-    for (a, b), w in weights.items():
-        dot.edge(ids[a], ids[b], label=str(w), penwidth=_penwidth(w), tooltip=f"{a} -> {b}: {w}")
+            # Cells nothing links: rows of _ROW, joined by invisible edges,
+            # so they fill a block instead of one column as tall as the page.
+            alone = [c for c in members if c not in linked]
+            for start in range(0, len(alone), _ROW):
+                row = alone[start:start + _ROW]
+                for a, b in zip(row, row[1:]):
+                    sub.edge(ids[a], ids[b], style="invis")
+    # Cells that only use others (commands, mostly) would all share the first
+    # rank, one tall column: stagger their edges' lengths over _ROW ranks.
+    users = {b for (_, b) in weights}
+    sources = sorted({a for (a, _) in weights if a not in users})
+    stagger = {c: 1 + i % _ROW for i, c in enumerate(sources)}
+    # newrank: rank the whole graph at once (clusters would keep their nodes
+    # on one rank); no concentrate: merged edges hide which command uses what.
+    dot.highlighted = [ids[c] for c in shown
+                       if any(n in graph.changed for n in graph.sections_of(c))]
+    dot.attr(concentrate="false", newrank="true", compound="true")
+    for (a, b), w in _into_nano_core(graph, weights).items():
+        attrs = {"label": str(w)} if w > 1 else {}
+        if b == _CORE:
+            # One arrow per cell into the nano_core, ending at its cluster's edge.
+            b, attrs["lhead"] = _anchor(graph, weights), "cluster_nano_core"
+        dot.edge(ids[a], ids[b], penwidth=_penwidth(w), tooltip=f"{a} -> {b}: {w}",
+                 minlen=str(stagger.get(a, 1)), **attrs)
     return dot
+
+
+def _into_nano_core(graph: "SectionGraph",
+                    weights: dict[tuple[str, str], int]) -> dict[tuple[str, str], int]:
+    """The edges to draw: a loadable cell's edges into nano_core cells become one
+    edge to _CORE (when both sides are shown), the others stay."""
+    core_shown = any(c in graph.nano_core for e in weights for c in e)
+    out: dict[tuple[str, str], int] = {}
+    for (a, b), w in weights.items():
+        if core_shown and a not in graph.nano_core and b in graph.nano_core:
+            b = _CORE
+        out[(a, b)] = out.get((a, b), 0) + w
+    return out
+
+
+def _anchor(graph: "SectionGraph", weights: dict[tuple[str, str], int]) -> str:
+    """The nano_core cell most used from outside: where arrows into the cluster end."""
+    used: dict[str, int] = {}
+    for (a, b), w in weights.items():
+        if a not in graph.nano_core and b in graph.nano_core:
+            used[b] = used.get(b, 0) + w
+    return max(sorted(used), key=lambda c: used[c])
 
 
 def _section_node(dot: graphviz.Digraph, graph: "SectionGraph", name: str, node_id: str,
@@ -159,7 +257,7 @@ def _clustered(dot: graphviz.Digraph, graph: "SectionGraph", names: Iterable[str
                 _section_node(sub, graph, n, ids[n], _short(n), outside=n in outside)
 
 
-def _sections_view(graph: "SectionGraph", only: str | None) -> graphviz.Digraph:
+def _sections_view(graph: "SectionGraph", only: str | None) -> Drawing:
     if only is None:
         names, outside = set(graph.sections), set()
     else:
@@ -174,6 +272,7 @@ def _sections_view(graph: "SectionGraph", only: str | None) -> graphviz.Digraph:
     dot = _digraph("sections", label)
     ids = {n: f"s{i}" for i, n in enumerate(graph.sections)}
     _clustered(dot, graph, names, ids, outside)
+    dot.highlighted = [ids[n] for n in sorted(names) if n in graph.changed]
     for a, b in graph.edges:
         if a in names and b in names and not (a in outside and b in outside):
             w = graph.weight(a, b)
@@ -183,7 +282,7 @@ def _sections_view(graph: "SectionGraph", only: str | None) -> graphviz.Digraph:
 
 
 def _focus_view(graph: "SectionGraph", focus: str, depth: int,
-                hide_nano_core: bool) -> graphviz.Digraph:
+                hide_nano_core: bool) -> Drawing:
     graph.info(focus)  # a clear KeyError for an unknown section
     deps, users = graph.dependencies(focus, depth), graph.dependents(focus, depth)
     names = {focus, *deps, *users}
@@ -195,10 +294,36 @@ def _focus_view(graph: "SectionGraph", focus: str, depth: int,
     for n in sorted(names):
         extra = {"penwidth": "3", "fontsize": "11"} if n == focus else None
         _section_node(dot, graph, n, ids[n], n, extra=extra)
+    dot.highlighted = [ids[n] for n in sorted(names) if n in graph.changed]
     for a, b in graph.edges:
         if a in names and b in names:
             dot.edge(ids[a], ids[b], tooltip=f"{a} -> {b}: {graph.weight(a, b)}")
     return dot
+
+
+def svg_around(dot: Drawing, node_ids: list[str], margin: float = 60.0) -> str:
+    """The SVG of ``dot`` cropped to the box around ``node_ids`` (plus ``margin``
+    points), so what a swap changed is in view however large the graph is."""
+    svg = _pipe(dot, "svg").decode("utf-8")
+    boxes = []
+    lines = _pipe(dot, "plain").decode("utf-8").splitlines()
+    height = float(lines[0].split()[3]) * 72  # "graph SCALE WIDTH HEIGHT", inches
+    for line in lines:
+        parts = line.split()
+        if parts and parts[0] == "node" and parts[1] in node_ids:
+            x, y, w, h = (float(v) * 72 for v in parts[2:6])
+            # plain's y grows upwards from the bottom; SVG's downwards, after a 4 pt pad
+            boxes.append((x - w / 2 + 4, height - y - h / 2 + 4, x + w / 2 + 4, height - y + h / 2 + 4))
+    if not boxes:
+        return svg
+    x0 = max(0.0, min(b[0] for b in boxes) - margin)
+    y0 = max(0.0, min(b[1] for b in boxes) - margin)
+    x1, y1 = max(b[2] for b in boxes) + margin, max(b[3] for b in boxes) + margin
+    view = f'viewBox="{x0:.2f} {y0:.2f} {x1 - x0:.2f} {y1 - y0:.2f}"'
+    svg = re.sub(r'viewBox="[^"]*"', view, svg, count=1)
+    svg = re.sub(r'<svg width="[^"]*" height="[^"]*"',
+                 f'<svg width="{x1 - x0:.0f}pt" height="{y1 - y0:.0f}pt"', svg, count=1)
+    return svg
 
 
 def _pipe(dot: graphviz.Digraph, fmt: str) -> bytes:
@@ -215,8 +340,8 @@ class GraphRenderMixin:
     """Jupyter display and pictures for ``SectionGraph`` (the default view is "cells")."""
 
     def render(self, view: str = "cells", focus: str | None = None, depth: int = 1,
-               cell: str | None = None, hide_nano_core: bool = False) -> graphviz.Digraph:
-        """This graph as a ``graphviz.Digraph``: see ``graph_render.render``."""
+               cell: str | None = None, hide_nano_core: bool = False) -> Drawing:
+        """This graph as a ``Drawing`` (a ``graphviz.Digraph``): see ``graph_render.render``."""
         return render(self, view, focus, depth, cell, hide_nano_core)  # type: ignore[arg-type]
 
     def save(self, path: str | Path, view: str = "cells", format: str = "svg",
@@ -232,7 +357,6 @@ class GraphRenderMixin:
         return _pipe(self.render(), "svg").decode("utf-8")
 
     def _repr_mimebundle_(self, include: Iterable[str] | None = None,
-                          exclude: Iterable[str] | None = None, **_: object) -> dict[str, str]:
-        wanted = {"image/svg+xml"} if include is None else set(include)
-        wanted -= set(exclude or ())
-        return {"image/svg+xml": self._repr_svg_()} if "image/svg+xml" in wanted else {}
+                          exclude: Iterable[str] | None = None, **_: object) -> dict[str, object]:
+        # The default view, as SVG, PNG and a line of text (see Drawing).
+        return self.render()._repr_mimebundle_(include, exclude)

@@ -9,7 +9,9 @@ compile path (``theseus_nb.compile``).
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
+import weakref
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -60,7 +62,7 @@ class Kernel:
         """The source of cell ``name``, or None."""
         return next((c for c in self.sources if c.name == name), None)
 
-    def with_cell(self, name: str, source: str, *, unsafe: bool = False) -> "Kernel":
+    def with_cell(self, name: str, source: str, *, unsafe: bool | None = None) -> "Kernel":
         """A copy of this kernel with cell ``name`` added or replaced."""
         new = CellSource.cell(name, source, unsafe=unsafe)
         cells = [c for c in self.cells if c.name != name] + [new]
@@ -69,13 +71,15 @@ class Kernel:
     def build(self, out_dir: str | Path | None = None,
               progress: Callable[[int, int, str], None] | None = None,
               extra_archive_entries: Iterable[ArchiveEntry] = ()) -> Image:
-        """Compile every cell, link the nano_core and write the image files.
+        """Compile every cell, link the nano_core and write the image files
+        (into ``out_dir``, or a temporary folder removed with the Image).
 
         ``progress(done, total, cell)`` is called after each cell compiles.
         Raises ``CellError`` for bad cell source, ``BuildError`` for IR that
         LLVM refuses and ``LinkError`` for duplicate or undefined symbols.
         """
-        out = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix="theseus-nb-"))
+        temporary = out_dir is None
+        out = Path(tempfile.mkdtemp(prefix="theseus-nb-")) if temporary else Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         everything = self.sources
         interfaces = interfaces_of(everything)
@@ -91,4 +95,10 @@ class Kernel:
                 progress(done, len(everything), src.name)
         core = [objects[c.name] for c in self.nano_core]
         loadable = [objects[c.name] for c in self.cells]
-        return write_image(out, core, loadable, times, everything, extra_archive_entries)
+        image = write_image(out, core, loadable, times, everything, extra_archive_entries)
+        if temporary:
+            # A folder we made goes with its image: when the image is garbage
+            # (no machine or notebook holds it) or when Python exits. QEMU has
+            # read both files by the time its prompt comes.
+            weakref.finalize(image, shutil.rmtree, out, ignore_errors=True)
+        return image

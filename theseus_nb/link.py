@@ -2,7 +2,9 @@
 
 Lays out sections one after the other from a base address (text, then
 read-only data, then data, then bss), resolves every symbol and applies the
-x86-64 relocations.  The guest's cell loader does the same job at run time
+x86-64 relocations.  Each kind whose page permissions differ starts on a
+page of its own (text read-execute, rodata read-only, data and bss
+read-write), so that the kernel can map them so (kernel_src/paging.py).  The guest's cell loader does the same job at run time
 for every other cell; keeping the host linker small and explicit makes the
 two easy to compare (and their section graphs must agree).
 """
@@ -20,6 +22,9 @@ __all__ = ["LinkError", "LinkedImage", "link", "apply_relocation"]
 #: Sections are placed in this order so that the image's loaded part is one
 #: contiguous run and the zero-filled part (bss) comes last.
 _KIND_ORDER = ("text", "rodata", "data", "bss")
+#: Where page permissions change, a new page starts (bss shares data's: both read-write).
+PAGE = 4096
+_PAGE_ALIGNED = ("rodata", "data")
 
 
 class LinkError(TheseusError):
@@ -50,20 +55,21 @@ def _align(value: int, alignment: int) -> int:
     return (value + alignment - 1) // alignment * alignment
 
 
-def _layout(objects: list[CellObject], start: int) -> tuple[dict[tuple[int, int], int], int, int]:
+def _layout(objects: list[CellObject], start: int) -> tuple[dict[tuple[int, int], int], dict[str, int], int]:
     addresses: dict[tuple[int, int], int] = {}
     cursor = start
-    bss_start = start
+    starts: dict[str, int] = {}
     for kind in _KIND_ORDER:
-        if kind == "bss":
-            bss_start = cursor
+        if kind in _PAGE_ALIGNED:
+            cursor = _align(cursor, PAGE)
+        starts[kind] = cursor
         for n, obj in enumerate(objects):
             for sec in obj.sections.values():
                 if sec.kind == kind:
                     cursor = _align(cursor, sec.align)
                     addresses[(n, sec.index)] = cursor
                     cursor += sec.size
-    return addresses, bss_start, cursor
+    return addresses, starts, cursor
 
 
 def _global_table(objects: list[CellObject], addresses: dict[tuple[int, int], int],
@@ -106,14 +112,18 @@ def link(objects: list[CellObject], *, base: int, header_size: int,
     """Link ``objects`` into one image whose first byte is at ``base``.
 
     ``header_size`` bytes are left free at ``base`` for the boot header.
-    The linker defines ``__bss_start``, ``__bss_end`` and ``__kernel_end``.
+    The linker defines ``__text_start`` (``base``), ``__rodata_start`` and
+    ``__data_start`` (page-aligned), ``__bss_start``, ``__bss_end`` and
+    ``__kernel_end`` (the next page boundary).
     Raises ``LinkError`` naming every duplicate or undefined symbol and the
     cells that define or need it.
     """
-    addresses, bss_start, end = _layout(objects, _align(base + header_size, 16))
+    addresses, starts, end = _layout(objects, _align(base + header_size, 16))
+    bss_start = starts["bss"]
     problems: list[str] = []
     table = _global_table(objects, addresses, problems)
-    table.update(__bss_start=bss_start, __bss_end=end, __kernel_end=_align(end, 4096))
+    table.update(__text_start=base, __rodata_start=starts["rodata"], __data_start=starts["data"],
+                 __bss_start=bss_start, __bss_end=end, __kernel_end=_align(end, PAGE))
     missing: dict[str, list[str]] = {}
     for obj in objects:
         for sym in obj.undefined:

@@ -88,10 +88,12 @@ class LiveKernel:
             graph.changed = self.last_swap.changed & set(graph.sections)
         return graph
 
-    def spawn(self, name: str, arg: int | None = None, timeout: float = 5.0) -> int:
-        """Start ``"cell::function"`` as a task with ``arg``; return its id."""
+    def spawn(self, name: str, arg: int | None = None, timeout: float = 5.0, *,
+              stack: int | None = None) -> int:
+        """Start ``"cell::function"`` as a task with ``arg`` on a guarded stack of
+        ``stack`` bytes (the kernel's default, 16 KiB, if None); return its id."""
         with guest_errors():
-            return self.machine.spawn(name, arg, timeout)
+            return self.machine.spawn(name, arg, timeout, stack=stack)
 
     def kill(self, task_id: int, timeout: float = 5.0) -> None:
         """End task ``task_id`` now."""
@@ -101,16 +103,20 @@ class LiveKernel:
     # --- live evolution ---------------------------------------------------
 
     def compile(self, name: str, source: str | None = None, *,
-                unsafe: bool = False) -> CellObject:
+                unsafe: bool | None = None) -> CellObject:
         """The object cell ``name`` would get from ``source`` (None: its current
         source), compiled against the cells running now. Nothing is sent."""
         return compile_among(self.sources.values(), [self._source(name, source, unsafe)])[name]
 
     def swap(self, name: str, source: str | None = None, *, data: bytes | None = None,
-             unsafe: bool = False, timeout: float = 30.0) -> SwapReport:
+             unsafe: bool | None = None, timeout: float = 30.0) -> SwapReport:
         """Replace cell ``name`` in the running kernel with new ``source``
         (cell-language text), an already compiled object ``data``, or (neither)
         its current source compiled again.
+
+        ``unsafe``: None takes it from the cell's header (a ``# cell: unsafe``
+        comment line); False insists on a safe cell, and a marked one is
+        refused with a CellError at the marker.
 
         Raises ``CellError`` when the source does not compile and SwapError
         when the kernel refuses; in both cases the guest is exactly as it was.
@@ -118,7 +124,7 @@ class LiveKernel:
         return self.swap_many({name: source if data is None else data}, unsafe=unsafe,
                               timeout=timeout)
 
-    def swap_many(self, cells: dict[str, str | bytes | None], *, unsafe: bool = False,
+    def swap_many(self, cells: dict[str, str | bytes | None], *, unsafe: bool | None = None,
                   timeout: float = 30.0) -> SwapReport:
         """Swap several cells as one transaction (all or nothing); each is
         compiled against the others' new versions."""
@@ -129,7 +135,7 @@ class LiveKernel:
         return self._evolve("swap", cells, unsafe, timeout)
 
     def load(self, name: str, source: str | None = None, *, data: bytes | None = None,
-             unsafe: bool = False, timeout: float = 30.0) -> SwapReport:
+             unsafe: bool | None = None, timeout: float = 30.0) -> SwapReport:
         """Add a new cell to the running kernel (same arguments as ``swap``);
         cells loaded later may import it."""
         if name in self.objects:
@@ -142,7 +148,7 @@ class LiveKernel:
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
-    def _source(self, name: str, source: str | None, unsafe: bool) -> CellSource:
+    def _source(self, name: str, source: str | None, unsafe: bool | None) -> CellSource:
         if source is not None:
             return CellSource.cell(name, source, unsafe=unsafe)
         current = self.sources.get(name)
@@ -151,7 +157,7 @@ class LiveKernel:
                             "again: pass its new source")
         return current
 
-    def _evolve(self, verb: str, cells: dict[str, str | bytes | None], unsafe: bool,
+    def _evolve(self, verb: str, cells: dict[str, str | bytes | None], unsafe: bool | None,
                 timeout: float) -> SwapReport:
         start = time.perf_counter()
         given = {n: parse_object(v, n) for n, v in cells.items() if isinstance(v, bytes)}
@@ -198,9 +204,13 @@ class LiveKernel:
         with guest_errors():
             return self.machine.halt(status, timeout)
 
-    def shutdown(self, timeout: float = 3.0) -> int | None:
-        """Halt the guest cleanly (killing QEMU if it does not stop); idempotent."""
-        return self.machine.shutdown(timeout)
+    def shutdown(self, timeout: float = 3.0) -> None:
+        """Halt the guest cleanly (killing QEMU if it does not stop); idempotent.
+
+        Returns nothing, so a notebook's last line stays quiet; QEMU's exit
+        status is ``exit_status`` afterwards.
+        """
+        self.machine.shutdown(timeout)
 
     def __enter__(self) -> "LiveKernel":
         return self

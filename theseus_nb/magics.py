@@ -181,13 +181,17 @@ class TheseusMagics(Magics):
         """Compile a cell; show its sections, symbols and relocations; swap it in if attached."""
         args = parse_argstring(self.cell, line)
         try:
-            return self._cell(args.name, body, args.unsafe)
+            # without --unsafe the cell's own header decides (its marker line)
+            return self._cell(args.name, body, True if args.unsafe else None)
         except Exception as exc:
             self.last_error = exc
             display(_error_html(f"cell {args.name}", exc))
             return None
 
-    def _cell(self, name: str, body: str, unsafe: bool) -> CellReport:
+    def _cell(self, name: str, body: str, unsafe: bool | None) -> CellReport:
+        # The editor's line 1 is the %%cell line: one empty line in front makes
+        # every line number in an error the one the editor shows.
+        body = "\n" + body
         source = CellSource.cell(name, body, unsafe=unsafe)
         live = self._attached()
         swap: SwapReport | None = None
@@ -227,9 +231,10 @@ class TheseusMagics(Magics):
         if self.machine is not None and self.machine.alive:
             self.machine.shutdown()
         bar = BuildProgress()
-        display(bar)
+        shown = display(bar, display_id=True)
         try:
             image = self.notebook_kernel().build(progress=bar)
+            shown.update(bar)  # so the saved text form says the build finished
             machine = image.boot(kvm=args.kvm)
         except Exception as exc:
             bar.fail(str(exc))

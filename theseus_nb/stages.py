@@ -19,21 +19,21 @@ __all__ = ["STAGES", "show_ir", "show_optimized_ir", "show_asm", "show_stage"]
 STAGES = {"ir": "IR", "opt": "optimised IR", "asm": "x86-64 assembly"}
 
 
-def show_optimized_ir(source: str, name: str = "cell", *, unsafe: bool = False,
+def show_optimized_ir(source: str, name: str = "cell", *, unsafe: bool | None = None,
                       interfaces: dict | None = None, level: int = 2) -> str:
     """The IR after LLVM's -O2 pipeline for the kernel target, as the build sees it."""
     module = compile_cell(source, name, unsafe=unsafe, interfaces=interfaces or {}).module
     return build.kernel_ir(module, name, level)
 
 
-def show_asm(source: str, name: str = "cell", *, unsafe: bool = False,
+def show_asm(source: str, name: str = "cell", *, unsafe: bool | None = None,
              interfaces: dict | None = None, level: int = 2) -> str:
     """x86-64 assembly (AT&T) for the kernel target after -O2, as the build emits it."""
     module = compile_cell(source, name, unsafe=unsafe, interfaces=interfaces or {}).module
     return build.kernel_asm(module, name, level)
 
 
-def show_stage(stage: str, source: str, name: str = "cell", *, unsafe: bool = False,
+def show_stage(stage: str, source: str, name: str = "cell", *, unsafe: bool | None = None,
                interfaces: dict | None = None) -> str:
     """The cell at ``stage`` (a key of STAGES); ValueError for an unknown stage."""
     if stage == "ir":

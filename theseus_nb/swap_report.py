@@ -18,24 +18,14 @@ __all__ = ["SwapReport", "section_changes"]
 
 
 @dataclass
-class SwapReport:
-    """What one swap (or load) did, and what it cost."""
+class SwapReport(KernelSwap):
+    """What one swap (or load) did, and what it cost: the kernel's figures
+    (``KernelSwap``) and what the host saw."""
 
-    cells: list[str]
+    cells: list[str] = field(default_factory=list)
     sections_added: list[str] = field(default_factory=list)
     sections_removed: list[str] = field(default_factory=list)
     sections_changed: list[str] = field(default_factory=list)
-    relocations_rewritten: int = 0
-    #: relocations inside the old code rewritten too (for tasks still running it)
-    old_code_rewritten: int = 0
-    sections_freed: int = 0
-    #: old sections kept because a task is still inside them (freed later)
-    sections_retired: int = 0
-    state_carried: list[str] = field(default_factory=list)
-    state_reset: list[str] = field(default_factory=list)
-    kernel_cycles: int = 0
-    kernel_us: int = 0
-    heap_in_use: int = 0
     compile_s: float = 0.0
     upload_s: float = 0.0
     swap_s: float = 0.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import signal
@@ -10,11 +11,13 @@ import sys
 import textwrap
 import threading
 import time
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from qemu_bridge import BootError, GuestExited, GuestTimeout, Machine, QemuConfig
+from qemu_bridge import BootError, CommandInterrupted, GuestExited, GuestTimeout, Machine, QemuConfig
 
 pytestmark = pytest.mark.qemu
 
@@ -145,26 +148,81 @@ def test_stopped_guest_times_out_then_resynchronises(machine: Machine) -> None:
     finally:
         os.kill(machine.pid, signal.SIGCONT)
     # The late answer to "echo late" must not be taken for this one.
-    assert machine.command("echo next") == "next"
+    with pytest.warns(CommandInterrupted, match="'echo late'"):
+        assert machine.command("echo next") == "next"
     assert machine.command("echo after") == "after"
 
 
-def test_keyboard_interrupt_abandons_the_command(machine: Machine) -> None:
+#: An upload far bigger than the pty's buffer: the host must wait for the guest to read it.
+BIG = bytes(range(256)) * 4096
+
+
+def test_an_upload_to_a_stopped_guest_ends_within_its_timeout(machine: Machine) -> None:
+    os.kill(machine.pid, signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        with pytest.raises(GuestTimeout, match="stopped taking input"):
+            machine.upload("big", BIG, timeout=1.0)
+        assert time.monotonic() - started < 5.0  # a bound, not a speed: it used to hang
+    finally:
+        os.kill(machine.pid, signal.SIGCONT)
+    machine.shutdown()
+    assert_gone(machine.pid)
+
+
+def test_an_upload_to_a_guest_that_dies_ends_at_once_and_reaps_it(config: QemuConfig) -> None:
+    m = Machine.start(config)
+    os.kill(m.pid, signal.SIGSTOP)  # it stops reading, so the upload is still being written...
+    killer = threading.Timer(0.5, os.kill, (m.pid, signal.SIGKILL))  # ...when QEMU dies
+    killer.start()
+    started = time.monotonic()
+    with pytest.raises(GuestExited):
+        m.upload("big", BIG, timeout=30.0)
+    assert time.monotonic() - started < 10.0  # long before its 30 s timeout
+    killer.join()
+    assert not m.alive and m.exit_status == -signal.SIGKILL
+    assert_gone(m.pid)  # reaped, not a zombie
+
+
+@contextlib.contextmanager
+def ctrl_c_after(seconds: float) -> Iterator[None]:
+    """A KeyboardInterrupt ``seconds`` into the block, as a person's Ctrl-C."""
     def interrupt(signum, frame):
         raise KeyboardInterrupt
 
     old = signal.signal(signal.SIGALRM, interrupt)
-    os.kill(machine.pid, signal.SIGSTOP)
     try:
-        signal.setitimer(signal.ITIMER_REAL, 0.3)
+        signal.setitimer(signal.ITIMER_REAL, seconds)
         with pytest.raises(KeyboardInterrupt):
-            machine.command("echo interrupted", timeout=5)
+            yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
+
+
+def test_keyboard_interrupt_abandons_the_command(machine: Machine) -> None:
+    os.kill(machine.pid, signal.SIGSTOP)
+    try:
+        with ctrl_c_after(0.3):
+            machine.command("echo interrupted", timeout=5)
+    finally:
         os.kill(machine.pid, signal.SIGCONT)
     assert machine.alive
-    assert machine.command("echo resumed") == "resumed"
+    with pytest.warns(CommandInterrupted, match="'echo interrupted'"):
+        assert machine.command("echo resumed") == "resumed"
+
+
+def test_an_interrupted_long_command_resynchronises(machine: Machine) -> None:
+    # The late answer streams in while the next command is sent: its bytes,
+    # its trailer and its prompt must not be taken for the next answer.
+    with ctrl_c_after(0.5):
+        machine.command("primes 2000000", timeout=60)
+    with pytest.warns(CommandInterrupted, match="'primes 2000000' was interrupted"):
+        assert machine.command("echo next", timeout=60) == "next"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # in step again: no second warning
+        assert machine.command("echo after") == "after"
+    assert "1999993" in machine.transcript  # the late output was kept, not lost
 
 
 def test_wrong_prompt_is_a_boot_error_in_bounded_time(config: QemuConfig) -> None:

@@ -15,7 +15,8 @@ def test_default_argv_boots_tcg_on_serial_stdio() -> None:
     argv = QemuConfig(Path("/k/kernel.bin")).argv()
     assert argv[:3] == ["qemu-system-x86_64", "-kernel", "/k/kernel.bin"]
     assert "-initrd" not in argv
-    for flag, value in [("-m", "128M"), ("-display", "none"), ("-serial", "stdio"),
+    for flag, value in [("-m", "128M"), ("-display", "none"), ("-serial", "chardev:console"),
+                        ("-chardev", "stdio,id=console,signal=off"),  # Ctrl-C is the guest's
                         ("-monitor", "none"),
                         ("-device", "isa-debug-exit,iobase=0xf4,iosize=0x04")]:
         assert argv[argv.index(flag) + 1] == value

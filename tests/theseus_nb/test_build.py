@@ -84,3 +84,31 @@ def test_bad_ir_is_a_build_error_naming_the_cell(object_cache):
 def test_module_asm_escapes_quotes():
     text = build.module_asm('call "nano_core::main"')
     assert text == 'module asm "call \\22nano_core::main\\22"\n'
+
+
+BIG_CELL = """\
+from theseus_nb.lang.prelude import *
+
+zeros: Array[u8, 1048576] = [0] * 1048576
+ones: Array[u8, 100000] = [1] * 100000
+
+
+def fill(k: u64) -> u64:
+    local: Array[u8, 100000] = [7] * 100000
+    for i in range(k):
+        local[i % 100000] = u8(i % 200)
+    return u64(local[k % 100000]) + u64(zeros[k]) + u64(ones[k])
+"""
+
+
+def test_big_arrays_become_bss_data_and_a_memset(object_cache):
+    from theseus_nb.lang import compile_cell
+
+    obj = parse_object(build.compile_object(compile_cell(BIG_CELL, "big").module, "big").data, "big")
+    sizes = {s.name: (s.kind, s.size) for s in obj.sections.values()}
+    # a megabyte of zeros costs no bytes in the object (.bss); the ones are data
+    assert sizes[".bss.big.zeros"] == ("bss", 1048576)
+    assert sizes[".data.big.ones"] == ("data", 100000)
+    # the local is filled by the kernel's memset (boot.s), not by 100 000 stores
+    assert "memset" in {s.name for s in obj.undefined}
+    assert sizes[".text.big.fill"][1] < 1000

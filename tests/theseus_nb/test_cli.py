@@ -1,11 +1,15 @@
-"""The command line, as a user runs it: python -m theseus_nb build|run."""
+"""The command line, as a user runs it: python -m theseus_nb build|run|lab."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -34,3 +38,34 @@ def test_bad_cell_source_is_reported_with_its_place(tmp_path: Path) -> None:
     done = _cli("build", "--out", str(tmp_path / "out"), env={"THESEUS_NB_ROOT": str(root)})
     assert done.returncode == 1
     assert "broken.py:2:" in done.stderr and "^" in done.stderr
+
+
+def test_lab_serves_the_notebooks_on_localhost(tmp_path: Path) -> None:
+    port = 18000 + os.getpid() % 1000
+    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path), "JUPYTER_CONFIG_DIR": str(tmp_path)}
+    server = subprocess.Popen([sys.executable, "-m", "theseus_nb", "lab", "--no-browser",
+                               "--port", str(port)], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    try:
+        assert server.stdout is not None
+        seen = []
+        for line in server.stdout:  # until the server says where it listens
+            seen.append(line)
+            if f"http://127.0.0.1:{port}/lab" in line and "token=" in line:
+                break
+        assert any("serving" in s and s.rstrip().endswith("(Ctrl-C twice to stop)") for s in seen)
+        url = next(s for s in seen if "token=" in s).split()[-1]
+        token = url.split("token=")[1]
+        names: set[str] = set()
+        for _ in range(100):  # the URL is printed a moment before the port listens
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/contents?token={token}",
+                                            timeout=30) as answer:
+                    names = {item["name"] for item in json.load(answer)["content"]}
+                break
+            except urllib.error.URLError:
+                time.sleep(0.1)
+        assert "01_tour.ipynb" in names
+    finally:
+        server.terminate()
+        server.wait(30)

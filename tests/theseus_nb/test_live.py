@@ -101,3 +101,31 @@ def test_guest_errors_have_both_roots(vm: LiveKernel) -> None:
     assert isinstance(exited.value, TheseusError)
     assert isinstance(exited.value, qemu_bridge.GuestExited)
     assert exited.value.exit_status == 7 and "halt 3" in exited.value.transcript
+
+
+PEEK_IN_DOCSTRING = '''"""Looks unsafe: the text # cell: unsafe is in this docstring, not a header comment."""
+from theseus_nb.lang.unsafe import load64
+
+def main(arg: u64) -> u64:
+    return load64(0x100000)
+'''
+
+MARKED = '''# cell: unsafe
+from theseus_nb.lang.unsafe import load64
+
+def main(arg: u64) -> u64:
+    return load64(0x100000) & 1
+'''
+
+
+def test_the_unsafe_marker_is_a_header_comment_and_unsafe_false_wins(vm: LiveKernel) -> None:
+    before = dict(vm.objects)
+    with pytest.raises(CellError, match="load64") as text_only:
+        vm.load("peek", PEEK_IN_DOCSTRING)
+    assert text_only.value.line == 2  # the import of the intrinsic
+    with pytest.raises(CellError, match="marked unsafe at line 1") as refused:
+        vm.load("peek", MARKED, unsafe=False)
+    assert (refused.value.line, refused.value.col) == (1, 1)
+    assert vm.objects == before and "peek" not in vm.sources
+    assert vm.load("peek", MARKED).verb == "load"  # not said: the header decides
+    assert vm.command("peek") == "" and vm.request("peek").ok

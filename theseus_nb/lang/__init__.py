@@ -11,6 +11,7 @@ from .errors import CellError, CellPanic
 from .inspect import show_ir
 from .interface import CellInterface, FunctionSig, interface_of
 from .jit import JitCell, jit
+from .marker import unsafe_marker_line
 from .parse import imports_of
 
 __all__ = [
@@ -25,4 +26,5 @@ __all__ = [
     "interface_of",
     "jit",
     "show_ir",
+    "unsafe_marker_line",
 ]

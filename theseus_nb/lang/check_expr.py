@@ -121,7 +121,11 @@ class ExprChecker:
         kind, ty = self.lookup(node)
         node.kind = kind  # type: ignore[attr-defined]
         if kind == "const":  # a typed constant: an immediate of its declared type
-            node.const = self.model_const(node.id)  # type: ignore[attr-defined]
+            value = self.model_const(node.id)
+            if isinstance(ty, IntT) and not (isinstance(value, int) and ty.fits(value)):
+                # parse refuses such a constant; this one came from a hand-made interface
+                raise self.ctx.at(node, f"constant '{node.id}' = {value!r} does not fit in {ty}")
+            node.const = value  # type: ignore[attr-defined]
         if kind in ("func", "extfunc"):
             sig = ty
             if [t for _, t in sig.params] != [U64] or sig.ret != U64:
@@ -209,15 +213,22 @@ class ExprChecker:
             raise self.ctx.at(node, f"cannot index a {base}")
         if isinstance(node.slice, ast.Slice):
             raise self.ctx.at(node, "slices are not supported")
-        c = self.const_int(node.slice)
-        if c is not None:  # a constant index is checked now; negative counts from the end
-            if not -base.n <= c < base.n:
-                raise self.ctx.at(node.slice, f"index {c} is out of range for {base}")
-            self.expr(node.slice, I64)
-            return base.elem
-        it = self.expr(node.slice, U64)
-        if not isinstance(it, IntT):
-            raise self.ctx.at(node.slice, f"an index must be an integer, not {it}")
+        untyped = self.const_int(node.slice)  # a literal or an untyped constant
+        if untyped is None:
+            it = self.expr(node.slice, U64)
+            if not isinstance(it, IntT):
+                raise self.ctx.at(node.slice, f"an index must be an integer, not {it}")
+        # a typed constant (this cell's or imported) and len(array) are known now too
+        c = untyped if untyped is not None else getattr(node.slice, "const", None)
+        if c is not None and not -base.n <= c < base.n:
+            # known now, so refused now; lower still checks whatever it cannot prove in range
+            shown = ast.unparse(node.slice)
+            what = str(c) if shown == str(c) else f"{shown} = {c}"
+            raise self.ctx.at(node.slice, f"index {what} is out of range for {base}: an index "
+                                          f"must be 0..{base.n - 1} (or -{base.n}..-1, counting "
+                                          "from the end)")
+        if untyped is not None:
+            self.expr(node.slice, I64)  # so that a negative one counts from the end, as in Python
         return base.elem
 
     def e_Attribute(self, node: ast.Attribute, expected: Optional[Type]) -> Type:

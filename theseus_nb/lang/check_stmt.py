@@ -205,8 +205,13 @@ class StmtChecker:
                 if not isinstance(t, IntT):
                     raise self.ctx.at(a, f"range() needs integers, not {t}")
                 self.same(a, base, t, "mix in range()")
-            if len(it.args) == 3 and self.const_int(it.args[2]) == 0:
-                raise self.ctx.at(it.args[2], "range() step must not be zero")
+            # a literal, untyped or typed constant step is known now (.const); others are
+            # checked when the loop starts
+            if len(it.args) == 3 and getattr(it.args[2], "const", None) == 0:
+                shown = ast.unparse(it.args[2])
+                what = "" if shown == "0" else f" ({shown} is 0)"
+                raise self.ctx.at(it.args[2], f"range() step must not be zero{what}: the loop "
+                                              "would never end (CPython raises ValueError)")
             node.kind = "range"  # type: ignore[attr-defined]
             self.declare(name, base, "value", node)
         else:

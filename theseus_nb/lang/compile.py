@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Mapping, Optional
 
 from llvmlite import ir
 
@@ -31,11 +31,16 @@ class CompiledCell:
                 f"imports {', '.join(self.imports) or 'nothing'}<ul>{fs}</ul>")
 
 
-def compile_cell(source: str, name: str, *, filename: str = "<cell>", unsafe: bool = False,
+def compile_cell(source: str, name: str, *, filename: str = "<cell>",
+                 unsafe: Optional[bool] = None,
                  interfaces: Mapping[str, CellInterface] = {}, checks: bool = True,
                  stack_limit: str = "") -> CompiledCell:
     """Compile one cell's source to LLVM IR; raise CellError on the first error.
 
+    unsafe: None (not said) takes it from the source: the cell is unsafe when its
+    header has the comment line `# cell: unsafe` (see unsafe_marker_line).  True
+    makes it unsafe with or without the marker.  False loads it as safe, and a
+    source that carries the marker is then refused with a CellError at the marker.
     interfaces: the CellInterface of every cell this one imports (from interface_of).
     checks=False drops bounds and overflow checks; it exists for the benchmark only.
     stack_limit names an i64 global holding the lowest allowed stack address; every

@@ -9,7 +9,7 @@ from __future__ import annotations
 from .compile import compile_cell
 
 
-def show_ir(source: str, name: str = "cell", *, unsafe: bool = False,
+def show_ir(source: str, name: str = "cell", *, unsafe: bool | None = None,
             interfaces: dict | None = None) -> str:
     """The cell's LLVM IR exactly as the compiler emits it (untargeted)."""
     return str(compile_cell(source, name, unsafe=unsafe, interfaces=interfaces or {}).module)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import threading
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Optional
 
 import llvmlite.binding as llvm
 from llvmlite import ir
@@ -204,7 +204,8 @@ class JitCell:
         return f"<JitCell {self._name}: {', '.join(self._cells[self._name].interface.functions)}>"
 
 
-def jit(source: str, *, name: str = "cell", unsafe: bool = False, others: Mapping[str, str] = {},
+def jit(source: str, *, name: str = "cell", unsafe: Optional[bool] = None,
+        others: Mapping[str, str] = {},
         opt: int = 2, checks: bool = True) -> JitCell:
     """Compile a cell (and the cells it imports, given in `others` by name) for the host.
 
@@ -212,7 +213,8 @@ def jit(source: str, *, name: str = "cell", unsafe: bool = False, others: Mappin
     panic raises CellPanic and leaves the process running.  Runaway recursion
     panics too ("stack overflow") once a call uses more than 1 MiB of stack.
     opt is the LLVM optimisation level; checks=False (benchmark only) drops
-    bounds, overflow and stack checks.
+    bounds, overflow and stack checks.  unsafe is compile_cell's (None: from the
+    source's marker) for the main cell; the others always take it from their source.
     """
     init_llvm()
     if "rt" in others or name == "rt":
@@ -222,7 +224,7 @@ def jit(source: str, *, name: str = "cell", unsafe: bool = False, others: Mappin
     ifaces[name] = interface_of(source, name)
     compiled: dict[str, CompiledCell] = {}
     for n, src in list(others.items()) + [(name, source)]:
-        compiled[n] = compile_cell(src, n, unsafe=unsafe if n == name else False,
+        compiled[n] = compile_cell(src, n, unsafe=unsafe if n == name else None,
                                    interfaces=ifaces, checks=checks,
                                    stack_limit=STACK_LIMIT if checks else "")
     tm = host_target_machine()

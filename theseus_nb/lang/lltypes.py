@@ -20,11 +20,16 @@ FNREF_T = ir.FunctionType(I64, [I64])
 
 
 def llvm_type(ty: Type) -> ir.Type:
-    """The in-memory LLVM type of a cell type."""
+    """The in-memory LLVM type of a cell type.
+
+    A bool is an i8 (0 or 1) in memory and an i1 in registers (`value_type`), as
+    clang does: LLVM does not know what an i1 store leaves in the rest of its
+    byte, so it cannot turn a loop storing i1s into a memset.
+    """
     if isinstance(ty, IntT):
         return ir.IntType(ty.bits)
     if ty == BOOL:
-        return I1
+        return I8
     if ty == STR:
         return STR_T
     if ty == FNREF:
@@ -38,12 +43,17 @@ def llvm_type(ty: Type) -> ir.Type:
     raise TypeError(ty)
 
 
+def value_type(ty: Type) -> ir.Type:
+    """The LLVM type of a cell value in a register: as in memory, but a bool is an i1."""
+    return I1 if ty == BOOL else llvm_type(ty)
+
+
 def param_type(ty: Type) -> ir.Type:
     """Arrays and structs are passed by reference, everything else by value."""
-    return PTR if is_aggregate(ty) else llvm_type(ty)
+    return PTR if is_aggregate(ty) else value_type(ty)
 
 
 def function_type(params: list, ret: Type) -> ir.FunctionType:
-    return ir.FunctionType(llvm_type(ret), [param_type(t) for _, t in params])
+    return ir.FunctionType(value_type(ret), [param_type(t) for _, t in params])
 
 

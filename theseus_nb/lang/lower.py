@@ -7,6 +7,7 @@ privacy is the compiler's business); every panic site calls
 from __future__ import annotations
 
 import ast
+import platform
 
 from llvmlite import ir
 
@@ -16,6 +17,16 @@ from .lower_expr import ExprLowerer
 from .lower_stmt import StmtLowerer
 from .parse import CellModel
 from .types import BOOL, NONE, STR, ArrayT, StructT, Type
+
+
+#: The host's stack pointer, as llvm.read_register names it (the host JIT's stack check).
+STACK_POINTER = {"x86_64": "rsp", "AMD64": "rsp", "aarch64": "sp", "arm64": "sp"}
+
+#: Unrolling a small self-recursive function into itself (see recursion_clones):
+#: at most this many levels, and at most this many AST nodes of copies in all
+#: (a function calling itself at k sites gets k + k**2 + ... copies).
+RECURSION_CLONE_DEPTH = 4
+RECURSION_CLONE_BUDGET = 1100
 
 
 def _is_zero(c: ir.Constant) -> bool:
@@ -32,6 +43,7 @@ class CellLowerer:
         self.stack_limit = stack_limit  # name of an i64 global: panic if the stack grows below it
         self.module = ir.Module(name=model.name)
         self.strings: dict = {}
+        self.inits = 0  # constant globals of list literals copied into locals
         self.functions: dict = {}
         self.externals: dict = {}
         for name, f in model.functions.items():
@@ -105,6 +117,14 @@ class CellLowerer:
         gv = self.strings[text]
         return ir.Constant(STR_T, [gv, ir.Constant(I64, len(text.encode("ascii")))])
 
+    def initial(self, node: ast.expr, ty: Type) -> ir.GlobalVariable:
+        """A constant global `C::.init.N` holding a static initializer, to memcpy from."""
+        gv = ir.GlobalVariable(self.module, llvm_type(ty), f"{self.model.name}::.init.{self.inits}")
+        gv.initializer = self.constant(node, ty)
+        gv.global_constant = True
+        self.inits += 1
+        return gv
+
     def constant(self, node: ast.expr, ty: Type) -> ir.Constant:
         """The constant for an initializer that the checker proved static."""
         lt = llvm_type(ty)
@@ -125,22 +145,56 @@ class CellLowerer:
         if ty == STR:
             return self.string(node.value)
         if ty == BOOL:
-            return ir.Constant(I1, int(bool(node.value)))
+            return ir.Constant(I8, int(bool(node.value)))  # as stored in memory
         return ir.Constant(lt, node.const)
 
     def lower(self) -> ir.Module:
         for name, info in self.infos.items():
-            FunctionLowerer(self, info).lower()
+            clones = self.recursion_clones(name, info)
+            for fn, recurse in zip([self.functions[name]] + clones, clones + [None]):
+                FunctionLowerer(self, info, fn=fn, recurse=recurse).lower()
         return self.module
+
+    def recursion_clones(self, name: str, info: object) -> list:
+        """Copies of a small self-recursive function for its own calls to go through.
+
+        LLVM never inlines a function into itself, and a public function is
+        `noinline` on the kernel target (each call between public functions must
+        stay a relocation a hot swap can redirect).  Its calls to itself may go
+        anywhere inside the cell, though: through internal, `alwaysinline` copies
+        C::f.rec1 -> C::f.rec2 -> ... -> C::f, so that the recursion is unrolled a
+        few levels into f, as gcc -O2 does with recursive inlining.  The copies
+        panic with f's name and lines, and vanish once inlined.
+        """
+        body = info.sig.node
+        sites = sum(1 for n in ast.walk(body)
+                    if isinstance(n, ast.Call) and getattr(n, "call", None) == ("func", name))
+        nodes = sum(1 for _ in ast.walk(body))
+        depth = 0
+        while sites and depth < RECURSION_CLONE_DEPTH and \
+                nodes * sum(sites ** level for level in range(1, depth + 2)) <= RECURSION_CLONE_BUDGET:
+            depth += 1
+        clones = []
+        for level in range(1, depth + 1):
+            fn = ir.Function(self.module, self.functions[name].function_type,
+                             f"{self.model.name}::{name}.rec{level}")
+            fn.linkage = "internal"
+            for attr in ("nounwind", "noredzone", "alwaysinline"):
+                fn.attributes.add(attr)
+            clones.append(fn)
+        return clones
 
 
 class FunctionLowerer(ExprLowerer, CallLowerer, StmtLowerer):
     """Emits one function; expression and statement rules come from the two mixins."""
 
-    def __init__(self, cell: CellLowerer, info: object) -> None:
+    def __init__(self, cell: CellLowerer, info: object, *, fn: ir.Function | None = None,
+                 recurse: ir.Function | None = None) -> None:
         self.cell, self.info = cell, info
         self.sig = info.sig
-        self.fn = cell.functions[self.sig.name]
+        self.fn = fn or cell.functions[self.sig.name]
+        self.recurse = recurse  # where this body's calls to its own function go (a clone)
+        self.proven: dict = {}  # loop variable -> array length it is known to be below
         self.loops: list = []  # (continue block, break block)
         self.slots: dict = {}
         self.flags: dict = {}  # local -> i1 slot: has it been assigned yet?
@@ -173,7 +227,8 @@ class FunctionLowerer(ExprLowerer, CallLowerer, StmtLowerer):
                 self.alloca_builder.store(ir.Constant(I1, 0), flag)
                 self.flags[name] = flag
         for arg, (pname, pty) in zip(self.fn.args, self.sig.params):
-            self.alloca_builder.store(arg, self.slots[pname])
+            self.alloca_builder.store(arg if pty != BOOL else self.alloca_builder.zext(arg, I8),
+                                      self.slots[pname])
         self.alloca_builder.branch(body)
         if self.cell.stack_limit:
             self.stack_check()
@@ -190,9 +245,17 @@ class FunctionLowerer(ExprLowerer, CallLowerer, StmtLowerer):
         limit = m.globals.get(self.cell.stack_limit)
         if limit is None:
             limit = ir.GlobalVariable(m, I64, self.cell.stack_limit)
-        fa = m.globals.get("llvm.frameaddress.p0") or ir.Function(
-            m, ir.FunctionType(PTR, [ir.IntType(32)]), "llvm.frameaddress.p0")
-        here = b.ptrtoint(b.call(fa, [ir.Constant(ir.IntType(32), 0)]), I64)
+        sp = STACK_POINTER.get(platform.machine())
+        if sp is not None:
+            # read the stack pointer itself: llvm.frameaddress would make every
+            # function keep a frame pointer (a push, a move and a pop on every call)
+            rr = m.globals.get("llvm.read_register.i64") or ir.Function(
+                m, ir.FunctionType(I64, [ir.MetaDataType()]), "llvm.read_register.i64")
+            here = b.call(rr, [m.add_metadata([ir.MetaDataString(m, sp)])])
+        else:
+            fa = m.globals.get("llvm.frameaddress.p0") or ir.Function(
+                m, ir.FunctionType(PTR, [ir.IntType(32)]), "llvm.frameaddress.p0")
+            here = b.ptrtoint(b.call(fa, [ir.Constant(ir.IntType(32), 0)]), I64)
         self.check(b.icmp_unsigned("<", here, b.load(limit, typ=I64)),
                    "stack overflow (recursion too deep)", self.sig.node, always=True)
 
@@ -205,6 +268,17 @@ class FunctionLowerer(ExprLowerer, CallLowerer, StmtLowerer):
         if name in self.flags and name not in self.info.global_names:
             unbound = self.builder.not_(self.builder.load(self.flags[name], typ=I1))
             self.check(unbound, f"local variable '{name}' used before it was assigned", node)
+
+    def load_value(self, ptr: ir.Value, ty: Type) -> ir.Value:
+        """Load a scalar of cell type `ty` into a register (a bool's byte becomes an i1)."""
+        v = self.builder.load(ptr, typ=llvm_type(ty))
+        return self.builder.trunc(v, I1) if ty == BOOL else v
+
+    def store_value(self, v: ir.Value, ptr: ir.Value) -> None:
+        """Store a register value to memory (an i1 is stored as the byte 0 or 1)."""
+        if v.type == I1:
+            v = self.builder.zext(v, I8)
+        self.builder.store(v, ptr)
 
     def temp(self, lt: ir.Type, name: str = "") -> ir.AllocaInstr:
         """A hidden stack slot (loop counters), allocated in the entry block."""

@@ -43,6 +43,8 @@ class CallLowerer:
         if kind == "func":
             f = self.cell.model.functions[node.call[1]]
             fn = self.cell.functions[node.call[1]]
+            if node.call[1] == self.sig.name and self.recurse is not None:
+                fn = self.recurse
             return b.call(fn, [self.arg(a, t) for a, (_, t) in zip(node.args, f.params)])
         if kind == "ext":
             cell, remote, sig = node.call[1:]

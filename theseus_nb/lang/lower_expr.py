@@ -51,14 +51,25 @@ class ExprLowerer:
         raise AssertionError(f"not a place: {ast.unparse(node)}")
 
     def index(self, node: ast.expr, n: object, message: str, at: ast.AST) -> ir.Value:
-        """An i64 index in 0..n-1 (n an int or an i64 value); negative indexes count from the end."""
+        """An i64 index in 0..n-1 (n an int or an i64 value); negative indexes count from the end.
+
+        The bounds check is left out only where this very access is proved in range:
+        a constant index (literal, typed, imported, len()) against a constant length,
+        or a loop variable in the version of its loop that runs only when every value
+        it takes is in range (`self.proven`: name -> the length it is below).
+        """
         b = self.builder
-        if hasattr(node, "const") and isinstance(n, int):
-            c = node.const
-            return ir.Constant(I64, c + n if c < 0 else c)
+        c = getattr(node, "const", None)
+        if isinstance(n, int) and isinstance(c, int) and not isinstance(c, bool):
+            k = c + n if c < 0 else c
+            if 0 <= k < n:
+                return ir.Constant(I64, k)
+            # the checker refuses such an index; if one gets here, it panics at run time
         v, ty = self.value(node), node.ty
         nv = ir.Constant(I64, n) if isinstance(n, int) else n
         v = b.sext(v, I64) if ty.signed and ty.bits < 64 else (b.zext(v, I64) if ty.bits < 64 else v)
+        if isinstance(node, ast.Name) and isinstance(n, int) and self.proven.get(node.id, n + 1) <= n:
+            return v  # a loop variable whose loop was entered only if it is in range here
         if ty.signed:  # Python: xs[-1] is the last element
             v = b.select(b.icmp_signed("<", v, ir.Constant(I64, 0)), b.add(v, nv), v)
         self.check(b.icmp_unsigned(">=", v, nv), message, at)
@@ -96,7 +107,7 @@ class ExprLowerer:
             return ir.Constant(I1, int(bool(self.cell.checker.consts[node.id].value)))
         if is_aggregate(node.ty):
             return self.place(node)
-        return self.builder.load(self.place(node), typ=llvm_type(node.ty))
+        return self.load_value(self.place(node), node.ty)
 
     v_Subscript = v_Name
 

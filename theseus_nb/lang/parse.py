@@ -10,13 +10,13 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from .errors import SourceContext
-from .types import BOOL, FNREF, NONE, SCALAR_NAMES, STR, ArrayT, StructT, Type
+from .marker import UNSAFE_MARK, marker_position, stray_marker_lines
+from .types import BOOL, FNREF, NONE, SCALAR_NAMES, STR, ArrayT, IntT, StructT, Type
 from .unsafe import INTRINSICS
 
 PRELUDE_MODULES = ("theseus_nb.lang.prelude", "theseus_nb.lang")
 UNSAFE_MODULE = "theseus_nb.lang.unsafe"
 CELL_PREFIXES = ("cells.", "kernel_src.")
-UNSAFE_MARK = "# cell: unsafe"
 # a zero-filled fnref would be a null function pointer: only locals and parameters hold one
 NO_STORED_FNREF = ("a fnref can only be a parameter or a local (a global, field or array "
                    "element would start as a null function); store addr_of(f) as a u64 in "
@@ -65,6 +65,17 @@ class CellModel:
     # dotted module path -> (cell, node) for `import cells.x`
     modules: dict = field(default_factory=dict)
     intrinsics: dict = field(default_factory=dict)  # local name -> intrinsic name
+    stray_marks: list = field(default_factory=list)  # lines with the marker's text that do not count
+
+    def intrinsic_refusal(self, name: str) -> str:
+        """Why a safe cell may not use intrinsic `name`, and what to do about it."""
+        msg = f"{name} is an unsafe intrinsic; only cells marked '{UNSAFE_MARK}' may use it"
+        if self.stray_marks:
+            return msg + (f" (line {self.stray_marks[0]} holds that text, but it does not mark "
+                          "the cell: the marker must be a comment line of its own above the "
+                          "first statement, not text in a docstring or a string, nor a "
+                          "comment further down)")
+        return msg + f" (write the comment line '{UNSAFE_MARK}' above the first statement)"
 
 
 def parse_source(source: str, ctx: SourceContext) -> ast.Module:
@@ -190,8 +201,7 @@ def _check_import(node: ast.AST, model: CellModel) -> None:
                     if n not in INTRINSICS:
                         raise ctx.at(node, f"'{n}' is not an unsafe intrinsic")
                     if not model.unsafe:
-                        raise ctx.at(node, f"{n} is an unsafe intrinsic; only cells marked "
-                                           "'# cell: unsafe' may use it")
+                        raise ctx.at(node, model.intrinsic_refusal(n))
                     model.intrinsics[alias.asname or n if alias.name != "*" else n] = n
             return
         if mod + "." in CELL_PREFIXES:  # from cells import serial: serial.f(...)
@@ -222,14 +232,23 @@ def _check_import(node: ast.AST, model: CellModel) -> None:
 
 
 def build_model(source: str, name: str, *, filename: str = "<cell>",
-                unsafe: bool = False) -> CellModel:
-    """Parse a cell and collect its top-level definitions (no function bodies checked)."""
+                unsafe: Optional[bool] = None) -> CellModel:
+    """Parse a cell and collect its top-level definitions (no function bodies checked).
+
+    unsafe: None takes it from the header's marker; True makes the cell unsafe;
+    False makes it safe and refuses a source that carries the marker.
+    """
     ctx = SourceContext(source, name, filename)
     if not name.isidentifier():
         raise ctx.error(f"'{name}' is not a valid cell name: use letters, digits and _", 1, 1)
     tree = parse_source(source, ctx)
-    marked = any(line.strip() == UNSAFE_MARK for line in source.splitlines())
-    model = CellModel(name, ctx, tree, unsafe or marked)
+    mark = marker_position(source, tree)
+    if unsafe is False and mark is not None:
+        raise ctx.error(f"this cell is marked unsafe at line {mark[0]} ('{UNSAFE_MARK}') but was "
+                        "loaded as safe (unsafe=False), so it is refused: delete that line if "
+                        "the cell needs no unsafe intrinsics, or load it as unsafe", *mark)
+    model = CellModel(name, ctx, tree, mark is not None if unsafe is None else unsafe)
+    model.stray_marks = stray_marker_lines(source, mark[0] if mark else None)
     defined: dict = {}
 
     def define(n: str, node: ast.AST) -> None:
@@ -285,6 +304,7 @@ def build_model(source: str, name: str, *, filename: str = "<cell>",
                 value = fold_const(node.value, model.constants) if node.value else None
                 if value is None:
                     raise ctx.at(node, f"'{n}' is ALL_CAPS, so it is a constant and needs a constant value")
+                _check_typed_constant(n, value, ty, node, ctx)
                 model.constants[n] = ConstDef(n, value, ty, node)
             else:
                 model.globals[n] = GlobalDef(n, ty, node.value, node)
@@ -297,6 +317,25 @@ def build_model(source: str, name: str, *, filename: str = "<cell>",
         if isinstance(node, ast.FunctionDef):
             model.functions[node.name] = _signature(node, model)
     return model
+
+
+def _check_typed_constant(n: str, value: object, ty: Type, node: ast.AST,
+                          ctx: SourceContext) -> None:
+    """A typed constant is used as an immediate (an index, a step, an operand): its
+    value must be exactly what the annotation says, or it would not mean the same in CPython."""
+    if isinstance(ty, IntT):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ctx.at(node.value, f"'{n}' is declared {ty} but its value is a "
+                                     f"{type(value).__name__}")
+        if not ty.fits(value):
+            raise ctx.at(node.value, f"'{n}' is declared {ty}, but {value} does not fit in {ty} "
+                                     f"({ty.min}..{ty.max})")
+    elif ty == BOOL and not isinstance(value, bool):
+        raise ctx.at(node.value, f"'{n}' is declared bool, so its value must be True or False")
+    elif ty == STR and not isinstance(value, str):
+        raise ctx.at(node.value, f"'{n}' is declared str, so its value must be a string literal")
+    elif ty not in (BOOL, STR) and not isinstance(ty, IntT):
+        raise ctx.at(node, f"a constant cannot have type {ty}: use an integer type, bool or str")
 
 
 def _signature(node: ast.FunctionDef, model: CellModel) -> FuncDef:

@@ -123,8 +123,7 @@ class Checker(ExprChecker, CallChecker, StmtChecker):
         if n in BUILTINS:
             return "builtin", None
         if n in INTRINSICS and not m.unsafe:
-            raise self.ctx.at(node, f"{n} is an unsafe intrinsic; only cells marked "
-                                    "'# cell: unsafe' may use it")
+            raise self.ctx.at(node, m.intrinsic_refusal(n))
         if n in INTRINSICS:
             raise self.ctx.at(node, f"'{n}' is not imported: add 'from theseus_nb.lang.unsafe import {n}'")
         if n == "range":

@@ -14,12 +14,14 @@ from typing import Any
 import ipywidgets as w
 import traitlets as t
 
+from ..guest_errors import GuestExited
 from ..live import LiveKernel
+from .summary import Summarised
 
 __all__ = ["ConsoleView"]
 
 
-class ConsoleView(w.VBox):
+class ConsoleView(Summarised, w.VBox):
     """The last ``lines`` lines of the serial transcript and a command line."""
 
     lines = t.Int(40, help="how many transcript lines to show (10-2000)").tag(sync=True)
@@ -44,6 +46,11 @@ class ConsoleView(w.VBox):
         super().__init__([self._screen, w.HBox([self._input, self._send_button])], **kwargs)
         self.lines = lines
         self.refresh()
+
+    def summary(self) -> str:
+        """The console's last few lines."""
+        tail = self.visible_lines()[-6:]
+        return "\n".join(["serial console, last lines:"] + [f"  {line}" for line in tail])
 
     @t.validate("lines")
     def _check_lines(self, proposal: dict) -> int:
@@ -94,6 +101,10 @@ class ConsoleView(w.VBox):
         try:
             reply = self.machine.request(text)
             self.last_status, self.last_output, self.error = reply.status, reply.output, ""
+        except GuestExited as exc:
+            # ``halt`` ends QEMU on purpose: say how it ended, not that it failed.
+            self.last_output = ""
+            self.error = "" if text.split()[:1] == ["halt"] else f"GuestExited: {exc}".splitlines()[0]
         except Exception as exc:  # shown in the widget
             self.error = f"{type(exc).__name__}: {exc}".splitlines()[0]
             self.last_output = ""

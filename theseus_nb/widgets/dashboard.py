@@ -17,12 +17,13 @@ import traitlets as t
 from ..live import LiveKernel
 from .console import ConsoleView
 from .graph_view import GraphView
+from .summary import Summarised
 from .task_table import TaskTable
 
 __all__ = ["Dashboard"]
 
 
-class Dashboard(w.VBox):
+class Dashboard(Summarised, w.VBox):
     """``Dashboard(vm)``: graph view, task table and console of a running kernel, refreshed live."""
 
     interval = t.Float(1.0, help="seconds between refreshes of the tasks and console "
@@ -54,6 +55,13 @@ class Dashboard(w.VBox):
         self._show_header()
         if start:
             self.start()
+
+    def summary(self) -> str:
+        """The three views' summaries under one heading."""
+        state = "running" if self.machine.alive else f"stopped (exit status {self.machine.exit_status})"
+        return "\n".join([f"theseus-nb dashboard: the kernel is {state}; run the notebook "
+                          "to see it live", self.graph.summary(), self.tasks.summary(),
+                          self.console.summary()])
 
     @t.validate("interval")
     def _check_interval(self, proposal: dict) -> float:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 import html
+import re
 import threading
 from typing import Any
 
@@ -19,14 +20,26 @@ import ipywidgets as w
 import traitlets as t
 
 from ..graph import SectionGraph
-from ..graph_render import VIEWS, render
+from ..graph_render import VIEWS, render, svg_around
 from ..live import LiveKernel
 from ..swap_report import SwapReport
+from .summary import Summarised
 
 __all__ = ["GraphView"]
 
+_SIZE = re.compile(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"')
 
-class GraphView(w.VBox):
+
+def _scaled(svg: str, zoom: float) -> str:
+    # The picture's size, not its viewBox: the box scrolls over it (pan).
+    match = _SIZE.search(svg)
+    if match is None or zoom == 1.0:
+        return svg
+    width, height = (float(v) * zoom for v in match.groups())
+    return svg[:match.start()] + f'<svg width="{width:.0f}pt" height="{height:.0f}pt"' + svg[match.end():]
+
+
+class GraphView(Summarised, w.VBox):
     """A live or build-time dependency graph with view, focus, depth and nano_core controls."""
 
     view = t.Enum(VIEWS, default_value="cells",
@@ -37,6 +50,9 @@ class GraphView(w.VBox):
     cell = t.Unicode("", help="sections view: only this cell and its direct neighbours "
                               "('' shows every cell)").tag(sync=True)
     hide_nano_core = t.Bool(False, help="leave out the nano_core's cells").tag(sync=True)
+    zoom = t.Float(1.0, help="scale of the picture (0.25-4); scroll the box to pan").tag(sync=True)
+    follow_changes = t.Bool(True, help="after a swap, show the part of the graph it changed "
+                                       "(untick for the whole graph)").tag(sync=True)
     svg = t.Unicode("", help="the picture last drawn (SVG text)").tag(sync=True)
     error = t.Unicode("", help="why the last refresh or redraw failed ('' if it did not)").tag(sync=True)
 
@@ -63,17 +79,22 @@ class GraphView(w.VBox):
         self._depth_w = w.IntSlider(value=1, min=1, max=6, description="depth")
         self._cell_w = w.Dropdown(options=[""], description="cell")
         self._core_w = w.Checkbox(description="hide nano_core")
+        self._zoom_w = w.FloatSlider(value=1.0, min=0.25, max=4.0, step=0.25, description="zoom",
+                                     readout_format=".2f")
+        self._follow_w = w.Checkbox(value=True, description="follow changes")
         self._refresh_w = w.Button(description="refresh", icon="refresh",
                                    disabled=self.machine is None,
                                    tooltip="ask the kernel for its live graph")
         for trait, control in (("view", self._view_w), ("depth", self._depth_w),
-                               ("cell", self._cell_w), ("hide_nano_core", self._core_w)):
+                               ("cell", self._cell_w), ("hide_nano_core", self._core_w),
+                               ("zoom", self._zoom_w), ("follow_changes", self._follow_w)):
             w.link((self, trait), (control, "value"))
         self._focus_w.observe(self._focus_typed, "value")
         self._refresh_w.on_click(lambda _: self.refresh(background=True))
         controls = w.VBox([w.HBox([self._view_w, self._refresh_w]),
                            w.HBox([self._focus_w, self._depth_w]),
-                           w.HBox([self._cell_w, self._core_w])])
+                           w.HBox([self._cell_w, self._core_w]),
+                           w.HBox([self._zoom_w, self._follow_w])])
         super().__init__([controls, self._status, self._picture], **kwargs)
         if self.machine is None:
             self._set_graph(source)  # type: ignore[arg-type]
@@ -82,8 +103,22 @@ class GraphView(w.VBox):
             self._status.value = "<i>asking the kernel for its live graph...</i>"
             self.pending = self.refresh(background=True)
         self.observe(lambda _: self.redraw(),
-                     names=["view", "focus", "depth", "cell", "hide_nano_core"])
+                     names=["view", "focus", "depth", "cell", "hide_nano_core", "zoom",
+                            "follow_changes"])
         self.observe(self._show_focus, names=["focus"])
+
+    def summary(self) -> str:
+        """What the view shows, in words: whose graph, how big, what changed."""
+        origin = "live graph of a running kernel" if self.machine is not None else "build-time graph"
+        if self.graph is None:
+            return f"section graph view ({origin}): nothing drawn yet"
+        g = self.graph
+        lines = [f"section graph view ({origin}), {self.view} view: {len(g.cells)} cells, "
+                 f"{len(g.sections)} sections, {len(g.edges)} edges"]
+        if g.changed:
+            lines.append("changed by the latest swap: " + ", ".join(sorted(g.changed)))
+        lines.append("(run the notebook to draw it; the controls choose the view)")
+        return "\n".join(lines)
 
     # -- validation ----------------------------------------------------------
 
@@ -91,6 +126,12 @@ class GraphView(w.VBox):
     def _check_depth(self, proposal: dict) -> int:
         if not 1 <= proposal["value"] <= 6:
             raise t.TraitError(f"depth must be between 1 and 6, got {proposal['value']}")
+        return proposal["value"]
+
+    @t.validate("zoom")
+    def _check_zoom(self, proposal: dict) -> float:
+        if not 0.25 <= proposal["value"] <= 4.0:
+            raise t.TraitError(f"zoom must be between 0.25 and 4, got {proposal['value']}")
         return proposal["value"]
 
     @t.validate("focus")
@@ -193,7 +234,9 @@ class GraphView(w.VBox):
             else:
                 dot = render(self.graph, self.view, cell=self.cell or None,
                              hide_nano_core=self.hide_nano_core)
-            self.svg = dot.pipe(format="svg").decode("utf-8")
+            cropped = self.follow_changes and bool(dot.highlighted)
+            svg = svg_around(dot, dot.highlighted) if cropped else dot.pipe(format="svg").decode("utf-8")
+            self.svg = _scaled(svg, self.zoom)
         except Exception as exc:
             self.error = f"{type(exc).__name__}: {exc}"
             self._status.value = f"<span style='color:#c92a2a'>{html.escape(self.error)}</span>"
@@ -203,6 +246,8 @@ class GraphView(w.VBox):
         origin = "live graph" if self.machine is not None else "build-time graph"
         note = (f"; changed by the latest swap (orange): {html.escape(', '.join(changed))}"
                 if changed else "")
+        if cropped:
+            note += " &mdash; showing that part (untick <i>follow changes</i> for the whole graph)"
         self._status.value = (f"<small>{origin}: {len(self.graph.cells)} cells, "
                               f"{len(self.graph.sections)} sections, "
                               f"{len(self.graph.edges)} edges{note}</small>")

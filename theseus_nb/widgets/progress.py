@@ -11,10 +11,12 @@ from __future__ import annotations
 import ipywidgets as w
 import traitlets as t
 
+from .summary import Summarised
+
 __all__ = ["BuildProgress"]
 
 
-class BuildProgress(w.VBox):
+class BuildProgress(Summarised, w.VBox):
     """A bar that fills as ``Kernel.build`` compiles each cell."""
 
     done = t.Int(0, help="cells compiled so far").tag(sync=True)
@@ -33,6 +35,13 @@ class BuildProgress(w.VBox):
         if value < 0 or (self.total and value > self.total):
             raise t.TraitError(f"done must be between 0 and total ({self.total}), got {value}")
         return value
+
+    def summary(self) -> str:
+        """One line: how far the build got."""
+        if not self.total:
+            return "build progress bar (it fills while Kernel.build compiles the cells)"
+        end = "all compiled" if self.done == self.total else f"last: {self.cell}"
+        return f"build progress: {self.done}/{self.total} cells compiled ({end})"
 
     def __call__(self, done: int, total: int, cell: str) -> None:
         """The ``progress(done, total, cell)`` callback of ``Kernel.build``."""

@@ -20,11 +20,12 @@ import traitlets as t
 
 from ..live import LiveKernel
 from ..tasks import FIELDS, task_rows_html
+from .summary import Summarised
 
 __all__ = ["TaskTable"]
 
 
-class TaskTable(w.VBox):
+class TaskTable(Summarised, w.VBox):
     """A live task table: ``start()`` begins refreshing, ``stop()`` ends it."""
 
     interval = t.Float(1.0, help="seconds between refreshes (at least 0.2)").tag(sync=True)
@@ -49,6 +50,17 @@ class TaskTable(w.VBox):
         self.interval = interval
         if start:
             self.start()
+
+    def summary(self) -> str:
+        """The tasks at the last refresh, one line each."""
+        if not self.rows:
+            return "task table: not refreshed yet (run the notebook to see the tasks live)"
+        faulted = sum(1 for r in self.rows if r["state"] == "faulted")
+        lines = [f"task table: {len(self.rows)} tasks at the last refresh, {faulted} faulted"]
+        for r in self.rows:
+            end = r["cause"] or ("" if r["value"] is None else f"value {r['value']}")
+            lines.append(f"  {r['id']:>3} {r['name']:<24} {r['state']:<9} {end}".rstrip())
+        return "\n".join(lines)
 
     @t.validate("interval")
     def _check_interval(self, proposal: dict) -> float:

@@ -89,7 +89,10 @@ def plain(n: tuple, env: dict) -> int:
     return eval(render(n), {}, dict(env))
 
 
-def evaluate(n: tuple, env: dict, t: IntT) -> int:
+def evaluate(n: tuple, env: dict, t: IntT, vt: IntT | None = None) -> int:
+    """n's value in context type t; vt is the variables' type (t at the top)."""
+    vt = vt or t
+
     def fit(v: int) -> int:
         if not t.fits(v):
             raise Panic
@@ -104,24 +107,26 @@ def evaluate(n: tuple, env: dict, t: IntT) -> int:
     if k == "var":
         return env[n[1]]
     if k == "bin":
-        x, y = evaluate(n[2], env, t), evaluate(n[3], env, t)
+        x, y = evaluate(n[2], env, t, vt), evaluate(n[3], env, t, vt)
         if n[1] in ("//", "%") and y == 0:
             raise Panic
         return fit(eval(f"x {n[1]} y", {}, {"x": x, "y": y}))
     if k == "shift":
-        x = evaluate(n[2], env, t)
+        x = evaluate(n[2], env, t, vt)
         return fit(x << n[3] if n[1] == "<<" else x >> n[3])
     if k == "neg":
-        return fit(-evaluate(n[1], env, t))
+        return fit(-evaluate(n[1], env, t, vt))
     if k == "abs":
-        return fit(abs(evaluate(n[1], env, t)))
+        return fit(abs(evaluate(n[1], env, t, vt)))
     if k == "minmax":
-        x, y = evaluate(n[2], env, t), evaluate(n[3], env, t)
+        x, y = evaluate(n[2], env, t, vt), evaluate(n[3], env, t, vt)
         return min(x, y) if n[1] == "min" else max(x, y)
-    ct = INT_TYPES["i64"] if flexible(n[2]) and flexible(n[3]) else t  # comparisons have no context
-    x, y = evaluate(n[2], env, ct), evaluate(n[3], env, ct)
+    # comparisons have no context: literals alone give i64, else the variables' type
+    # (not t: a comparison inside a literal-typed expression still compares variables)
+    ct = INT_TYPES["i64"] if flexible(n[2]) and flexible(n[3]) else vt
+    x, y = evaluate(n[2], env, ct, vt), evaluate(n[3], env, ct, vt)
     test = eval(f"x {n[1]} y", {}, {"x": x, "y": y})
-    return evaluate(n[4] if test else n[5], env, t)
+    return evaluate(n[4] if test else n[5], env, t, vt)
 
 
 @pytest.mark.parametrize("tname", ["u8", "i8", "u16", "i16", "u32", "i32", "u64", "i64"])
@@ -151,3 +156,17 @@ def test_random_expressions(tname: str) -> None:
             assert got == expected, (src, env, got, expected)
 
     check()
+
+
+def test_a_comparison_in_a_literal_typed_expression_compares_in_the_variables_type() -> None:
+    # found by the test above: `0 < (0 if a < a - 1 else 0)` compares i64s, but `a - 1`
+    # is still u32, so a == 0 panics (the reference evaluator used to compute it in i64)
+    u32 = INT_TYPES["u32"]
+    inner = ("ifexp", "<", ("var", "a"), ("bin", "-", ("var", "a"), ("lit", 1)), ("lit", 0), ("lit", 0))
+    tree = ("ifexp", "<", ("lit", 0), inner, ("var", "a"), ("var", "a"))
+    cell = jit(f"def f(a: u32, b: u32, c: u32) -> u32:\n    return {render(tree)}\n", name="cmp")
+    with pytest.raises(Panic):
+        evaluate(tree, {"a": 0, "b": 0, "c": 0}, u32)
+    with pytest.raises(CellPanic, match=r"integer overflow in - \(u32\)"):
+        cell.f(0, 0, 0)
+    assert cell.f(5, 0, 0) == evaluate(tree, {"a": 5, "b": 0, "c": 0}, u32) == 5

@@ -68,6 +68,15 @@ def test_after_shutdown_errors_are_shown_not_raised(kernel_image):
     assert "QEMU exited with status" in console._screen.value
 
 
+def test_halt_typed_in_the_console_shows_how_qemu_ended(kernel_image):
+    m = kernel_image.boot()
+    console = ConsoleView(m)
+    console.run("halt 2")
+    assert console.error == "" and not m.alive
+    assert "QEMU exited with status 5" in console._screen.value  # (2 << 1) | 1
+    assert "failed" not in console._screen.value
+
+
 def test_the_widgets_polling_is_left_out_of_the_view(machine):
     console = ConsoleView(machine)
     machine.request("graph")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import traitlets
 
@@ -75,3 +77,25 @@ def test_live_graph_highlights_a_swap_and_survives_shutdown(kernel_image):
     before = view.svg
     view.refresh()
     assert "stopped" in view._status.value and view.svg == before
+
+
+def _svg_size(svg: str) -> tuple[float, float]:
+    match = re.search(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"', svg)
+    assert match, svg[:200]
+    return float(match.group(1)), float(match.group(2))
+
+
+def test_the_changed_cells_are_brought_into_view_and_zoom_scales(kernel_image):
+    graph = kernel_image.graph.subgraph()
+    graph.changed = {"fib::main"}
+    view = GraphView(graph)
+    cropped = _svg_size(view.svg)
+    assert 'id="cell:fib"' in view.svg and "showing that part" in view._status.value
+    view.follow_changes = False
+    whole = _svg_size(view.svg)
+    assert cropped[0] * cropped[1] < whole[0] * whole[1] / 4  # a small part of a big picture
+    view.zoom = 2.0
+    assert _svg_size(view.svg) == pytest.approx((whole[0] * 2, whole[1] * 2), abs=1)
+    with pytest.raises(traitlets.TraitError, match="zoom must be between"):
+        view.zoom = 10
+    assert "build-time graph" in repr(view) and "fib::main" in repr(view)
