@@ -90,6 +90,11 @@ def _ctrl_c(frame: u64) -> u64:
     # given back for whoever reads next (an upload reads its payload so).
     # (Not while a scheduling policy runs: the frame is then the policy's,
     # inside the handler, and the byte waits for the next interrupt.)
+    # Checked at the console interrupt and at every timer tick: the console
+    # interrupt is an edge, and one that comes while another task runs is
+    # gone, so the tick finds the byte instead.  The caller then handles its
+    # interrupt as usual with the frame returned (the shell resuming in
+    # command.py's abandon, if it was stopped).
     if not (in_command() and current() == SHELL) or reading() or not ready() \
             or policy_running():
         return frame
@@ -97,7 +102,6 @@ def _ctrl_c(frame: u64) -> u64:
     if c != CTRL_C:
         hold(c)
         return frame
-    console(frame)  # acknowledge the interrupt; the shell is the one running
     return interrupt_command(frame)
 
 
@@ -116,13 +120,11 @@ def dispatch(frame: u64) -> u64:
     _depth += 1
     resume2: u64 = frame
     if vector == TIMER_VECTOR:
-        resume2 = tick(frame)
+        resume2 = tick(_ctrl_c(frame))
     elif vector == YIELD_VECTOR:
         resume2 = schedule(frame)
     elif vector == CONSOLE_VECTOR:
-        resume2 = _ctrl_c(frame)
-        if resume2 == frame:
-            resume2 = console(frame)
+        resume2 = console(_ctrl_c(frame))
     else:
         spurious(vector)
     _left()

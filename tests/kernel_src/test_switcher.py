@@ -86,7 +86,7 @@ def test_a_failing_policy_is_dropped_and_the_kernel_goes_on(vm: LiveKernel, wait
     vm.load(f"sp_{kind}", source, unsafe=source.startswith("# cell: unsafe"))
     counter = vm.spawn("counter::run", 0)
     before = _heap(vm)
-    assert vm.command(f"sched sp_{kind}") == f"sp_{kind}::pick_next"
+    assert vm.command(f"sched sp_{kind}").splitlines()[0] == f"sp_{kind}::pick_next"  # it may fail at once
     assert wait_until(lambda: vm.command("sched").startswith("built-in round robin"))
     shown = vm.command("sched").splitlines()
     assert shown[1].startswith("dropped after a fault: " + fault), shown
