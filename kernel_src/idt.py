@@ -35,6 +35,7 @@ _gdt: Array[u64, 5] = [0] * 5                  # null, code, data, TSS (two word
 _tss: Array[u64, 14] = [0] * 14                # 104 bytes used, as bytes via store*
 _pointers: Array[u64, 4] = [0] * 4             # gdtr at +0, idtr at +16
 _depth: u64 = 0                                # > 0 while a handler runs
+_missed: bool = False                          # input came while a command could not be looked at
 
 
 def _gate(vector: u64, handler: u64, ist: u64) -> None:
@@ -90,14 +91,22 @@ def _ctrl_c(frame: u64) -> u64:
     # given back for whoever reads next (an upload reads its payload so).
     # (Not while a scheduling policy runs: the frame is then the policy's,
     # inside the handler, and the byte waits for the next interrupt.)
-    # Checked at the console interrupt and at every timer tick: the console
-    # interrupt is an edge, and one that comes while another task runs is
-    # gone, so the tick finds the byte instead.  The caller then handles its
+    # Checked at the console interrupt, and at the next timer ticks when
+    # that interrupt came while another task ran (it is an edge: it does not
+    # come again for the same byte).  The caller then handles its
     # interrupt as usual with the frame returned (the shell resuming in
     # command.py's abandon, if it was stopped).
-    if not (in_command() and current() == SHELL) or reading() or not ready() \
-            or policy_running():
+    global _missed
+    if not in_command():
+        _missed = False
         return frame
+    if current() != SHELL or reading() or not ready() or policy_running():
+        # Input the command may want to see: look again at the next tick.
+        # Only then: every byte the interrupt takes and gives back is a
+        # chance to get in the way of an upload reading its payload.
+        _missed = ready()
+        return frame
+    _missed = False
     c: u8 = get()
     if c != CTRL_C:
         hold(c)
@@ -120,7 +129,7 @@ def dispatch(frame: u64) -> u64:
     _depth += 1
     resume2: u64 = frame
     if vector == TIMER_VECTOR:
-        resume2 = tick(_ctrl_c(frame))
+        resume2 = tick(_ctrl_c(frame) if _missed else frame)
     elif vector == YIELD_VECTOR:
         resume2 = schedule(frame)
     elif vector == CONSOLE_VECTOR:
