@@ -5,8 +5,7 @@ own with a guard page under it (stack_switch.s switches to it).  If the
 command faults or panics, the fault handler writes the cause into the
 shell's record and abandons the command's stack: the shell goes on as if
 main() had returned FAULTED, prints the cause, and answers the next
-command.  Ctrl-C at the console (a person's, or the host's when a request
-times out) abandons a running command the same way, with INTERRUPTED.  While a command runs, the shell's record names the command's
+command.  While a command runs, the shell's record names the command's
 stack, so the stack-overflow check and the hot-swap walker see the stack
 that is really in use.
 """
@@ -20,7 +19,6 @@ from kernel_src.stacks import alloc_stack
 from kernel_src.task_table import SHELL, current, task_stack_lo, task_stack_hi, set_stack
 
 FAULTED: u64 = 255                     # the status of a command that faulted
-INTERRUPTED: u64 = 130                 # the status of a command stopped by Ctrl-C (128 + SIGINT, as a Unix shell says)
 
 _block: Array[u64, 10] = [0] * 10      # see stack_switch.s
 _run_fn: u64 = 0
@@ -67,13 +65,6 @@ def abandon_frame(frame: u64) -> u64:
     store64(frame + FRAME_RSP * 8, _block[8])
     store64(frame + FRAME_RFLAGS * 8, RFLAGS_IF | RFLAGS_FIXED)
     return frame
-
-
-def interrupt(frame: u64) -> u64:
-    """From the console interrupt, on Ctrl-C in the command: make frame resume
-    the shell where run() returns INTERRUPTED; the frame to resume."""
-    _block[9] = INTERRUPTED
-    return abandon_frame(frame)
 
 
 def abandon_now() -> None:

@@ -17,25 +17,20 @@ from kernel_src.frame import FRAME_VECTOR, KERNEL_CODE
 from kernel_src.namespace import symbol_address
 from kernel_src.stacks import alloc_stack
 from kernel_src.timer import tick, console, spurious
-from kernel_src.switcher import schedule, policy_abandoned, policy_running
+from kernel_src.switcher import schedule, policy_abandoned
 from kernel_src.fault import exception, DOUBLE_FAULT, PAGE_FAULT
-from kernel_src.serial import ready, reading, get, hold
-from kernel_src.task_table import current, SHELL
-from kernel_src.command import running as in_command, interrupt as interrupt_command
 
 TIMER_VECTOR: u64 = 32
 CONSOLE_VECTOR: u64 = 36     # IRQ 4: COM1
 YIELD_VECTOR: u64 = 0x81
 EXCEPTIONS: u64 = 32         # vectors below this are the CPU's exceptions
 STUBS: u64 = 48              # interrupts::stub_table covers the exceptions and the PIC's IRQs
-CTRL_C: u8 = 3
 
 _idt: Array[u64, 512] = [0] * 512              # 256 gates of 16 bytes
 _gdt: Array[u64, 5] = [0] * 5                  # null, code, data, TSS (two words)
 _tss: Array[u64, 14] = [0] * 14                # 104 bytes used, as bytes via store*
 _pointers: Array[u64, 4] = [0] * 4             # gdtr at +0, idtr at +16
 _depth: u64 = 0                                # > 0 while a handler runs
-_missed: bool = False                          # input came while a command could not be looked at
 
 
 def _gate(vector: u64, handler: u64, ist: u64) -> None:
@@ -85,35 +80,6 @@ def in_handler() -> bool:
     return _depth > 0
 
 
-def _ctrl_c(frame: u64) -> u64:
-    # Input while the shell runs a command: Ctrl-C stops the command (its
-    # stack is left behind, the shell answers at once); any other byte is
-    # given back for whoever reads next (an upload reads its payload so).
-    # (Not while a scheduling policy runs: the frame is then the policy's,
-    # inside the handler, and the byte waits for the next interrupt.)
-    # Checked at the console interrupt, and at the next timer ticks when
-    # that interrupt came while another task ran (it is an edge: it does not
-    # come again for the same byte).  The caller then handles its
-    # interrupt as usual with the frame returned (the shell resuming in
-    # command.py's abandon, if it was stopped).
-    global _missed
-    if not in_command():
-        _missed = False
-        return frame
-    if current() != SHELL or reading() or not ready() or policy_running():
-        # Input the command may want to see: look again at the next tick.
-        # Only then: every byte the interrupt takes and gives back is a
-        # chance to get in the way of an upload reading its payload.
-        _missed = ready()
-        return frame
-    _missed = False
-    c: u8 = get()
-    if c != CTRL_C:
-        hold(c)
-        return frame
-    return interrupt_command(frame)
-
-
 def dispatch(frame: u64) -> u64:
     """Called by interrupts.s with the saved frame; the frame to resume."""
     global _depth
@@ -129,11 +95,11 @@ def dispatch(frame: u64) -> u64:
     _depth += 1
     resume2: u64 = frame
     if vector == TIMER_VECTOR:
-        resume2 = tick(_ctrl_c(frame) if _missed else frame)
+        resume2 = tick(frame)
     elif vector == YIELD_VECTOR:
         resume2 = schedule(frame)
     elif vector == CONSOLE_VECTOR:
-        resume2 = console(_ctrl_c(frame))
+        resume2 = console(frame)
     else:
         spurious(vector)
     _left()

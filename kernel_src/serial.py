@@ -66,48 +66,16 @@ def frame_checksum() -> u64:
     return (_sum_b << 16) | _sum_a
 
 
-# One byte given back with hold(): the console interrupt looks at what came
-# in while a command runs (is it Ctrl-C?) and must not lose anything else.
-_held: u8 = 0
-_holding: bool = False
-_reading: bool = False
-
-
 def ready() -> bool:
     """True when a received byte is waiting."""
-    return _holding or inb(COM1 + 5) & 0x01 != 0
+    return inb(COM1 + 5) & 0x01 != 0
 
 
 def get() -> u8:
     """Wait for and return one received byte."""
-    global _holding, _reading
-    if _holding:
-        _holding = False
-        return _held
-    # An interrupt between the wait and the read must not take the byte: the
-    # console interrupt leaves the UART alone while this is set (reading()).
-    _reading = True
     while not ready():
         pass
-    if _holding:  # taken and given back by the interrupt all the same
-        _holding = False
-        _reading = False
-        return _held
-    c: u8 = inb(COM1)
-    _reading = False
-    return c
-
-
-def reading() -> bool:
-    """True while get() waits for or reads a byte (the UART is get()'s then)."""
-    return _reading
-
-
-def hold(c: u8) -> None:
-    """Give back byte c, just read: the next get() returns it."""
-    global _held, _holding
-    _held = c
-    _holding = True
+    return inb(COM1)
 
 
 def write(s: str) -> None:

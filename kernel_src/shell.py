@@ -4,8 +4,7 @@ It only reads lines and finds commands: every command is a cell, and typing
 `NAME ARGS` runs `NAME::main` from the namespace, so loading a cell adds a
 command.  Arguments are read by the command through arg() and rest().
 A command runs on a guarded stack of its own (command.py): if it faults or
-panics, the shell prints "faulted: CAUSE", the status is 255 (Ctrl-C stops
-it: "interrupted (Ctrl-C)", status 130), and the next
+panics, the shell prints "faulted: CAUSE", the status is 255, and the next
 command is answered as usual.
 
 Machine mode (the console protocol).  A line that starts with "!" is a
@@ -28,7 +27,7 @@ from kernel_src.names import name_begin, name_append_mem, name_append_str, name_
 from kernel_src.section_table import NONE
 from kernel_src.task import wait_input, reap
 from kernel_src.task_table import SHELL, task_cause, set_cause
-from kernel_src.command import run as run_command, FAULTED, INTERRUPTED
+from kernel_src.command import run as run_command, FAULTED
 
 PROMPT: str = "theseus> "
 
@@ -182,10 +181,6 @@ def execute() -> u64:
         write(task_cause(SHELL))
         newline()
         set_cause(SHELL, "")
-    if status == INTERRUPTED:
-        newline()
-        write("interrupted (Ctrl-C)")
-        newline()
     return status
 
 

@@ -60,8 +60,8 @@ class QemuConfig:
             "-m", self.memory,
             "-display", "none",
             # The serial line is QEMU's stdin/stdout, which pexpect holds as a
-            # pty; signal=off: a Ctrl-C byte is for the guest (it stops a
-            # command), not a SIGINT that ends QEMU.
+            # pty; signal=off: a Ctrl-C byte goes to the guest, not as a SIGINT
+            # that ends QEMU.
             "-chardev", "stdio,id=console,signal=off",
             "-serial", "chardev:console",
             # No monitor multiplexed onto stdio: every byte on the line is the guest's.

@@ -33,10 +33,7 @@ from .console import Console
 from .errors import CommandInterrupted, GuestExited, GuestTimeout, ProtocolError
 from .protocol import Reply, RequestIds, parse_reply, trailer_pattern
 
-__all__ = ["Session", "CTRL_C"]
-
-#: What a person types to stop a command; the host sends it when one times out.
-CTRL_C = "\x03"
+__all__ = ["Session"]
 
 
 class Session:
@@ -73,16 +70,7 @@ class Session:
             self.console.drain(quiet=0.0, limit=0.05)
             self.send(f"!{request_id} {text}\r" + payload, text, timeout)
             self.console.transcript.write(text + "\r\n")  # the guest does not echo requests
-            try:
-                raw, fields = self._wait_trailer(request_id, text, timeout, stop=True)
-            except GuestTimeout:
-                # A runaway command: Ctrl-C stops it (kernel_src/command.py),
-                # and the next request resynchronises past its late answer.
-                try:
-                    self.console.send(CTRL_C, 0.5)
-                except (pexpect.TIMEOUT, pexpect.EOF, OSError):
-                    pass  # a guest that takes no input cannot be stopped this way
-                raise
+            raw, fields = self._wait_trailer(request_id, text, timeout)
             self.wait_prompt(text, timeout, after_trailer=True)
             self._current = None
         reply = parse_reply(raw, *fields)
@@ -139,10 +127,8 @@ class Session:
             self.console.transcript.text, self.console.exit_status,
         )
 
-    def _wait_trailer(self, request_id: int, what: str, timeout: float,
-                      stop: bool = False) -> tuple[str, tuple[str, ...]]:
-        late = f"the guest did not answer {what!r} within {timeout:g} s"
-        with self._waiting(what, late + (" (Ctrl-C was sent to stop it)" if stop else "")):
+    def _wait_trailer(self, request_id: int, what: str, timeout: float) -> tuple[str, tuple[str, ...]]:
+        with self._waiting(what, f"the guest did not answer {what!r} within {timeout:g} s"):
             return self.console.expect_regex(trailer_pattern(request_id), timeout)
 
     @contextlib.contextmanager
