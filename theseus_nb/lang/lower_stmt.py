@@ -4,6 +4,7 @@ control flow, `for` over range() and arrays, and in-place initializers.
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 
 from llvmlite import ir
 
@@ -13,35 +14,41 @@ from .types import BOOL, ArrayT, IntT, StructT, Type, is_aggregate
 I1, I32, I64 = ir.IntType(1), ir.IntType(32), ir.IntType(64)
 
 
-def is_static(node: ast.expr, ty: Type) -> bool:
-    """True when an initializer is made only of constants (then it is one store)."""
+def _every_leaf(node: ast.expr, ty: Type, leaf: Callable[[ast.expr, Type], bool]) -> bool:
+    """True when ``leaf`` holds for every scalar an initializer is built from
+    (the elements of lists and ``[x] * n``, the fields of struct calls)."""
     if isinstance(ty, ArrayT):
         if isinstance(node, ast.BinOp):
-            return is_static(node.left.elts[0], ty.elem)
+            return _every_leaf(node.left.elts[0], ty.elem, leaf)
         if isinstance(node, ast.List):
-            return all(is_static(e, ty.elem) for e in node.elts)
-        return is_static(node.elt, ty.elem)
+            return all(_every_leaf(e, ty.elem, leaf) for e in node.elts)
+        return _every_leaf(node.elt, ty.elem, leaf)
     if isinstance(ty, StructT):
-        return all(is_static(a, f) for a, (_, f) in zip(node.args, ty.fields))
+        return all(_every_leaf(a, f, leaf) for a, (_, f) in zip(node.args, ty.fields))
+    return leaf(node, ty)
+
+
+def _static_leaf(node: ast.expr, ty: Type) -> bool:
     if isinstance(ty, IntT):
         return hasattr(node, "const")
     return isinstance(node, ast.Constant)
 
 
-def is_zero(node: ast.expr, ty: Type) -> bool:
-    """True when a static initializer is all zeros (asked without building the constant)."""
-    if isinstance(ty, ArrayT):
-        if isinstance(node, ast.BinOp):
-            return is_zero(node.left.elts[0], ty.elem)
-        if isinstance(node, ast.List):
-            return all(is_zero(e, ty.elem) for e in node.elts)
-        return is_zero(node.elt, ty.elem)
-    if isinstance(ty, StructT):
-        return all(is_zero(a, f) for a, (_, f) in zip(node.args, ty.fields))
+def _zero_leaf(node: ast.expr, ty: Type) -> bool:
     if isinstance(ty, IntT):
         return node.const == 0
     # a str is never zero: even "" points at its (empty) literal
     return ty == BOOL and isinstance(node, ast.Constant) and node.value is False
+
+
+def is_static(node: ast.expr, ty: Type) -> bool:
+    """True when an initializer is made only of constants (then it is one store)."""
+    return _every_leaf(node, ty, _static_leaf)
+
+
+def is_zero(node: ast.expr, ty: Type) -> bool:
+    """True when a static initializer is all zeros (asked without building the constant)."""
+    return _every_leaf(node, ty, _zero_leaf)
 
 
 class StmtLowerer:
