@@ -29,6 +29,7 @@ _sum_a: u64 = 1
 _sum_b: u64 = 0
 
 
+@safe_interface
 def put(c: u8) -> None:
     """Send one byte, waiting until the transmitter can take it."""
     global _count, _sum_a, _sum_b
@@ -78,6 +79,7 @@ def get() -> u8:
     return inb(COM1)
 
 
+@safe_interface
 def write(s: str) -> None:
     """Print a string as it is."""
     for i in range(len(s)):
@@ -91,6 +93,7 @@ def writeln(s: str) -> None:
     put(10)
 
 
+@safe_interface
 def newline() -> None:
     """End the line."""
     put(13)
@@ -103,6 +106,7 @@ def write_mem(addr: u64, n: u64) -> None:
         put(load8(addr + i))
 
 
+@safe_interface
 def write_u64(v: u64) -> None:
     """Print v in decimal."""
     digits: Array[u8, 20] = [0] * 20
@@ -118,6 +122,7 @@ def write_u64(v: u64) -> None:
         put(digits[n])
 
 
+@safe_interface
 def write_hex(v: u64) -> None:
     """Print v in hexadecimal with a 0x prefix."""
     write("0x")

@@ -221,7 +221,7 @@ def jit(source: str, *, name: str = "cell", unsafe: Optional[bool] = None,
         raise ValueError("the host JIT provides rt::panic itself, so a cell named 'rt' can be "
                          "compiled with compile_cell but not jitted; give it another name to try it")
     ifaces = {n: interface_of(src, n) for n, src in others.items()}
-    ifaces[name] = interface_of(source, name)
+    ifaces[name] = interface_of(source, name, unsafe=unsafe)
     compiled: dict[str, CompiledCell] = {}
     for n, src in list(others.items()) + [(name, source)]:
         compiled[n] = compile_cell(src, n, unsafe=unsafe if n == name else None,

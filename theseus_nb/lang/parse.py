@@ -16,6 +16,8 @@ from .unsafe import INTRINSICS
 
 PRELUDE_MODULES = ("theseus_nb.lang.prelude", "theseus_nb.lang")
 UNSAFE_MODULE = "theseus_nb.lang.unsafe"
+#: The decorator by which an unsafe cell's author lets safe cells call a function.
+SAFE_INTERFACE = "safe_interface"
 CELL_PREFIXES = ("cells.", "kernel_src.")
 # a zero-filled fnref would be a null function pointer: only locals and parameters hold one
 NO_STORED_FNREF = ("a fnref can only be a parameter or a local (a global, field or array "
@@ -30,6 +32,8 @@ class FuncDef:
     params: list  # of (name, Type)
     ret: Type
     node: ast.FunctionDef
+    #: marked @safe_interface: its author promises a safe cell may call it
+    safe_interface: bool = False
 
 
 @dataclass
@@ -343,8 +347,12 @@ def _signature(node: ast.FunctionDef, model: CellModel) -> FuncDef:
     a = node.args
     if a.vararg or a.kwarg or a.kwonlyargs or a.defaults or a.posonlyargs or a.kw_defaults:
         raise ctx.at(node, "functions take plain positional parameters only (no defaults, *args or **kwargs)")
-    if node.decorator_list:
-        raise ctx.at(node.decorator_list[0], "function decorators are not supported")
+    safe_interface = False
+    for d in node.decorator_list:
+        if not (isinstance(d, ast.Name) and d.id == SAFE_INTERFACE) or safe_interface:
+            raise ctx.at(d, f"the only function decorator is @{SAFE_INTERFACE}, once "
+                            "(an unsafe cell's promise that a safe cell may call the function)")
+        safe_interface = True
     params = [(arg.arg, resolve_type(arg.annotation, model, what=f"parameter '{arg.arg}'"))
               for arg in a.args]
     for arg in a.args:
@@ -356,5 +364,5 @@ def _signature(node: ast.FunctionDef, model: CellModel) -> FuncDef:
     if isinstance(ret, (ArrayT, StructT)):
         raise ctx.at(node.returns, "a function cannot return an array or struct: pass one in "
                                    "as a parameter and fill it in place")
-    return FuncDef(node.name, params, ret, node)
+    return FuncDef(node.name, params, ret, node, safe_interface)
 

@@ -12,7 +12,7 @@ from typing import Optional
 from .check_call import BUILTINS, CallChecker
 from .check_expr import ExprChecker
 from .check_stmt import Local, StmtChecker
-from .parse import CellModel, ConstDef, FuncDef
+from .parse import SAFE_INTERFACE, CellModel, ConstDef, FuncDef
 from .types import is_aggregate
 from .unsafe import INTRINSICS
 
@@ -60,6 +60,8 @@ class Checker(ExprChecker, CallChecker, StmtChecker):
         for local, (cell, remote, node) in self.model.imported.items():
             iface = self._interface(cell, node)
             if remote in iface.functions:
+                if not self.model.unsafe and not iface.callable_from_safe(remote):
+                    raise self.ctx.at(node, iface.safe_refusal(remote))
                 self.imported_funcs[local] = (cell, remote, iface.functions[remote])
             elif remote in iface.constants:
                 ty, value = iface.constants[remote]
@@ -86,6 +88,8 @@ class Checker(ExprChecker, CallChecker, StmtChecker):
             return ("const", node.attr, iface.constants[node.attr])
         if node.attr not in iface.functions:
             raise self.ctx.at(node, f"cell '{cell}' has no public function or constant '{node.attr}'")
+        if not self.model.unsafe and not iface.callable_from_safe(node.attr):
+            raise self.ctx.at(node, iface.safe_refusal(node.attr))
         return (cell, node.attr, iface.functions[node.attr])
 
     def imported_sig(self, name: str) -> tuple:
@@ -134,6 +138,12 @@ class Checker(ExprChecker, CallChecker, StmtChecker):
     def check(self) -> dict:
         """Check every function; return name -> FuncInfo."""
         out = {}
+        for f in self.model.functions.values():
+            if f.safe_interface and not self.model.unsafe:
+                raise self.ctx.at(f.node.decorator_list[0], f"@{SAFE_INTERFACE} marks a function "
+                                  "of an unsafe cell as callable from safe cells; this cell is "
+                                  "safe, so all its public functions are, and the mark would "
+                                  "promise nothing: remove it")
         for g in self.model.globals.values():
             self.info, self.assigned = None, set()
             self.initializer(g.value, g.ty, g.node, static=True) if g.value is not None else None
