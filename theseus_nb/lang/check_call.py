@@ -15,6 +15,9 @@ class CallChecker:
     """Mixin: the rules for every kind of call."""
 
     def e_Call(self, node: ast.Call, expected: Optional[Type]) -> Type:
+        if isinstance(node.func, ast.Name) and node.func.id == "print" \
+                and self.lookup_kind("print") == "builtin":
+            return self.print_call(node)
         if node.keywords:
             raise self.ctx.at(node, "keyword arguments are not supported in calls")
         f = node.func
@@ -49,6 +52,50 @@ class CallChecker:
         if kind != "builtin":
             raise self.ctx.at(node, f"'{name}' is a {ty}, not a function")
         return self.builtin(node, name, expected)
+
+    def print_call(self, node: ast.Call) -> Type:
+        """print(a, b, ..., sep="", end=""): str, integers, bool and f-strings of those.
+
+        lower evaluates every argument first, then writes the pieces between
+        console::begin() and console::end(), so a print is never cut by another's."""
+        for kw in node.keywords:
+            if kw.arg not in ("sep", "end"):
+                what = f"{kw.arg}=" if kw.arg else "**"
+                raise self.ctx.at(kw, f"print() takes only sep= and end= (string literals), "
+                                            f"not {what}")
+            if not (isinstance(kw.value, ast.Constant) and isinstance(kw.value.value, str)):
+                raise self.ctx.at(kw.value, f"print()'s {kw.arg}= must be a string literal, "
+                                            "as in print(a, b, sep=\", \")")
+            self.expr(kw.value)  # ASCII, as every str
+        for a in node.args:
+            if isinstance(a, ast.Starred):
+                raise self.ctx.at(a, "print(*args) is not supported: print each value")
+            if isinstance(a, ast.JoinedStr):
+                self.fstring(a)
+                continue
+            self.printable(a, self.expr(a))
+        node.call = ("print",)  # type: ignore[attr-defined]
+        return NONE
+
+    def fstring(self, node: ast.JoinedStr) -> None:
+        """An f-string in print(): literal text and {fields} of str, integers and bool."""
+        node.ty = STR  # type: ignore[attr-defined]
+        for v in node.values:
+            if isinstance(v, ast.Constant):
+                self.expr(v)
+                continue
+            assert isinstance(v, ast.FormattedValue)
+            if v.conversion != -1:
+                raise self.ctx.at(v.value, "f-string conversions (!r, !s, !a and {x=}) are not "
+                                           "supported: write the field alone, {x}")
+            if v.format_spec is not None:
+                raise self.ctx.at(v.value, "f-string format specs ({x:8}, {x:x}) are not "
+                                           "supported: write the field alone, {x}")
+            self.printable(v.value, self.expr(v.value))
+
+    def printable(self, node: ast.expr, ty: Type) -> None:
+        if not (isinstance(ty, IntT) or ty in (BOOL, STR)):
+            raise self.ctx.at(node, f"print() prints str, integers and bool, not {ty}")
 
     def nargs(self, node: ast.Call, n: int) -> None:
         if len(node.args) != n:
@@ -152,6 +199,6 @@ class CallChecker:
         raise self.ctx.at(node, f"'{name}' cannot be called here")
 
 
-BUILTINS = frozenset(list(INT_TYPES) + ["bool", "len", "ord", "panic", "min", "max", "abs"]
+BUILTINS = frozenset(list(INT_TYPES) + ["bool", "len", "ord", "panic", "min", "max", "abs", "print"]
                      + list(WRAPPING))
 __all__ = ["CallChecker", "BUILTINS", "StructT"]

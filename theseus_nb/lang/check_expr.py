@@ -261,6 +261,10 @@ class ExprChecker:
                                     f"'{node.attr}' (fields: {names})")
         return f[1]
 
+    def e_JoinedStr(self, node: ast.JoinedStr, expected: Optional[Type]) -> Type:
+        raise self.ctx.at(node, "an f-string is only allowed as an argument of print(): "
+                                "a str is a read-only literal, never built at run time")
+
     def e_List(self, node: ast.AST, expected: Optional[Type]) -> Type:
         raise self.ctx.at(node, "a list is only allowed as the initial value of an annotated "
                                 "array variable, e.g. 'xs: Array[u64, 3] = [1, 2, 3]'")

@@ -10,6 +10,7 @@ destructors, and its globals simply keep whatever state they had.
 from __future__ import annotations
 
 import ctypes
+import sys
 import threading
 from typing import Any, Callable, Mapping, Optional
 
@@ -55,6 +56,54 @@ def optimize(mod: llvm.ModuleRef, tm: llvm.TargetMachine, level: int = 2) -> Non
     pb.getModulePassManager().run(mod, pb)
 
 
+def _host_write(ptr: int, n: int) -> None:
+    sys.stdout.write(ctypes.string_at(ptr, n).decode("ascii", "replace"))
+
+
+def _host_int(v: int, signed: int) -> None:
+    sys.stdout.write(str(v if signed else v & ((1 << 64) - 1)))
+
+
+# print() on the host: the jitted console::write* call back into Python, which writes to
+# sys.stdout (so pytest's capsys and a notebook both see it).  Kept alive for the process.
+_WRITE_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int64)(_host_write)
+_INT_CB = ctypes.CFUNCTYPE(None, ctypes.c_int64, ctypes.c_int32)(_host_int)
+
+
+def _console(m: ir.Module) -> None:
+    """console::begin/end/write/write_u64/write_i64/write_bool, what print() calls.
+
+    begin and end do nothing: JitCell runs one call at a time already."""
+    void = ir.VoidType()
+    write_t = ir.FunctionType(void, [PTR, I64])
+    int_t = ir.FunctionType(void, [I64, I32])
+
+    def host(b: ir.IRBuilder, cb: Any, fty: ir.FunctionType, args: list) -> None:
+        addr = ctypes.cast(cb, ctypes.c_void_p).value
+        b.call(b.inttoptr(ir.Constant(I64, addr), fty.as_pointer()), args)
+
+    for name, params in (("begin", []), ("end", []), ("write", [STR_T]), ("write_u64", [I64]),
+                         ("write_i64", [I64]), ("write_bool", [ir.IntType(1)])):
+        fn = ir.Function(m, ir.FunctionType(void, params), f"console::{name}")
+        b = ir.IRBuilder(fn.append_basic_block())
+        if name == "write":
+            host(b, _WRITE_CB, write_t, [b.extract_value(fn.args[0], 0), b.extract_value(fn.args[0], 1)])
+        elif name in ("write_u64", "write_i64"):
+            host(b, _INT_CB, int_t, [fn.args[0], ir.Constant(I32, int(name == "write_i64"))])
+        elif name == "write_bool":
+            yes, no = fn.append_basic_block("true"), fn.append_basic_block("false")
+            b.cbranch(fn.args[0], yes, no)
+            for block, word in ((yes, "True"), (no, "False")):
+                g = ir.GlobalVariable(m, ir.ArrayType(ir.IntType(8), len(word)), f"jit.{word}")
+                g.initializer = ir.Constant(g.value_type, bytearray(word.encode()))
+                g.global_constant = True
+                b.position_at_end(block)
+                host(b, _WRITE_CB, write_t, [b.bitcast(g, PTR), ir.Constant(I64, len(word))])
+                b.ret_void()
+            continue
+        b.ret_void()
+
+
 def _runtime(cells: list) -> ir.Module:
     """rt::panic (record, then longjmp) and one setjmp wrapper per public function of the cells."""
     m = ir.Module(name="jit.runtime")
@@ -79,6 +128,7 @@ def _runtime(cells: list) -> ir.Module:
         b.store(arg, g)
     b.call(longjmp, [jmpbuf, ir.Constant(I32, 1)])
     b.unreachable()
+    _console(m)
     for cc in cells:
         for fname, sig in cc.interface.functions.items():
             target = ir.Function(m, function_type(list(sig.params), sig.ret), f"{cc.name}::{fname}")
@@ -217,9 +267,12 @@ def jit(source: str, *, name: str = "cell", unsafe: Optional[bool] = None,
     source's marker) for the main cell; the others always take it from their source.
     """
     init_llvm()
-    if "rt" in others or name == "rt":
-        raise ValueError("the host JIT provides rt::panic itself, so a cell named 'rt' can be "
-                         "compiled with compile_cell but not jitted; give it another name to try it")
+    for own in ("rt", "console"):
+        if own in others or name == own:
+            raise ValueError(f"the host JIT provides the {own}:: functions itself (rt::panic, "
+                             "print()'s console::write...), so a cell named "
+                             f"'{own}' can be compiled with compile_cell but not jitted; give it "
+                             "another name to try it")
     ifaces = {n: interface_of(src, n) for n, src in others.items()}
     ifaces[name] = interface_of(source, name, unsafe=unsafe)
     compiled: dict[str, CompiledCell] = {}
