@@ -130,4 +130,6 @@ def _interface_text(iface: lang.CellInterface | None) -> str:
         return "-"
     funcs = sorted(sig.text for sig in iface.functions.values())
     consts = sorted(f"{n}:{t}={v}" for n, (t, v) in iface.constants.items())
-    return repr((funcs, consts, sorted(iface.private), iface.unsafe))
+    # a reader of a struct or a global is compiled against its layout
+    shared = sorted(f"{n}:{lang.layout(t)}" for n, t in [*iface.structs.items(), *iface.globals.items()])
+    return repr((funcs, consts, shared, sorted(iface.private), iface.unsafe))

@@ -8,7 +8,8 @@ import ast
 from typing import Optional
 
 from .check_expr import INTRINSIC_SIGS, WRAPPING
-from .types import BOOL, FNREF, INT_TYPES, NONE, STR, U8, U64, ArrayT, IntT, Type, is_aggregate
+from .types import (BOOL, FNREF, INT_TYPES, NONE, STR, U8, U64, ArrayT, IntT, TupleT, Type,
+                    is_aggregate)
 
 
 class CallChecker:
@@ -23,7 +24,7 @@ class CallChecker:
         f = node.func
         if isinstance(f, ast.Attribute):
             sig = self.module_attr(f)
-            if sig is None or sig[0] == "const":
+            if sig is None or sig[0] in ("const", "global"):
                 raise self.ctx.at(node, f"'{ast.unparse(f)}' is not a function; methods are not supported")
             node.call = ("ext",) + sig  # type: ignore[attr-defined]
             return self.args(node, sig[2])
@@ -114,6 +115,8 @@ class CallChecker:
         self.nargs(node, len(params))
         for arg, (pname, pty) in zip(node.args, params):
             self.expect(arg, pty, f"argument '{pname}'")
+            if is_aggregate(pty):  # passed by reference: the function could write it
+                self.refuse_write(arg, what="pass on by reference (the function could write it)")
         return ret
 
     def intrinsic(self, node: ast.Call, name: str) -> Type:
@@ -190,6 +193,14 @@ class CallChecker:
             self.same(node, a, b, f"take the {name} of")
             node.call = ("minmax", name)  # type: ignore[attr-defined]
             return a
+        if name == "divmod":
+            self.nargs(node, 2)
+            a, b = self.pair(node.args[0], node.args[1], expected.elems[0]
+                             if isinstance(expected, TupleT) else None)
+            self.int_operand(node, a, "divmod")
+            self.same(node, a, b, "divide")
+            node.call = ("divmod",)  # type: ignore[attr-defined]
+            return TupleT((a, a))
         if name == "abs":
             self.nargs(node, 1)
             t = self.expr(node.args[0], expected)
@@ -199,6 +210,7 @@ class CallChecker:
         raise self.ctx.at(node, f"'{name}' cannot be called here")
 
 
-BUILTINS = frozenset(list(INT_TYPES) + ["bool", "len", "ord", "panic", "min", "max", "abs", "print"]
+BUILTINS = frozenset(list(INT_TYPES) + ["bool", "len", "ord", "panic", "min", "max", "abs", "print",
+                                         "divmod"]
                      + list(WRAPPING))
 __all__ = ["CallChecker", "BUILTINS", "StructT"]

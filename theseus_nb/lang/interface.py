@@ -5,6 +5,7 @@ cell's interface before compiling any and cycles between cells are fine.
 """
 from __future__ import annotations
 
+import ast
 import hashlib
 from dataclasses import dataclass, field
 
@@ -12,7 +13,7 @@ from typing import Optional
 
 from .marker import UNSAFE_MARK, marker_position
 from .parse import SAFE_INTERFACE, CellModel, build_model
-from .types import Type, is_public_abi
+from .types import ArrayT, StructT, Type, is_public_abi, owner_of
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,8 @@ class FunctionSig:
 
 @dataclass(frozen=True)
 class CellInterface:
-    """What other cells may use: functions by signature, constants by value.
+    """What other cells may use: functions by signature, constants by value, public
+    structs (the type, with its layout) and public globals (read-only, by type).
 
     unsafe: the cell may use unsafe intrinsics, so a safe cell may call only
     those of its functions that are marked @safe_interface."""
@@ -53,6 +55,8 @@ class CellInterface:
     constants: dict = field(default_factory=dict)  # name -> (Type or None, value)
     private: frozenset = frozenset()  # names defined but private (start with _)
     unsafe: bool = False
+    structs: dict = field(default_factory=dict)  # name -> StructT
+    globals: dict = field(default_factory=dict)  # name -> Type
 
     def callable_from_safe(self, fname: str) -> bool:
         """May a safe cell call public function fname of this cell?"""
@@ -114,5 +118,30 @@ def interface_from_model(model: CellModel, *, unsafe: Optional[bool] = None) -> 
         else:
             consts[cname] = (c.ty, c.value)
     private.update(n for n in list(model.globals) + list(model.structs) if n.startswith("_"))
+    structs = {n: t for n, t in model.structs.items() if not n.startswith("_")}
+    globals_ = {n: g.ty for n, g in model.globals.items() if not n.startswith("_")}
+    for what, table, nodes in (("struct", structs, model.structs), ("global", globals_, model.globals)):
+        for n, t in table.items():
+            foreign = _foreign_struct(t, name)
+            if foreign:
+                node = nodes[n].node if what == "global" else next(
+                    c for c in model.tree.body if isinstance(c, ast.ClassDef) and c.name == n)
+                raise model.ctx.at(node, f"public {what} '{n}' holds a {foreign}, a struct of "
+                                         f"another cell, so its layout would be that cell's to "
+                                         f"change: make it private (name it _{n})")
     return CellInterface(name, funcs, consts, frozenset(private),
-                         model.unsafe if unsafe is None else unsafe)
+                         model.unsafe if unsafe is None else unsafe, structs, globals_)
+
+
+def _foreign_struct(ty: object, cell: str) -> str:
+    """The name of the first struct of another cell inside ty, or ""."""
+    if isinstance(ty, ArrayT):
+        return _foreign_struct(ty.elem, cell)
+    if isinstance(ty, StructT):
+        if owner_of(ty) != cell:
+            return ty.name.replace(".", "::")
+        for _, f in ty.fields:
+            inner = _foreign_struct(f, cell)
+            if inner:
+                return inner
+    return ""

@@ -21,7 +21,7 @@ from .compile import CompiledCell, compile_cell
 from .errors import CellPanic
 from .interface import interface_of
 from .lltypes import PANIC_T, PTR, STR_T, function_type
-from .types import BOOL, FNREF, NONE, STR, IntT
+from .types import BOOL, FNREF, NONE, STR, IntT, TupleT
 
 I32, I64 = ir.IntType(32), ir.IntType(64)
 JMPBUF_BYTES = 512  # glibc's x86-64 jmp_buf is 200 bytes; leave room
@@ -158,7 +158,15 @@ def _runtime(cells: list) -> ir.Module:
                                 if t != IntT(64, False) and t != IntT(64, True) else next(it))
             res = b.call(target, args)
             out = w.args[0]
-            if sig.ret == STR:
+            if isinstance(sig.ret, TupleT):  # one u64 slot of the out buffer per element
+                for i, t in enumerate(sig.ret.elems):
+                    v = b.extract_value(res, i)
+                    signed = isinstance(t, IntT) and t.signed
+                    wide = v if v.type == I64 else (b.sext(v, I64) if signed else b.zext(v, I64))
+                    slot = b.gep(out, [ir.Constant(I64, i)], source_etype=I64)
+                    slot.type = PTR
+                    b.store(wide, slot)
+            elif sig.ret == STR:
                 b.store(res, out)
             elif sig.ret == FNREF:
                 b.store(b.ptrtoint(res, I64), out)
@@ -190,6 +198,15 @@ def _py_arg(value: Any, ty: Any, fname: str, pname: str, strings: dict) -> list:
     return [value & ((1 << 64) - 1)]
 
 
+def _py_value(raw: int, ty: Any) -> Any:
+    """A returned integer or bool, from its u64 slot, as Python sees it."""
+    if ty == BOOL:
+        return bool(raw & 1)
+    if isinstance(ty, IntT) and ty.signed and raw >= 1 << 63:
+        raw -= 1 << 64
+    return raw
+
+
 class JitCell:
     """A jitted cell: its public functions as attributes, and `.ir` (the cell's IR text)
     unless the cell defines a function of that name (the cell's names win)."""
@@ -215,7 +232,7 @@ class JitCell:
         nargs = sum(2 if t == STR else 1 for _, t in sig.params)
         proto = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, *([ctypes.c_uint64] * nargs))
         cfunc = proto(addr)
-        out = (ctypes.c_uint64 * 2)()
+        out = (ctypes.c_uint64 * 8)()  # a str's two words, or a tuple's elements
         out_addr = ctypes.addressof(out)
 
         def call(*args: Any) -> Any:
@@ -232,7 +249,7 @@ class JitCell:
                     panic = CellPanic(self._read_str(self._msg), pcell, pfunc,
                                       ctypes.c_uint64.from_address(self._line).value)
                 else:
-                    raw = out[0]
+                    raws = list(out)
                     text = self._read_str(out_addr) if sig.ret == STR else ""
             if failed:
                 raise panic
@@ -240,11 +257,9 @@ class JitCell:
                 return None
             if sig.ret == STR:
                 return text
-            if sig.ret == BOOL:
-                return bool(raw & 1)
-            if isinstance(sig.ret, IntT) and sig.ret.signed and raw >= 1 << 63:
-                raw -= 1 << 64
-            return raw
+            if isinstance(sig.ret, TupleT):
+                return tuple(_py_value(r, t) for r, t in zip(raws, sig.ret.elems))
+            return _py_value(raws[0], sig.ret)
 
         call.__name__ = fname
         call.__doc__ = f"{cell}::{sig.text} (jitted)"
@@ -267,12 +282,11 @@ def jit(source: str, *, name: str = "cell", unsafe: Optional[bool] = None,
     source's marker) for the main cell; the others always take it from their source.
     """
     init_llvm()
-    for own in ("rt", "console"):
+    for own, what in (("rt", "rt::panic"), ("console", "console::write and the rest of print()")):
         if own in others or name == own:
-            raise ValueError(f"the host JIT provides the {own}:: functions itself (rt::panic, "
-                             "print()'s console::write...), so a cell named "
-                             f"'{own}' can be compiled with compile_cell but not jitted; give it "
-                             "another name to try it")
+            raise ValueError(f"the host JIT provides {what} itself, so a cell named '{own}' can "
+                             "be compiled with compile_cell but not jitted; give it another name "
+                             "to try it")
     ifaces = {n: interface_of(src, n) for n, src in others.items()}
     ifaces[name] = interface_of(source, name, unsafe=unsafe)
     compiled: dict[str, CompiledCell] = {}
@@ -285,6 +299,11 @@ def jit(source: str, *, name: str = "cell", unsafe: Optional[bool] = None,
     for cc in list(compiled.values()):
         mod = llvm.parse_assembly(str(cc.module))
         mod.verify()
+        # the optimiser lays out structs by the module's data layout and the code
+        # generator by the target's: they must agree, or two cells sharing a struct
+        # would place its fields differently
+        mod.triple = tm.triple
+        mod.data_layout = str(tm.target_data)
         mods.append(mod)
     rt = llvm.parse_assembly(str(_runtime([compiled[name]])))
     rt.verify()

@@ -91,6 +91,14 @@ class CallLowerer:
             op = "<" if node.call[1] == "min" else ">"
             cmp = b.icmp_signed(op, y, x) if node.ty.signed else b.icmp_unsigned(op, y, x)
             return b.select(cmp, y, x)  # ties keep the first, as Python does
+        if kind == "divmod":  # Python's floor semantics, each operand evaluated once
+            x, y = self.value(node.args[0]), node.args[1]
+            ty = node.args[0].ty
+            yv = self.value(y)
+            q = self.divmod(True, x, yv, ty, node)
+            r = self.divmod(False, x, yv, ty, node)
+            pair = b.insert_value(ir.Constant(ir.LiteralStructType([q.type, r.type]), None), q, 0)
+            return b.insert_value(pair, r, 1)
         if kind == "abs":
             x = self.value(node.args[0])
             if not node.ty.signed:
