@@ -45,7 +45,7 @@ def divide(a: i64, b: i64) -> i64:
 def cpython(source: str, fn: str, *args: int) -> tuple:
     """(what fn printed under CPython, what it returned or raised)."""
     namespace: dict = {}
-    exec(compile(source, "<cell>", "exec"), namespace)
+    exec(compile(source, "<cell>", "exec", dont_inherit=True), namespace)
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         try:

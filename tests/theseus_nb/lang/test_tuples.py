@@ -91,7 +91,7 @@ class Pair:
 def both() -> tuple:
     """(the jitted cell, the same source's functions under CPython)."""
     namespace: dict = {}
-    exec(compile(TUPLES, "<tuples>", "exec"), namespace)
+    exec(compile(TUPLES, "<tuples>", "exec", dont_inherit=True), namespace)
     return jit(TUPLES, name="tuples"), namespace
 
 
