@@ -42,10 +42,11 @@ from kernel_src.names import name_addr, name_len, name_write
 from kernel_src.section_table import (NONE, section_cell, section_addr, section_size,
                                       section_name, reloc_count, reloc_alive, reloc_section,
                                       reloc_target, reloc_symbol, reloc_offset, reloc_type,
-                                      reloc_addend, reloc_retarget, move_dep)
+                                      reloc_addend, reloc_retarget, move_dep, section_kind,
+                                      cell_name, KIND_TEXT)
 from kernel_src.namespace import (sym_find, sym_find_mem, sym_cell, sym_sig, sym_addr,
                                   sym_section, sym_name, sym_remove_cell)
-from kernel_src.loader import (stage_begin, stage, stage_open, stage_link, stage_export,
+from kernel_src.loader import (stage_begin, stage, stage_open, stage_names, stage_link, stage_export,
                                stage_rollback, stage_commit, staged_cell, reason, detail)
 from kernel_src.placement import (exports, global_count, global_at, global_name_addr,
                                   global_name_len, global_addr, global_section, global_is_data,
@@ -142,14 +143,45 @@ def _check_users() -> u64:
             return 1
         old_sig: u64 = sym_sig(sym_find(sym))
         if old_sig != 0 and sig_in_object(name_addr(sym), name_len(sym)) != old_sig:
-            write("refused: the new version changes the signature of '")
+            code: bool = section_kind(reloc_target(r)) == KIND_TEXT
+            if code:
+                write("refused: the new version changes the signature of '")
+            else:
+                write("refused: the new version changes the type or layout of '")
             name_write(sym)
             write("', which '")
             name_write(section_name(reloc_section(r)))
-            writeln("' still calls with the old one")
+            if code:
+                write("' still calls with the old one; swap every cell that calls it")
+            else:
+                write("' still reads with the old one; swap every cell that reads it")
+            write(" in the same transaction:")
+            _write_users(sym)
+            newline()
             stage_rollback()
             return 1
     return 0
+
+
+def _write_users(sym: u64) -> None:
+    # " cell1 cell2 ...": each cell that stays and has a relocation to sym, once.
+    seen: Array[u64, 16] = [NONE] * 16
+    n: u64 = 0
+    for r in range(reloc_count()):
+        if not reloc_alive(r) or reloc_symbol(r) != sym:
+            continue
+        c: u64 = section_cell(reloc_section(r))
+        if _is_old(c) or _old_index(section_cell(reloc_target(r))) == NONE:
+            continue
+        known: bool = False
+        for k in range(n):
+            if seen[k] == c:
+                known = True
+        if not known and n < 16:
+            seen[n] = c
+            n += 1
+            write(" ")
+            name_write(cell_name(c))
 
 
 def _check_clashes() -> u64:
@@ -287,6 +319,9 @@ def swap_commit() -> u64:
     """Link the staged cells, check them, and commit (see the design note);
     0 when swapped, else 1 with the refusal printed and nothing changed."""
     global _rewritten, _in_old_code, _freed
+    for j in range(_count):
+        if not stage_names(j):
+            return refuse_loader()
     for j in range(_count):
         if not stage_link(j, True):
             return refuse_loader()
