@@ -4,13 +4,13 @@ One line per cell ("load NAME CYCLES RELOCATIONS"), then the total and the
 TSC rate, so the host can turn cycles into time (bench/bench_loader.py).
 """
 from theseus_nb.lang.prelude import *
-from kernel_src.archive import entry_count, entry_name_addr, entry_name_len
+from kernel_src.archive import entry_count, entry_name
 from kernel_src.boot_cells import load_cycles, total_load_cycles
 from kernel_src.section_table import (NONE, find_cell, reloc_count, reloc_alive, reloc_section,
                                       section_cell)
-from kernel_src.names import name_add
+from kernel_src.names import name_add_str
 from kernel_src.clock import cycles_per_ms
-from kernel_src.serial import write, write_mem, write_u64, newline
+from kernel_src.serial import write, write_u64, newline
 
 
 def relocations_of(c: u64) -> u64:
@@ -27,9 +27,9 @@ def main(arg: u64) -> u64:
     for i in range(entry_count()):
         if load_cycles(i) == 0:
             continue
-        c: u64 = find_cell(name_add(entry_name_addr(i), entry_name_len(i)))
+        c: u64 = find_cell(name_add_str(entry_name(i)))
         write("load ")
-        write_mem(entry_name_addr(i), entry_name_len(i))
+        write(entry_name(i))
         write(" ")
         write_u64(load_cycles(i))
         write(" ")

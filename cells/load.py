@@ -4,9 +4,8 @@
 """
 from theseus_nb.lang.prelude import *
 from kernel_src.shell import arg
-from kernel_src.swap import split_at_equals, part_name, find_source, source_addr, source_size, source_blob
-from kernel_src.loader import load_object, reason, detail
-from kernel_src.names import name_addr, name_len
+from kernel_src.swap import split_at_equals, part_name, find_source, load_found, source_blob
+from kernel_src.loader import reason, detail
 from kernel_src.section_table import NONE, find_cell
 from kernel_src.upload import discard
 from kernel_src.params import MAX_BLOBS
@@ -32,7 +31,7 @@ def main(arg_: u64) -> u64:
     cell: u64 = NONE
     hold()                      # a Ctrl-C now would leave the tables half-changed
     if find_cell(name) == NONE:
-        cell = load_object(name_addr(name), name_len(name), source_addr(), source_size())
+        cell = load_found(name)
     # The upload is used up either way: a refused one would otherwise keep
     # its slot and its heap block until an upload of the same name.
     if source_blob() != MAX_BLOBS:

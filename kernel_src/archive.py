@@ -6,7 +6,7 @@ with a message; the others still load.
 """
 # cell: unsafe
 from theseus_nb.lang.prelude import *
-from theseus_nb.lang.unsafe import load8, load32, load64
+from theseus_nb.lang.unsafe import load8, load32, load64, make_str
 from kernel_src.params import MAX_ARCHIVE
 from kernel_src.names import mem_equal
 
@@ -49,6 +49,7 @@ def open_archive(base: u64, size: u64) -> str:
     return ""
 
 
+@safe_interface
 def entry_count() -> u64:
     """Number of entries."""
     return _count
@@ -69,6 +70,14 @@ def entry_name_len(i: u64) -> u64:
     while n < 32 and load8(_entry(i) + n) != 0:
         n += 1
     return n
+
+
+@safe_interface
+def entry_name(i: u64) -> str:
+    """Entry i's name ("" if there is no entry i)."""
+    if i >= _count:
+        return ""
+    return make_str(entry_name_addr(i), entry_name_len(i))
 
 
 def entry_data(i: u64) -> u64:

@@ -137,11 +137,13 @@ def _refuse_waiting(i: u64, n: u64) -> None:
     newline()
 
 
+@safe_interface
 def load_cycles(i: u64) -> u64:
     """TSC cycles it took to load archive entry i (0 if it was not loaded)."""
     return _load_cycles[i]
 
 
+@safe_interface
 def total_load_cycles() -> u64:
     """TSC cycles spent loading all cells at boot."""
     return _total_cycles

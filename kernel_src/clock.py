@@ -38,11 +38,13 @@ def cycles() -> u64:
     return rdtsc()
 
 
+@safe_interface
 def cycles_per_ms() -> u64:
     """TSC cycles in one millisecond (measured at boot)."""
     return _per_ms
 
 
+@safe_interface
 def uptime_ms() -> u64:
     """Milliseconds since boot."""
     return (rdtsc() - _boot_tsc) // _per_ms
@@ -60,6 +62,7 @@ def count_tick() -> u64:
     return _ticks
 
 
+@safe_interface
 def ticks() -> u64:
     """Timer interrupts since the timer started."""
     return _ticks

@@ -105,6 +105,7 @@ def interrupt(frame: u64) -> u64:
     return frame
 
 
+@safe_interface
 def hold() -> None:
     """The command is changing the kernel's tables: a Ctrl-C waits until release()."""
     global _held
@@ -112,6 +113,7 @@ def hold() -> None:
         _held += 1
 
 
+@safe_interface
 def release() -> None:
     """End of hold(): a Ctrl-C that came meanwhile stops the command now."""
     global _held, _stop_pending

@@ -70,11 +70,13 @@ def free(frame: u64) -> None:
     _used -= 1
 
 
+@safe_interface
 def used() -> u64:
     """Frames in use."""
     return _used
 
 
+@safe_interface
 def total() -> u64:
     """Frames this allocator manages."""
     return _total

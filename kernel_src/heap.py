@@ -187,31 +187,37 @@ def release_pages(block: u64, size: u64) -> None:
     free(block)
 
 
+@safe_interface
 def page_blocks() -> u64:
     """Live blocks of whole pages (code regions, stacks)."""
     return _page_blocks
 
 
+@safe_interface
 def page_rounding() -> u64:
     """Bytes those blocks lose to rounding up to whole pages."""
     return _page_bytes - _page_asked
 
 
+@safe_interface
 def in_use() -> u64:
     """Bytes currently allocated (headers included)."""
     return _in_use
 
 
+@safe_interface
 def requested() -> u64:
     """Bytes asked for by the live allocations (without headers or padding)."""
     return _requested
 
 
+@safe_interface
 def allocations() -> u64:
     """Number of live allocations."""
     return _allocations
 
 
+@safe_interface
 def size() -> u64:
     """Total heap size in bytes."""
     return _size

@@ -57,11 +57,13 @@ def needed_by() -> u64:
     return _needer
 
 
+@safe_interface
 def reason() -> str:
     """Why the last load failed."""
     return _reason
 
 
+@safe_interface
 def detail() -> str:
     """The symbol or section the last failure is about ("" if none), as it
     may be printed: bytes that are not printable ASCII become "?" (the

@@ -41,6 +41,7 @@ def name_add(addr: u64, n: u64) -> u64:
     return (start << 16) | n
 
 
+@safe_interface
 def name_add_str(s: str) -> u64:
     """The kept name equal to s (copied in if new; 0 if the pool is full)."""
     name_begin()
@@ -62,6 +63,7 @@ def name_keep(h: u64) -> u64:
     return h
 
 
+@safe_interface
 def name_len(h: u64) -> u64:
     """Length of the name in bytes."""
     return h & 0xFFFF
@@ -72,8 +74,19 @@ def name_addr(h: u64) -> u64:
     return addr_of(_pool) + (h >> 16)
 
 
+def name_valid(h: u64) -> bool:
+    """Is h a handle whose bytes lie inside the used part of the pool?
+
+    A safe cell may pass any u64 as a handle; the functions it may call
+    check it with this before they read the bytes."""
+    return (h >> 16) <= _used and name_len(h) <= _used - (h >> 16)
+
+
+@safe_interface
 def name_text(h: u64) -> str:
-    """The name as a string (valid as long as the kernel runs)."""
+    """The name as a string (valid as long as the kernel runs); "" if h is not a name."""
+    if not name_valid(h):
+        return ""
     return make_str(name_addr(h), name_len(h))
 
 
@@ -90,6 +103,7 @@ def name_equals_mem(h: u64, addr: u64, n: u64) -> bool:
     return name_len(h) == n and mem_equal(name_addr(h), addr, n)
 
 
+@safe_interface
 def name_equals(h: u64, s: str) -> bool:
     """Is the name equal to s?"""
     if name_len(h) != u64(len(s)):
@@ -119,6 +133,7 @@ def name_write(h: u64) -> None:
     write_mem(name_addr(h), name_len(h))
 
 
+@safe_interface
 def names_used() -> u64:
     """Bytes of the pool in use."""
     return _used

@@ -184,11 +184,13 @@ def perm_of(addr: u64) -> u64:
     return PERM_RO
 
 
+@safe_interface
 def table_frames() -> u64:
     """Frames that hold page tables."""
     return _table_frames
 
 
+@safe_interface
 def split_pages() -> u64:
     """2 MiB pages that were split into 4 KiB pages (where permissions differ)."""
     return _split

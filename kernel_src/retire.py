@@ -263,6 +263,7 @@ def _free_group(g: u64) -> u64:
     return freed
 
 
+@safe_interface
 def reclaim() -> u64:
     """Free retired cells that nothing can reach any more; how many sections.
 
@@ -289,6 +290,7 @@ def reclaim() -> u64:
     return freed
 
 
+@safe_interface
 def retired() -> u64:
     """Sections retired and not yet freed."""
     n: u64 = 0

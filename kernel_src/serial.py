@@ -70,6 +70,7 @@ def to_console() -> None:
     _out = COM1
 
 
+@safe_interface
 def put(c: u8) -> None:
     """Send one byte on the running task's line, waiting until the transmitter can take it."""
     global _count, _sum_a, _sum_b
@@ -190,6 +191,7 @@ def ready() -> bool:
 
 # --- printing ----------------------------------------------------------
 
+@safe_interface
 def write(s: str) -> None:
     """Print a string as it is."""
     for i in range(len(s)):
@@ -203,6 +205,7 @@ def writeln(s: str) -> None:
     put(10)
 
 
+@safe_interface
 def newline() -> None:
     """End the line."""
     put(13)
@@ -215,6 +218,7 @@ def write_mem(addr: u64, n: u64) -> None:
         put(load8(addr + i))
 
 
+@safe_interface
 def write_u64(v: u64) -> None:
     """Print v in decimal."""
     digits: Array[u8, 20] = [0] * 20
@@ -230,6 +234,7 @@ def write_u64(v: u64) -> None:
         put(digits[n])
 
 
+@safe_interface
 def write_hex(v: u64) -> None:
     """Print v in hexadecimal with a 0x prefix."""
     write("0x")

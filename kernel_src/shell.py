@@ -119,11 +119,13 @@ def _split() -> None:
         _argc += 1
 
 
+@safe_interface
 def argc() -> u64:
     """Number of words of the command, the command's own name included."""
     return _argc - _base
 
 
+@safe_interface
 def arg(i: u64) -> str:
     """Word i of the command (0 is its name; "" past the end)."""
     k: u64 = i + _base
@@ -132,6 +134,7 @@ def arg(i: u64) -> str:
     return make_str(addr_of(_line) + _arg_start[k], _arg_len[k])
 
 
+@safe_interface
 def rest(i: u64) -> str:
     """The command from word i to the end of the line, spaces kept."""
     k: u64 = i + _base
@@ -140,6 +143,7 @@ def rest(i: u64) -> str:
     return make_str(addr_of(_line) + _arg_start[k], _len - _arg_start[k])
 
 
+@safe_interface
 def arg_u64(i: u64) -> u64:
     """Word i as a decimal or 0x-hex number (0 if it is not one)."""
     s: str = arg(i)

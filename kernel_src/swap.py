@@ -15,9 +15,9 @@ from kernel_src.serial import write, writeln, write_u64, newline
 from kernel_src.shell import arg, argc
 from kernel_src.clock import cycles, to_us
 from kernel_src.heap import in_use
-from kernel_src.names import name_addr, name_len, name_write, name_begin, name_append_byte, name_end, name_keep
+from kernel_src.names import name_valid, name_addr, name_len, name_write, name_begin, name_append_byte, name_end, name_keep
 from kernel_src.section_table import NONE, find_cell, cell_core, cell_name
-from kernel_src.loader import staged_cell
+from kernel_src.loader import staged_cell, load_object
 from kernel_src.swap_cells import (swap_begin, swap_stage, swap_commit, refuse, refuse_loader,
                                    rewritten, retired_rewritten, freed)
 from kernel_src.upload import find, blob_addr, blob_size, discard
@@ -30,6 +30,7 @@ _src_size: u64 = 0
 _src_blob: u64 = 0
 
 
+@safe_interface
 def split_at_equals(word: str) -> u64:
     """Where "=" is in word (its length if there is none)."""
     for i in range(len(word)):
@@ -38,6 +39,7 @@ def split_at_equals(word: str) -> u64:
     return u64(len(word))
 
 
+@safe_interface
 def part_name(word: str, lo: u64, hi: u64) -> u64:
     """The kept name made of word's bytes lo..hi."""
     name_begin()
@@ -46,9 +48,15 @@ def part_name(word: str, lo: u64, hi: u64) -> u64:
     return name_keep(name_end())
 
 
+@safe_interface
 def find_source(name: u64) -> bool:
     """Find the object called name: an upload first, then an archive entry."""
     global _src_addr, _src_size, _src_blob
+    _src_addr = 0
+    _src_size = 0
+    _src_blob = MAX_BLOBS
+    if not name_valid(name):
+        return False
     b: u64 = find(name)
     if b != MAX_BLOBS:
         _src_addr = blob_addr(b)
@@ -64,16 +72,31 @@ def find_source(name: u64) -> bool:
     return False
 
 
+@safe_interface
+def load_found(name: u64) -> u64:
+    """Load the object find_source() found as the new cell called name; the
+    cell, or NONE (loader.reason() says why).  The object is used up: a
+    second call loads nothing until find_source() finds one again."""
+    global _src_addr, _src_size
+    if _src_addr == 0 or not name_valid(name):
+        return NONE
+    base: u64 = _src_addr
+    _src_addr = 0
+    return load_object(name_addr(name), name_len(name), base, _src_size)
+
+
 def source_addr() -> u64:
     """Address of the object find_source() found."""
     return _src_addr
 
 
+@safe_interface
 def source_size() -> u64:
     """Size of the object find_source() found."""
     return _src_size
 
 
+@safe_interface
 def source_blob() -> u64:
     """Upload slot of the object find_source() found (MAX_BLOBS: the archive)."""
     return _src_blob

@@ -52,6 +52,7 @@ _fault: Array[u8, 192] = [0] * 192    # params.SPEC_MAX + params.CAUSE_MAX
 _fault_len: u64 = 0
 
 
+@safe_interface
 def set_policy(cell: str) -> bool:
     """Use CELL::pick_next(current_slot) -> slot as the policy from now on;
     False (policy_error() says why) if it is not a loaded cell's public
@@ -79,11 +80,13 @@ def set_policy(cell: str) -> bool:
     return True
 
 
+@safe_interface
 def policy_error() -> str:
     """Why the last set_policy() refused."""
     return _error
 
 
+@safe_interface
 def policy() -> str:
     """The policy's function name ("sched_rr::pick_next"), or "built-in round robin"."""
     if _policy_len == 0:
@@ -91,6 +94,7 @@ def policy() -> str:
     return make_str(addr_of(_policy), _policy_len)
 
 
+@safe_interface
 def policy_fault() -> str:
     """Why the last policy was dropped ("" if it was not): its name and the cause."""
     return make_str(addr_of(_fault), _fault_len)

@@ -41,6 +41,7 @@ def notify(key: u64) -> u64:
     return wake_key(key)
 
 
+@safe_interface
 def channel(name: u64) -> u64:
     """The channel called name (created on first use), or NO_CHANNEL if all are taken."""
     cli()
@@ -66,6 +67,7 @@ def close(c: u64) -> None:
     _chans[c].used = False
 
 
+@safe_interface
 def send(c: u64, v: u64) -> None:
     """Put v on channel c, waiting while it is full."""
     cli()
@@ -78,6 +80,7 @@ def send(c: u64, v: u64) -> None:
     sti()
 
 
+@safe_interface
 def recv(c: u64) -> u64:
     """Take the oldest value from channel c, waiting while it is empty."""
     cli()

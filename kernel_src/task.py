@@ -92,6 +92,7 @@ def yield_now() -> None:
         call_addr(_yield_fn, 0)
 
 
+@safe_interface
 def sleep(n: u64) -> None:
     """Sleep for n timer ticks."""
     if not started():
@@ -181,6 +182,7 @@ def reap() -> u64:
 
 # ---- spawn, kill, join -------------------------------------------------
 
+@safe_interface
 def spawn(spec: str, arg: u64) -> u64:
     """Start CELL::FUNCTION(arg) as a new task with the default stack
     (TASK_STACK bytes); its id, or 0 (see spawn_error()).  The function must
@@ -188,6 +190,7 @@ def spawn(spec: str, arg: u64) -> u64:
     return spawn_stack(spec, arg, TASK_STACK)
 
 
+@safe_interface
 def spawn_stack(spec: str, arg: u64, stack_bytes: u64) -> u64:
     """Start CELL::FUNCTION(arg) as a new task on a stack of stack_bytes
     (rounded up to whole pages, MIN_STACK to MAX_STACK); its id, or 0."""
@@ -233,11 +236,13 @@ def spawn_stack(spec: str, arg: u64, stack_bytes: u64) -> u64:
     return id
 
 
+@safe_interface
 def spawn_error() -> str:
     """Why the last spawn() failed."""
     return _error
 
 
+@safe_interface
 def kill(id: u64) -> bool:
     """End task id now (cause "killed") and free its stack; False if it cannot be."""
     slot: u64 = slot_of(id)

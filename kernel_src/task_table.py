@@ -250,6 +250,7 @@ def add_cause_byte(slot: u64, c: u8) -> None:
         _cause_len[slot] = n + 1
 
 
+@safe_interface
 def task_cause(slot: u64) -> str:
     """Why the task in slot ended ("" while it runs, or if it exited normally)."""
     return make_str(addr_of(_cause) + slot * CAUSE_MAX, _cause_len[slot])
@@ -272,6 +273,7 @@ def can_fault() -> bool:
     return _started and _current != SHELL and _current != IDLE
 
 
+@safe_interface
 def task_count() -> u64:
     """Slots in use are below this (some may be FREE)."""
     return _high
@@ -285,11 +287,13 @@ def slot_of(id: u64) -> u64:
     return NO_TASK
 
 
+@safe_interface
 def task_state(i: u64) -> u8:
     """State of slot i (FREE, RUNNABLE, RUNNING, BLOCKED, SLEEPING, EXITED, FAULTED)."""
     return _tasks[i].state
 
 
+@safe_interface
 def state_name(st: u8) -> str:
     """The lower-case word for a state."""
     if st == RUNNABLE:
@@ -307,21 +311,25 @@ def state_name(st: u8) -> str:
     return "free"
 
 
+@safe_interface
 def task_id(i: u64) -> u64:
     """Id of slot i."""
     return _tasks[i].id
 
 
+@safe_interface
 def task_ticks(i: u64) -> u64:
     """Timer ticks slot i has run for."""
     return _tasks[i].ticks
 
 
+@safe_interface
 def task_switches(i: u64) -> u64:
     """Times slot i was switched to."""
     return _tasks[i].switches
 
 
+@safe_interface
 def task_value(i: u64) -> u64:
     """Exit value of slot i (NO_VALUE if it did not exit normally)."""
     return _tasks[i].value
@@ -332,17 +340,20 @@ def task_wait_key(i: u64) -> u64:
     return _tasks[i].wait_key
 
 
+@safe_interface
 def task_cell(i: u64) -> str:
     """The cell slot i runs."""
     return make_str(addr_of(_spec) + i * SPEC_MAX, _tasks[i].colon)
 
 
+@safe_interface
 def task_function(i: u64) -> str:
     """The entry function of slot i (without its cell)."""
     c: u64 = _tasks[i].colon + 2
     return make_str(addr_of(_spec) + i * SPEC_MAX + c, _tasks[i].spec_len - c)
 
 
+@safe_interface
 def task_name(i: u64) -> str:
     """"cell::function" of slot i."""
     return make_str(addr_of(_spec) + i * SPEC_MAX, _tasks[i].spec_len)
@@ -375,6 +386,7 @@ def task_saved_rip(i: u64) -> u64:
     return load64(_tasks[i].rsp + FRAME_RIP * 8)
 
 
+@safe_interface
 def switch_count() -> u64:
     """Context switches since boot."""
     return _switches

@@ -45,6 +45,7 @@ def blob_size(b: u64) -> u64:
     return _size[b]
 
 
+@safe_interface
 def discard(b: u64) -> None:
     """Free upload b."""
     if _addr[b] != 0:

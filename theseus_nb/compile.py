@@ -55,17 +55,17 @@ class CellSource:
 
 def interfaces_of(sources: Iterable[CellSource]) -> dict:
     """The public interface of every cell-language source, by cell name."""
-    return {s.name: _interface(s.text, s.name, s.filename)
+    return {s.name: _interface(s.text, s.name, s.filename, s.unsafe)
             for s in sources if s.language == "cell"}
 
 
 @functools.lru_cache(maxsize=512)
-def _interface(text: str, name: str, filename: str) -> lang.CellInterface:
+def _interface(text: str, name: str, filename: str, unsafe: bool | None) -> lang.CellInterface:
     # A swap compiles one cell among fifty unchanged ones: parsing all fifty
     # again for their interfaces took most of a small swap's compile time.
     # Keyed by the source itself, so an edited cell is read again; nothing
     # downstream changes an interface.
-    return lang.interface_of(text, name, filename=filename)
+    return lang.interface_of(text, name, filename=filename, unsafe=unsafe)
 
 
 def compile_source(src: CellSource, interfaces: dict) -> build.CompiledObject:
@@ -130,4 +130,6 @@ def _interface_text(iface: lang.CellInterface | None) -> str:
         return "-"
     funcs = sorted(sig.text for sig in iface.functions.values())
     consts = sorted(f"{n}:{t}={v}" for n, (t, v) in iface.constants.items())
-    return repr((funcs, consts, sorted(iface.private)))
+    # a reader of a struct or a global is compiled against its layout
+    shared = sorted(f"{n}:{lang.layout(t)}" for n, t in [*iface.structs.items(), *iface.globals.items()])
+    return repr((funcs, consts, shared, sorted(iface.private), iface.unsafe))

@@ -14,9 +14,9 @@ import hashlib
 import io
 
 from elftools.elf.elffile import ELFFile
-from llvmlite import ir
 
 from .build import module_asm
+from .lang.types import layout
 
 __all__ = ["SIGS_SECTION", "signature_lines", "signature_asm", "signatures_in", "function_hash"]
 
@@ -33,11 +33,11 @@ def signature_lines(cell: str, compiled: object) -> list[str]:
     lines = []
     for name, sig in compiled.interface.functions.items():  # type: ignore[attr-defined]
         lines.append(f"{cell}::{name} {sig.signature_hash[:16]}")
-    module: ir.Module = compiled.module  # type: ignore[attr-defined]
-    for value in module.global_values:
-        if isinstance(value, ir.GlobalVariable) and not value.global_constant \
-                and value.initializer is not None:
-            lines.append(f"{value.name} {_hash16(str(value.value_type))}")
+    # a global's hash is its type with every struct spelled out field by field, so
+    # that a swap changing a shared struct's layout changes the hash of each global
+    # holding one (and the kernel refuses it while a reader stays)
+    for name, ty in compiled.globals.items():  # type: ignore[attr-defined]
+        lines.append(f"{cell}::{name} {_hash16(layout(ty))}")
     return lines
 
 

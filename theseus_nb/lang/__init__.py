@@ -13,6 +13,7 @@ from .interface import CellInterface, FunctionSig, interface_of
 from .jit import JitCell, jit
 from .marker import unsafe_marker_line
 from .parse import imports_of
+from .types import layout
 
 __all__ = [
     "CellError",
@@ -25,6 +26,7 @@ __all__ = [
     "imports_of",
     "interface_of",
     "jit",
+    "layout",
     "show_ir",
     "unsafe_marker_line",
 ]

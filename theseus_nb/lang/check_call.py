@@ -8,19 +8,23 @@ import ast
 from typing import Optional
 
 from .check_expr import INTRINSIC_SIGS, WRAPPING
-from .types import BOOL, FNREF, INT_TYPES, NONE, STR, U8, U64, ArrayT, IntT, Type, is_aggregate
+from .types import (BOOL, FNREF, INT_TYPES, NONE, STR, U8, U64, ArrayT, IntT, TupleT, Type,
+                    is_aggregate)
 
 
 class CallChecker:
     """Mixin: the rules for every kind of call."""
 
     def e_Call(self, node: ast.Call, expected: Optional[Type]) -> Type:
+        if isinstance(node.func, ast.Name) and node.func.id == "print" \
+                and self.lookup_kind("print") == "builtin":
+            return self.print_call(node)
         if node.keywords:
             raise self.ctx.at(node, "keyword arguments are not supported in calls")
         f = node.func
         if isinstance(f, ast.Attribute):
             sig = self.module_attr(f)
-            if sig is None or sig[0] == "const":
+            if sig is None or sig[0] in ("const", "global"):
                 raise self.ctx.at(node, f"'{ast.unparse(f)}' is not a function; methods are not supported")
             node.call = ("ext",) + sig  # type: ignore[attr-defined]
             return self.args(node, sig[2])
@@ -50,6 +54,50 @@ class CallChecker:
             raise self.ctx.at(node, f"'{name}' is a {ty}, not a function")
         return self.builtin(node, name, expected)
 
+    def print_call(self, node: ast.Call) -> Type:
+        """print(a, b, ..., sep="", end=""): str, integers, bool and f-strings of those.
+
+        lower evaluates every argument first, then writes the pieces between
+        console::begin() and console::end(), so a print is never cut by another's."""
+        for kw in node.keywords:
+            if kw.arg not in ("sep", "end"):
+                what = f"{kw.arg}=" if kw.arg else "**"
+                raise self.ctx.at(kw, f"print() takes only sep= and end= (string literals), "
+                                            f"not {what}")
+            if not (isinstance(kw.value, ast.Constant) and isinstance(kw.value.value, str)):
+                raise self.ctx.at(kw.value, f"print()'s {kw.arg}= must be a string literal, "
+                                            "as in print(a, b, sep=\", \")")
+            self.expr(kw.value)  # ASCII, as every str
+        for a in node.args:
+            if isinstance(a, ast.Starred):
+                raise self.ctx.at(a, "print(*args) is not supported: print each value")
+            if isinstance(a, ast.JoinedStr):
+                self.fstring(a)
+                continue
+            self.printable(a, self.expr(a))
+        node.call = ("print",)  # type: ignore[attr-defined]
+        return NONE
+
+    def fstring(self, node: ast.JoinedStr) -> None:
+        """An f-string in print(): literal text and {fields} of str, integers and bool."""
+        node.ty = STR  # type: ignore[attr-defined]
+        for v in node.values:
+            if isinstance(v, ast.Constant):
+                self.expr(v)
+                continue
+            assert isinstance(v, ast.FormattedValue)
+            if v.conversion != -1:
+                raise self.ctx.at(v.value, "f-string conversions (!r, !s, !a and {x=}) are not "
+                                           "supported: write the field alone, {x}")
+            if v.format_spec is not None:
+                raise self.ctx.at(v.value, "f-string format specs ({x:8}, {x:x}) are not "
+                                           "supported: write the field alone, {x}")
+            self.printable(v.value, self.expr(v.value))
+
+    def printable(self, node: ast.expr, ty: Type) -> None:
+        if not (isinstance(ty, IntT) or ty in (BOOL, STR)):
+            raise self.ctx.at(node, f"print() prints str, integers and bool, not {ty}")
+
     def nargs(self, node: ast.Call, n: int) -> None:
         if len(node.args) != n:
             name = ast.unparse(node.func)
@@ -67,6 +115,8 @@ class CallChecker:
         self.nargs(node, len(params))
         for arg, (pname, pty) in zip(node.args, params):
             self.expect(arg, pty, f"argument '{pname}'")
+            if is_aggregate(pty):  # passed by reference: the function could write it
+                self.refuse_write(arg, what="pass on by reference (the function could write it)")
         return ret
 
     def intrinsic(self, node: ast.Call, name: str) -> Type:
@@ -143,6 +193,14 @@ class CallChecker:
             self.same(node, a, b, f"take the {name} of")
             node.call = ("minmax", name)  # type: ignore[attr-defined]
             return a
+        if name == "divmod":
+            self.nargs(node, 2)
+            a, b = self.pair(node.args[0], node.args[1], expected.elems[0]
+                             if isinstance(expected, TupleT) else None)
+            self.int_operand(node, a, "divmod")
+            self.same(node, a, b, "divide")
+            node.call = ("divmod",)  # type: ignore[attr-defined]
+            return TupleT((a, a))
         if name == "abs":
             self.nargs(node, 1)
             t = self.expr(node.args[0], expected)
@@ -152,6 +210,7 @@ class CallChecker:
         raise self.ctx.at(node, f"'{name}' cannot be called here")
 
 
-BUILTINS = frozenset(list(INT_TYPES) + ["bool", "len", "ord", "panic", "min", "max", "abs"]
+BUILTINS = frozenset(list(INT_TYPES) + ["bool", "len", "ord", "panic", "min", "max", "abs", "print",
+                                         "divmod"]
                      + list(WRAPPING))
 __all__ = ["CallChecker", "BUILTINS", "StructT"]

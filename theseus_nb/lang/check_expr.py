@@ -244,6 +244,11 @@ class ExprChecker:
                 node.const = value  # type: ignore[attr-defined]
                 return ty
             return cty
+        if ext is not None and ext[0] == "global":  # another cell's global: read-only
+            cell, ty = ext[2]
+            node.kind = "extglobal"  # type: ignore[attr-defined]
+            node.shared = (cell, node.attr)  # type: ignore[attr-defined]
+            return ty
         if ext is not None:
             sig = ext[2]
             if [t for _, t in sig.params] != [U64] or sig.ret != U64:
@@ -260,6 +265,16 @@ class ExprChecker:
             raise self.ctx.at(node, f"struct {base.name.split('.')[-1]} has no field "
                                     f"'{node.attr}' (fields: {names})")
         return f[1]
+
+    def e_Tuple(self, node: ast.Tuple, expected: Optional[Type]) -> Type:
+        raise self.ctx.at(node, "a tuple is not a value to store or pass around: write "
+                                "'a, b = x, y' (all of the right side first, as Python does), "
+                                "'return x, y' from a function declared '-> tuple[...]', or "
+                                "'for i, x in enumerate(xs)'")
+
+    def e_JoinedStr(self, node: ast.JoinedStr, expected: Optional[Type]) -> Type:
+        raise self.ctx.at(node, "an f-string is only allowed as an argument of print(): "
+                                "a str is a read-only literal, never built at run time")
 
     def e_List(self, node: ast.AST, expected: Optional[Type]) -> Type:
         raise self.ctx.at(node, "a list is only allowed as the initial value of an annotated "

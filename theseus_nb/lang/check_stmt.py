@@ -10,7 +10,7 @@ import ast
 from dataclasses import dataclass
 
 from .parse import resolve_type
-from .types import INT_TYPES, NONE, STR, ArrayT, IntT, StructT, Type, is_aggregate
+from .types import BOOL, INT_TYPES, NONE, STR, U64, ArrayT, IntT, StructT, TupleT, Type, is_aggregate
 
 ALIAS = ("assigning {what} would give one {what} two names (aliasing), which the cell "
          "language forbids: copy the elements or fields one by one, or keep using the original name")
@@ -97,6 +97,7 @@ class StmtChecker:
 
     def assign_target(self, target: ast.expr) -> Type:
         tt = self.expr(target)
+        self.refuse_write(target)
         if is_aggregate(tt):
             raise self.ctx.at(target, ALIAS.format(what=_what(tt)))
         return tt
@@ -123,9 +124,12 @@ class StmtChecker:
         self.declare(name, ty, "value", node)
 
     def s_Assign(self, node: ast.Assign) -> None:
-        if len(node.targets) != 1 or isinstance(node.targets[0], (ast.Tuple, ast.List)):
-            raise self.ctx.at(node, "assign one target at a time (no 'a = b = 0' or 'a, b = ...')")
+        if len(node.targets) != 1:
+            raise self.ctx.at(node, "assign one target at a time (no 'a = b = 0')")
         target = node.targets[0]
+        if isinstance(target, (ast.Tuple, ast.List)):
+            self.parallel_assign(node, target)
+            return
         if not isinstance(target, ast.Name):
             tt = self.assign_target(target)
             self.expect(node.value, tt, "value")
@@ -143,8 +147,9 @@ class StmtChecker:
         if is_initializer(node.value):
             raise self.ctx.at(node, f"annotate a new array: '{name}: Array[u64, N] = ...'")
         v = node.value
-        if isinstance(v, ast.Call) and isinstance(v.func, ast.Name) and v.func.id in self.model.structs:
-            ty = self.model.structs[v.func.id]
+        if isinstance(v, ast.Call) and isinstance(v.func, ast.Name) and self.struct_named(v.func.id) \
+                and self.lookup_kind(v.func.id) == "struct":
+            ty = self.struct_named(v.func.id)
             self.initializer(v, ty, node)
             self.declare(name, ty, "owned", node)
             return
@@ -153,10 +158,75 @@ class StmtChecker:
         ty = self.expr(v)
         if is_aggregate(ty):
             raise self.ctx.at(node, ALIAS.format(what=_what(ty)))
+        if isinstance(ty, TupleT):
+            names = ", ".join("abcdefgh"[i] for i in range(len(ty.elems)))
+            raise self.ctx.at(node, f"this is a {ty}, which cannot be stored: unpack it into "
+                                    f"{len(ty.elems)} names, e.g. '{names} = ...'")
         if ty == NONE:
             raise self.ctx.at(node, "this expression has no value (None)")
         target.ty = ty  # type: ignore[attr-defined]
         self.declare(name, ty, "value", node)
+
+    def parallel_assign(self, node: ast.Assign, target: ast.Tuple) -> None:
+        """`a, b = b, a % b` or `q, r = divmod(x, y)`: every value on the right first, then
+        the targets from left to right, as Python does; scalars only."""
+        targets = target.elts
+        for t in targets:
+            if not isinstance(t, (ast.Name, ast.Subscript, ast.Attribute)):
+                raise self.ctx.at(t, "each target of a parallel assignment must be a name, an "
+                                     "element or a field (no '*rest' or nested tuples)")
+        want: list = []  # the type each target already has (None: a new local)
+        for t in targets:
+            if isinstance(t, ast.Name):
+                n = t.id
+                if n in self.info.global_names:
+                    want.append(self.model.globals[n].ty)
+                elif n in self.info.locals:
+                    want.append(self.info.locals[n].ty)
+                else:
+                    want.append(None)
+                if want[-1] is not None and is_aggregate(want[-1]):
+                    raise self.ctx.at(t, f"'{n}' holds {_what(want[-1])}; " + ALIAS.format(what=_what(want[-1])))
+            else:
+                want.append(self.assign_target(t))
+        v = node.value
+        if isinstance(v, (ast.Tuple, ast.List)):
+            if isinstance(v, ast.List) or any(isinstance(e, ast.Starred) for e in v.elts):
+                raise self.ctx.at(v, "the right side must be values separated by commas, "
+                                     "'a, b = x, y', or a call that returns a tuple")
+            if len(v.elts) != len(targets):
+                raise self.ctx.at(v, f"{len(targets)} targets but {len(v.elts)} values")
+            got = []
+            for t, e, w in zip(targets, v.elts, want):
+                if w is None:
+                    if self.const_int(e) is not None:
+                        self.defaulted.add(t.id)
+                    ty = self.expr(e)
+                else:
+                    self.expect(e, w, "value")
+                    ty = w
+                if is_aggregate(ty) or ty == NONE or isinstance(ty, TupleT):
+                    raise self.ctx.at(e, f"a parallel assignment moves integers, bools and "
+                                         f"strs, not {ty}")
+                got.append(ty)
+            v.ty = TupleT(tuple(got))  # type: ignore[attr-defined]
+        else:
+            ty = self.expr(v)
+            if not isinstance(ty, TupleT):
+                raise self.ctx.at(v, f"{len(targets)} targets need {len(targets)} values: write "
+                                     f"'a, b = x, y' or call a function returning a tuple "
+                                     f"(this is a {ty})")
+            if len(ty.elems) != len(targets):
+                raise self.ctx.at(v, f"{len(targets)} targets but a {ty} of "
+                                     f"{len(ty.elems)} values")
+            got = list(ty.elems)
+            for t, w, g in zip(targets, want, got):
+                if w is not None and w != g:
+                    raise self.ctx.at(t, f"this target is {w}, but its value is {g}")
+        for t, w, g in zip(targets, want, got):
+            t.ty = g  # type: ignore[attr-defined]
+            if w is None:
+                self.declare(t.id, g, "value", node)
 
     def s_AugAssign(self, node: ast.AugAssign) -> None:
         tt = self.assign_target(node.target)
@@ -185,6 +255,9 @@ class StmtChecker:
     def s_For(self, node: ast.For) -> None:
         if node.orelse:
             raise self.ctx.at(node, "'for ... else' is not supported")
+        if isinstance(node.target, ast.Tuple):
+            self.enumerate_loop(node)
+            return
         if not isinstance(node.target, ast.Name):
             raise self.ctx.at(node.target, "the loop variable must be a plain name")
         name, it = node.target.id, node.iter
@@ -224,6 +297,36 @@ class StmtChecker:
             self.declare(name, t.elem, "ref" if is_aggregate(t.elem) else "value", node)
         self.loop(node.body)
 
+    def enumerate_loop(self, node: ast.For) -> None:
+        """`for i, x in enumerate(xs)`: i counts from 0 in u64, x is each element."""
+        it, names = node.iter, node.target.elts
+        if not (isinstance(it, ast.Call) and isinstance(it.func, ast.Name)
+                and it.func.id == "enumerate" and self.lookup_kind("enumerate") == "unknown"):
+            raise self.ctx.at(node.target, "a loop with two variables goes over "
+                                           "enumerate(array): 'for i, x in enumerate(xs)'")
+        if len(it.args) != 1 or it.keywords:
+            raise self.ctx.at(it, "enumerate() takes one array (no start=)")
+        a = it.args[0]
+        if isinstance(a, ast.Call) and isinstance(a.func, ast.Name) and a.func.id == "range":
+            raise self.ctx.at(a, "enumerate() goes over an array, not a range: for a range, "
+                                 "the loop variable is already the count ('for i in range(n)')")
+        if len(names) != 2 or not all(isinstance(n, ast.Name) for n in names):
+            raise self.ctx.at(node.target, "write 'for i, x in enumerate(xs)': two plain names")
+        t = self.expr(it.args[0])
+        if not isinstance(t, ArrayT):
+            raise self.ctx.at(it.args[0], f"enumerate() goes over an array, not {t}")
+        index, elem = names[0].id, names[1].id
+        for n in (index, elem):
+            if n in self.info.global_names:
+                raise self.ctx.at(node.target, "a global cannot be a loop variable")
+        old = self.info.locals.get(index)
+        if old is not None and old.ty != U64:
+            raise self.ctx.at(names[0], f"enumerate() counts in u64, but '{index}' is {old.ty}")
+        node.kind = "enumerate"  # type: ignore[attr-defined]
+        self.declare(index, U64, "value", node)
+        self.declare(elem, t.elem, "ref" if is_aggregate(t.elem) else "value", node)
+        self.loop(node.body)
+
     def constant_range_type(self, name: str, args: list) -> IntT:
         """A range of constants counts in u64 when no argument is negative (it is an
         index or a count, which kernel code keeps in u64), else in i64."""
@@ -248,6 +351,14 @@ class StmtChecker:
             return
         if ret == NONE:
             raise self.ctx.at(node, "this function returns None (see its '-> None'), so 'return' takes no value")
+        if isinstance(ret, TupleT) and isinstance(node.value, ast.Tuple):
+            if len(node.value.elts) != len(ret.elems):
+                raise self.ctx.at(node.value, f"this function returns a {ret}: "
+                                              f"{len(ret.elems)} values, not {len(node.value.elts)}")
+            for e, t in zip(node.value.elts, ret.elems):
+                self.expect(e, t, "return value")
+            node.value.ty = ret  # type: ignore[attr-defined]
+            return
         self.expect(node.value, ret, "return value")
 
     def s_Assert(self, node: ast.Assert) -> None:

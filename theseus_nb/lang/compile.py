@@ -20,6 +20,8 @@ class CompiledCell:
     interface: CellInterface
     imports: list
     unsafe: bool
+    #: every global of the cell, private ones too: name -> Type (for .theseus.sigs)
+    globals: dict
 
     @property
     def ir(self) -> str:
@@ -46,7 +48,7 @@ def compile_cell(source: str, name: str, *, filename: str = "<cell>",
     stack_limit names an i64 global holding the lowest allowed stack address; every
     function then checks it on entry (the host JIT uses this; the kernel does not).
     """
-    model = build_model(source, name, filename=filename, unsafe=unsafe)
+    model = build_model(source, name, filename=filename, unsafe=unsafe, interfaces=dict(interfaces))
     interface = interface_from_model(model)  # also refuses public functions with a bad ABI
     checker, infos = check_cell(model, dict(interfaces))
     module = lower_cell(model, checker, infos, checks=checks, stack_limit=stack_limit)
@@ -57,4 +59,5 @@ def compile_cell(source: str, name: str, *, filename: str = "<cell>",
     for cell, _ in model.modules.values():
         if cell not in cells:
             cells.append(cell)
-    return CompiledCell(name, module, interface, cells, model.unsafe)
+    return CompiledCell(name, module, interface, cells, model.unsafe,
+                        {n: g.ty for n, g in model.globals.items()})

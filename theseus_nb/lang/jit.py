@@ -10,6 +10,7 @@ destructors, and its globals simply keep whatever state they had.
 from __future__ import annotations
 
 import ctypes
+import sys
 import threading
 from typing import Any, Callable, Mapping, Optional
 
@@ -20,7 +21,7 @@ from .compile import CompiledCell, compile_cell
 from .errors import CellPanic
 from .interface import interface_of
 from .lltypes import PANIC_T, PTR, STR_T, function_type
-from .types import BOOL, FNREF, NONE, STR, IntT
+from .types import BOOL, FNREF, NONE, STR, IntT, TupleT
 
 I32, I64 = ir.IntType(32), ir.IntType(64)
 JMPBUF_BYTES = 512  # glibc's x86-64 jmp_buf is 200 bytes; leave room
@@ -55,6 +56,54 @@ def optimize(mod: llvm.ModuleRef, tm: llvm.TargetMachine, level: int = 2) -> Non
     pb.getModulePassManager().run(mod, pb)
 
 
+def _host_write(ptr: int, n: int) -> None:
+    sys.stdout.write(ctypes.string_at(ptr, n).decode("ascii", "replace"))
+
+
+def _host_int(v: int, signed: int) -> None:
+    sys.stdout.write(str(v if signed else v & ((1 << 64) - 1)))
+
+
+# print() on the host: the jitted console::write* call back into Python, which writes to
+# sys.stdout (so pytest's capsys and a notebook both see it).  Kept alive for the process.
+_WRITE_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int64)(_host_write)
+_INT_CB = ctypes.CFUNCTYPE(None, ctypes.c_int64, ctypes.c_int32)(_host_int)
+
+
+def _console(m: ir.Module) -> None:
+    """console::begin/end/write/write_u64/write_i64/write_bool, what print() calls.
+
+    begin and end do nothing: JitCell runs one call at a time already."""
+    void = ir.VoidType()
+    write_t = ir.FunctionType(void, [PTR, I64])
+    int_t = ir.FunctionType(void, [I64, I32])
+
+    def host(b: ir.IRBuilder, cb: Any, fty: ir.FunctionType, args: list) -> None:
+        addr = ctypes.cast(cb, ctypes.c_void_p).value
+        b.call(b.inttoptr(ir.Constant(I64, addr), fty.as_pointer()), args)
+
+    for name, params in (("begin", []), ("end", []), ("write", [STR_T]), ("write_u64", [I64]),
+                         ("write_i64", [I64]), ("write_bool", [ir.IntType(1)])):
+        fn = ir.Function(m, ir.FunctionType(void, params), f"console::{name}")
+        b = ir.IRBuilder(fn.append_basic_block())
+        if name == "write":
+            host(b, _WRITE_CB, write_t, [b.extract_value(fn.args[0], 0), b.extract_value(fn.args[0], 1)])
+        elif name in ("write_u64", "write_i64"):
+            host(b, _INT_CB, int_t, [fn.args[0], ir.Constant(I32, int(name == "write_i64"))])
+        elif name == "write_bool":
+            yes, no = fn.append_basic_block("true"), fn.append_basic_block("false")
+            b.cbranch(fn.args[0], yes, no)
+            for block, word in ((yes, "True"), (no, "False")):
+                g = ir.GlobalVariable(m, ir.ArrayType(ir.IntType(8), len(word)), f"jit.{word}")
+                g.initializer = ir.Constant(g.value_type, bytearray(word.encode()))
+                g.global_constant = True
+                b.position_at_end(block)
+                host(b, _WRITE_CB, write_t, [b.bitcast(g, PTR), ir.Constant(I64, len(word))])
+                b.ret_void()
+            continue
+        b.ret_void()
+
+
 def _runtime(cells: list) -> ir.Module:
     """rt::panic (record, then longjmp) and one setjmp wrapper per public function of the cells."""
     m = ir.Module(name="jit.runtime")
@@ -79,6 +128,7 @@ def _runtime(cells: list) -> ir.Module:
         b.store(arg, g)
     b.call(longjmp, [jmpbuf, ir.Constant(I32, 1)])
     b.unreachable()
+    _console(m)
     for cc in cells:
         for fname, sig in cc.interface.functions.items():
             target = ir.Function(m, function_type(list(sig.params), sig.ret), f"{cc.name}::{fname}")
@@ -108,7 +158,15 @@ def _runtime(cells: list) -> ir.Module:
                                 if t != IntT(64, False) and t != IntT(64, True) else next(it))
             res = b.call(target, args)
             out = w.args[0]
-            if sig.ret == STR:
+            if isinstance(sig.ret, TupleT):  # one u64 slot of the out buffer per element
+                for i, t in enumerate(sig.ret.elems):
+                    v = b.extract_value(res, i)
+                    signed = isinstance(t, IntT) and t.signed
+                    wide = v if v.type == I64 else (b.sext(v, I64) if signed else b.zext(v, I64))
+                    slot = b.gep(out, [ir.Constant(I64, i)], source_etype=I64)
+                    slot.type = PTR
+                    b.store(wide, slot)
+            elif sig.ret == STR:
                 b.store(res, out)
             elif sig.ret == FNREF:
                 b.store(b.ptrtoint(res, I64), out)
@@ -140,6 +198,15 @@ def _py_arg(value: Any, ty: Any, fname: str, pname: str, strings: dict) -> list:
     return [value & ((1 << 64) - 1)]
 
 
+def _py_value(raw: int, ty: Any) -> Any:
+    """A returned integer or bool, from its u64 slot, as Python sees it."""
+    if ty == BOOL:
+        return bool(raw & 1)
+    if isinstance(ty, IntT) and ty.signed and raw >= 1 << 63:
+        raw -= 1 << 64
+    return raw
+
+
 class JitCell:
     """A jitted cell: its public functions as attributes, and `.ir` (the cell's IR text)
     unless the cell defines a function of that name (the cell's names win)."""
@@ -165,7 +232,7 @@ class JitCell:
         nargs = sum(2 if t == STR else 1 for _, t in sig.params)
         proto = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, *([ctypes.c_uint64] * nargs))
         cfunc = proto(addr)
-        out = (ctypes.c_uint64 * 2)()
+        out = (ctypes.c_uint64 * 8)()  # a str's two words, or a tuple's elements
         out_addr = ctypes.addressof(out)
 
         def call(*args: Any) -> Any:
@@ -182,7 +249,7 @@ class JitCell:
                     panic = CellPanic(self._read_str(self._msg), pcell, pfunc,
                                       ctypes.c_uint64.from_address(self._line).value)
                 else:
-                    raw = out[0]
+                    raws = list(out)
                     text = self._read_str(out_addr) if sig.ret == STR else ""
             if failed:
                 raise panic
@@ -190,11 +257,9 @@ class JitCell:
                 return None
             if sig.ret == STR:
                 return text
-            if sig.ret == BOOL:
-                return bool(raw & 1)
-            if isinstance(sig.ret, IntT) and sig.ret.signed and raw >= 1 << 63:
-                raw -= 1 << 64
-            return raw
+            if isinstance(sig.ret, TupleT):
+                return tuple(_py_value(r, t) for r, t in zip(raws, sig.ret.elems))
+            return _py_value(raws[0], sig.ret)
 
         call.__name__ = fname
         call.__doc__ = f"{cell}::{sig.text} (jitted)"
@@ -217,11 +282,13 @@ def jit(source: str, *, name: str = "cell", unsafe: Optional[bool] = None,
     source's marker) for the main cell; the others always take it from their source.
     """
     init_llvm()
-    if "rt" in others or name == "rt":
-        raise ValueError("the host JIT provides rt::panic itself, so a cell named 'rt' can be "
-                         "compiled with compile_cell but not jitted; give it another name to try it")
+    for own, what in (("rt", "rt::panic"), ("console", "console::write and the rest of print()")):
+        if own in others or name == own:
+            raise ValueError(f"the host JIT provides {what} itself, so a cell named '{own}' can "
+                             "be compiled with compile_cell but not jitted; give it another name "
+                             "to try it")
     ifaces = {n: interface_of(src, n) for n, src in others.items()}
-    ifaces[name] = interface_of(source, name)
+    ifaces[name] = interface_of(source, name, unsafe=unsafe)
     compiled: dict[str, CompiledCell] = {}
     for n, src in list(others.items()) + [(name, source)]:
         compiled[n] = compile_cell(src, n, unsafe=unsafe if n == name else None,
@@ -232,6 +299,11 @@ def jit(source: str, *, name: str = "cell", unsafe: Optional[bool] = None,
     for cc in list(compiled.values()):
         mod = llvm.parse_assembly(str(cc.module))
         mod.verify()
+        # the optimiser lays out structs by the module's data layout and the code
+        # generator by the target's: they must agree, or two cells sharing a struct
+        # would place its fields differently
+        mod.triple = tm.triple
+        mod.data_layout = str(tm.target_data)
         mods.append(mod)
     rt = llvm.parse_assembly(str(_runtime([compiled[name]])))
     rt.verify()

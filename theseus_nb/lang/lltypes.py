@@ -10,7 +10,7 @@ from llvmlite import ir
 # `ptr` everywhere is what LLVM itself prints, so turning it off is harmless.
 llvmlite.ir.types.ir_layer_typed_pointers_enabled = False
 
-from .types import BOOL, FNREF, NONE, STR, ArrayT, IntT, StructT, Type, is_aggregate
+from .types import BOOL, FNREF, NONE, STR, ArrayT, IntT, StructT, TupleT, Type, is_aggregate
 
 I1, I8, I64 = ir.IntType(1), ir.IntType(8), ir.IntType(64)
 PTR = ir.PointerType()
@@ -44,7 +44,10 @@ def llvm_type(ty: Type) -> ir.Type:
 
 
 def value_type(ty: Type) -> ir.Type:
-    """The LLVM type of a cell value in a register: as in memory, but a bool is an i1."""
+    """The LLVM type of a cell value in a register: as in memory, but a bool is an i1
+    (a tuple, only ever in registers, is a literal struct of its elements)."""
+    if isinstance(ty, TupleT):
+        return ir.LiteralStructType([value_type(t) for t in ty.elems])
     return I1 if ty == BOOL else llvm_type(ty)
 
 

@@ -68,6 +68,14 @@ class CellLowerer:
                 self.externals[full] = ir.Function(self.module, function_type(list(sig.params), sig.ret), full)
         return self.externals[full]
 
+    def external_global(self, cell: str, name: str, ty: Type) -> ir.GlobalVariable:
+        """Declare (once) another cell's global: a relocation to its data section, an edge
+        of the section graph as a call is."""
+        full = f"{cell}::{name}"
+        if full not in self.module.globals:
+            ir.GlobalVariable(self.module, llvm_type(ty), full)  # no initializer: external
+        return self.module.globals[full]
+
     def panic_fn(self) -> ir.Function:
         name = "rt::panic"
         if name in self.module.globals:

@@ -8,11 +8,19 @@ import ast
 from llvmlite import ir
 from llvmlite.ir import instructions
 
+from .interface import FunctionSig
 from .lltypes import FNREF_T, PTR, STR_T
-from .types import BOOL, IntT, Type, is_aggregate
+from .types import BOOL, I64 as I64_T, NONE, STR, U64, IntT, Type, is_aggregate
 
 I1, I32, I64, I128 = ir.IntType(1), ir.IntType(32), ir.IntType(64), ir.IntType(128)
 VOID = ir.VoidType()
+#: What print() calls, in kernel_src/console.py (the host JIT brings its own).
+CONSOLE = "console"
+CONSOLE_SIGS = {"begin": FunctionSig("begin", (), NONE, True), "end": FunctionSig("end", (), NONE, True),
+                "write": FunctionSig("write", (("s", STR),), NONE, True),
+                "write_u64": FunctionSig("write_u64", (("v", U64),), NONE, True),
+                "write_i64": FunctionSig("write_i64", (("v", I64_T),), NONE, True),
+                "write_bool": FunctionSig("write_bool", (("b", BOOL),), NONE, True)}
 PORT_OPS = {"outb": (8, "al"), "outw": (16, "ax"), "outl": (32, "eax"),
             "inb": (8, "al"), "inw": (16, "ax"), "inl": (32, "eax")}
 
@@ -57,6 +65,8 @@ class CallLowerer:
             return b.call(target, [self.value(node.args[0])])
         if kind == "intrinsic":
             return self.intrinsic(node, node.call[1])
+        if kind == "print":
+            return self.print_(node)
         if kind == "conv":
             return self.convert(self.value(node.args[0]), node.args[0].ty, node.call[1], node)
         if kind == "len":
@@ -81,6 +91,14 @@ class CallLowerer:
             op = "<" if node.call[1] == "min" else ">"
             cmp = b.icmp_signed(op, y, x) if node.ty.signed else b.icmp_unsigned(op, y, x)
             return b.select(cmp, y, x)  # ties keep the first, as Python does
+        if kind == "divmod":  # Python's floor semantics, each operand evaluated once
+            x, y = self.value(node.args[0]), node.args[1]
+            ty = node.args[0].ty
+            yv = self.value(y)
+            q = self.divmod(True, x, yv, ty, node)
+            r = self.divmod(False, x, yv, ty, node)
+            pair = b.insert_value(ir.Constant(ir.LiteralStructType([q.type, r.type]), None), q, 0)
+            return b.insert_value(pair, r, 1)
         if kind == "abs":
             x = self.value(node.args[0])
             if not node.ty.signed:
@@ -88,6 +106,47 @@ class CallLowerer:
             neg = self.overflowing("sub", ir.Constant(x.type, 0), x, node.ty, node)
             return b.select(b.icmp_signed("<", x, ir.Constant(x.type, 0)), neg, x)
         raise AssertionError(kind)
+
+    def print_(self, node: ast.Call) -> None:
+        """Every argument first (any may panic), then the pieces in one critical section."""
+        b = self.builder
+        kw = {k.arg: k.value.value for k in node.keywords}
+        sep, end = kw.get("sep", " "), kw.get("end", "\n")
+        pieces: list = []  # str (literal text) or (Type, value)
+
+        def text(t: str) -> None:
+            if pieces and isinstance(pieces[-1], str):
+                pieces[-1] += t  # one write for the separator and a literal beside it
+            elif t:
+                pieces.append(t)
+
+        for i, a in enumerate(node.args):
+            if i:
+                text(sep)
+            for part in a.values if isinstance(a, ast.JoinedStr) else [a]:
+                if isinstance(part, ast.Constant) and isinstance(part.value, str):
+                    text(part.value)
+                else:
+                    e = part.value if isinstance(part, ast.FormattedValue) else part
+                    pieces.append((e.ty, self.value(e)))
+        text(end)
+        call = lambda name, args: b.call(self.cell.symbol(CONSOLE, name, CONSOLE_SIGS[name]), args)
+        call("begin", [])
+        for p in pieces:
+            if isinstance(p, str):
+                call("write", [self.cell.string(p)])
+                continue
+            ty, v = p
+            if ty == STR:
+                call("write", [v])
+            elif ty == BOOL:
+                call("write_bool", [v])
+            elif ty.signed:
+                call("write_i64", [b.sext(v, I64) if ty.bits < 64 else v])
+            else:
+                call("write_u64", [b.zext(v, I64) if ty.bits < 64 else v])
+        call("end", [])
+        return None
 
     def convert(self, v: ir.Value, src: Type, dst: Type, node: ast.AST) -> ir.Value:
         """u8(x), i64(x), bool(x)...: exact or a panic, never a silent truncation."""

@@ -10,7 +10,7 @@ import ast
 
 from llvmlite import ir
 
-from .lltypes import llvm_type
+from .lltypes import llvm_type, value_type
 from .types import BOOL, STR, ArrayT, IntT, StructT, Type, is_aggregate
 
 I1, I64 = ir.IntType(1), ir.IntType(64)
@@ -29,6 +29,12 @@ class ExprLowerer:
     # ---- places (arrays, structs, variables) ---------------------------
     def place(self, node: ast.expr) -> ir.Value:
         b = self.builder
+        if getattr(node, "kind", None) == "extglobal":  # another cell's, read here only
+            if isinstance(node, ast.Name):
+                cell, remote, ty = self.cell.checker.imported_globals[node.id]
+            else:
+                (cell, remote), ty = node.shared, node.ty
+            return self.cell.external_global(cell, remote, ty)
         if isinstance(node, ast.Name):
             if node.id in self.info.locals and node.id not in self.info.global_names:
                 local = self.info.locals[node.id]
@@ -121,6 +127,14 @@ class ExprLowerer:
         if kind == "const" and node.ty == BOOL:
             return ir.Constant(I1, int(bool(node.value_)))
         return self.v_Name(node)
+
+    def v_Tuple(self, node: ast.Tuple) -> ir.Value:
+        """`return a, b` from a function declared -> tuple[...]: every element in order."""
+        vals = [self.value(e) for e in node.elts]
+        out = ir.Constant(value_type(node.ty), None)
+        for i, v in enumerate(vals):
+            out = self.builder.insert_value(out, v, i)
+        return out
 
     def v_BinOp(self, node: ast.BinOp) -> ir.Value:
         return self.binop(node.op, self.value(node.left), node.right, node.ty, node)

@@ -151,6 +151,22 @@ class StmtLowerer:
 
     def l_Assign(self, node: ast.Assign) -> None:
         target = node.targets[0]
+        if isinstance(target, (ast.Tuple, ast.List)):
+            # Python: the whole right side first, then each target from left to right
+            # (so `i, xs[i] = 1, 5` indexes with the new i)
+            v = node.value
+            vals = ([self.value(e) for e in v.elts] if isinstance(v, ast.Tuple) else
+                    [None] * len(target.elts))
+            if not isinstance(v, ast.Tuple):
+                whole = self.value(v)
+                vals = [self.builder.extract_value(whole, i) for i in range(len(target.elts))]
+            for t, val in zip(target.elts, vals):
+                if isinstance(t, ast.Name):
+                    self.store_value(val, self.slot_of(t.id))
+                    self.bind(t.id)
+                else:
+                    self.store_value(val, self.place(t))
+            return
         if isinstance(target, ast.Name):
             local = self.info.locals.get(target.id)
             if local is not None and local.storage == "owned" and target.id not in self.info.global_names:
@@ -201,8 +217,11 @@ class StmtLowerer:
         b.position_at_end(done)
 
     def l_For(self, node: ast.For) -> None:
+        if node.kind == "enumerate":
+            self.array_loop(node, node.target.elts[1].id, node.iter.args[0], node.target.elts[0].id)
+            return
         if node.kind != "range":
-            self.array_loop(node)
+            self.array_loop(node, node.target.id, node.iter)
             return
         b = self.builder
         var = node.target.id
@@ -301,12 +320,12 @@ class StmtLowerer:
         b.cbranch(b.extract_value(pair, 1), done, head)
         b.position_at_end(done)
 
-    def array_loop(self, node: ast.For) -> None:
-        """`for x in array`: each element read when the loop gets there."""
+    def array_loop(self, node: ast.For, var: str, array: ast.expr, index: str = "") -> None:
+        """`for x in array` (and `for index, x in enumerate(array)`): each element read
+        when the loop gets there."""
         b = self.builder
-        var = node.target.id
-        arr_t = node.iter.ty
-        base = self.place(node.iter)
+        arr_t = array.ty
+        base = self.place(array)
         counter = self.temp(I64, f"{var}.idx")
         b.store(ir.Constant(I64, 0), counter)
         head, body, latch, done = (self.fn.append_basic_block(n)
@@ -320,6 +339,9 @@ class StmtLowerer:
         b.store(p if is_aggregate(arr_t.elem) else b.load(p, typ=llvm_type(arr_t.elem)),
                 self.slots[var])
         self.bind(var)
+        if index:
+            b.store(i, self.slots[index])
+            self.bind(index)
         self.loops.append((latch, done))
         self.body(node.body)
         self.loops.pop()

@@ -11,13 +11,17 @@ from typing import Optional
 
 from .errors import SourceContext
 from .marker import UNSAFE_MARK, marker_position, stray_marker_lines
-from .types import BOOL, FNREF, NONE, SCALAR_NAMES, STR, ArrayT, IntT, StructT, Type
+from .types import BOOL, FNREF, NONE, SCALAR_NAMES, STR, ArrayT, IntT, StructT, TupleT, Type
 from .unsafe import INTRINSICS
 
 PRELUDE_MODULES = ("theseus_nb.lang.prelude", "theseus_nb.lang")
 UNSAFE_MODULE = "theseus_nb.lang.unsafe"
+#: The decorator by which an unsafe cell's author lets safe cells call a function.
+SAFE_INTERFACE = "safe_interface"
 CELL_PREFIXES = ("cells.", "kernel_src.")
 # a zero-filled fnref would be a null function pointer: only locals and parameters hold one
+NO_TUPLE = ("a tuple is not a value to store or pass around: only a function's return type "
+            "may be one ('-> tuple[u64, bool]'), unpacked where it is called ('q, r = f(x)')")
 NO_STORED_FNREF = ("a fnref can only be a parameter or a local (a global, field or array "
                    "element would start as a null function); store addr_of(f) as a u64 in "
                    "an unsafe cell instead")
@@ -30,6 +34,8 @@ class FuncDef:
     params: list  # of (name, Type)
     ret: Type
     node: ast.FunctionDef
+    #: marked @safe_interface: its author promises a safe cell may call it
+    safe_interface: bool = False
 
 
 @dataclass
@@ -65,6 +71,9 @@ class CellModel:
     # dotted module path -> (cell, node) for `import cells.x`
     modules: dict = field(default_factory=dict)
     intrinsics: dict = field(default_factory=dict)  # local name -> intrinsic name
+    #: the interfaces of the cells it imports, when compiling (None: computing its own
+    #: interface, when an imported struct used as a type stands for itself by name only)
+    foreign: Optional[dict] = None
     stray_marks: list = field(default_factory=list)  # lines with the marker's text that do not count
 
     def intrinsic_refusal(self, name: str) -> str:
@@ -149,9 +158,23 @@ def fold_const(node: ast.AST, consts: dict) -> object:
     return None
 
 
-def resolve_type(node: Optional[ast.AST], model: CellModel, *, what: str) -> Type:
-    """Turn an annotation into a Type, or raise a CellError saying what is allowed."""
+def resolve_type(node: Optional[ast.AST], model: CellModel, *, what: str,
+                 tuple_ok: bool = False) -> Type:
+    """Turn an annotation into a Type, or raise a CellError saying what is allowed
+    (a tuple only where tuple_ok: a function's return type)."""
     ctx = model.ctx
+    if (isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name)
+            and node.value.id == "tuple"):
+        if not tuple_ok:
+            raise ctx.at(node, NO_TUPLE)
+        parts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        elems = tuple(resolve_type(p, model, what=what) for p in parts)
+        if len(elems) < 2:
+            raise ctx.at(node, "a tuple needs at least two elements (a tuple of one is its value)")
+        for p, t in zip(parts, elems):
+            if not (isinstance(t, IntT) or t == BOOL):
+                raise ctx.at(p, f"a tuple holds integers and bools only, not {t}")
+        return TupleT(elems)
     if node is None:
         raise ctx.at(None, f"{what} needs a type annotation")
     if isinstance(node, ast.Constant) and node.value is None:
@@ -161,6 +184,13 @@ def resolve_type(node: Optional[ast.AST], model: CellModel, *, what: str) -> Typ
             return SCALAR_NAMES[node.id]
         if node.id in model.structs:
             return model.structs[node.id]
+        if node.id in model.imported:
+            cell, remote, _ = model.imported[node.id]
+            if model.foreign is None:
+                return StructT(f"{cell}.{remote}", ())  # never reaches an interface
+            iface = model.foreign.get(cell)
+            if iface is not None and remote in iface.structs:
+                return iface.structs[remote]
         if node.id == "int":
             raise ctx.at(node, "'int' has no fixed size: use one of u8 u16 u32 u64 i8 i16 i32 i64")
     if (isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name)
@@ -232,11 +262,13 @@ def _check_import(node: ast.AST, model: CellModel) -> None:
 
 
 def build_model(source: str, name: str, *, filename: str = "<cell>",
-                unsafe: Optional[bool] = None) -> CellModel:
+                unsafe: Optional[bool] = None, interfaces: Optional[dict] = None) -> CellModel:
     """Parse a cell and collect its top-level definitions (no function bodies checked).
 
     unsafe: None takes it from the header's marker; True makes the cell unsafe;
     False makes it safe and refuses a source that carries the marker.
+    interfaces: those of the cells it imports (for the structs it may use as types);
+    None when only its own interface is wanted.
     """
     ctx = SourceContext(source, name, filename)
     if not name.isidentifier():
@@ -248,6 +280,7 @@ def build_model(source: str, name: str, *, filename: str = "<cell>",
                         "loaded as safe (unsafe=False), so it is refused: delete that line if "
                         "the cell needs no unsafe intrinsics, or load it as unsafe", *mark)
     model = CellModel(name, ctx, tree, mark is not None if unsafe is None else unsafe)
+    model.foreign = interfaces
     model.stray_marks = stray_marker_lines(source, mark[0] if mark else None)
     defined: dict = {}
 
@@ -343,8 +376,12 @@ def _signature(node: ast.FunctionDef, model: CellModel) -> FuncDef:
     a = node.args
     if a.vararg or a.kwarg or a.kwonlyargs or a.defaults or a.posonlyargs or a.kw_defaults:
         raise ctx.at(node, "functions take plain positional parameters only (no defaults, *args or **kwargs)")
-    if node.decorator_list:
-        raise ctx.at(node.decorator_list[0], "function decorators are not supported")
+    safe_interface = False
+    for d in node.decorator_list:
+        if not (isinstance(d, ast.Name) and d.id == SAFE_INTERFACE) or safe_interface:
+            raise ctx.at(d, f"the only function decorator is @{SAFE_INTERFACE}, once "
+                            "(an unsafe cell's promise that a safe cell may call the function)")
+        safe_interface = True
     params = [(arg.arg, resolve_type(arg.annotation, model, what=f"parameter '{arg.arg}'"))
               for arg in a.args]
     for arg in a.args:
@@ -352,9 +389,9 @@ def _signature(node: ast.FunctionDef, model: CellModel) -> FuncDef:
             raise ctx.at(arg, f"parameter '{arg.arg}' needs a type annotation, e.g. '{arg.arg}: u64'")
     if node.returns is None:
         raise ctx.at(node, f"function '{node.name}' needs a return annotation, e.g. '-> u64' or '-> None'")
-    ret = resolve_type(node.returns, model, what="the return value")
+    ret = resolve_type(node.returns, model, what="the return value", tuple_ok=True)
     if isinstance(ret, (ArrayT, StructT)):
         raise ctx.at(node.returns, "a function cannot return an array or struct: pass one in "
                                    "as a parameter and fill it in place")
-    return FuncDef(node.name, params, ret, node)
+    return FuncDef(node.name, params, ret, node, safe_interface)
 

@@ -12,7 +12,7 @@ from typing import Optional
 from .check_call import BUILTINS, CallChecker
 from .check_expr import ExprChecker
 from .check_stmt import Local, StmtChecker
-from .parse import CellModel, ConstDef, FuncDef
+from .parse import SAFE_INTERFACE, CellModel, ConstDef, FuncDef
 from .types import is_aggregate
 from .unsafe import INTRINSICS
 
@@ -25,6 +25,7 @@ class FuncInfo:
     sig: FuncDef
     locals: dict = field(default_factory=dict)  # name -> Local
     global_names: set = field(default_factory=set)
+    shared_refs: dict = field(default_factory=dict)  # loop variable -> (owner, global)
 
 
 def _assigned_names(fn: ast.FunctionDef) -> set:
@@ -32,7 +33,9 @@ def _assigned_names(fn: ast.FunctionDef) -> set:
     for node in ast.walk(fn):
         if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.For)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            names.update(t.id for t in targets if isinstance(t, ast.Name))
+            for t in targets:  # `a, b = ...` and `for i, x in ...` bind each name
+                names.update(e.id for e in (t.elts if isinstance(t, (ast.Tuple, ast.List)) else [t])
+                             if isinstance(e, ast.Name))
     return names
 
 
@@ -43,6 +46,8 @@ class Checker(ExprChecker, CallChecker, StmtChecker):
         self.model, self.ctx, self.interfaces = model, model.ctx, interfaces
         self.consts: dict = dict(model.constants)
         self.imported_funcs: dict = {}  # local name -> (cell, remote name, FunctionSig)
+        self.imported_globals: dict = {}  # local name -> (cell, remote name, Type): read-only
+        self.imported_structs: dict = {}  # local name -> StructT
         self._resolve_imports()
         self.untyped_consts = {n: c for n, c in self.consts.items() if c.ty is None}
         self.info: Optional[FuncInfo] = None
@@ -60,15 +65,31 @@ class Checker(ExprChecker, CallChecker, StmtChecker):
         for local, (cell, remote, node) in self.model.imported.items():
             iface = self._interface(cell, node)
             if remote in iface.functions:
+                if not self.model.unsafe and not iface.callable_from_safe(remote):
+                    raise self.ctx.at(node, iface.safe_refusal(remote))
                 self.imported_funcs[local] = (cell, remote, iface.functions[remote])
             elif remote in iface.constants:
                 ty, value = iface.constants[remote]
                 self.consts[local] = ConstDef(local, value, ty, node)
+            elif remote in iface.globals:
+                if not is_aggregate(iface.globals[remote]):
+                    # CPython's `from m import x` copies an int once; the compiled cell
+                    # would read it live: the two would differ after the owner's next write
+                    raise self.ctx.at(node, f"'{remote}' is a {iface.globals[remote]} global of "
+                                            f"cell '{cell}': 'from ... import' would copy it once "
+                                            "in Python, so read it through its module instead "
+                                            f"('import cells.{cell}', then 'cells.{cell}.{remote}'"
+                                            f" or 'kernel_src.{cell}.{remote}'), which reads it "
+                                            "as it is now, in CPython too")
+                self.imported_globals[local] = (cell, remote, iface.globals[remote])
+            elif remote in iface.structs:
+                self.imported_structs[local] = iface.structs[remote]
             elif remote.startswith("_") or remote in iface.private:
                 raise self.ctx.at(node, f"'{remote}' is private to cell '{cell}' (its name starts "
                                         "with _); only public names can be imported")
             else:
-                raise self.ctx.at(node, f"cell '{cell}' has no public function or constant '{remote}'")
+                raise self.ctx.at(node, f"cell '{cell}' has no public function, constant, "
+                                        f"global or struct '{remote}'")
         for _path, (cell, node) in self.model.modules.items():
             self._interface(cell, node)
 
@@ -84,9 +105,78 @@ class Checker(ExprChecker, CallChecker, StmtChecker):
             raise self.ctx.at(node, f"'{node.attr}' is private to cell '{cell}' (its name starts with _)")
         if node.attr in iface.constants:
             return ("const", node.attr, iface.constants[node.attr])
+        if node.attr in iface.globals:
+            return ("global", node.attr, (cell, iface.globals[node.attr]))
         if node.attr not in iface.functions:
-            raise self.ctx.at(node, f"cell '{cell}' has no public function or constant '{node.attr}'")
+            raise self.ctx.at(node, f"cell '{cell}' has no public function, constant or global "
+                                    f"'{node.attr}'")
+        if not self.model.unsafe and not iface.callable_from_safe(node.attr):
+            raise self.ctx.at(node, iface.safe_refusal(node.attr))
         return (cell, node.attr, iface.functions[node.attr])
+
+    def struct_named(self, name: str) -> object:
+        """The struct type a name stands for here (this cell's or imported), or None."""
+        return self.model.structs.get(name) or self.imported_structs.get(name)
+
+    def shared_root(self, node: ast.expr) -> Optional[tuple]:
+        """(owner cell, its global's name) when the place node is (inside) another
+        cell's global, which this cell may read but never write; else None."""
+        while isinstance(node, (ast.Subscript, ast.Attribute)):
+            if getattr(node, "kind", None) == "extglobal":
+                return node.shared  # type: ignore[attr-defined]
+            node = node.value
+        if not isinstance(node, ast.Name):
+            return None
+        kind = getattr(node, "kind", None)
+        if kind == "extglobal":
+            cell, remote, _ = self.imported_globals[node.id]
+            return cell, remote
+        if kind == "local" and self.info is not None:
+            return self.info.shared_refs.get(node.id)
+        return None
+
+    def _shared_refs(self, fn: ast.FunctionDef) -> dict:
+        """Loop variables that may refer into another cell's global, wherever they are
+        used: `for t in tasks` (and `for r in t.regs`, and so on) makes t read-only for
+        the whole function, so no order of statements or loop can write through it."""
+        refs: dict = {}
+        changed = True
+        while changed:
+            changed = False
+            for node in ast.walk(fn):
+                if not isinstance(node, ast.For):
+                    continue
+                target, it = node.target, node.iter
+                if isinstance(target, ast.Tuple) and len(target.elts) == 2 \
+                        and isinstance(it, ast.Call) and len(it.args) == 1:
+                    target, it = target.elts[1], it.args[0]  # for i, x in enumerate(xs)
+                if isinstance(target, ast.Name) and target.id not in refs:
+                    root = self._syntactic_root(it, refs)
+                    if root is not None:
+                        refs[target.id] = root
+                        changed = True
+        return refs
+
+    def _syntactic_root(self, node: ast.expr, refs: dict) -> Optional[tuple]:
+        while isinstance(node, (ast.Subscript, ast.Attribute)):
+            if isinstance(node, ast.Attribute) and ast.unparse(node.value) in self.model.modules:
+                cell, _ = self.model.modules[ast.unparse(node.value)]
+                iface = self.interfaces.get(cell)
+                return (cell, node.attr) if iface is not None and node.attr in iface.globals else None
+            node = node.value
+        if isinstance(node, ast.Name):
+            if node.id in refs:
+                return refs[node.id]
+            if node.id in self.imported_globals and node.id not in self.assigned:
+                cell, remote, _ = self.imported_globals[node.id]
+                return cell, remote
+        return None
+
+    def refuse_write(self, target: ast.expr, what: str = "write") -> None:
+        """A CellError if target is (inside) another cell's global."""
+        shared = self.shared_root(target)
+        if shared is not None:
+            raise self.ctx.at(target, read_only(ast.unparse(target), *shared, what=what))
 
     def imported_sig(self, name: str) -> tuple:
         return self.imported_funcs[name]
@@ -116,8 +206,12 @@ class Checker(ExprChecker, CallChecker, StmtChecker):
             return "func", m.functions[n]
         if n in self.imported_funcs:
             return "extfunc", self.imported_funcs[n][2]
+        if n in self.imported_globals:
+            return "extglobal", self.imported_globals[n][2]
         if n in m.structs:
             return "struct", m.structs[n]
+        if n in self.imported_structs:
+            return "struct", self.imported_structs[n]
         if n in m.intrinsics:
             return "intrinsic", m.intrinsics[n]
         if n in BUILTINS:
@@ -134,6 +228,12 @@ class Checker(ExprChecker, CallChecker, StmtChecker):
     def check(self) -> dict:
         """Check every function; return name -> FuncInfo."""
         out = {}
+        for f in self.model.functions.values():
+            if f.safe_interface and not self.model.unsafe:
+                raise self.ctx.at(f.node.decorator_list[0], f"@{SAFE_INTERFACE} marks a function "
+                                  "of an unsafe cell as callable from safe cells; this cell is "
+                                  "safe, so all its public functions are, and the mark would "
+                                  "promise nothing: remove it")
         for g in self.model.globals.values():
             self.info, self.assigned = None, set()
             self.initializer(g.value, g.ty, g.node, static=True) if g.value is not None else None
@@ -146,11 +246,15 @@ class Checker(ExprChecker, CallChecker, StmtChecker):
         self.info = info
         self.defaulted: set = set()  # locals typed i64 only because of a bare literal
         self.assigned = _assigned_names(f.node)
+        info.shared_refs = self._shared_refs(f.node)
         for node in ast.walk(f.node):
             if isinstance(node, ast.Global):
                 for n in node.names:
                     if n in self.consts:
                         raise self.ctx.at(node, f"'{n}' is a constant and cannot be assigned")
+                    if n in self.imported_globals:
+                        cell, remote, _ = self.imported_globals[n]
+                        raise self.ctx.at(node, read_only(n, cell, remote))
                     if n not in self.model.globals:
                         raise self.ctx.at(node, f"'{n}' is not a global variable of this cell")
                     info.global_names.add(n)
@@ -171,6 +275,13 @@ class Checker(ExprChecker, CallChecker, StmtChecker):
                 raise self.ctx.at(s, f"'{type(s).__name__}' statements are not supported in the cell language")
             method(s)
 
+
+
+def read_only(shown: str, cell: str, remote: str, what: str = "write") -> str:
+    """Why a cell may not write another's global, and the way to change it."""
+    return (f"'{shown}' is part of '{remote}', a global that belongs to cell '{cell}': another "
+            f"cell may read it but not {what} it, because only its owner keeps it consistent; "
+            f"to change it, call a function of '{cell}' that does (or add one there)")
 
 
 def check_cell(model: CellModel, interfaces: dict) -> tuple:

@@ -68,7 +68,17 @@ class StructT:
         return self.name
 
 
-Type = Union[IntT, ScalarT, ArrayT, StructT]
+@dataclass(frozen=True)
+class TupleT:
+    """tuple[T1, T2, ...] of integers and bools: only what a function returns, unpacked
+    at once (`q, r = divmod(a, b)`); never stored, passed or compared."""
+    elems: tuple
+
+    def __str__(self) -> str:
+        return f"tuple[{', '.join(str(t) for t in self.elems)}]"
+
+
+Type = Union[IntT, ScalarT, ArrayT, StructT, TupleT]
 
 INT_TYPES = {f"{'i' if s else 'u'}{b}": IntT(b, s) for b in (8, 16, 32, 64) for s in (False, True)}
 BOOL = ScalarT("bool")
@@ -79,6 +89,21 @@ U8, U64, I64 = INT_TYPES["u8"], INT_TYPES["u64"], INT_TYPES["i64"]
 SCALAR_NAMES = {"bool": BOOL, "str": STR, "fnref": FNREF, "None": NONE, **INT_TYPES}
 
 
+def layout(ty: object) -> str:
+    """A type with every struct spelled out field by field: what a reader in another cell
+    depends on (two structs of one name but other fields have different layouts)."""
+    if isinstance(ty, StructT):
+        return f"{ty.name}{{{', '.join(f'{n}: {layout(t)}' for n, t in ty.fields)}}}"
+    if isinstance(ty, ArrayT):
+        return f"Array[{layout(ty.elem)}, {ty.n}]"
+    return str(ty)
+
+
+def owner_of(ty: object) -> str:
+    """The cell that defines struct type ty ("" for a type of no cell)."""
+    return ty.name.split(".")[0] if isinstance(ty, StructT) else ""
+
+
 def is_aggregate(ty: object) -> bool:
     """Arrays and structs live in memory and move only by reference."""
     return isinstance(ty, (ArrayT, StructT))
@@ -86,4 +111,4 @@ def is_aggregate(ty: object) -> bool:
 
 def is_public_abi(ty: object) -> bool:
     """Types a public (cross-cell) function may take or return."""
-    return isinstance(ty, IntT) or ty in (BOOL, STR, FNREF, NONE)
+    return isinstance(ty, (IntT, TupleT)) or ty in (BOOL, STR, FNREF, NONE)

@@ -104,7 +104,7 @@ def test_unknown_cell_and_name() -> None:
     e = error("\n\nfrom cells.nope import f\n", interfaces=iface())
     assert e.line == 3 and "unknown cell 'nope'" in e.message
     e = error("from kernel_src.serial import read\n", interfaces=iface())
-    assert e.line == 1 and "has no public function or constant 'read'" in e.message
+    assert e.line == 1 and "has no public function, constant, global or struct 'read'" in e.message
 
 
 def test_cross_cell_argument_types_are_checked() -> None:

@@ -113,6 +113,8 @@ def test_all_is_honest() -> None:
 def test_a_cell_named_rt_is_refused_with_a_reason() -> None:
     with pytest.raises(ValueError, match="provides rt::panic itself"):
         jit("def f() -> None:\n    pass\n", name="rt")
+    with pytest.raises(ValueError, match="provides console::write and the rest of print"):
+        jit("def f() -> None:\n    pass\n", name="console")
 
 
 def test_calls_from_several_threads_keep_their_own_results() -> None:

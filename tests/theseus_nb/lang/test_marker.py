@@ -104,9 +104,10 @@ def test_the_host_jit_follows_the_same_rules() -> None:
         jit(src, name="clock", unsafe=False)
     with pytest.raises(CellError, match="rdtsc is an unsafe intrinsic"):
         jit('"""\n# cell: unsafe\n"""\n' + src[15:], name="clock")
-    # an imported cell takes it from its own source
+    # an imported cell takes it from its own source (and a safe caller needs the mark)
     app = "from cells.clock import now\n\n\ndef later() -> u64:\n    return now() + 1\n"
-    assert jit(app, name="app", others={"clock": src}).later() > 1
+    marked = src.replace("def now", "@safe_interface\ndef now")
+    assert jit(app, name="app", others={"clock": marked}).later() > 1
 
 
 def test_unsafe_marker_line_is_public() -> None:

@@ -1,0 +1,74 @@
+"""print() in the kernel (issue 13, item 2), with real QEMU: a command prints the same text
+as CPython does with the same source, and tasks printing at once never cut each other's
+lines."""
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from theseus_nb import Kernel
+from theseus_nb.live import LiveKernel
+
+from tests.theseus_nb.lang.test_print import DIVIDES, PRINTER, cpython
+
+COMMAND = PRINTER + '''
+
+def main(a: u64) -> u64:
+    """The printer as a shell command."""
+    show(7)
+    return 0
+'''
+
+#: Each task prints `n` lines of several pieces; a task switch inside a print would cut one.
+CHATTY = '''from theseus_nb.lang.prelude import *
+from kernel_src.task import sleep
+
+
+def run(n: u64) -> u64:
+    """Wait a little (so the spawn's reply is out), then print n lines."""
+    sleep(20)
+    for i in range(n):
+        print(f"task {n} line {i}:", "a", "few", "more", "words", sep=" | ")
+    return 0
+'''
+LINE = re.compile(r"^task (\d+) line (\d+): \| a \| few \| more \| words$")
+
+
+@pytest.fixture(scope="module")
+def vm(tmp_path_factory: pytest.TempPathFactory):
+    """The default kernel with the printing cells, booted once for this file."""
+    kernel = Kernel.default().with_cell("printer", COMMAND).with_cell("chatty", CHATTY)
+    with kernel.build(tmp_path_factory.mktemp("print-kernel")).boot() as m:
+        yield m
+
+
+def test_a_command_prints_what_cpython_prints(vm: LiveKernel) -> None:
+    expected, _ = cpython(PRINTER, "show", 7)
+    assert vm.command("printer") == expected.removesuffix("\n")
+
+
+def test_a_cell_loaded_at_run_time_prints_too(vm: LiveKernel) -> None:
+    vm.load("divides", DIVIDES + "\n\ndef main(a: u64) -> u64:\n    return u64(divide(-7, 2) + 4)\n")
+    assert vm.command("divides") == "before\nquotient -4"
+
+
+def test_tasks_printing_at_once_never_cut_a_line(vm: LiveKernel) -> None:
+    before = len(vm.transcript)
+    vm.spawn("chatty::run", 150)
+    vm.spawn("chatty::run", 151)
+    # 301 lines of 50 bytes take about 1.5 s at the UART's 115200 baud, several time
+    # slices; no command meanwhile, since today the host's replies share COM1 with tasks
+    time.sleep(4)
+    assert vm.command("echo done") == "done"
+    # (the first line a task prints follows the shell's prompt)
+    lines = [line.removeprefix("theseus> ") for line in vm.transcript[before:].splitlines()]
+    printed = [line for line in lines if line.startswith("task ")]
+    assert all(LINE.match(line) for line in printed), [x for x in printed if not LINE.match(x)]
+    got = [tuple(int(g) for g in LINE.match(line).groups()) for line in printed]
+    for n in (150, 151):
+        assert [i for t, i in got if t == n] == list(range(n))
+    # the two tasks did run at the same time: their lines alternate somewhere
+    switches = sum(1 for a, b in zip(got, got[1:]) if a[0] != b[0])
+    assert switches >= 2, [(a, b) for a, b in zip(got, got[1:]) if a[0] != b[0]]
