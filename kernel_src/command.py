@@ -18,7 +18,7 @@ and a Ctrl-C that comes meanwhile takes effect at release().
 """
 # cell: unsafe
 from theseus_nb.lang.prelude import *
-from theseus_nb.lang.unsafe import addr_of, call_addr, store64
+from theseus_nb.lang.unsafe import addr_of, call_addr, load64, store64
 from kernel_src.params import COMMAND_STACK
 from kernel_src.frame import FRAME_RIP, FRAME_RSP, FRAME_RDI, FRAME_RFLAGS, RFLAGS_IF, RFLAGS_FIXED
 from kernel_src.namespace import symbol_address
@@ -36,7 +36,7 @@ _abandon_fn: u64 = 0
 _stack: u64 = 0
 _running: bool = False
 _held: u64 = 0                          # hold() depth: the command may not be stopped now
-_stop_pending: bool = False             # a Ctrl-C came while held
+_stop_pending: bool = False             # a Ctrl-C came while held, or before the command started
 
 
 def run(entry: u64) -> u64:
@@ -57,7 +57,10 @@ def run(entry: u64) -> u64:
     _block[1] = _stack + COMMAND_STACK
     _block[9] = FAULTED
     _held = 0
-    _stop_pending = False
+    if _stop_pending:
+        # Ctrl-C came after the line was read but before the command started.
+        _stop_pending = False
+        return INTERRUPTED
     set_stack(SHELL, _stack, _stack + COMMAND_STACK)
     _running = True
     status: u64 = call_addr(_run_fn, addr_of(_block))
@@ -88,21 +91,40 @@ def abandon_now() -> None:
 
 def interrupt(frame: u64) -> u64:
     """Ctrl-C, from the serial interrupt: end the running command as if it had
-    returned INTERRUPTED (or at release(), if it holds); the frame to resume."""
+    returned INTERRUPTED (or later, see pending_stop); the frame to resume."""
     global _stop_pending
-    if not _running or _abandon_fn == 0 or policy_running():
-        return frame                 # (in a policy's pick_next: the host asks again)
-    if _held > 0:
-        _stop_pending = True
+    _stop_pending = True
+    return pending_stop(frame)
+
+
+def pending_stop(frame: u64) -> u64:
+    """From an interrupt (the timer's too): if a Ctrl-C waits and the command
+    can be left now, leave it; the frame to resume."""
+    global _stop_pending
+    if not _stop_pending or not _running or _held > 0 or _abandon_fn == 0 or policy_running():
+        # Not running yet (run() stops it as it starts), changing the
+        # kernel's tables (release() stops it), or in a policy's pick_next.
         return frame
+    shell_frame: u64 = frame
+    if current() != SHELL:
+        shell_frame = task_saved_rsp(SHELL)   # preempted, asleep or blocked inside the command
+    rsp: u64 = load64(shell_frame + FRAME_RSP * 8)
+    if rsp < _stack or rsp >= _stack + COMMAND_STACK:
+        # Still on the shell's own stack, going into or out of the command:
+        # the block does not hold its way back yet; the next tick tries again.
+        return frame
+    _stop_pending = False
     _block[9] = INTERRUPTED
-    if current() == SHELL:
-        return abandon_frame(frame)
-    # The shell is not running (preempted, asleep, blocked inside the
-    # command): make its saved frame resume where run() returns, and wake it.
-    abandon_frame(task_saved_rsp(SHELL))
-    set_state(SHELL, RUNNABLE)
+    abandon_frame(shell_frame)
+    if current() != SHELL:
+        set_state(SHELL, RUNNABLE)
     return frame
+
+
+def forget_stop() -> None:
+    """The shell waits for a new line: a Ctrl-C typed before it is forgotten."""
+    global _stop_pending
+    _stop_pending = False
 
 
 @safe_interface

@@ -20,7 +20,7 @@ from kernel_src.timer import tick, console, spurious
 from kernel_src.switcher import schedule, policy_abandoned
 from kernel_src.fault import exception, DOUBLE_FAULT, PAGE_FAULT
 from kernel_src.serial import receive, CONSOLE, HOST
-from kernel_src.command import interrupt as interrupt_command
+from kernel_src.command import interrupt as interrupt_command, pending_stop
 
 TIMER_VECTOR: u64 = 32
 CONSOLE_VECTOR: u64 = 36     # IRQ 4: COM1, the console
@@ -98,7 +98,7 @@ def dispatch(frame: u64) -> u64:
     _depth += 1
     resume2: u64 = frame
     if vector == TIMER_VECTOR:
-        resume2 = tick(frame)
+        resume2 = tick(pending_stop(frame))
     elif vector == YIELD_VECTOR:
         resume2 = schedule(frame)
     elif vector == CONSOLE_VECTOR or vector == HOST_VECTOR:

@@ -29,7 +29,7 @@ from kernel_src.names import name_begin, name_append_mem, name_append_str, name_
 from kernel_src.section_table import NONE
 from kernel_src.task import wait_input, reap
 from kernel_src.task_table import SHELL, task_cause, set_cause
-from kernel_src.command import run as run_command, FAULTED, INTERRUPTED
+from kernel_src.command import run as run_command, forget_stop, FAULTED, INTERRUPTED
 
 PROMPT: str = "theseus> "
 
@@ -91,6 +91,7 @@ def _next_line() -> bool:
     # The shell is task 0: while no input waits it sleeps and the other
     # tasks run (input wakes it at once); it also gives the stacks of ended
     # tasks back to the heap, from task context.
+    forget_stop()
     while True:
         while ready_on(HOST):
             if _asked_byte(get_from(HOST)):
