@@ -1,9 +1,13 @@
-"""counter: a demo task that counts, one step a timer tick (spawn counter::run N)."""
+"""counter: a demo task that counts, one step a timer tick (spawn counter::run N).
+
+Every REPORT_EVERY steps it says on the console how far it has counted.
+"""
 from theseus_nb.lang.prelude import *
 from kernel_src.task import sleep
 from cells.fmt import kv
 
 _count: u64 = 0
+REPORT_EVERY: u64 = 100       # steps between two lines on the console (a second at 100 Hz)
 
 
 def step(count: u64) -> u64:
@@ -18,6 +22,8 @@ def run(n: u64) -> u64:
     while n == 0 or i < n:
         _count = step(_count)
         i += 1
+        if i % REPORT_EVERY == 0:
+            print(f"counter: counted {i} ticks, the count is {_count}")
         sleep(1)
     return n
 

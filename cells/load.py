@@ -11,6 +11,7 @@ from kernel_src.upload import discard
 from kernel_src.params import MAX_BLOBS
 from cells.fmt import line
 from kernel_src.serial import write
+from kernel_src.command import hold, release
 
 
 def main(arg_: u64) -> u64:
@@ -28,12 +29,14 @@ def main(arg_: u64) -> u64:
         line("refused: no upload or archive entry of that name")
         return 1
     cell: u64 = NONE
+    hold()                      # a Ctrl-C now would leave the tables half-changed
     if find_cell(name) == NONE:
         cell = load_found(name)
     # The upload is used up either way: a refused one would otherwise keep
     # its slot and its heap block until an upload of the same name.
     if source_blob() != MAX_BLOBS:
         discard(source_blob())
+    release()
     if find_cell(name) != NONE and cell == NONE:
         line("refused: a cell of that name is loaded already (use swap)")
         return 1

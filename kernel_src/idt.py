@@ -19,9 +19,12 @@ from kernel_src.stacks import alloc_stack
 from kernel_src.timer import tick, console, spurious
 from kernel_src.switcher import schedule, policy_abandoned
 from kernel_src.fault import exception, DOUBLE_FAULT, PAGE_FAULT
+from kernel_src.serial import receive, CONSOLE, HOST
+from kernel_src.command import interrupt as interrupt_command, pending_stop
 
 TIMER_VECTOR: u64 = 32
-CONSOLE_VECTOR: u64 = 36     # IRQ 4: COM1
+CONSOLE_VECTOR: u64 = 36     # IRQ 4: COM1, the console
+HOST_VECTOR: u64 = 35        # IRQ 3: COM2, the host's channel
 YIELD_VECTOR: u64 = 0x81
 EXCEPTIONS: u64 = 32         # vectors below this are the CPU's exceptions
 STUBS: u64 = 48              # interrupts::stub_table covers the exceptions and the PIC's IRQs
@@ -95,10 +98,16 @@ def dispatch(frame: u64) -> u64:
     _depth += 1
     resume2: u64 = frame
     if vector == TIMER_VECTOR:
-        resume2 = tick(frame)
+        resume2 = tick(pending_stop(frame))
     elif vector == YIELD_VECTOR:
         resume2 = schedule(frame)
-    elif vector == CONSOLE_VECTOR:
+    elif vector == CONSOLE_VECTOR or vector == HOST_VECTOR:
+        # Input into the rings; a Ctrl-C on either line stops the running command.
+        stop: bool = receive(CONSOLE)
+        if receive(HOST):
+            stop = True
+        if stop:
+            frame = interrupt_command(frame)
         resume2 = console(frame)
     else:
         spurious(vector)

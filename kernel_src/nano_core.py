@@ -40,6 +40,7 @@ from kernel_src.fault import init as fault_init
 from kernel_src.task import init as tasks_init
 from kernel_src.timer import init as timer_init
 from kernel_src.shell import run
+from kernel_src.upload import buffer as upload_buffer
 
 
 def main(magic: u64, info: u64, kernel_end: u64) -> None:
@@ -59,6 +60,7 @@ def main(magic: u64, info: u64, kernel_end: u64) -> None:
     if not heap_init():
         panic("not enough memory for the kernel heap")
     load_all()                                     # every other cell, each mapped by kind
+    upload_buffer()                                # where the host puts objects (1 MiB, from the heap)
     # The interrupt stubs are found through the namespace, which the host's
     # symbol file fills: without a boot archive the shell runs alone.
     if idt_init() and tasks_init():                # interrupts (IDT, TSS); the shell is task 0

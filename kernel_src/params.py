@@ -60,7 +60,9 @@ MAX_CHANNELS: u64 = 32       # channels (kernel_src/sync.py)
 CHANNEL_SLOTS: u64 = 16      # values a channel holds before a sender blocks
 
 # The machine
-COM1: u16 = 0x3F8            # the serial console
+COM1: u16 = 0x3F8            # the console: what people type, what the kernel and tasks print
+COM2: u16 = 0x2F8            # the host's channel: framed requests and replies, nothing else
+RX_RING: u64 = 1024          # bytes of input kept per serial line until the shell reads them
 DEBUG_EXIT_PORT: u16 = 0xF4  # isa-debug-exit: QEMU exits with (code << 1) | 1
 EXIT_PANIC: u32 = 0x31       # nano_core panic: QEMU exits with status 99
 EXIT_FAULT: u32 = 0x32       # CPU exception in the nano_core: QEMU exits with status 101

@@ -12,7 +12,7 @@ sees it at once.
 from theseus_nb.lang.prelude import *
 from theseus_nb.lang.unsafe import outl, cli, hlt
 from kernel_src.params import DEBUG_EXIT_PORT, EXIT_PANIC
-from kernel_src.serial import write, write_u64, newline
+from kernel_src.serial import write, write_u64, newline, to_console
 from kernel_src.idt import in_handler
 from kernel_src.fault import can_end_current, panic_in_task, panic_in_policy
 from kernel_src.switcher import policy_running
@@ -26,6 +26,7 @@ def panic(msg: str, where: str, line: u64) -> None:
     if can_end_current() and not in_handler():
         panic_in_task(msg, where, line)
     cli()
+    to_console()
     newline()
     write("!! kernel panic in ")
     write(where)

@@ -1,64 +1,116 @@
-"""serial: the COM1 console, polled (no interrupts needed to boot).
+"""serial: the two serial lines, the console (COM1) and the host's channel (COM2).
 
-Everything the kernel prints goes through put(); everything the shell reads
-comes from get().  Output lines end in CR LF, as a terminal expects.
+COM1 is the console: what people type, and what the kernel and every task
+print.  COM2 carries the host's framed requests and the replies to them,
+and nothing else: while the shell serves a request from the host, what
+the shell's task prints goes to COM2 (counted and checksummed for the
+trailer, see shell.py); what any other task prints goes to COM1, even in
+the middle of that request.  task_table.set_current() tells route() who
+runs, so a task cannot choose the host's line.
+
+Input.  Once interrupts are on, the UARTs interrupt when a byte arrives
+and receive() moves the bytes into a ring per line (RX_RING bytes), from
+where the shell reads them; a Ctrl-C byte (3) is not queued but reported,
+so the interrupt handler can stop a runaway command.  Before that (early
+boot, or a kernel with no tasks), ready() and get() poll the UART.
+Output lines end in CR LF, as a terminal expects.
 """
 # cell: unsafe
 from theseus_nb.lang.prelude import *
 from theseus_nb.lang.unsafe import inb, outb, load8
-from kernel_src.params import COM1
+from kernel_src.params import COM1, COM2, RX_RING
+
+CONSOLE: u64 = 0              # the lines, as receive/ready/get name them
+HOST: u64 = 1
+CTRL_C: u8 = 3
+
+
+def _program(port: u16) -> None:
+    outb(port + 1, 0x00)   # no UART interrupts yet (the timer cell turns them on)
+    outb(port + 3, 0x80)   # DLAB: the next two bytes are the divisor
+    outb(port + 0, 0x01)   # 115200 / 1
+    outb(port + 1, 0x00)
+    outb(port + 3, 0x03)   # 8 bits, no parity, one stop bit
+    outb(port + 2, 0xC7)   # FIFOs on and cleared, interrupt at 14 bytes
+    outb(port + 4, 0x0B)   # DTR, RTS, OUT2 (OUT2 lets the UART's interrupt reach the PIC)
 
 
 def init() -> None:
-    """Program the UART: 115200 baud, 8N1, FIFOs on."""
-    outb(COM1 + 1, 0x00)   # no UART interrupts
-    outb(COM1 + 3, 0x80)   # DLAB: the next two bytes are the divisor
-    outb(COM1 + 0, 0x01)   # 115200 / 1
-    outb(COM1 + 1, 0x00)
-    outb(COM1 + 3, 0x03)   # 8 bits, no parity, one stop bit
-    outb(COM1 + 2, 0x87)   # FIFOs on and cleared, interrupt at 8 bytes (measured best for uploads)
-    outb(COM1 + 4, 0x0B)   # DTR, RTS, OUT2
+    """Program both UARTs: 115200 baud, 8N1, FIFOs on."""
+    _program(COM1)
+    _program(COM2)
 
 
-# Framing (the bridge's machine mode): count and checksum what a command
-# prints, so the host can check it got every byte.  CR is left out because
-# the host's pty adds its own.
-_framing: bool = False
+# Where put() writes, and the framing of a reply to the host: its bytes are
+# counted and checksummed so the host can check it got every one.  CR is
+# left out of the count because the host's side normalises line ends.
+_out: u16 = 0x3F8             # params.COM1
+_to_host: bool = False        # the shell speaks to the host (from frame_begin to reply_done)
+_counting: bool = False       # ... and is inside the reply's counted output
 _count: u64 = 0
 _sum_a: u64 = 1
 _sum_b: u64 = 0
 
 
+def route(shell_runs: bool) -> None:
+    """The switcher chose a task: while the shell serves the host, its output
+    goes to COM2; everything else, always, to COM1."""
+    global _out
+    if _to_host and shell_runs:
+        _out = COM2
+    else:
+        _out = COM1
+
+
+def to_console() -> None:
+    """From now on print on the console whoever runs (a kernel panic's report)."""
+    global _out, _to_host, _counting
+    _to_host = False
+    _counting = False
+    _out = COM1
+
+
 @safe_interface
 def put(c: u8) -> None:
-    """Send one byte, waiting until the transmitter can take it."""
+    """Send one byte on the running task's line, waiting until the transmitter can take it."""
     global _count, _sum_a, _sum_b
-    if _framing and c != 13:
+    port: u16 = _out
+    if _counting and port == COM2 and c != 13:
         _count += 1
         _sum_a = (_sum_a + u64(c)) % 65521
         _sum_b = (_sum_b + _sum_a) % 65521
-    while inb(COM1 + 5) & 0x20 == 0:
+    while inb(port + 5) & 0x20 == 0:
         pass
-    outb(COM1, c)
+    outb(port, c)
 
 
 def frame_begin() -> None:
-    """Start counting output for a framed reply."""
-    global _framing, _count, _sum_a, _sum_b
-    _framing = True
+    """The shell starts a reply to the host: its output goes to COM2, counted."""
+    global _to_host, _counting, _out, _count, _sum_a, _sum_b
+    _to_host = True
+    _counting = True
+    _out = COM2
     _count = 0
     _sum_a = 1
     _sum_b = 0
 
 
 def frame_end() -> None:
-    """Stop counting; frame_count() and frame_checksum() hold the result."""
-    global _framing
-    _framing = False
+    """The reply's output is over: frame_count() and frame_checksum() hold
+    the result; what the shell prints now (the trailer) still goes to the host."""
+    global _counting
+    _counting = False
+
+
+def reply_done() -> None:
+    """The trailer is sent: the shell prints on the console again."""
+    global _to_host, _out
+    _to_host = False
+    _out = COM1
 
 
 def frame_count() -> u64:
-    """Bytes printed (CR excluded) since frame_begin()."""
+    """Bytes of the reply (CR excluded) since frame_begin()."""
     return _count
 
 
@@ -67,17 +119,77 @@ def frame_checksum() -> u64:
     return (_sum_b << 16) | _sum_a
 
 
-def ready() -> bool:
-    """True when a received byte is waiting."""
-    return inb(COM1 + 5) & 0x01 != 0
+# --- input -------------------------------------------------------------
+
+_ring: Array[u8, 2048] = [0] * 2048   # params.RX_RING * 2: the console's ring, then the host's
+_head: Array[u64, 2] = [0] * 2        # next byte to read, per line (counts, not indices)
+_tail: Array[u64, 2] = [0] * 2        # next byte to write
+_throttled: Array[bool, 2] = [False] * 2
+_rings: bool = False                  # the interrupt fills the rings
 
 
-def get() -> u8:
-    """Wait for and return one received byte."""
-    while not ready():
+def _port(line: u64) -> u16:
+    if line == HOST:
+        return COM2
+    return COM1
+
+
+def enable_interrupts() -> None:
+    """From now on input arrives by interrupt, into the rings (timer.init calls this)."""
+    global _rings
+    _rings = True
+    outb(COM1 + 1, 0x01)      # interrupt when received data is waiting
+    outb(COM2 + 1, 0x01)
+
+
+def receive(line: u64) -> bool:
+    """In the UART interrupt: move what line's UART holds into its ring.
+    True if a Ctrl-C came (it is not queued).  When the ring is full the
+    UART keeps the rest and its interrupt is off until the shell reads."""
+    stop: bool = False
+    port: u16 = _port(line)
+    while inb(port + 5) & 0x01 != 0:
+        if _tail[line] - _head[line] == RX_RING:
+            _throttled[line] = True
+            outb(port + 1, 0x00)
+            return stop
+        c: u8 = inb(port)
+        if c == CTRL_C:
+            stop = True
+        else:
+            _ring[line * RX_RING + _tail[line] % RX_RING] = c
+            _tail[line] += 1
+    return stop
+
+
+def ready_on(line: u64) -> bool:
+    """True when a received byte is waiting on line (CONSOLE or HOST)."""
+    if not _rings:
+        return inb(_port(line) + 5) & 0x01 != 0
+    return _tail[line] != _head[line]
+
+
+def get_from(line: u64) -> u8:
+    """Wait for and return one received byte of line."""
+    while not ready_on(line):
         pass
-    return inb(COM1)
+    if not _rings:
+        return inb(_port(line))
+    c: u8 = _ring[line * RX_RING + _head[line] % RX_RING]
+    _head[line] += 1
+    if _throttled[line]:
+        # The ring has room again: the UART may interrupt (at once, if it holds bytes).
+        _throttled[line] = False
+        outb(_port(line) + 1, 0x01)
+    return c
 
+
+def ready() -> bool:
+    """True when a received byte is waiting on either line."""
+    return ready_on(CONSOLE) or ready_on(HOST)
+
+
+# --- printing ----------------------------------------------------------
 
 @safe_interface
 def write(s: str) -> None:

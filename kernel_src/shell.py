@@ -1,80 +1,107 @@
-"""shell: the nano_core's line shell on COM1, for people and for the host.
+"""shell: the nano_core's line shell, for people on the console and for the host.
 
 It only reads lines and finds commands: every command is a cell, and typing
 `NAME ARGS` runs `NAME::main` from the namespace, so loading a cell adds a
 command.  Arguments are read by the command through arg() and rest().
 A command runs on a guarded stack of its own (command.py): if it faults or
 panics, the shell prints "faulted: CAUSE", the status is 255, and the next
-command is answered as usual.
+command is answered as usual; Ctrl-C stops it ("interrupted", status 130).
 
-Machine mode (the console protocol).  A line that starts with "!" is a
-request from the host: "!ID COMMAND ARGS".  It is not echoed, and after the
-command the shell prints a trailer
+Two lines, two line buffers.  What people type on the console (COM1) is
+echoed and run with its output on the console.  The host's requests come
+on COM2 as "!ID COMMAND ARGS", are not echoed, and the command's output
+goes back on COM2, followed by a trailer
     RS "!" ID " " STATUS " " BYTES " " ADLER32 CR LF
-(RS is byte 0x1E) counting the output without CRs, then the prompt as
-usual.  The host checks the count and checksum, so it never has to guess
-where an answer ends.
+(RS is byte 0x1E) counting the output without CRs.  The host checks the
+count and checksum, so it never has to guess where an answer ends; no
+task but the shell can print on COM2 (serial.py), so nothing a task
+prints can land inside a reply.
 """
 # cell: unsafe
 from theseus_nb.lang.prelude import *
 from theseus_nb.lang.unsafe import addr_of, make_str, outl
 from kernel_src.params import LINE_MAX, MAX_ARGS, DEBUG_EXIT_PORT
-from kernel_src.serial import (get, ready, put, write, newline, write_u64, frame_begin, frame_end,
-                               frame_count, frame_checksum)
+from kernel_src.serial import (get_from, ready_on, ready, put, write, newline, write_u64, frame_begin,
+                               frame_end, reply_done, frame_count, frame_checksum, CONSOLE, HOST)
 from kernel_src.namespace import sym_addr
 from kernel_src.call_by_name import find_function, lookup_error, lookup_found
 from kernel_src.names import name_begin, name_append_mem, name_append_str, name_end, name_addr, name_len, names_mark, names_rewind
 from kernel_src.section_table import NONE
 from kernel_src.task import wait_input, reap
 from kernel_src.task_table import SHELL, task_cause, set_cause
-from kernel_src.command import run as run_command, FAULTED
+from kernel_src.command import run as run_command, forget_stop, FAULTED, INTERRUPTED
 
 PROMPT: str = "theseus> "
 
-_line: Array[u8, 256] = [0] * 256          # params.LINE_MAX
+_line: Array[u8, 256] = [0] * 256          # params.LINE_MAX: the line being run
 _len: u64 = 0
+_typed: Array[u8, 256] = [0] * 256         # params.LINE_MAX: the console's line, as typed so far
+_typed_len: u64 = 0
+_asked: Array[u8, 256] = [0] * 256         # params.LINE_MAX: the host's request, as received so far
+_asked_len: u64 = 0
 _arg_start: Array[u64, 8] = [0] * 8        # params.MAX_ARGS
 _arg_len: Array[u64, 8] = [0] * 8          # params.MAX_ARGS
 _argc: u64 = 0
-_machine: bool = False       # this line is a framed request from the host
-_base: u64 = 0               # words before the command (1 in machine mode: the id)
+_base: u64 = 0               # words before the command (1 for the host: the request's id)
 
 
-def _next_byte() -> u8:
+def _typed_byte(c: u8) -> bool:
+    # A console byte: echo it, as a terminal user expects; backspace erases.
+    # True when the line is complete (it is then in _line).
+    global _typed_len, _len
+    if c == 13 or c == 10:
+        newline()
+        for i in range(_typed_len):
+            _line[i] = _typed[i]
+        _len = _typed_len
+        _typed_len = 0
+        return True
+    if c == 8 or c == 127:
+        if _typed_len > 0:
+            _typed_len -= 1
+            put(8)
+            put(32)
+            put(8)
+    elif c >= 32 and _typed_len < LINE_MAX:
+        _typed[_typed_len] = c
+        _typed_len += 1
+        put(c)
+    return False
+
+
+def _asked_byte(c: u8) -> bool:
+    # A byte of the host's request; True when a whole "!..." line is in _line.
+    global _asked_len, _len
+    if c == 13 or c == 10:
+        whole: bool = _asked_len > 0 and _asked[0] == 33     # "!"
+        if whole:
+            for i in range(_asked_len):
+                _line[i] = _asked[i]
+            _len = _asked_len
+        _asked_len = 0
+        return whole
+    if c >= 32 and _asked_len < LINE_MAX:
+        _asked[_asked_len] = c
+        _asked_len += 1
+    return False
+
+
+def _next_line() -> bool:
+    # Wait for a whole line from either side; True if it is the host's.
     # The shell is task 0: while no input waits it sleeps and the other
     # tasks run (input wakes it at once); it also gives the stacks of ended
     # tasks back to the heap, from task context.
-    while not ready():
-        reap()
-        wait_input()
-    return get()
-
-
-def _read_line() -> None:
-    # Echo what is typed, as a terminal user expects; backspace erases.
-    global _len, _machine
-    _len = 0
-    _machine = False
+    forget_stop()
     while True:
-        c: u8 = _next_byte()
-        if _len == 0 and c == 33:                   # "!": a request, no echo
-            _machine = True
-        if c == 13 or c == 10:
-            if not _machine:
-                newline()
-            return
-        if c == 8 or c == 127:
-            if _len > 0:
-                _len -= 1
-                if not _machine:
-                    put(8)
-                    put(32)
-                    put(8)
-        elif c >= 32 and _len < LINE_MAX:
-            _line[_len] = c
-            _len += 1
-            if not _machine:
-                put(c)
+        while ready_on(HOST):
+            if _asked_byte(get_from(HOST)):
+                return True
+        while ready_on(CONSOLE):
+            if _typed_byte(get_from(CONSOLE)):
+                return False
+        if not ready():
+            reap()
+            wait_input()
 
 
 def _split() -> None:
@@ -180,6 +207,9 @@ def execute() -> u64:
         newline()
         return 127
     status: u64 = run_command(entry)
+    if status == INTERRUPTED:
+        write("interrupted")
+        newline()
     if status == FAULTED and len(task_cause(SHELL)) > 0:
         write("faulted: ")
         write(task_cause(SHELL))
@@ -207,20 +237,23 @@ def _serve_request() -> None:
     put(32)
     write_u64(frame_checksum())
     newline()
+    reply_done()
 
 
 def run() -> None:
     """Read and run commands forever."""
+    write(PROMPT)
     while True:
-        write(PROMPT)
-        _read_line()
-        _split()
-        if _machine:
+        if _next_line():
+            _split()
             _serve_request()
-        elif _argc > 0:
+            continue
+        _split()
+        if _argc > 0:
             status: u64 = execute()
             if status != 0 and status != 127:
                 write("(status ")
                 write_u64(status)
                 write(")")
                 newline()
+        write(PROMPT)

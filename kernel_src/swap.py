@@ -21,6 +21,7 @@ from kernel_src.loader import staged_cell, load_object
 from kernel_src.swap_cells import (swap_begin, swap_stage, swap_commit, refuse, refuse_loader,
                                    rewritten, retired_rewritten, freed)
 from kernel_src.upload import find, blob_addr, blob_size, discard
+from kernel_src.command import hold, release
 from kernel_src.retire import retired
 from kernel_src.archive import entry_find, entry_data, entry_size
 
@@ -143,6 +144,7 @@ def main(arg_: u64) -> u64:
     if count == 0 or count > MAX_SWAP:
         writeln("usage: swap CELL[=SOURCE] [CELL2[=SOURCE2] ...]")
         return 2
+    hold()                      # a Ctrl-C now would leave the tables half-changed
     status: u64 = _stage_all(count)
     # Every upload the line names is used up, swapped in or refused: a
     # refused one would otherwise keep its slot and its heap block.
@@ -150,6 +152,7 @@ def main(arg_: u64) -> u64:
         b: u64 = find(_source_of(j))
         if b != MAX_BLOBS:
             discard(b)
+    release()
     if status != 0:
         return status
     took: u64 = cycles() - start

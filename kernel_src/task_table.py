@@ -15,6 +15,7 @@ from theseus_nb.lang.prelude import *
 from theseus_nb.lang.unsafe import addr_of, load64, make_str
 from kernel_src.params import MAX_TASKS, KEEP_ENDED, SPEC_MAX, CAUSE_MAX
 from kernel_src.frame import FRAME_RIP
+from kernel_src.serial import route as route_output
 
 FREE: u8 = 0
 RUNNABLE: u8 = 1
@@ -155,6 +156,7 @@ def set_current(slot: u64) -> None:
         _tasks[slot].switches += 1
         _switches += 1
     _current = slot
+    route_output(slot == SHELL)      # only the shell's task may be answering the host
 
 
 def set_saved_rsp(slot: u64, frame: u64) -> None:

@@ -1,14 +1,15 @@
 """timer: the PIT's channel 0 as the scheduler's clock, through the 8259 PIC.
 
 The PIC is remapped so that IRQ 0-15 arrive on vectors 32-47, clear of the
-CPU's exceptions (0-31); only IRQ 0 (the timer) and IRQ 4 (COM1 input) are
-unmasked.  Every tick is one time slice: tick() counts it (the count is
+CPU's exceptions (0-31); only IRQ 0 (the timer), IRQ 4 (COM1 input) are
+unmasked, and IRQ 3 (COM2, the host's channel).  Every tick is one time slice: tick() counts it (the count is
 clock.ticks()) and lets the task switcher run.  Input wakes the shell at once, so it can sleep while idle.
 """
 # cell: unsafe
 from theseus_nb.lang.prelude import *
 from theseus_nb.lang.unsafe import outb, rdtsc
-from kernel_src.params import TIMER_HZ, COM1
+from kernel_src.params import TIMER_HZ
+from kernel_src.serial import enable_interrupts as serial_interrupts
 from kernel_src.clock import count_tick
 from kernel_src.switcher import on_tick, preempt, input_arrived
 
@@ -19,7 +20,7 @@ _spurious: u64 = 0
 
 
 def init() -> None:
-    """Remap the PIC, unmask IRQ 0 only, and start the PIT at TIMER_HZ."""
+    """Remap the PIC, unmask the timer and the serial lines, and start the PIT at TIMER_HZ."""
     outb(0x20, 0x11)          # ICW1: initialise, ICW4 follows
     outb(0xA0, 0x11)
     outb(0x21, 0x20)          # ICW2: master on vectors 32-39
@@ -28,13 +29,13 @@ def init() -> None:
     outb(0xA1, 0x02)
     outb(0x21, 0x01)          # ICW4: 8086 mode
     outb(0xA1, 0x01)
-    outb(0x21, 0xEE)          # masks: only the timer and COM1
+    outb(0x21, 0xE6)          # masks: only the timer, COM2 and COM1
     outb(0xA1, 0xFF)
     divisor: u64 = PIT_HZ // TIMER_HZ
     outb(0x43, 0x34)          # channel 0, lo/hi byte, rate generator
     outb(0x40, u8(divisor & 0xFF))
     outb(0x40, u8(divisor >> 8))
-    outb(COM1 + 1, 0x01)      # COM1: interrupt when received data is waiting
+    serial_interrupts()       # both UARTs: interrupt when received data is waiting
 
 
 def tick(frame: u64) -> u64:
@@ -50,7 +51,7 @@ def tick(frame: u64) -> u64:
 
 
 def console(frame: u64) -> u64:
-    """IRQ 4, COM1 has input: acknowledge, wake whoever waits for it."""
+    """IRQ 4 or 3, a serial line has input (idt.py has queued it): acknowledge, wake whoever waits for it."""
     outb(0x20, 0x20)
     return input_arrived(frame)
 

@@ -1,18 +1,22 @@
-"""upload: receive a cell object from the host over the console.
+"""upload: receive a cell object from the host, through shared memory.
 
-    upload NAME SIZE ADLER32            (then 2*SIZE hex digits, then ".")
+    upload                              -> "buffer ADDR SIZE"
+    upload NAME SIZE ADLER32
 
-The whole object is read before anything is decided, so the line stays in
-step with the host even when the upload is refused; only an object with the
-right length and checksum is kept (in the heap, under NAME) for `swap` or
-`load` to use.  Whitespace between the digits is ignored.
+The bytes do not travel on a serial line.  The guest's RAM is a file the
+host maps too (qemu_bridge/qemu.py), so the host asks once where the
+kernel's upload buffer is (plain `upload`), writes an object there, and
+sends `upload NAME SIZE ADLER32` on its channel.  The kernel copies the
+object out of the buffer before it checks it (the host may write the next
+one at once), and keeps it, under NAME, in the heap for `swap` or `load`
+only if its size and checksum are right; a refused upload changes nothing.
 """
 # cell: unsafe
 from theseus_nb.lang.prelude import *
-from theseus_nb.lang.unsafe import store8
-from kernel_src.serial import get, ready, write, writeln, write_u64, newline
-from kernel_src.task import wait_input
-from kernel_src.shell import arg, arg_u64
+from theseus_nb.lang.unsafe import load64, store64
+from kernel_src.serial import write, writeln, write_u64, newline
+from kernel_src.shell import arg, argc, arg_u64
+from kernel_src.command import hold, release
 from kernel_src.heap import alloc, free
 from kernel_src.names import name_add_str
 from kernel_src.archive import adler32
@@ -21,16 +25,6 @@ from kernel_src.params import MAX_UPLOAD, MAX_BLOBS
 _name: Array[u64, 8] = [0] * 8      # params.MAX_BLOBS
 _addr: Array[u64, 8] = [0] * 8      # params.MAX_BLOBS
 _size: Array[u64, 8] = [0] * 8      # params.MAX_BLOBS
-
-
-def _nibble(c: u8) -> u64:
-    if c >= 48 and c <= 57:
-        return u64(c - 48)
-    if c >= 97 and c <= 102:
-        return u64(c - 87)
-    if c >= 65 and c <= 70:
-        return u64(c - 55)
-    return 16
 
 
 def find(name: u64) -> u64:
@@ -59,13 +53,26 @@ def discard(b: u64) -> None:
         _addr[b] = 0
 
 
-def _next() -> u8:
-    # Sleep until the console has input rather than polling the UART: under
-    # QEMU's TCG each poll takes the emulator's global lock, which starves
-    # the thread that delivers our input.
-    while not ready():
-        wait_input()
-    return get()
+_buffer: u64 = 0                    # where the host writes objects (MAX_UPLOAD bytes)
+
+
+def buffer() -> u64:
+    """The upload buffer's address (its physical address too: memory is
+    identity-mapped), allocated at boot (by the nano_core) so uploads and
+    refusals never change what the heap holds; 0 if the heap has no room."""
+    global _buffer
+    if _buffer == 0:
+        _buffer = alloc(MAX_UPLOAD, 4096)
+    return _buffer
+
+
+def _copy(to: u64, start: u64, n: u64) -> None:
+    # Eight bytes at a time (alloc gives 16-aligned blocks), then the tail.
+    words: u64 = n // 8
+    for i in range(words):
+        store64(to + i * 8, load64(start + i * 8))
+    if n % 8 != 0:
+        store64(to + words * 8, load64(start + words * 8))
 
 
 def _refuse(why: str) -> u64:
@@ -75,44 +82,36 @@ def _refuse(why: str) -> u64:
 
 
 def main(arg_: u64) -> u64:
-    """Receive one object (see the header for the protocol)."""
+    """Say where the buffer is, or take the object in it (see the header)."""
+    shared: u64 = buffer()
+    if shared == 0:
+        return _refuse("out of kernel heap for the upload buffer")
+    if argc() == 1:
+        write("buffer ")
+        write_u64(shared)
+        write(" ")
+        write_u64(MAX_UPLOAD)
+        newline()
+        return 0
     name: str = arg(1)
     size: u64 = arg_u64(2)
     expected: u64 = arg_u64(3)
-    fits: bool = size <= MAX_UPLOAD and len(name) > 0
-    buf: u64 = 0
-    if fits:
-        buf = alloc(size + 1, 16)
-    digits: u64 = 0
-    bad: bool = False
-    byte: u64 = 0
-    while True:
-        c: u8 = _next()
-        if c == 46:                                  # "."
-            break
-        v: u64 = _nibble(c)
-        if v == 16:
-            if c != 13 and c != 10 and c != 32:
-                bad = True
-            continue
-        byte = (byte << 4) | v
-        if digits % 2 == 1:
-            if buf != 0 and digits // 2 < size:
-                store8(buf + digits // 2, u8(byte))
-            byte = 0
-        digits += 1
-    if not fits:
-        return _refuse("oversized upload (the limit is 1 MiB) or no name")
+    if argc() != 4 or len(name) == 0:
+        return _refuse("usage: upload NAME SIZE ADLER32 (the object in the buffer)")
+    if size > MAX_UPLOAD:
+        return _refuse("oversized upload (the limit is 1 MiB)")
+    if size == 0:
+        return _refuse("truncated upload: no bytes")
+    hold()
+    buf: u64 = alloc(size + 8, 16)
     if buf == 0:
+        release()
         return _refuse("out of kernel heap")
-    if bad or digits != 2 * size:
-        free(buf)
-        if bad:
-            return _refuse("corrupt upload: a character that is not a hex digit")
-        return _refuse("truncated upload: fewer bytes than announced")
+    _copy(buf, shared, size)
     if u64(adler32(buf, size)) != expected:
         free(buf)
-        return _refuse("corrupt upload: checksum mismatch")
+        release()
+        return _refuse("corrupt upload: checksum mismatch (bytes lost, or the size is wrong)")
     slot: u64 = find(name_add_str(name))
     if slot == MAX_BLOBS:
         for b in range(MAX_BLOBS):
@@ -122,10 +121,12 @@ def main(arg_: u64) -> u64:
         discard(slot)
     if slot == MAX_BLOBS:
         free(buf)
+        release()
         return _refuse("too many uploads waiting: swap or load them first")
     _name[slot] = name_add_str(name)
     _addr[slot] = buf
     _size[slot] = size
+    release()
     write("uploaded ")
     write(name)
     write(" ")

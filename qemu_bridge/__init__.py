@@ -1,4 +1,4 @@
-"""qemu_bridge: boot a kernel image in QEMU and drive its serial console from Python.
+"""qemu_bridge: boot a kernel image in QEMU and drive it from Python, over two serial lines.
 
     with Machine.start(image.kernel_path) as m:
         m.command("echo hi")   # -> "hi"
@@ -7,12 +7,14 @@ A leaf: it imports nothing from theseus_nb. It runs QEMU, speaks the framed
 protocol and returns text and bytes; theseus_nb gives them meaning.
 """
 
-from .errors import BootError, BridgeError, CommandInterrupted, GuestExited, GuestTimeout, ProtocolError
+from .console_buffer import ConsoleBuffer
+from .errors import (BootError, BridgeError, CommandInterrupted, CommandStopped, GuestExited,
+                     GuestTimeout, ProtocolError)
 from .evolution import KernelSwap, SwapError
 from .machine import Machine
 from .protocol import Reply
 from .qemu import QemuConfig
 
-__all__ = ["Machine", "BridgeError", "BootError", "CommandInterrupted", "GuestTimeout", "GuestExited",
-           "ProtocolError",
+__all__ = ["Machine", "BridgeError", "BootError", "CommandInterrupted", "CommandStopped",
+           "ConsoleBuffer", "GuestTimeout", "GuestExited", "ProtocolError",
            "KernelSwap", "QemuConfig", "Reply", "SwapError"]

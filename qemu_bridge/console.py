@@ -1,8 +1,11 @@
 """The serial console: QEMU spawned under pexpect, its COM1 on our pty.
 
-A Console knows bytes, prompts and processes, not commands: it spawns QEMU
-so that the child dies with us, matches prompts, keeps the transcript and
-reaps the child. The Machine builds the command discipline on top.
+A Console knows bytes and processes, not commands: it spawns QEMU so that
+the child dies with us, reads everything the console prints into a
+``ConsoleBuffer`` (a thread of its own does, so a guest that prints a lot
+never blocks on a full pty), keeps the transcript and reaps the child.
+The host's requests go on the other line (host_channel.py); the Machine
+builds the command discipline on top of both.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ import threading
 import time
 
 import pexpect
+
+from .console_buffer import ConsoleBuffer
 
 __all__ = ["Console", "Transcript", "normalise_newlines"]
 
@@ -57,10 +62,12 @@ def _die_with_parent() -> None:
 
 
 class Transcript:
-    """Everything read from the serial line, capped to its last ``limit`` chars.
+    """Everything read from both serial lines, in the order it came, capped
+    to its last ``limit`` chars.
 
-    pexpect writes into it as its ``logfile_read``. The guest echoes what a
-    person types; framed requests are not echoed, so the Machine writes
+    pexpect writes into it as its ``logfile_read``, on the console's thread
+    and on the host channel's. The guest echoes what a person types;
+    framed requests are not echoed, so the Session writes the prompt and
     their command text in itself, and the transcript reads like a session
     at the shell either way.
     """
@@ -69,15 +76,24 @@ class Transcript:
         self._chunks: list[str] = []
         self._size = 0
         self._limit = limit
+        self._lock = threading.Lock()
 
     def write(self, data: str) -> None:
-        """Append data read from the line (the file protocol pexpect uses)."""
-        self._chunks.append(data)
-        self._size += len(data)
-        if self._size > 2 * self._limit:
-            # Compact rarely so that appends stay cheap.
-            text = "".join(self._chunks)[-self._limit:]
-            self._chunks, self._size = [text], len(text)
+        """Append data read from a line (the file protocol pexpect uses)."""
+        with self._lock:
+            self._chunks.append(data)
+            self._size += len(data)
+            if self._size > 2 * self._limit:
+                # Compact rarely so that appends stay cheap.
+                text = "".join(self._chunks)[-self._limit:]
+                self._chunks, self._size = [text], len(text)
+
+    def begin_line(self) -> None:
+        """End the last line unless it is ended (before a request is written in)."""
+        with self._lock:
+            if self._chunks and not self._chunks[-1].endswith("\n"):
+                self._chunks.append("\r\n")
+                self._size += 2
 
     def flush(self) -> None:
         """Nothing to flush; present because pexpect calls it."""
@@ -86,7 +102,9 @@ class Transcript:
     def text(self) -> str:
         """The transcript as a person would read it: "\\r\\n" turned into
         "\\n", and the framed replies' trailer lines left out."""
-        return _TRAILER.sub("", normalise_newlines("".join(self._chunks)[-self._limit:]))
+        with self._lock:
+            raw = "".join(self._chunks)[-self._limit:]
+        return _TRAILER.sub("", normalise_newlines(raw))
 
 
 class Console:
@@ -113,6 +131,33 @@ class Console:
         self.child.delayafterterminate = 0.05
         # Our own send() must never block (see send); pexpect reads after select().
         os.set_blocking(self.child.child_fd, False)
+        #: What the console printed, live (fed by the thread below).
+        self.output = ConsoleBuffer()
+        self._reader = threading.Thread(target=self._pump, name="qemu-console", daemon=True)
+        self._reader.start()
+
+    def _pump(self) -> None:
+        # The console's reader: everything COM1 prints goes into the buffer
+        # (and, through logfile_read, the transcript) as soon as it comes.
+        fd = self.child.child_fd
+        while True:
+            try:
+                readable, _, _ = select.select([fd], [], [], 0.2)
+            except (OSError, ValueError):
+                break                              # the pty was closed (kill)
+            if not readable:
+                continue
+            with self._reap_lock:
+                if self.child.closed:
+                    break
+                try:
+                    data = self.child.read_nonblocking(65536, timeout=0)
+                except pexpect.TIMEOUT:
+                    continue
+                except (pexpect.EOF, OSError, ValueError):
+                    break
+            self.output.feed(data)
+        self.output.end("QEMU exited")
 
     @property
     def pid(self) -> int:
@@ -172,37 +217,6 @@ class Console:
                 continue
             except OSError:
                 raise pexpect.EOF("the serial line closed while the host was writing") from None
-
-    def expect_exact(self, pattern: str, timeout: float) -> str:
-        """Wait for ``pattern``; return what came before it.
-
-        Raises pexpect.TIMEOUT or pexpect.EOF, which the Machine translates.
-        """
-        with self._reap_lock:
-            self.child.expect_exact(pattern, timeout=timeout)
-            return self.child.before
-
-    def expect_regex(self, pattern: str, timeout: float) -> tuple[str, tuple[str, ...]]:
-        """Wait for the regular expression ``pattern``; return what came before
-        it and its groups. Raises pexpect.TIMEOUT or pexpect.EOF."""
-        with self._reap_lock:
-            self.child.expect(pattern, timeout=timeout)
-            return self.child.before, tuple(self.child.match.groups())
-
-    def expect_eof(self, timeout: float) -> None:
-        """Wait until QEMU closes the line (it is exiting); raises pexpect.TIMEOUT."""
-        with self._reap_lock:
-            self.child.expect(pexpect.EOF, timeout=timeout)
-
-    def drain(self, quiet: float = 0.1, limit: float = 2.0) -> None:
-        """Read and discard (into the transcript) until the line is quiet for ``quiet`` s."""
-        deadline = time.monotonic() + limit
-        while time.monotonic() < deadline and not self.child.closed:
-            try:
-                with self._reap_lock:
-                    self.child.read_nonblocking(4096, timeout=quiet)
-            except (pexpect.TIMEOUT, pexpect.EOF, OSError, ValueError):
-                return  # quiet, ended, or the pty is already closed
 
     def wait_exit(self, timeout: float) -> int | None:
         """Poll up to ``timeout`` s for QEMU to exit by itself; reap it; return its status."""

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import warnings
 
-__all__ = ["BridgeError", "BootError", "GuestTimeout", "GuestExited", "ProtocolError",
-           "CommandInterrupted"]
+__all__ = ["BridgeError", "BootError", "GuestTimeout", "CommandStopped", "GuestExited",
+           "ProtocolError", "CommandInterrupted"]
 
 #: How much of a transcript an error message quotes; the full text stays
 #: available on the exception's ``transcript`` attribute.
@@ -39,7 +39,11 @@ class BootError(BridgeError):
 
 
 class GuestTimeout(BridgeError):
-    """The guest stopped answering: its prompt did not come back in time."""
+    """The guest did not answer in time."""
+
+
+class CommandStopped(GuestTimeout):
+    """A command outlived its timeout and was stopped with Ctrl-C; the guest answers again."""
 
 
 class GuestExited(BridgeError):

@@ -1,7 +1,8 @@
 """Evolution, the kernel's side: the upload format and what ``swap`` reports.
 
-A swap is an upload per object (``upload NAME SIZE ADLER32``, then hex
-digits, then "."), then one ``swap A B...`` (or ``load A``): kernel_src's
+A swap is an upload per object (the object written into the kernel's
+upload buffer through shared memory, then ``upload NAME SIZE ADLER32``),
+then one ``swap A B...`` (or ``load A``): kernel_src's
 upload and swap cells do the work and print one ``WORD VALUE`` line per
 figure. The bridge moves the bytes and reads the figures; compiling, and
 comparing old and new objects, is the host's business (theseus_nb.live).
@@ -9,16 +10,11 @@ comparing old and new objects, is the host's business (theseus_nb.live).
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass, field
 
 from .errors import BridgeError
 
-__all__ = ["KernelSwap", "SwapError", "upload_payload", "parse_swap_output"]
-
-#: Hex digits per line of an upload; the kernel ignores the line breaks,
-#: which only keep the pty from seeing one enormous line.
-_LINE = 128
+__all__ = ["KernelSwap", "SwapError", "parse_swap_output"]
 
 
 class SwapError(BridgeError):
@@ -40,13 +36,6 @@ class KernelSwap:
     kernel_cycles: int = 0
     kernel_us: int = 0
     heap_in_use: int = 0
-
-
-def upload_payload(data: bytes) -> tuple[str, str]:
-    """The ``upload`` arguments (size and checksum) and the hex payload for ``data``."""
-    hexed = data.hex()
-    lines = "\r".join(hexed[i:i + _LINE] for i in range(0, len(hexed), _LINE))
-    return f"{len(data)} {zlib.adler32(data)}", lines + "."
 
 
 _NUMBERS = {"rewritten": "relocations_rewritten", "retired_rewritten": "old_code_rewritten",

@@ -1,10 +1,16 @@
 """Machine: one booted guest: QEMU's life cycle and the kernel's verbs.
 
-The conversation on the serial line is the ``Session``'s (session.py); a
-Machine starts QEMU, asks the kernel things (``command``, ``query``,
-``spawn``, ``kill``, ``upload``, ``swap_uploaded``) and ends QEMU. It moves
-text and bytes only: what they mean to the host (the section graph, the
-task table as records, compiling for a swap) is theseus_nb's.
+A guest has two serial lines. The console (COM1, console.py) is what people
+type and what the kernel and its tasks print; ``Machine.console`` is a
+live, bounded buffer of it. The host's requests and replies travel on a
+line of their own (COM2, host_channel.py) that no task can print on, so a
+task printing never damages a reply; the conversation on it is the
+``Session``'s (session.py). Uploads travel through the guest's RAM, which
+the host maps too (guest_ram.py). A Machine starts QEMU, asks the kernel
+things (``command``, ``query``, ``spawn``, ``kill``, ``upload``,
+``swap_uploaded``) and ends QEMU. It moves text and bytes only: what they
+mean to the host (the section graph, the task table as records, compiling
+for a swap) is theseus_nb's.
 
 No QEMU outlives its Machine: every path that ends QEMU reaps it (no
 zombies); a Machine left running is halted by the atexit hook, killed by
@@ -17,16 +23,23 @@ from __future__ import annotations
 import atexit
 import html
 import os
+import re
+import shutil
 import signal
+import tempfile
 import weakref
+import zlib
 from pathlib import Path
 from typing import Any
 
 import pexpect
 
 from .console import Console
-from .errors import BootError, BridgeError, GuestTimeout
-from .evolution import KernelSwap, SwapError, parse_swap_output, upload_payload
+from .console_buffer import ConsoleBuffer
+from .errors import BootError, BridgeError, GuestExited, GuestTimeout
+from .evolution import KernelSwap, SwapError, parse_swap_output
+from .guest_ram import GuestRam, memory_bytes
+from .host_channel import HostChannel
 from .protocol import Reply
 from .qemu import QemuConfig, find_qemu
 from .session import Session
@@ -57,26 +70,56 @@ def _forget(ref: "weakref.ref[Machine]") -> None:
         _running.discard(machine)
 
 
-def _kill_console(console: Console) -> None:
+def _kill_console(console: Console, channel: HostChannel, ram: GuestRam, folder: str) -> None:
     # weakref.finalize callback: it must not refer to the Machine itself.
     try:
         console.kill()
     except Exception:
         pass
+    channel.close()
+    ram.close()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _prompt_pattern(prompt: str) -> str:
+    return re.escape(prompt)
+
+
+def _ended(console: Console | None) -> Console:
+    # QEMU went away during boot: reap it.
+    assert console is not None
+    console.wait_exit(1.0)
+    console.kill()
+    return console
+
+
+def _exited(ref: "weakref.ref[Machine]", console: Console) -> GuestExited:
+    # The session found QEMU gone: reap it and say so.
+    console.wait_exit(1.0)
+    console.close()
+    _forget(ref)
+    return GuestExited(f"QEMU has exited with status {console.exit_status}",
+                       console.transcript.text, console.exit_status)
 
 
 class Machine:
     """A running QEMU guest at its shell prompt. Create with Machine.start()."""
 
-    def __init__(self, config: QemuConfig, console: Console, prompt: str):
-        """Wrap an already spawned console; use Machine.start() instead."""
+    def __init__(self, config: QemuConfig, console: Console, channel: HostChannel,
+                 ram: GuestRam, folder: str, prompt: str):
+        """Wrap an already booted guest; use Machine.start() instead."""
         self.config = config
         self.prompt = prompt
         self._console = console
+        self._channel = channel
+        self._ram = ram
+        self._folder = folder
+        self._upload_buffer: tuple[int, int] | None = None
         # A weak reference: the session must not keep its Machine alive.
         me = weakref.ref(self)
-        self._session = Session(console, prompt, on_exit=lambda: _forget(me))
-        self._finalizer = weakref.finalize(self, _kill_console, console)
+        self._session = Session(channel, console.transcript, prompt, alive=lambda: console.alive,
+                                on_exit=lambda: _exited(me, console))
+        self._finalizer = weakref.finalize(self, _kill_console, console, channel, ram, folder)
         # At interpreter exit the atexit hook halts the guest cleanly; the
         # finalizer (a kill) is only for machines garbage-collected earlier.
         self._finalizer.atexit = False
@@ -92,7 +135,7 @@ class Machine:
         boot_timeout: float = 10.0,
         prompt: str = DEFAULT_PROMPT,
     ) -> "Machine":
-        """Boot QEMU and wait for the guest's prompt.
+        """Boot QEMU and wait for the guest's prompt on its console.
 
         Raises BootError (with the transcript, and QEMU's exit status if it
         exited) when the prompt does not come within ``boot_timeout``
@@ -104,29 +147,43 @@ class Machine:
         else:
             config = QemuConfig(Path(config_or_kernel_path))
         config.check()
-        argv = config.argv(find_qemu())
-        console = Console(argv)
+        folder = tempfile.mkdtemp(prefix="theseus-nb-qemu-")
+        socket_path = Path(folder) / "host.sock"
+        ram = GuestRam(memory_bytes(config.memory))
+        argv = config.argv(find_qemu(), host_socket=socket_path, ram_file=ram.path)
+        console: Console | None = None
         try:
-            console.expect_exact(prompt, timeout=boot_timeout)
-        except pexpect.EOF:
-            console.wait_exit(1.0)
-            console.kill()
+            console = Console(argv)
+            channel = HostChannel(socket_path, console.transcript, lambda: console.alive,
+                                  boot_timeout)
+            console.output.wait_for(_prompt_pattern(prompt), boot_timeout)
+        except (pexpect.EOF, GuestExited):
+            console = _ended(console)
+            ram.close()
+            shutil.rmtree(folder, ignore_errors=True)
             raise BootError(
                 f"QEMU exited with status {console.exit_status} before the guest "
                 f"printed its prompt {prompt!r}\ncommand line: {' '.join(argv)}",
                 console.transcript.text, console.exit_status,
             ) from None
-        except pexpect.TIMEOUT:
+        except GuestTimeout:
+            assert console is not None
             console.kill()
+            ram.close()
+            shutil.rmtree(folder, ignore_errors=True)
             raise BootError(
                 f"the guest did not print its prompt {prompt!r} within "
                 f"{boot_timeout:g} s (QEMU was killed)\ncommand line: {' '.join(argv)}",
                 console.transcript.text, console.exit_status,
             ) from None
         except BaseException:
-            console.kill()  # e.g. KeyboardInterrupt during boot: leave no QEMU behind
+            if console is not None:
+                console.kill()  # e.g. KeyboardInterrupt during boot: leave no QEMU behind
+            ram.close()
+            shutil.rmtree(folder, ignore_errors=True)
             raise
-        return cls(config, console, prompt)
+        ram.unlink()  # QEMU has it open: the name is no longer needed
+        return cls(config, console, channel, ram, folder, prompt)
 
     def __enter__(self) -> "Machine":
         return self
@@ -142,10 +199,8 @@ class Machine:
         lock = self._session.lock
         if not lock.acquire(timeout=timeout):
             # Another thread holds the line (a command waiting on a hung
-            # guest). Two readers on one pty would steal each other's bytes,
-            # so kill QEMU instead: that thread sees EOF, raises GuestExited
+            # guest): kill QEMU; that thread sees EOF, raises GuestExited
             # and lets go of the lock.
-            # (Not self.alive: reaping is that thread's job now.)
             try:
                 os.kill(self.pid, signal.SIGKILL)
             except ProcessLookupError:
@@ -154,9 +209,10 @@ class Machine:
         try:
             if self._console.alive:
                 try:
-                    # A leading "\r" ends any half-typed line of an abandoned command.
-                    self._console.send("halt\r" if self._session.in_sync else "\rhalt\r", timeout)
-                    self._console.expect_eof(timeout)
+                    # Ctrl-C and "\r" end whatever an abandoned request left on the line.
+                    prefix = "" if self._session.in_sync else "\x03\r"
+                    self._channel.send(prefix + "!0 halt\r", timeout)
+                    self._channel.expect_eof(timeout)
                     self._console.wait_exit(1.0)
                 except (pexpect.TIMEOUT, pexpect.EOF, OSError):
                     pass
@@ -164,7 +220,7 @@ class Machine:
         finally:
             lock.release()
             _running.discard(self)
-            self._finalizer.detach()
+            self._finalizer()
         return self._console.exit_status
 
     def halt(self, status: int = 0, timeout: float = 5.0) -> int:
@@ -172,17 +228,13 @@ class Machine:
         with self._session.lock:
             self._session.ensure_ready(timeout)
             self._session.in_sync = False
-            self._session.send(f"halt {status}\r", f"halt {status}", timeout)
-            try:
-                self._console.expect_eof(timeout)
-            except pexpect.TIMEOUT:
-                raise GuestTimeout(
-                    f"QEMU did not exit within {timeout:g} s of 'halt {status}'",
-                    self.transcript,
-                ) from None
+            self._session.transcript.write(f"{self.prompt}halt {status}\r\n")
+            self._session.send(f"!0 halt {status}\r", f"halt {status}", timeout)
+            self._session.wait_exit(f"halt {status}", timeout)
             self._console.wait_exit(1.0)
             self._console.close()
             _running.discard(self)
+            self._finalizer()
             code = self._console.exit_status
             assert code is not None  # reaped by close()
             return code
@@ -192,22 +244,28 @@ class Machine:
     def command(self, text: str, timeout: float = 5.0) -> str:
         """Run one shell command and return only its output.
 
-        Uses the framed protocol (see ``protocol``), so the output is exactly
-        what the command printed, "\\n"-separated, without a trailing
-        newline. Raises GuestTimeout if the guest does not answer within
-        ``timeout`` s, GuestExited if QEMU exits (e.g. after ``halt``),
-        ProtocolError if the reply arrives damaged. On KeyboardInterrupt the
-        command is abandoned and the next call resynchronises.
+        Uses the framed protocol on the host's channel (see ``protocol``), so
+        the output is exactly what the command printed, "\\n"-separated,
+        without a trailing newline, whatever tasks print meanwhile. A command
+        still running after ``timeout`` s is stopped with Ctrl-C
+        (CommandStopped, a GuestTimeout; the shell answers the next command);
+        GuestTimeout if the guest does not answer even then, GuestExited if
+        QEMU exits (e.g. after ``halt``), ProtocolError if the reply arrives
+        damaged. On KeyboardInterrupt the command is abandoned and the next
+        call resynchronises.
         """
         return self.request(text, timeout).output
 
-    def request(self, text: str, timeout: float = 5.0, payload: str = "") -> Reply:
-        """Run one shell command; return its status and output as a ``Reply``.
+    def request(self, text: str, timeout: float = 5.0) -> Reply:
+        """Run one shell command; return its status and output as a ``Reply``."""
+        return self._session.request(text, timeout)
 
-        ``payload`` is sent right after the command line, for commands that
-        read more input (``upload``).
-        """
-        return self._session.request(text, timeout, payload)
+    def type(self, text: str, timeout: float = 5.0) -> None:
+        """Type ``text`` on the console, as a person would ("\\r" ends a line,
+        "\\x03" is Ctrl-C); what comes back is in ``console``."""
+        with self._session._waiting("typing on the console",
+                                    f"the console took no input for {timeout:g} s"):
+            self._console.send(text, timeout)
 
     def query(self, command: str, timeout: float = 5.0) -> str:
         """The output of a machine-readable command (``graph``, ``tasks``);
@@ -244,9 +302,31 @@ class Machine:
     # --- live evolution (kernel_src/upload.py, swap.py) -------------------
 
     def upload(self, name: str, data: bytes, timeout: float = 30.0) -> Reply:
-        """Send an object to the guest under ``name``; the guest keeps it for a swap."""
-        args, payload = upload_payload(data)
-        return self.request(f"upload {name} {args}", timeout, payload=payload)
+        """Give the guest an object under ``name``; the guest keeps it for a swap.
+
+        The bytes go into the kernel's upload buffer through the shared RAM,
+        then ``upload NAME SIZE ADLER32`` tells the kernel to take them; a
+        Reply with a nonzero status says why it refused.
+        """
+        if not name or any(c.isspace() for c in name):
+            raise ValueError(f"upload needs a name without spaces, got {name!r}")
+        address, room = self.upload_buffer(timeout)
+        if len(data) > room:
+            return Reply(1, f"refused: oversized upload ({len(data)} bytes; the limit is {room})")
+        with self._session.lock:
+            # Under the lock: no other upload may write the buffer before this one is taken.
+            self._ram.write(address, data)
+        return self.request(f"upload {name} {len(data)} {zlib.adler32(data)}", timeout)
+
+    def upload_buffer(self, timeout: float = 5.0) -> tuple[int, int]:
+        """Where the kernel's upload buffer is, and its size (asked once)."""
+        if self._upload_buffer is None:
+            words = self.query("upload", timeout).split()
+            if len(words) != 3 or words[0] != "buffer":
+                raise BridgeError(f"the guest's upload command answered {' '.join(words)!r}, "
+                                  "not 'buffer ADDRESS SIZE'", self.transcript)
+            self._upload_buffer = (int(words[1]), int(words[2]))
+        return self._upload_buffer
 
     def swap_uploaded(self, names: list[str], *, load: bool = False,
                       timeout: float = 30.0) -> KernelSwap:
@@ -264,8 +344,20 @@ class Machine:
 
     @property
     def transcript(self) -> str:
-        """Everything seen on the serial line so far ("\\r\\n" as "\\n")."""
+        """Both lines as one session: what the console printed, and each
+        request with its reply, in the order they came ("\\r\\n" as "\\n")."""
         return self._console.transcript.text
+
+    @property
+    def memory(self) -> GuestRam:
+        """The guest's RAM, mapped here: ``read(address, n)``, ``write(address, data)``
+        (guest-physical addresses; the kernel's memory is identity-mapped)."""
+        return self._ram
+
+    @property
+    def console(self) -> ConsoleBuffer:
+        """What the console (COM1) printed, live: ``.text``, ``.wait_for(pattern)``, ``.mark()``."""
+        return self._console.output
 
     @property
     def alive(self) -> bool:

@@ -50,8 +50,15 @@ class QemuConfig:
             self.archive = Path(self.archive)
         self.extra_args = list(self.extra_args)
 
-    def argv(self, binary: str = QEMU_BINARY) -> list[str]:
-        """Return QEMU's full command line (the binary's name first, not resolved on PATH)."""
+    def argv(self, binary: str = QEMU_BINARY, *, host_socket: Path | None = None,
+             ram_file: Path | None = None) -> list[str]:
+        """Return QEMU's full command line (the binary's name first, not resolved on PATH).
+
+        ``host_socket``: the Unix socket QEMU listens on for the host's channel
+        (COM2); ``ram_file``: a file to hold the guest's RAM, shared with the
+        host (guest_ram.py). The Machine passes both; without them the guest
+        has a console only.
+        """
         args = [binary, "-kernel", str(self.kernel)]
         if self.archive is not None:
             # -kernel with -initrd hands the archive to a Multiboot kernel as a module.
@@ -70,6 +77,16 @@ class QemuConfig:
             "-no-reboot",
             "-device", DEBUG_EXIT_DEVICE,
         ]
+        if host_socket is not None:
+            # COM2, the host's channel. QEMU does not wait for us (wait=off,
+            # and so prints nothing about it); the guest says nothing on COM2
+            # unasked, and the host connects before it asks.
+            args += ["-chardev", f"socket,id=host,path={host_socket},server=on,wait=off",
+                     "-serial", "chardev:host"]
+        if ram_file is not None:
+            args += ["-object", f"memory-backend-file,id=ram,size={self.memory},"
+                                f"mem-path={ram_file},share=on",
+                     "-machine", "memory-backend=ram"]
         if self.kvm:
             args += ["-enable-kvm", "-cpu", "host"]
         args += self.extra_args

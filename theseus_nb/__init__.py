@@ -14,7 +14,8 @@ from .errors import TheseusError
 from .build import BuildError
 from .compile import CellSource
 from .graph import SectionGraph
-from .guest_errors import BootError, GuestExited, GuestTimeout, MachineError, ProtocolError, SwapError
+from .guest_errors import (BootError, CommandStopped, GuestExited, GuestTimeout, MachineError,
+                           ProtocolError, SwapError)
 from .image import Image
 from .kernel import Kernel
 from .lang import CellError, CellPanic
@@ -35,6 +36,7 @@ __all__ = [
     "Dashboard",
     "GuestExited",
     "GuestTimeout",
+    "CommandStopped",
     "Image",
     "Kernel",
     "LinkError",

@@ -9,6 +9,7 @@ is never compiled twice.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -64,8 +65,9 @@ def _init_llvm() -> None:
             _initialised = True
 
 
+@functools.lru_cache(maxsize=None)
 def kernel_target_machine(opt: int = 2) -> llvm.TargetMachine:
-    """Return the target machine used for every kernel cell.
+    """Return the target machine used for every kernel cell (made once per level).
 
     Static relocation model and the small code model: the whole kernel lives
     in the first gigabytes of an identity-mapped address space, so 32-bit
@@ -276,16 +278,20 @@ def compile_object(module: ir.Module | str, cell: str, *, opt: int = 2,
     path = cache_dir() / f"{cell}-{key}.o"
     if use_cache and path.exists():
         return CompiledObject(path.read_bytes(), True, key)
-    parsed, machine = _parse_for_kernel(text, cell, opt)
+    parsed, machine = _parse_prepared(text, cell, opt)
     data = machine.emit_object(parsed)
     store_cached(path, data)
     return CompiledObject(data, False, key)
 
 
 def _parse_for_kernel(module: ir.Module | str, cell: str, opt: int) -> tuple[llvm.ModuleRef, llvm.TargetMachine]:
+    return _parse_prepared(_prepare_text(module, cell), cell, opt)
+
+
+def _parse_prepared(text: str, cell: str, opt: int) -> tuple[llvm.ModuleRef, llvm.TargetMachine]:
     machine = kernel_target_machine(opt)
     try:
-        parsed = llvm.parse_assembly(_prepare_text(module, cell))
+        parsed = llvm.parse_assembly(text)
         parsed.verify()
     except RuntimeError as exc:
         raise BuildError(f"LLVM rejected the IR of cell {cell!r}: {exc}") from None

@@ -17,7 +17,7 @@ import qemu_bridge
 
 from .errors import TheseusError
 
-__all__ = ["MachineError", "BootError", "GuestTimeout", "GuestExited", "ProtocolError",
+__all__ = ["MachineError", "BootError", "GuestTimeout", "CommandStopped", "GuestExited", "ProtocolError",
            "SwapError", "guest_errors"]
 
 
@@ -30,7 +30,11 @@ class BootError(MachineError, qemu_bridge.BootError):
 
 
 class GuestTimeout(MachineError, qemu_bridge.GuestTimeout):
-    """The guest stopped answering: its prompt did not come back in time."""
+    """The guest did not answer in time."""
+
+
+class CommandStopped(GuestTimeout, qemu_bridge.CommandStopped):
+    """A command outlived its timeout and was stopped with Ctrl-C; the guest answers again."""
 
 
 class GuestExited(MachineError, qemu_bridge.GuestExited):
@@ -48,6 +52,7 @@ class SwapError(MachineError, qemu_bridge.SwapError):
 #: Most specific first: each bridge class and the class it becomes.
 _MAPPING: tuple[tuple[type[qemu_bridge.BridgeError], type[MachineError]], ...] = (
     (qemu_bridge.BootError, BootError),
+    (qemu_bridge.CommandStopped, CommandStopped),
     (qemu_bridge.GuestTimeout, GuestTimeout),
     (qemu_bridge.GuestExited, GuestExited),
     (qemu_bridge.ProtocolError, ProtocolError),

@@ -69,10 +69,10 @@ class LiveKernel:
         with guest_errors():
             return self.machine.command(text, timeout)
 
-    def request(self, text: str, timeout: float = 5.0, payload: str = "") -> Reply:
+    def request(self, text: str, timeout: float = 5.0) -> Reply:
         """Run one shell command; return its status and output as a ``Reply``."""
         with guest_errors():
-            return self.machine.request(text, timeout, payload)
+            return self.machine.request(text, timeout)
 
     def tasks(self, timeout: float = 5.0) -> TaskList:
         """The kernel's task table, one TaskRecord a task (renders as a table)."""

@@ -147,9 +147,12 @@ def _read(elf: ELFFile, data: bytes, cell: str) -> CellObject:
     symtab = elf.get_section_by_name(".symtab")
     if symtab is None:
         raise ObjectError(f"cell {cell!r}: object has no symbol table")
-    named = {sym["st_shndx"] for sym in symtab.iter_symbols()
+    # Listed once: pyelftools parses a section's header again on every lookup.
+    sections = list(elf.iter_sections())
+    symbols = list(symtab.iter_symbols())
+    named = {sym["st_shndx"] for sym in symbols
              if sym.name and sym["st_info"]["type"] in ("STT_FUNC", "STT_OBJECT", "STT_NOTYPE")}
-    for index, sec in enumerate(elf.iter_sections()):
+    for index, sec in enumerate(sections):
         flags = sec["sh_flags"]
         # Loaded: allocatable sections with bytes or with a named symbol in
         # them (an empty string literal); the kernel's loader uses the same rule.
@@ -160,17 +163,17 @@ def _read(elf: ELFFile, data: bytes, cell: str) -> CellObject:
         obj.sections[index] = Section(index, sec.name, kind, sec["sh_size"],
                                       max(1, sec["sh_addralign"]), payload)
     table: list[Symbol] = []
-    for sym in symtab.iter_symbols():
+    for sym in symbols:
         shndx = sym["st_shndx"]
         section = shndx if isinstance(shndx, int) else None
         kind = sym["st_info"]["type"].removeprefix("STT_").lower()
         name = sym.name
         if kind == "section" and section is not None:
-            name = elf.get_section(section).name
+            name = sections[section].name if section < len(sections) else elf.get_section(section).name
         table.append(Symbol(name, section, sym["st_value"], sym["st_size"],
                             sym["st_info"]["bind"] in ("STB_GLOBAL", "STB_WEAK"), kind))
     obj.symbols = [s for s in table if s.kind != "file"]
-    for sec in elf.iter_sections():
+    for sec in sections:
         if not isinstance(sec, RelocationSection):
             continue
         target = sec["sh_info"]

@@ -3,6 +3,7 @@ upload.py, and the host's LiveKernel.swap), in real QEMU."""
 
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
 
 import pytest
@@ -149,16 +150,34 @@ def test_bad_source_raises_cell_error_and_changes_nothing(machine: LiveKernel) -
     assert machine.command("primes 12") == "2 3 5 7 11"
 
 
-@pytest.mark.parametrize("args, payload, reason", [
-    ("x 4 1", "00000000.", "checksum mismatch"),
-    ("x 4 65537", "000000.", "truncated upload"),
-    ("x 4 65537", "0000zz00.", "not a hex digit"),
-    ("x 5000000 1", ".", "oversized upload"),
+@pytest.mark.parametrize("args, reason", [
+    ("x 4 1", "checksum mismatch"),            # the four zero bytes' Adler-32 is 262145
+    ("x 8 262145", "checksum mismatch"),       # right sum, wrong size: more bytes than summed
+    ("x 0 1", "truncated upload"),
+    ("x 5000000 1", "oversized upload"),
+    ("x 4", "usage: upload NAME SIZE ADLER32"),
 ])
-def test_bad_uploads_are_refused(machine: LiveKernel, args: str, payload: str, reason: str) -> None:
+def test_bad_uploads_are_refused(machine: LiveKernel, args: str, reason: str) -> None:
+    address, _ = machine.machine.upload_buffer()
+    machine.machine.memory.write(address, b"\0\0\0\0\1\1\1\1")
     heap = _heap(machine)
-    reply = machine.request(f"upload {args}", payload=payload)
+    reply = machine.request(f"upload {args}")
     assert reply.status == 1 and reason in reply.output
+    assert _heap(machine) == heap
+    assert machine.command("echo fine") == "fine"
+
+
+def test_a_1_mib_upload_arrives_intact_and_a_damaged_one_is_refused(machine: LiveKernel) -> None:
+    data = bytes((i * 7 + i // 251) & 0xFF for i in range(1 << 20))
+    assert machine.machine.upload("big", data).output == "uploaded big 1048576"
+    assert machine.machine.memory.read(machine.machine.upload_buffer()[0], 16) == data[:16]
+    # Damage one byte after the host wrote it and before the kernel takes it.
+    address, _ = machine.machine.upload_buffer()
+    machine.machine.memory.write(address, data)
+    machine.machine.memory.write(address + 123456, bytes([data[123456] ^ 0x40]))
+    heap = _heap(machine)
+    reply = machine.request(f"upload big2 {len(data)} {zlib.adler32(data)}")
+    assert reply.status == 1 and "corrupt upload: checksum mismatch" in reply.output
     assert _heap(machine) == heap
     assert machine.command("echo fine") == "fine"
 

@@ -155,7 +155,7 @@ def test_panic_and_divide_error_end_only_their_task(vm: LiveKernel) -> None:
     p = _wait_for(vm, panicker, ("faulted",))
     d = _wait_for(vm, divider, ("faulted",))
     assert (p.state, p.cell, p.function) == ("faulted", "panicker", "run")
-    assert p.cause == "panic: panicker: on purpose in panicker::run line 9"
+    assert p.cause == "panic: panicker: on purpose in panicker::run line 10"
     assert (d.state, d.cell, d.function) == ("faulted", "divider", "run")
     assert d.cause.startswith("divide error at 0x") and d.cause.endswith(" in divider::run")
     before = vm.tasks().by_id(counter).switches
@@ -164,6 +164,15 @@ def test_panic_and_divide_error_end_only_their_task(vm: LiveKernel) -> None:
     assert table.by_id(counter).switches > before     # the others go on
     assert table.by_id(looper).state == "runnable"
     assert vm.command("echo still here") == "still here"
+
+
+def test_the_demo_tasks_say_what_they_do_on_the_console(vm: LiveKernel) -> None:
+    mark = vm.machine.console.mark()
+    counter = vm.spawn("counter::run", 0)
+    vm.spawn("panicker::run", 3)
+    vm.machine.console.wait_for(r"panicker: slept 3 ticks; goodbye, I panic now\n", 5.0, since=mark)
+    vm.machine.console.wait_for(r"counter: counted 100 ticks, the count is \d+\n", 10.0, since=mark)
+    vm.kill(counter)
 
 
 @pytest.mark.parametrize("function, cause", [
