@@ -4,7 +4,6 @@ lines."""
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 
@@ -27,7 +26,7 @@ from kernel_src.task import sleep
 
 
 def run(n: u64) -> u64:
-    """Wait a little (so the spawn's reply is out), then print n lines."""
+    """Wait a little, then print n lines."""
     sleep(20)
     for i in range(n):
         print(f"task {n} line {i}:", "a", "few", "more", "words", sep=" | ")
@@ -57,14 +56,16 @@ def test_a_cell_loaded_at_run_time_prints_too(vm: LiveKernel) -> None:
 
 
 def test_tasks_printing_at_once_never_cut_a_line(vm: LiveKernel) -> None:
-    before = len(vm.transcript)
+    console = vm.machine.console
+    mark = console.mark()
     vm.spawn("chatty::run", 150)
     vm.spawn("chatty::run", 151)
-    # each task sleeps a tick every 40 lines, so their lines alternate
-    time.sleep(4)
-    assert vm.command("echo done") == "done"
-    # (the first line a task prints follows the shell's prompt)
-    lines = [line.removeprefix("theseus> ") for line in vm.transcript[before:].splitlines()]
+    for _ in range(20):  # the host's channel is not the console: commands go on meanwhile
+        assert vm.command("echo meanwhile") == "meanwhile"
+    for n in (150, 151):
+        console.wait_for(rf"task {n} line {n - 1}:.*words\n", timeout=20, since=mark)
+    # (the first line a task prints may follow the shell's prompt)
+    lines = [line.removeprefix("theseus> ") for line in console.since(mark).splitlines()]
     printed = [line for line in lines if line.startswith("task ")]
     assert all(LINE.match(line) for line in printed), [x for x in printed if not LINE.match(x)]
     got = [tuple(int(g) for g in LINE.match(line).groups()) for line in printed]
