@@ -34,7 +34,7 @@ from kernel_src.shell import arg, arg_u64
 from kernel_src.task import spawn, join, kill, yield_now, sleep, spawn_error
 from kernel_src.timer import irq_cycles
 from kernel_src.clock import ticks, cycles_per_ms
-from kernel_src.heap import in_use
+from kernel_src import heap
 from kernel_src.serial import write, write_u64, newline
 from cells.fmt import line
 
@@ -113,7 +113,7 @@ def _spawn(n: u64) -> None:
 
 
 def _max() -> None:
-    heap0: u64 = in_use()
+    heap0: u64 = heap.in_use
     n: u64 = 0
     while n < 1024:
         id: u64 = spawn("taskbench::parked", 0)
@@ -123,7 +123,7 @@ def _max() -> None:
         n += 1
     kv("max_tasks", n)
     line(spawn_error())
-    kv("heap_per_task", (in_use() - heap0) // n)
+    kv("heap_per_task", (heap.in_use - heap0) // n)
     for i in range(n):
         kill(_ids[i])
 

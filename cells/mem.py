@@ -1,7 +1,8 @@
 """mem: physical frames, kernel heap and page tables in use."""
 from theseus_nb.lang.prelude import *
 from kernel_src.frames import used, total
-from kernel_src.heap import in_use, allocations, size, requested, page_blocks, page_rounding
+from kernel_src.heap import size, page_rounding
+from kernel_src import heap
 from kernel_src.paging import table_frames, split_pages
 from kernel_src.names import names_used
 from kernel_src.retire import reclaim, retired
@@ -14,12 +15,12 @@ def main(arg: u64) -> u64:
     kv("retired", retired())
     kv("frames_used", used())
     kv("frames_total", total())
-    kv("heap_used", in_use())
-    kv("heap_allocs", allocations())
-    kv("heap_requested", requested())
+    kv("heap_used", heap.in_use)
+    kv("heap_allocs", heap.allocations)
+    kv("heap_requested", heap.requested)
     kv("heap_size", size())
     kv("names_used", names_used())
-    kv("page_blocks", page_blocks())            # whole-page blocks: cells' regions, stacks
+    kv("page_blocks", heap.page_blocks)            # whole-page blocks: cells' regions, stacks
     kv("page_rounding", page_rounding())        # bytes they lose to rounding up to pages
     kv("page_tables", table_frames())           # frames holding page tables
     kv("pages_split", split_pages())            # 2 MiB pages split where permissions differ

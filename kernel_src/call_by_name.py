@@ -15,7 +15,7 @@ the function and what was expected (lookup_error()).
 from theseus_nb.lang.prelude import *
 from theseus_nb.lang.unsafe import addr_of, load8, make_str
 from kernel_src.namespace import NONE, sym_find_mem, sym_section, sym_sig
-from kernel_src.section_table import KIND_TEXT, section_kind, section_cell, cell_core
+from kernel_src.section_table import KIND_TEXT, all_cells, all_sections
 from kernel_src.sha256 import sha_begin, sha_byte, sha_str, sha_end
 
 _why: Array[u8, 256] = [0] * 256     # the last refusal, one sentence
@@ -130,9 +130,9 @@ def find_function(a: u64, n: u64, params: str, ret: str, role: str, core_ok: boo
         return NONE
     _found = True
     sec: u64 = sym_section(s)
-    if sec == NONE or section_kind(sec) != KIND_TEXT:
+    if sec == NONE or all_sections[sec].kind != KIND_TEXT:
         return _refuse(a, n, " is not a function")
-    if cell_core(section_cell(sec)) and not core_ok:
+    if all_cells[all_sections[sec].cell].core and not core_ok:
         return _refuse(a, n, " belongs to the nano_core, which runs its own functions: "
                              "name a function of a loaded cell")
     if sym_sig(s) == 0:
@@ -154,4 +154,4 @@ def still_callable(s: u64, sig: u64) -> bool:
     cheap check for a function found once and looked up again later: a hot
     swap may have changed it.)"""
     sec: u64 = sym_section(s)
-    return sym_sig(s) == sig and sec != NONE and section_kind(sec) == KIND_TEXT
+    return sym_sig(s) == sig and sec != NONE and all_sections[sec].kind == KIND_TEXT

@@ -24,10 +24,10 @@ from theseus_nb.lang.unsafe import load64, outl, cli, hlt, call_addr
 from kernel_src.params import DEBUG_EXIT_PORT, EXIT_FAULT, GUARD
 from kernel_src.frame import FRAME_VECTOR, FRAME_ERROR, FRAME_RIP, FRAME_RSP
 from kernel_src.serial import write, write_hex, write_u64, newline
-from kernel_src.section_table import NONE, section_at, section_name
+from kernel_src.section_table import NONE, section_at, all_sections
 from kernel_src.names import name_text
-from kernel_src.task_table import (can_fault, current, task_name, task_stack_lo, set_cause,
-                                   add_cause_byte, FAULTED, NO_VALUE)
+from kernel_src.task_table import (can_fault, current, task_name, set_cause, add_cause_byte,
+                                   FAULTED, NO_VALUE, tasks)
 from kernel_src.task import finish, die_current
 from kernel_src.switcher import (schedule, policy_running, policy_cause_begin, policy_cause,
                                  policy_cause_byte, policy_cause_written, policy_failed)
@@ -139,7 +139,7 @@ def _function_at(addr: u64) -> str:
     s: u64 = section_at(addr)
     if s == NONE:
         return "?"
-    return name_text(section_name(s))
+    return name_text(all_sections[s].name)
 
 
 def init(cr2_fn: u64) -> None:
@@ -190,7 +190,7 @@ def can_end_current() -> bool:
 
 def _in_guard(addr: u64) -> bool:
     # Is addr in the guard page under the running task's stack?
-    lo: u64 = task_stack_lo(current())
+    lo: u64 = tasks[current()].stack_lo
     return lo >= GUARD and addr >= lo - GUARD and addr < lo
 
 

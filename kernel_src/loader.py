@@ -22,13 +22,13 @@ from kernel_src.elf import (SHT_RELA, SHN_UNDEF, open_object, check_sections,
                             symbol_is_global, rela_count, rela_offset, rela_symbol, rela_type,
                             rela_addend)
 from kernel_src.reloc import patch
-from kernel_src.object_check import RELOC_SLACK, check_object, check_reason
+from kernel_src.object_check import target_fits, check_object, check_reason
 from kernel_src.signatures import sig_in_object
 from kernel_src.placement import (use, forget, placed_addr, placed_rec, place_sections, failed_at,
                                   protect_placed, free_placed)
 from kernel_src.names import mem_equal, name_add, name_equals_mem
-from kernel_src.section_table import (NONE, add_cell, add_dep, add_reloc, section_name, section_addr,
-                                      section_size, rec_begin, rec_commit, rec_rollback)
+from kernel_src.section_table import (NONE, add_cell, add_dep, add_reloc, rec_begin, rec_commit,
+                                      rec_rollback, all_sections)
 from kernel_src.namespace import sym_find_mem, sym_add, sym_addr, sym_section, sym_name, sym_remove_cell, sym_cell
 
 _reason: str = ""
@@ -158,7 +158,7 @@ def _resolve(k: u64, needer: u64) -> bool:
         s: u64 = sym_find_mem(a, n)
         if s == NONE:
             _unresolved = True
-            _needer = section_name(needer)
+            _needer = all_sections[needer].name
             return _fail("unresolved symbol", a, n)
         _target_addr = sym_addr(s)
         _target_rec = sym_section(s)
@@ -183,11 +183,10 @@ def _target_fits(addend: i64) -> bool:
     # sure; for another cell's, this is the first time we see its section.
     if _target_rec == NONE:
         return True
-    start: u64 = section_addr(_target_rec)
-    if _target_addr < start or _target_addr - start > section_size(_target_rec):
+    start: u64 = all_sections[_target_rec].addr
+    if _target_addr < start or _target_addr - start > all_sections[_target_rec].size:
         return False
-    at: i64 = i64(_target_addr - start) + addend
-    return at >= -RELOC_SLACK and at <= i64(section_size(_target_rec)) + RELOC_SLACK
+    return target_fits(i64(_target_addr - start) + addend, all_sections[_target_rec].size)
 
 
 def _relocate() -> bool:

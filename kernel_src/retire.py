@@ -21,13 +21,11 @@ from theseus_nb.lang.unsafe import load64
 from kernel_src.params import MAX_RETIRED, MAX_RETIRED_RELOCS, MAX_RETIRED_GROUPS
 from kernel_src.heap import free_pages
 from kernel_src.irq import irq_off, irq_restore
-from kernel_src.section_table import (NONE, REGIONS, section_count, section_alive, section_cell,
-                                      section_addr, section_size, cell_region_at, cell_region_size,
-                                      kill_cell, cell_core, reloc_count, reloc_alive, reloc_section,
-                                      reloc_target, reloc_symbol, reloc_offset, reloc_type,
-                                      reloc_addend)
-from kernel_src.task_table import (current, task_count, task_state, task_saved_rip, task_saved_rsp,
-                                   task_stack_hi, FREE, EXITED, FAULTED)
+from kernel_src.section_table import (NONE, REGIONS, kill_cell, reloc_alive, all_cells, all_relocs,
+                                      all_sections)
+from kernel_src import section_table
+from kernel_src.task_table import current, task_saved_rip, FREE, EXITED, FAULTED, tasks
+from kernel_src import task_table
 
 # Retired memory, one row a section (counted: the swap report says how many
 # sections are kept or freed) or a region (the pages that are freed, and
@@ -51,8 +49,8 @@ _rr_group: Array[u64, 4096] = [0] * 4096       # params.MAX_RETIRED_RELOCS
 def kept_relocation(r: u64, c: u64) -> bool:
     """Is relocation record r one cell c keeps when it retires: it names a
     public symbol of a cell that may be swapped later (not the nano_core)?"""
-    return reloc_alive(r) and section_cell(reloc_section(r)) == c and reloc_symbol(r) != 0 \
-        and not cell_core(section_cell(reloc_target(r)))
+    return reloc_alive(r) and all_sections[all_relocs[r].section].cell == c and all_relocs[r].symbol != 0 \
+        and not all_cells[all_sections[all_relocs[r].target].cell].core
 
 
 def room_for(rows: u64, relocs: u64, groups: u64) -> bool:
@@ -75,11 +73,11 @@ def room_for(rows: u64, relocs: u64, groups: u64) -> bool:
 def rows_of(c: u64) -> u64:
     """How many retired rows cell c would take: its sections and regions."""
     n: u64 = 0
-    for s in range(section_count()):
-        if section_alive(s) and section_cell(s) == c:
+    for s in range(section_table.n_sections):
+        if all_sections[s].alive and all_sections[s].cell == c:
             n += 1
     for r in range(REGIONS):
-        if cell_region_at(c, r) != 0:
+        if all_cells[c].region_at[r] != 0:
             n += 1
     return n
 
@@ -87,7 +85,7 @@ def rows_of(c: u64) -> u64:
 def relocations_of(c: u64) -> u64:
     """How many retired relocation slots cell c would take."""
     n: u64 = 0
-    for r in range(reloc_count()):
+    for r in range(section_table.n_relocs):
         if kept_relocation(r, c):
             n += 1
     return n
@@ -106,10 +104,10 @@ def retire_relocation(r: u64, g: u64, target: u64) -> None:
     """Keep relocation record r in group g; it points at address target."""
     for k in range(MAX_RETIRED_RELOCS):
         if _rr_place[k] == 0:
-            _rr_place[k] = section_addr(reloc_section(r)) + reloc_offset(r)
-            _rr_type[k] = reloc_type(r)
-            _rr_addend[k] = reloc_addend(r)
-            _rr_symbol[k] = reloc_symbol(r)
+            _rr_place[k] = all_sections[all_relocs[r].section].addr + all_relocs[r].offset
+            _rr_type[k] = all_relocs[r].rtype
+            _rr_addend[k] = all_relocs[r].addend
+            _rr_symbol[k] = all_relocs[r].symbol
             _rr_target[k] = target
             _rr_group[k] = g
             return
@@ -130,13 +128,13 @@ def retire_cell(c: u64, g: u64) -> u64:
     """Move cell c's sections and regions to group g and kill its records;
     how many sections."""
     n: u64 = 0
-    for s in range(section_count()):
-        if section_alive(s) and section_cell(s) == c:
-            _add(section_addr(s), section_size(s), False, g)
+    for s in range(section_table.n_sections):
+        if all_sections[s].alive and all_sections[s].cell == c:
+            _add(all_sections[s].addr, all_sections[s].size, False, g)
             n += 1
     for r in range(REGIONS):
-        if cell_region_at(c, r) != 0:
-            _add(cell_region_at(c, r), cell_region_size(c, r), True, g)
+        if all_cells[c].region_at[r] != 0:
+            _add(all_cells[c].region_at[r], all_cells[c].region_size[r], True, g)
     kill_cell(c)
     return n
 
@@ -221,15 +219,15 @@ def _task_inside(g: u64) -> bool:
     # resume address or any word on its stack (a conservative scan: a stale
     # word only delays the free).
     _gather(g)
-    for i in range(task_count()):
-        st: u8 = task_state(i)
+    for i in range(task_table.high_slot):
+        st: u8 = tasks[i].state
         if i == current() or st == FREE or st == EXITED or st == FAULTED:
             continue
         if _points_into(task_saved_rip(i)):
             return True
-        p: u64 = task_saved_rsp(i)
+        p: u64 = tasks[i].rsp
         if p != 0:
-            while p + 8 <= task_stack_hi(i):
+            while p + 8 <= tasks[i].stack_hi:
                 if _points_into(load64(p)):
                     return True
                 p += 8

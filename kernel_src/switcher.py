@@ -28,9 +28,9 @@ from kernel_src.call_by_name import find_function, still_callable, lookup_error,
 from kernel_src.clock import ticks
 from kernel_src.irq import irq_off, irq_restore
 from kernel_src.task_table import (RUNNABLE, RUNNING, BLOCKED, SLEEPING, NO_TASK, IDLE, INPUT_KEY,
-                                   started, current, task_count, task_state, task_wait_key,
-                                   task_saved_rsp, set_state, set_current, set_saved_rsp,
-                                   charge_tick, wake_sleepers)
+                                   started, current, set_state, set_current, set_saved_rsp,
+                                   charge_tick, wake_sleepers, tasks)
+from kernel_src import task_table
 
 _policy: Array[u8, 64] = [0] * 64     # params.SPEC_MAX: "<policy cell>::pick_next"
 _policy_len: u64 = 0                  # 0: the built-in round robin
@@ -102,10 +102,10 @@ def policy_fault() -> str:
 
 def _builtin_pick(cur: u64) -> u64:
     # Round robin over the table: when no policy cell is in use.
-    high: u64 = task_count()
+    high: u64 = task_table.high_slot
     for k in range(1, high + 1):
         i: u64 = (cur + k) % high
-        if i != IDLE and task_state(i) == RUNNABLE:
+        if i != IDLE and tasks[i].state == RUNNABLE:
             return i
     return IDLE
 
@@ -157,7 +157,7 @@ def policy_failed() -> u64:
     _abandoned = True
     # A policy that slept or blocked put the task it was picking for to
     # sleep: undo that (one that ended the task has ended it).
-    st: u8 = task_state(_picking_for)
+    st: u8 = tasks[_picking_for].state
     if st == SLEEPING or st == BLOCKED:
         set_state(_picking_for, _its_state)
     return _switch_to(_builtin_pick(_picking_for))
@@ -192,7 +192,7 @@ def _pick(cur: u64) -> u64:
         _policy_len = 0
         return _builtin_pick(cur)
     _picking_for = cur
-    _its_state = task_state(cur)
+    _its_state = tasks[cur].state
     _started_at = ticks()
     _cause_written = False
     _in_policy = True
@@ -202,7 +202,7 @@ def _pick(cur: u64) -> u64:
     _in_policy = False
     if n == NO_TASK:
         return IDLE
-    if n < task_count() and task_state(n) == RUNNABLE:
+    if n < task_table.high_slot and tasks[n].state == RUNNABLE:
         return n
     return _builtin_pick(cur)
 
@@ -210,12 +210,12 @@ def _pick(cur: u64) -> u64:
 def _switch_to(nxt: u64) -> u64:
     # Run nxt (or the task console input woke): its saved frame.
     global _boost
-    if _boost != NO_TASK and task_state(_boost) == RUNNABLE:
+    if _boost != NO_TASK and tasks[_boost].state == RUNNABLE:
         nxt = _boost                 # woken by console input: runs at once
     _boost = NO_TASK
     set_current(nxt)
     set_state(nxt, RUNNING)
-    return task_saved_rsp(nxt)
+    return tasks[nxt].rsp
 
 
 def schedule(frame: u64) -> u64:
@@ -229,7 +229,7 @@ def schedule(frame: u64) -> u64:
                          "in the timer interrupt")
     cur: u64 = current()
     set_saved_rsp(cur, frame)
-    if task_state(cur) == RUNNING:
+    if tasks[cur].state == RUNNING:
         set_state(cur, RUNNABLE)
     return _switch_to(_pick(cur))
 
@@ -257,8 +257,8 @@ def input_arrived(frame: u64) -> u64:
     global _boost
     if not started():
         return frame
-    for i in range(task_count()):
-        if task_state(i) == BLOCKED and task_wait_key(i) == INPUT_KEY:
+    for i in range(task_table.high_slot):
+        if tasks[i].state == BLOCKED and tasks[i].wait_key == INPUT_KEY:
             set_state(i, RUNNABLE)
             if _boost == NO_TASK:
                 _boost = i

@@ -26,9 +26,9 @@ from kernel_src.task_table import (RUNNABLE, RUNNING, BLOCKED, SLEEPING, EXITED,
                                    NO_VALUE, SHELL, IDLE, JOIN_KEY, INPUT_KEY, start, started,
                                    current, task_new, take_slot, give_back_slot, set_state,
                                    set_saved_rsp, set_wake, set_wait_key, end_task,
-                                   take_dead_stack, dead_stacks, slot_of, task_state, task_value,
-                                   task_id, task_count, task_stack_lo, task_stack_hi, set_cause,
-                                   wake_blocked)
+                                   take_dead_stack, dead_stacks, slot_of, set_cause, wake_blocked,
+                                   tasks)
+from kernel_src import task_table
 
 _yield_fn: u64 = 0
 _return_fn: u64 = 0
@@ -50,7 +50,7 @@ def _build_frame(slot: u64, entry: u64, arg: u64) -> None:
     # A frame as interrupts.s would have saved it, so that the first switch
     # to the task "returns" into entry(arg); entry's own return lands in
     # interrupts::task_return, which calls exit_current(value).
-    top: u64 = task_stack_hi(slot) & 0xFFFFFFFFFFFFFFF0
+    top: u64 = tasks[slot].stack_hi & 0xFFFFFFFFFFFFFFF0
     ret: u64 = top - 16 + 8                    # rsp = 8 mod 16, as after a call
     store64(ret, _return_fn)
     frame: u64 = ret - FRAME_WORDS * 8
@@ -141,7 +141,7 @@ def finish(slot: u64, state: u8, value: u64) -> None:
     Interrupts must be off.  The stack of the running task is freed later.
     """
     end_task(slot, state, value)
-    wake_blocked(JOIN_KEY | task_id(slot))
+    wake_blocked(JOIN_KEY | tasks[slot].id)
 
 
 def exit_current(value: u64) -> None:
@@ -169,9 +169,9 @@ def reap() -> u64:
         return 0
     n: u64 = 0
     flags: u64 = irq_off()
-    for i in range(task_count()):
+    for i in range(task_table.high_slot):
         if i != current():
-            size: u64 = task_stack_hi(i) - task_stack_lo(i)
+            size: u64 = tasks[i].stack_hi - tasks[i].stack_lo
             stack: u64 = take_dead_stack(i)
             if stack != 0:
                 free_stack(stack, size)
@@ -249,7 +249,7 @@ def kill(id: u64) -> bool:
     if slot == NO_TASK or slot == SHELL or slot == IDLE:
         return False
     flags: u64 = irq_off()
-    st: u8 = task_state(slot)
+    st: u8 = tasks[slot].state
     if st == EXITED or st == FAULTED:
         irq_restore(flags)
         return False
@@ -268,8 +268,8 @@ def join(id: u64) -> u64:
     if slot == NO_TASK or slot == current():
         return NO_VALUE
     flags: u64 = irq_off()
-    while task_state(slot) != EXITED and task_state(slot) != FAULTED:
+    while tasks[slot].state != EXITED and tasks[slot].state != FAULTED:
         block_on(JOIN_KEY | id)
-    v: u64 = task_value(slot)
+    v: u64 = tasks[slot].value
     irq_restore(flags)
     return v
