@@ -4,7 +4,14 @@ are swapped with it; reading another cell's global is an edge of the live sectio
 which equals the build-time graph."""
 from __future__ import annotations
 
+import io
+import struct
+
 import pytest
+from elftools.elf.elffile import ELFFile
+from elftools.elf.relocation import RelocationSection
+
+import qemu_bridge
 
 from theseus_nb import Kernel
 from theseus_nb.graph import SectionGraph
@@ -67,3 +74,35 @@ def test_the_live_graph_has_the_data_edges_of_the_build(image, vm: LiveKernel) -
     data = {b for a, b in live.edges if a.startswith("shared_reader::") and b.startswith("shared_owner::")
             and live.info(b).kind in ("data", "bss")}
     assert "shared_owner::tasks" in data and "shared_owner::switches" in data
+
+
+def _reloc_to(data: bytes, symbol: str) -> int:
+    """File offset of the addend of the first relocation against symbol."""
+    elf = ELFFile(io.BytesIO(data))
+    symtab = elf.get_section_by_name(".symtab")
+    for sec in elf.iter_sections():
+        if isinstance(sec, RelocationSection):
+            for k, rel in enumerate(sec.iter_relocations()):
+                if symtab.get_symbol(rel["r_info_sym"]).name == symbol:
+                    return sec["sh_offset"] + k * 24 + 16
+    raise AssertionError(f"no relocation against {symbol}")
+
+
+@pytest.mark.parametrize("addend,refused", [(200, False), (-100, False), (1000, True), (-400, True)])
+def test_a_reference_far_outside_a_shared_array_is_refused(vm: LiveKernel, addend: int,
+                                                           refused: bool) -> None:
+    # tasks is 4 * 32 = 128 bytes: an optimised loop may address it from up to one
+    # length past either end, and nothing further is a well-formed reference
+    obj = vm.compile("shared_reader2", COMMAND).data
+    at = _reloc_to(obj, "shared_owner::tasks")
+    data = bytearray(obj)
+    struct.pack_into("<q", data, at, addend)
+    assert vm.machine.upload("shared_reader2", bytes(data)).ok
+    if refused:
+        with pytest.raises(qemu_bridge.SwapError,
+                           match="relocation points outside the section of its symbol "
+                                 "'shared_owner::tasks'"):
+            vm.machine.swap_uploaded(["shared_reader2"], load=True)
+    else:
+        vm.machine.swap_uploaded(["shared_reader2"], load=True)  # loaded, and never run
+    assert vm.command("echo alive") == "alive"
