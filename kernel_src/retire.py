@@ -38,11 +38,11 @@ _free_row: u64 = 0                              # no empty row below this
 _group_used: Array[bool, 256] = [False] * 256  # params.MAX_RETIRED_GROUPS
 _reached: Array[bool, 256] = [False] * 256     # params.MAX_RETIRED_GROUPS: reclaim()'s marks
 # Retired relocations: a place in retired code, and the address it points at.
-_rr_place: Array[u64, 4096] = [0] * 4096       # params.MAX_RETIRED_RELOCS; 0: an empty slot
-_rr_type: Array[u32, 4096] = [0] * 4096        # params.MAX_RETIRED_RELOCS
-_rr_addend: Array[i64, 4096] = [0] * 4096      # params.MAX_RETIRED_RELOCS
-_rr_symbol: Array[u64, 4096] = [0] * 4096      # params.MAX_RETIRED_RELOCS: name handle
-_rr_target: Array[u64, 4096] = [0] * 4096      # params.MAX_RETIRED_RELOCS: the symbol's address
+retired_place: Array[u64, 4096] = [0] * 4096       # params.MAX_RETIRED_RELOCS; 0: an empty slot
+retired_type: Array[u32, 4096] = [0] * 4096        # params.MAX_RETIRED_RELOCS
+retired_addend: Array[i64, 4096] = [0] * 4096      # params.MAX_RETIRED_RELOCS
+retired_symbol: Array[u64, 4096] = [0] * 4096      # params.MAX_RETIRED_RELOCS: name handle
+retired_target: Array[u64, 4096] = [0] * 4096      # params.MAX_RETIRED_RELOCS: the symbol's address
 _rr_group: Array[u64, 4096] = [0] * 4096       # params.MAX_RETIRED_RELOCS
 
 
@@ -61,7 +61,7 @@ def room_for(rows: u64, relocs: u64, groups: u64) -> bool:
             free_rows += 1
     free_relocs: u64 = 0
     for k in range(MAX_RETIRED_RELOCS):
-        if _rr_place[k] == 0:
+        if retired_place[k] == 0:
             free_relocs += 1
     free_groups: u64 = 0
     for g in range(MAX_RETIRED_GROUPS):
@@ -103,12 +103,12 @@ def new_group() -> u64:
 def retire_relocation(r: u64, g: u64, target: u64) -> None:
     """Keep relocation record r in group g; it points at address target."""
     for k in range(MAX_RETIRED_RELOCS):
-        if _rr_place[k] == 0:
-            _rr_place[k] = all_sections[all_relocs[r].section].addr + all_relocs[r].offset
-            _rr_type[k] = all_relocs[r].rtype
-            _rr_addend[k] = all_relocs[r].addend
-            _rr_symbol[k] = all_relocs[r].symbol
-            _rr_target[k] = target
+        if retired_place[k] == 0:
+            retired_place[k] = all_sections[all_relocs[r].section].addr + all_relocs[r].offset
+            retired_type[k] = all_relocs[r].rtype
+            retired_addend[k] = all_relocs[r].addend
+            retired_symbol[k] = all_relocs[r].symbol
+            retired_target[k] = target
             _rr_group[k] = g
             return
 
@@ -148,37 +148,12 @@ def retired_reloc_count() -> u64:
 
 def retired_reloc_alive(k: u64) -> bool:
     """Is slot k a kept relocation?"""
-    return _rr_place[k] != 0
-
-
-def retired_reloc_place(k: u64) -> u64:
-    """The address relocation k patches."""
-    return _rr_place[k]
-
-
-def retired_reloc_type(k: u64) -> u32:
-    """Its ELF type."""
-    return _rr_type[k]
-
-
-def retired_reloc_addend(k: u64) -> i64:
-    """Its addend."""
-    return _rr_addend[k]
-
-
-def retired_reloc_symbol(k: u64) -> u64:
-    """Name handle of the public symbol it uses."""
-    return _rr_symbol[k]
-
-
-def retired_reloc_target(k: u64) -> u64:
-    """The address of the version of that symbol it points at now."""
-    return _rr_target[k]
+    return retired_place[k] != 0
 
 
 def retarget_retired(k: u64, target: u64) -> None:
     """Relocation k now points at a new version of its symbol, at target."""
-    _rr_target[k] = target
+    retired_target[k] = target
 
 
 # ---- freeing what nothing reaches ------------------------------------------------
@@ -254,8 +229,8 @@ def _free_group(g: u64) -> u64:
                 freed += 1
             _ret_addr[k] = 0
     for k in range(MAX_RETIRED_RELOCS):
-        if _rr_place[k] != 0 and _rr_group[k] == g:
-            _rr_place[k] = 0
+        if retired_place[k] != 0 and _rr_group[k] == g:
+            retired_place[k] = 0
     _group_used[g] = False
     _free_row = 0
     return freed
@@ -276,8 +251,8 @@ def reclaim() -> u64:
     while progress:
         progress = False
         for k in range(MAX_RETIRED_RELOCS):
-            if _rr_place[k] != 0 and _reached[_rr_group[k]]:
-                t: u64 = _group_at(_rr_target[k])
+            if retired_place[k] != 0 and _reached[_rr_group[k]]:
+                t: u64 = _group_at(retired_target[k])
                 if t != NONE and not _reached[t]:
                     _reached[t] = True
                     progress = True

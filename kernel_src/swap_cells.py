@@ -54,10 +54,9 @@ from kernel_src.reloc import patch, width
 from kernel_src.paging import PERM_RW, perm_of, protect
 from kernel_src.irq import irq_off, irq_restore
 from kernel_src.retire import (room_for, rows_of, relocations_of, new_group, kept_relocation,
-                                retire_relocation, retire_cell, reclaim, retired_reloc_count,
-                                retired_reloc_alive, retired_reloc_place, retired_reloc_type,
-                                retired_reloc_addend, retired_reloc_symbol, retired_reloc_target,
-                                retarget_retired)
+                               retire_relocation, retire_cell, reclaim, retired_reloc_count,
+                               retired_reloc_alive, retarget_retired, retired_addend,
+                               retired_place, retired_symbol, retired_target, retired_type)
 
 _old: Array[u64, 8] = [0] * 8         # params.MAX_SWAP: the cells being replaced
 _group: Array[u64, 8] = [0] * 8       # params.MAX_SWAP: the retired group each one becomes
@@ -279,17 +278,17 @@ def _redirect_retired() -> u64:
     for k in range(retired_reloc_count()):
         if not retired_reloc_alive(k):
             continue
-        sym: u64 = retired_reloc_symbol(k)
+        sym: u64 = retired_symbol[k]
         old: u64 = sym_find(sym)
-        if old == NONE or sym_addr(old) != retired_reloc_target(k) or sym_sig(old) == 0:
+        if old == NONE or sym_addr(old) != retired_target[k] or sym_sig(old) == 0:
             continue
         j: u64 = _old_index(sym_cell(old))
         if j == NONE or not stage_open(j):
             continue
         g: u64 = object_global(name_addr(sym), name_len(sym))
         if g != 0 and sig_in_object(name_addr(sym), name_len(sym)) == sym_sig(old):
-            if len(_patch_live(retired_reloc_place(k), retired_reloc_type(k), global_addr(g),
-                               retired_reloc_addend(k))) == 0:
+            if len(_patch_live(retired_place[k], retired_type[k], global_addr(g),
+                               retired_addend[k])) == 0:
                 retarget_retired(k, global_addr(g))
                 n += 1
     return n
