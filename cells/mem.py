@@ -1,9 +1,7 @@
 """mem: physical frames, kernel heap and page tables in use."""
 from theseus_nb.lang.prelude import *
-from kernel_src import frames
+from kernel_src import frames, heap, paging
 from kernel_src.heap import size, page_rounding
-from kernel_src import heap
-from kernel_src import paging
 from kernel_src.names import names_used
 from kernel_src.retire import reclaim, retired
 from cells.fmt import kv
@@ -20,8 +18,8 @@ def main(arg: u64) -> u64:
     kv("heap_requested", heap.requested)
     kv("heap_size", size())
     kv("names_used", names_used())
-    kv("page_blocks", heap.page_blocks)            # whole-page blocks: cells' regions, stacks
+    kv("page_blocks", heap.page_blocks)         # whole-page blocks: cells' regions, stacks
     kv("page_rounding", page_rounding())        # bytes they lose to rounding up to pages
-    kv("page_tables", paging.table_frames)           # frames holding page tables
-    kv("pages_split", paging.split_pages)            # 2 MiB pages split where permissions differ
+    kv("page_tables", paging.table_frames)      # frames holding page tables
+    kv("pages_split", paging.split_pages)       # 2 MiB pages split where permissions differ
     return 0
