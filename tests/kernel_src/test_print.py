@@ -13,10 +13,20 @@ from theseus_nb.live import LiveKernel
 from tests.theseus_nb.lang.test_print import DIVIDES, PRINTER, cpython
 
 COMMAND = PRINTER + '''
+from kernel_src.task import sleep
 
 def main(a: u64) -> u64:
     """The printer as a shell command."""
     show(7)
+    return 0
+
+
+def task(n: u64) -> u64:
+    """The printer as a task: what it prints goes to the console, then a last line
+    (after a little wait, so that the shell's prompt is out before)."""
+    sleep(5)
+    show(n)
+    print("printer done")
     return 0
 '''
 
@@ -48,6 +58,17 @@ def vm(tmp_path_factory: pytest.TempPathFactory):
 def test_a_command_prints_what_cpython_prints(vm: LiveKernel) -> None:
     expected, _ = cpython(PRINTER, "show", 7)
     assert vm.command("printer") == expected.removesuffix("\n")
+
+
+def test_a_task_prints_on_the_console_what_cpython_prints(vm: LiveKernel) -> None:
+    expected, _ = cpython(PRINTER, "show", 12)
+    console = vm.machine.console
+    mark = console.mark()
+    vm.spawn("printer::task", 12)
+    console.wait_for(r"printer done\n", timeout=10, since=mark)
+    printed = console.since(mark)
+    start = printed.index("a, 1, True")  # (the shell's prompt may come first)
+    assert printed[start:] == expected + "printer done\n"
 
 
 def test_a_cell_loaded_at_run_time_prints_too(vm: LiveKernel) -> None:

@@ -33,3 +33,37 @@ def test_a_changed_constant_in_an_imported_cell_recompiles_the_importer(object_c
     before, _ = _compile(LIMITS)
     after, cached = _compile(LIMITS.replace("= 10", "= 99"))
     assert not cached and after != before
+
+
+TABLE = '''from theseus_nb.lang.prelude import *
+
+
+@struct
+class Row:
+    a: u8
+    b: u64
+
+
+rows: Array[Row, 4] = [Row() for _ in range(4)]
+'''
+READER = '''from theseus_nb.lang.prelude import *
+from cells.table import rows
+
+
+def b_of(i: u64) -> u64:
+    return rows[i].b
+'''
+
+
+def _compile_reader(table_text: str) -> tuple[bytes, bool]:
+    sources = [CellSource("table", table_text, "cell"), CellSource("reader", READER, "cell")]
+    result = compile_source(sources[1], interfaces_of(sources))
+    return result.data, result.cached
+
+
+def test_a_changed_layout_of_a_shared_struct_recompiles_its_reader(object_cache) -> None:
+    before, _ = _compile_reader(TABLE)
+    same, cached = _compile_reader(TABLE.replace("    b: u64\n", "    b: u64    # the b\n"))
+    assert cached and same == before        # a comment changes no layout
+    after, cached = _compile_reader(TABLE.replace("    a: u8\n", "    a: u8\n    c: u64\n"))
+    assert not cached and after != before   # b moved: the reader reads it elsewhere now
