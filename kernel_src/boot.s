@@ -14,9 +14,12 @@
     .globl _start
 _start:
     cli
-    movl $boot_stack_top, %esp
     movl %eax, %ebp                  # Multiboot magic, kept for main
     movl %ebx, %esi                  # Multiboot information address
+    rdtsc                            # the TSC at entry (kernel_src/boot_steps.py)
+    movl %eax, boot_tsc
+    movl %edx, boot_tsc+4
+    movl $boot_stack_top, %esp
 
     # Zero .bss (the linker defines its bounds): the kernel's tables.
     cld
@@ -82,6 +85,10 @@ boot_long_mode:
     movq $boot_stack_top, %rsp
     movl %edi, %edi                  # upper halves are undefined after the switch
     movl %esi, %esi
+    rdtsc                            # the TSC in long mode: bss zeroed, page tables built
+    shlq $32, %rdx
+    orq %rdx, %rax
+    movq %rax, boot_tsc+8
     xorl %ebp, %ebp
     movq $__kernel_end, %rdx         # main(magic, info, kernel_end)
     call "nano_core::main"
@@ -148,6 +155,12 @@ boot_gdt:
 boot_gdt_ptr:
     .word boot_gdt_ptr - boot_gdt - 1
     .long boot_gdt
+
+    .section .data.boot.tsc,"aw",@progbits
+    .p2align 3
+    .globl boot_tsc
+boot_tsc:                            # the TSC at _start, then in long mode (in .data: not zeroed)
+    .quad 0, 0
 
     .section .bss.boot.page_tables,"aw",@nobits
     .p2align 12
