@@ -5,7 +5,7 @@ its own stack (see interrupts.s).  schedule(frame) records the current
 task's frame, asks the policy cell which slot runs next (looked up by name
 on every pick, so swapping the policy cell takes effect at once), and
 returns that slot's frame: the stub then pops it, which is the switch.
-Called by the timer (every tick, through preempt), by a yield (int $0x81),
+Called by the timer (every tick, through preempt), by a yield (vector 0x81),
 by the console interrupt and after a task faults; the table it reads and
 writes is task_table's.
 
@@ -27,6 +27,7 @@ from kernel_src.namespace import sym_find_mem, sym_addr, NONE
 from kernel_src.call_by_name import find_function, still_callable, lookup_error, signature_hash
 from kernel_src.clock import ticks
 from kernel_src.irq import irq_off, irq_restore
+from kernel_src.fpu import switch_to as fpu_switch_to
 from kernel_src.task_table import (RUNNABLE, RUNNING, BLOCKED, SLEEPING, NO_TASK, IDLE, INPUT_KEY,
                                    started, current, set_state, set_current, set_saved_rsp,
                                    charge_tick, wake_sleepers, tasks)
@@ -215,6 +216,7 @@ def _switch_to(nxt: u64) -> u64:
     _boost = NO_TASK
     set_current(nxt)
     set_state(nxt, RUNNING)
+    fpu_switch_to(nxt)               # its SSE registers, eagerly (fpu.py)
     return tasks[nxt].rsp
 
 
