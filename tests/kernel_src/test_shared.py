@@ -14,7 +14,6 @@ from elftools.elf.relocation import RelocationSection
 import qemu_bridge
 
 from theseus_nb import Kernel
-from theseus_nb.graph import SectionGraph
 from theseus_nb.guest_errors import SwapError
 from theseus_nb.live import LiveKernel
 
