@@ -59,6 +59,7 @@ def kv(key: str, v: u64) -> None:
     newline()
 
 
+@safe_interface     # a task entry this unsafe cell spawns: it takes no address
 def pinger(n: u64) -> u64:
     global _first, _last
     if _first == 0:
@@ -69,10 +70,12 @@ def pinger(n: u64) -> u64:
     return n
 
 
+@safe_interface     # a task entry this unsafe cell spawns: it takes no address
 def nop(n: u64) -> u64:
     return n
 
 
+@safe_interface     # a task entry this unsafe cell spawns: it takes no address
 def parked(n: u64) -> u64:
     sleep(0xFFFFFFFFFFFF)
     return 0
@@ -191,6 +194,7 @@ from kernel_src.task import spawn_stack, join
 from kernel_src.serial import write, write_u64, newline
 
 
+@safe_interface     # a task entry this unsafe cell spawns: it takes no address
 def nop(n: u64) -> u64:
     return n
 

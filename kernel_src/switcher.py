@@ -23,8 +23,8 @@ that was in progress; the handler frames the policy ran in are abandoned
 from theseus_nb.lang.prelude import *
 from theseus_nb.lang.unsafe import addr_of, call_addr, make_str, sti, cli
 from kernel_src.params import SPEC_MAX, CAUSE_MAX, POLICY_TICKS
-from kernel_src.namespace import sym_find_mem, sym_addr, NONE
-from kernel_src.call_by_name import find_function, still_callable, lookup_error, signature_hash
+from kernel_src.namespace import sym_find_mem, sym_addr, sym_sig, NONE
+from kernel_src.call_by_name import find_function, still_callable, lookup_error
 from kernel_src.clock import ticks
 from kernel_src.irq import irq_off, irq_restore
 from kernel_src.fpu import switch_to as fpu_switch_to
@@ -68,14 +68,15 @@ def set_policy(cell: str) -> bool:
     tail: str = "::pick_next"
     for i in range(11):
         _asked[n + i] = u8(ord(tail[i]))
-    if find_function(addr_of(_asked), n + 11, "u64", "u64", "a scheduling policy", True) == NONE:
+    found: u64 = find_function(addr_of(_asked), n + 11, "u64", "u64", "a scheduling policy", True)
+    if found == NONE:
         _error = lookup_error()
         return False
     flags: u64 = irq_off()
     for i in range(n + 11):
         _policy[i] = _asked[i]
     _policy_len = n + 11
-    _policy_sig = signature_hash(addr_of(_asked) + n + 2, 9, "u64", "u64")
+    _policy_sig = sym_sig(found)      # as the compiler wrote it (an unsafe cell's has "@unsafe")
     _fault_len = 0
     irq_restore(flags)
     return True

@@ -15,7 +15,7 @@ from kernel_src.params import TASK_STACK, MIN_STACK, MAX_STACK, IDLE_STACK, SPEC
 from kernel_src.frame import (FRAME_RDI, FRAME_RIP, FRAME_CS, FRAME_RFLAGS, FRAME_RSP, FRAME_SS,
                               FRAME_WORDS, KERNEL_CODE, KERNEL_DATA, RFLAGS_IF, RFLAGS_FIXED)
 from kernel_src.namespace import NONE, sym_addr, symbol_address
-from kernel_src.call_by_name import find_function, lookup_error
+from kernel_src.call_by_name import find_function, find_safe_function, lookup_error
 from kernel_src.stacks import alloc_stack, free_stack
 from kernel_src.paging import PAGE
 from kernel_src.clock import ticks
@@ -195,7 +195,19 @@ def spawn(spec: str, arg: u64) -> u64:
 @safe_interface
 def spawn_stack(spec: str, arg: u64, stack_bytes: u64) -> u64:
     """Start CELL::FUNCTION(arg) as a new task on a stack of stack_bytes
-    (rounded up to whole pages, MIN_STACK to MAX_STACK); its id, or 0."""
+    (rounded up to whole pages, MIN_STACK to MAX_STACK); its id, or 0.
+    A function of an unsafe cell must be marked @safe_interface, as when a
+    safe cell calls it (spawn_trusted starts any)."""
+    return _spawn(spec, arg, stack_bytes, False)
+
+
+def spawn_trusted(spec: str, arg: u64, stack_bytes: u64) -> u64:
+    """spawn_stack() of any loaded cell's public FUNCTION(u64) -> u64, an unsafe
+    cell's unmarked ones too: for unsafe cells (the shell's spawn command)."""
+    return _spawn(spec, arg, stack_bytes, True)
+
+
+def _spawn(spec: str, arg: u64, stack_bytes: u64, trusted: bool) -> u64:
     global _error
     reap()
     n: u64 = u64(len(spec))
@@ -214,7 +226,11 @@ def spawn_stack(spec: str, arg: u64, stack_bytes: u64) -> u64:
     flags: u64 = irq_off()
     # A task's entry is called as entry(arg): it must take one u64 and
     # return one (call_by_name.py checks the compiler's signature hash).
-    sym: u64 = find_function(addr_of(_lookup), n, "u64", "u64", "a task", False)
+    sym: u64 = NONE
+    if trusted:
+        sym = find_function(addr_of(_lookup), n, "u64", "u64", "a task", False)
+    else:
+        sym = find_safe_function(addr_of(_lookup), n, "u64", "u64", "a task")
     if sym == NONE:
         irq_restore(flags)
         _error = lookup_error()
@@ -265,6 +281,7 @@ def kill(id: u64) -> bool:
     return True
 
 
+@safe_interface
 def join(id: u64) -> u64:
     """Wait until task id ends; its exit value (NO_VALUE if it faulted or is unknown)."""
     slot: u64 = slot_of(id)
