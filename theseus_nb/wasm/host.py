@@ -30,7 +30,7 @@ from .abi import I32, I64, LLTYPES, PTR, Names, llvm_functype, INIT_DATA_FIT, IN
 from .decode import decode
 from .errors import TRAP_KINDS, LinkError, WasmError, WasmTrap
 from .host_objects import Function, Global, Memory, Table, from_bits
-from .lower import lower
+from .lower import ir_text, lower
 from .module import FuncType, Import, Limits, Module
 from .validate import validate
 
@@ -223,7 +223,7 @@ def instantiate(wasm_bytes: bytes, imports: Optional[Mapping[str, Mapping[str, A
     that does not, as 2.0 does.
     """
     m = decode(wasm_bytes)
-    validate(m)
+    validate(m, semantics)
     rt = _Runtime.get()
     imports = imports or {}
     prefix = f"wasm{next(_counter)}"
@@ -298,7 +298,7 @@ def instantiate(wasm_bytes: bytes, imports: Optional[Mapping[str, Mapping[str, A
         _wrapper(irmod, f"{prefix}.call.start", funcs_ir[names.func(m.start)], FuncType((), ()))
     for name, addr in symbols.items():
         llvm.add_symbol(name, addr)
-    mod = llvm.parse_assembly(str(irmod))
+    mod = llvm.parse_assembly(ir_text(irmod))
     mod.verify()
     tm = host_target_machine()
     if opt:

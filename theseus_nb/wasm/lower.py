@@ -15,14 +15,32 @@ from .abi import (ENTRY_T, I32, I64, INIT_DATA_FIT, INIT_ELEM_FIT, LLTYPES, MEMO
 from .lower_func import FuncLowerer
 from .module import Instr, Module
 
-__all__ = ["lower", "ModuleLowerer"]
+__all__ = ["lower", "ir_text", "ModuleLowerer"]
+
+_LLNAME = {"float": "f32", "double": "f64"}
 
 
 def lower(m: Module, names: Names, *, triple: str = "") -> ir.Module:
-    """Translate a validated module into LLVM IR named by ``names``."""
+    """Translate a validated module into LLVM IR named by ``names``; turn it into text with
+    ``ir_text`` (which adds what llvmlite.ir cannot say)."""
     ml = ModuleLowerer(m, names, triple)
     ml.run()
+    ml.ir.strictfp = ml.strict  # type: ignore[attr-defined]
     return ml.ir
+
+
+def ir_text(module: ir.Module) -> str:
+    """The module's IR text with ``strictfp`` on the functions that use constrained float
+    intrinsics and on those calls: llvmlite's attribute sets refuse the attribute."""
+    strict = getattr(module, "strictfp", set())
+    out = []
+    for line in str(module).splitlines():
+        if line.startswith("define ") and any(f'@"{n}"(' in line for n in strict):
+            line += " strictfp"
+        elif "@\"llvm.experimental.constrained." in line and " call " in line:
+            line += " strictfp"
+        out.append(line)
+    return "\n".join(out) + "\n"
 
 
 class ModuleLowerer:
@@ -30,6 +48,7 @@ class ModuleLowerer:
 
     def __init__(self, m: Module, names: Names, triple: str) -> None:
         self.m, self.names = m, names
+        self.strict: set[str] = set()   # functions that use constrained float intrinsics
         self.ir = ir.Module(name="wasm")
         if triple:
             self.ir.triple = triple
@@ -84,9 +103,25 @@ class ModuleLowerer:
             return existing  # type: ignore[return-value]
         return ir.Function(self.ir, fnty, name)
 
+    def constrained(self, b: ir.IRBuilder, op: str, args: list, ret: ir.Type) -> ir.Value:
+        """A float operation LLVM must not fold: ``x - 0.0`` is not ``x`` when x is a
+        signalling NaN, whose result wasm wants quieted. The constrained intrinsics keep
+        the operation; their functions and calls need ``strictfp`` (added by ``ir_text``)."""
+        md = ir.MetaDataType()
+        suffix = ".".join(_LLNAME[str(t)] for t in [ret] + ([args[0].type] if op in
+                                                        ("fpext", "fptrunc") else []))
+        extra = [ir.MetaDataString(self.ir, "fpexcept.strict")]
+        if op not in ("fpext",):
+            extra.insert(0, ir.MetaDataString(self.ir, "round.tonearest"))
+        fn = self.declare(f"llvm.experimental.constrained.{op}.{suffix}",
+                          ir.FunctionType(ret, [a.type for a in args] + [md] * len(extra)))
+        self.strict.add(b.function.name)
+        return b.call(fn, list(args) + extra)
+
     def float_binop(self, b: ir.IRBuilder, name: str, x: ir.Value, y: ir.Value,
                     llt: ir.Type) -> ir.Value:
-        return {"add": b.fadd, "sub": b.fsub, "mul": b.fmul, "div": b.fdiv}[name](x, y)
+        return self.constrained(b, {"add": "fadd", "sub": "fsub", "mul": "fmul",
+                                    "div": "fdiv"}[name], [x, y], llt)
 
     def tag_memory(self, inst: ir.Instruction) -> None:
         """Mark an access to linear memory (see tag_meta)."""

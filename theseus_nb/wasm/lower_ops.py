@@ -126,6 +126,8 @@ def lower_numeric(fl: "FuncLowerer", op: str, args: list) -> ir.Value:
             return b.zext(b.fcmp_ordered(_FCMP[name], x, y), I32)
         if name == "ne":
             return b.zext(b.fcmp_unordered("!=", x, y), I32)
+        if name == "sqrt":
+            return fl.ml.constrained(b, "sqrt", [x], llt)
         if name in _INTRINSIC_UNARY:
             return b.call(fl.intrinsic(f"llvm.{_INTRINSIC_UNARY[name]}.{ty}", llt, [llt]), [x])
         if name == "neg":
@@ -134,15 +136,18 @@ def lower_numeric(fl: "FuncLowerer", op: str, args: list) -> ir.Value:
             return fl.float_binop(name, x, y, llt)
         if name in ("min", "max"):
             fn = fl.intrinsic(f"llvm.{name}imum.{ty}", llt, [llt, llt])
-            return b.call(fn, [x, y])
+            # llvm.minimum may hand back a signalling NaN operand as it is; wasm wants a
+            # quiet one, which any arithmetic on the NaNs gives
+            nan = b.fcmp_unordered("uno", x, y)
+            return b.select(nan, b.fadd(x, y), b.call(fn, [x, y]))
         if name == "copysign":
             return b.call(fl.intrinsic(f"llvm.copysign.{ty}", llt, [llt, llt]), [x, y])
         if name.startswith("convert_i"):
             return b.sitofp(x, llt) if name.endswith("_s") else b.uitofp(x, llt)
         if name == "demote_f64":
-            return b.fptrunc(x, llt)
+            return fl.ml.constrained(b, "fptrunc", [x], llt)
         if name == "promote_f32":
-            return b.fpext(x, llt)
+            return fl.ml.constrained(b, "fpext", [x], llt)
         if name.startswith("reinterpret"):
             return b.bitcast(x, llt)
     raise AssertionError(f"no lowering for {op}")

@@ -22,9 +22,17 @@ MAX_PAGES = 65536          # 4 GiB of 64 KiB pages
 UNKNOWN = None             # a value of the polymorphic stack: any type
 
 
-def validate(m: Module) -> None:
-    """Check every rule of the spec; return nothing, raise InvalidError on the first broken one."""
+def validate(m: Module, version: str = "2.0") -> None:
+    """Check every rule of the spec; return nothing, raise InvalidError on the first broken one.
+
+    ``version="1.0"`` applies the MVP's rules where 2.0 relaxed them (at most one result).
+    """
     nt = len(m.types)
+    if version == "1.0":
+        for t in m.types:
+            if len(t.results) > 1:
+                raise InvalidError("invalid result arity: a function returns at most one "
+                                   "value in WebAssembly 1.0", 0)
     for imp in m.imports:
         if imp.kind == "func" and not imp.desc < nt:  # type: ignore[operator]
             raise InvalidError(f"unknown type {imp.desc} in import {imp.module}.{imp.name}",
