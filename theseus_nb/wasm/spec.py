@@ -81,7 +81,7 @@ def rewrite_1_0(src: str) -> str:
         while f"({old}" in src:
             at = src.index(f"({old}")
             end = _matching(src, at)
-            inner = src[at + 1 + len(old):end - 1]
+            inner = src[at + 1 + len(old):end - 1].strip()
             name = inner.split('"')[1] if '"' in inner else ""
             ty = name[:3] if name[:4] in ("f32.", "f64.") else (
                 "f64" if "(f64.const" in inner and ("(f32.const" not in inner or
@@ -239,7 +239,7 @@ def _line(name: str, passed: Counter, total: Counter) -> str:
     return f"{name:32} {sum(passed.values()):6}/{sum(total.values()):<6} {cols}"
 
 
-def run_dir(folder: Path, files: list[str] = (), verbose: bool = False,
+def run_dir(folder: Path, files: tuple[str, ...] = (), verbose: bool = False,
             out: Any = sys.stdout) -> tuple[Counter, Counter]:
     """Run every script of ``folder`` (or the named ones); print a line each and a total."""
     paths = [folder / f for f in files] if files else sorted(folder.glob("*.wast"))

@@ -1,0 +1,152 @@
+"""The host JIT: exported functions run natively; every trap kind comes back as a WasmTrap
+naming it, and the instance stays usable afterwards."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from theseus_nb.wasm import (Global, LinkError, Memory, WasmTrap, instantiate)
+from theseus_nb.wasm.module import Limits
+
+PROGRAM = """
+(module
+  (type $ii (func (param i32) (result i32)))
+  (memory (export "mem") 1 3)
+  (table 3 funcref)
+  (elem (i32.const 0) $double $neg)
+  (global $count (export "count") (mut i64) (i64.const 0))
+  (func $double (type $ii) (i32.mul (local.get 0) (i32.const 2)))
+  (func $neg (param i64) (result i64) (i64.sub (i64.const 0) (local.get 0)))
+  (func (export "fib") (param i64) (result i64)
+    (global.set $count (i64.add (global.get $count) (i64.const 1)))
+    (if (result i64) (i64.lt_u (local.get 0) (i64.const 2))
+      (then (local.get 0))
+      (else (i64.add (call 2 (i64.sub (local.get 0) (i64.const 1)))
+                     (call 2 (i64.sub (local.get 0) (i64.const 2)))))))
+  (func (export "div") (param i32 i32) (result i32) (i32.div_s (local.get 0) (local.get 1)))
+  (func (export "rem") (param i32 i32) (result i32) (i32.rem_s (local.get 0) (local.get 1)))
+  (func (export "store") (param i32 i32) (i32.store (local.get 0) (local.get 1)))
+  (func (export "load") (param i32) (result i32) (i32.load (local.get 0)))
+  (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
+  (func (export "indirect") (param i32 i32) (result i32)
+    (call_indirect (type $ii) (local.get 1) (local.get 0)))
+  (func (export "trunc") (param f64) (result i32) (i32.trunc_f64_s (local.get 0)))
+  (func (export "sat") (param f64) (result i32) (i32.trunc_sat_f64_s (local.get 0)))
+  (func (export "boom") unreachable)
+  (func $deep (export "deep") (param i32) (result i32)
+    (i32.add (call $deep (local.get 0)) (i32.const 1)))
+  (func (export "swap") (param i32 i64) (result i64 i32) (local.get 1) (local.get 0))
+  (func (export "sum") (param i32) (result i32) (local i32)
+    (block (loop
+      (br_if 1 (i32.eqz (local.get 0)))
+      (local.set 1 (i32.add (local.get 1) (local.get 0)))
+      (local.set 0 (i32.sub (local.get 0) (i32.const 1)))
+      (br 0)))
+    (local.get 1))
+  (func (export "pick") (param i32) (result i32)
+    (block (block (block (br_table 0 1 2 (local.get 0)))
+      (return (i32.const 10))) (return (i32.const 11))) (i32.const 12))
+  (func (export "fmin") (param f32 f32) (result f32) (f32.min (local.get 0) (local.get 1)))
+)
+"""
+
+
+@pytest.fixture(scope="module")
+def inst(request):
+    from theseus_nb.wasm import wat_to_wasm
+    return instantiate(wat_to_wasm(PROGRAM))
+
+
+def test_functions_compute(inst) -> None:
+    assert inst.fib(20) == 6765
+    assert inst.count.value > 0                       # an exported mutable global
+    assert inst.sum(100) == 5050
+    assert [inst.pick(i) for i in range(4)] == [10, 11, 12, 12]
+    assert inst.swap(7, -5) == (-5, 7)                # multi-value
+    assert inst.indirect(0, 21) == 42
+    assert inst.sat(1e20) == 2**31 - 1 and inst.sat(float("nan")) == 0
+    assert inst.fmin(-0.0, 0.0) == 0.0 and math.copysign(1, inst.fmin(-0.0, 0.0)) == -1
+    assert inst.rem(-2**31, -1) == 0
+
+
+@pytest.mark.parametrize("call, kind", [
+    (lambda i: i.div(1, 0), "integer divide by zero"),
+    (lambda i: i.div(-2**31, -1), "integer overflow"),
+    (lambda i: i.store(65533, 1), "out of bounds memory access"),
+    (lambda i: i.load(-1), "out of bounds memory access"),
+    (lambda i: i.indirect(1, 5), "indirect call type mismatch"),
+    (lambda i: i.indirect(2, 5), "uninitialized element"),
+    (lambda i: i.indirect(3, 5), "undefined element"),
+    (lambda i: i.trunc(float("nan")), "invalid conversion to integer"),
+    (lambda i: i.trunc(3e9), "integer overflow"),
+    (lambda i: i.boom(), "unreachable"),
+    (lambda i: i.deep(0), "call stack exhausted"),
+])
+def test_each_trap_is_named_and_the_instance_goes_on(inst, call, kind) -> None:
+    with pytest.raises(WasmTrap) as e:
+        call(inst)
+    assert e.value.kind == kind
+    assert inst.div(9, 3) == 3
+
+
+def test_memory_is_shared_with_python_and_grows(inst) -> None:
+    inst.store(16, 0x01020304)
+    assert inst.mem.read(16, 4) == b"\x04\x03\x02\x01"
+    assert inst.grow(1) == 1 and inst.mem.pages == 2
+    inst.store(65536 + 8, 5)                          # the new page is reachable
+    assert inst.grow(5) == -1                         # past the maximum of 3
+    with pytest.raises(Exception, match="outside the memory"):
+        inst.mem.read(3 * 65536, 1)
+
+
+def test_imports_from_python_and_from_another_instance(wat) -> None:
+    seen = []
+    lib = instantiate(wat('(module (memory (export "m") 1) '
+                          '(func (export "inc") (param i32) (result i32) '
+                          '(i32.add (local.get 0) (i32.const 1))))'))
+    app = instantiate(wat('''(module
+        (import "env" "log" (func $log (param i32)))
+        (import "lib" "inc" (func $inc (param i32) (result i32)))
+        (import "lib" "m" (memory 1))
+        (import "env" "g" (global $g i32))
+        (func (export "run") (result i32)
+          (call $log (global.get $g))
+          (i32.store8 (i32.const 3) (i32.const 9))
+          (call $inc (global.get $g))))'''),
+        {"env": {"log": seen.append, "g": Global("i32", False, 41)}, "lib": lib.exports})
+    assert app.run() == 42 and seen == [41]
+    assert lib.m.read(3, 1) == b"\x09"                # the same memory
+
+
+def test_a_python_exception_in_an_import_ends_the_call(wat) -> None:
+    def fail(x: int) -> None:
+        raise ValueError("no")
+
+    app = instantiate(wat('(module (import "env" "f" (func $f (param i32))) '
+                          '(func (export "run") (result i32) (call $f (i32.const 1)) '
+                          '(i32.const 7)))'), {"env": {"f": fail}})
+    with pytest.raises(WasmTrap, match="host function failed") as e:
+        app.run()
+    assert isinstance(e.value.__cause__, ValueError)
+
+
+@pytest.mark.parametrize("imports, words", [
+    ({}, "unknown import env.f"),
+    ({"env": {"f": Global("i32", False)}}, "incompatible import type for env.f"),
+])
+def test_a_missing_or_wrong_import_is_refused(wat, imports, words) -> None:
+    with pytest.raises(LinkError, match=words):
+        instantiate(wat('(module (import "env" "f" (func $f)))'), imports)
+
+
+def test_a_segment_that_does_not_fit(wat) -> None:
+    mod = wat('(module (memory 1) (data (i32.const 65535) "ab"))')
+    with pytest.raises(LinkError, match="data segment does not fit"):
+        instantiate(mod, semantics="1.0")
+    with pytest.raises(WasmTrap, match="out of bounds memory access"):
+        instantiate(mod)
+    small = Memory(Limits(1, 1))
+    with pytest.raises(LinkError, match="memory limits"):
+        instantiate(wat('(module (import "m" "mem" (memory 2)))'), {"m": {"mem": small}})
