@@ -240,8 +240,9 @@ def _line(name: str, passed: Counter, total: Counter) -> str:
 
 
 def run_dir(folder: Path, files: tuple[str, ...] = (), verbose: bool = False,
-            out: Any = sys.stdout) -> tuple[Counter, Counter]:
+            out: Any = None) -> tuple[Counter, Counter]:
     """Run every script of ``folder`` (or the named ones); print a line each and a total."""
+    out = out or sys.stdout
     paths = [folder / f for f in files] if files else sorted(folder.glob("*.wast"))
     all_p, all_t = Counter(), Counter()
     for p in paths:
