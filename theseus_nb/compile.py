@@ -21,12 +21,17 @@ from pathlib import Path
 
 from . import build, lang
 from .objects import CellObject, parse_object
-from .signatures import signature_asm
+from .signatures import SIGS_SECTION, function_hash, signature_asm
+from .wasm.clang import c_to_wasm
+from .wasm.kernel_cell import kernel_cell
+from .wasm.wat import wat_to_wasm
 
 __all__ = ["CellSource", "LANGUAGES", "compile_source", "compile_among", "interfaces_of"]
 
 #: File suffix -> language of a cell.
-LANGUAGES = {".py": "cell", ".ll": "ir", ".s": "asm"}
+LANGUAGES = {".py": "cell", ".ll": "ir", ".s": "asm", ".wat": "wat", ".wasm": "wasm", ".c": "c"}
+#: The languages that become WebAssembly first (theseus_nb.wasm translates them).
+WASM_LANGUAGES = ("wat", "wasm", "c")
 
 @dataclass(frozen=True)
 class CellSource:
@@ -34,16 +39,32 @@ class CellSource:
 
     name: str
     text: str
-    language: str  # "cell", "ir" or "asm"
+    language: str  # "cell", "ir", "asm", or (WebAssembly) "wat", "wasm", "c"
     filename: str = "<cell>"
     #: None: as the cell's header says (a ``# cell: unsafe`` comment line);
     #: True: unsafe either way; False: safe, and a marked cell is refused.
     unsafe: bool | None = None
+    #: the module's bytes, for a "wasm" cell (its text is empty)
+    data: bytes = b""
 
     @classmethod
     def from_path(cls, path: Path) -> "CellSource":
         """Read a cell from a file; its name is the file's stem."""
+        if path.suffix == ".wasm":
+            return cls(path.stem, "", "wasm", str(path), data=path.read_bytes())
         return cls(path.stem, path.read_text(), LANGUAGES[path.suffix], str(path))
+
+    @classmethod
+    def wasm(cls, name: str, module: bytes | str, *, filename: str | None = None) -> "CellSource":
+        """A WebAssembly cell: the module's bytes, or WAT text."""
+        if isinstance(module, (bytes, bytearray)):
+            return cls(name, "", "wasm", filename or f"<wasm {name}>", data=bytes(module))
+        return cls(name, module, "wat", filename or f"<wat {name}>")
+
+    @classmethod
+    def c(cls, name: str, text: str, *, filename: str | None = None) -> "CellSource":
+        """A C cell, compiled by clang to wasm32 and then translated."""
+        return cls(name, text, "c", filename or f"<c {name}>")
 
     @classmethod
     def cell(cls, name: str, text: str, *, unsafe: bool | None = None,
@@ -79,6 +100,8 @@ def compile_source(src: CellSource, interfaces: dict) -> build.CompiledObject:
         return build.compile_object(build.module_asm(src.text), src.name)
     if src.language == "ir":
         return build.compile_object(src.text, src.name)
+    if src.language in WASM_LANGUAGES:
+        return _compile_wasm(src)
     key = _source_key(src, interfaces, lang.imports_of(src.text, name=src.name,
                                                       filename=src.filename))
     path = build.cache_dir() / f"{src.name}-src-{key}.o"
@@ -90,6 +113,34 @@ def compile_source(src: CellSource, interfaces: dict) -> build.CompiledObject:
                                   extra_ir=signature_asm(src.name, compiled))
     build.store_cached(path, result.data)
     return result
+
+
+def wasm_bytes(src: CellSource) -> bytes:
+    """The WebAssembly module of a "wasm", "wat" or "c" cell."""
+    if src.language == "wasm":
+        return src.data
+    if src.language == "wat":
+        return wat_to_wasm(src.text)
+    return c_to_wasm(src.text)
+
+
+def _compile_wasm(src: CellSource) -> build.CompiledObject:
+    # The kernel calls a wasm cell's exports by name: each one is in the signature table,
+    # with the hash of a task entry (u64 -> u64) or of its wasm types, so a swap that
+    # changes an export's wasm signature is refused.
+    cell = kernel_cell(src.name, wasm_bytes(src))
+    lines = []
+    for export, ft in cell.exports.items():
+        if export in cell.tasks:
+            h = function_hash(export, ["u64"], "u64")
+        else:
+            h = function_hash(export, list(ft.params), ",".join(ft.results) or "none")
+        lines.append(f"{src.name}::{export} {h}")
+    if "main" in cell.tasks and "main" not in cell.exports:
+        lines.append(f"{src.name}::main {function_hash('main', ['u64'], 'u64')}")
+    body = "".join(line + "\\n" for line in lines)
+    sigs = build.module_asm(f'.section {SIGS_SECTION},"",@progbits\n.ascii "{body}"\n.text')
+    return build.compile_object(cell.ir, src.name, extra_ir=sigs)
 
 
 def compile_among(sources: Iterable[CellSource], new: list[CellSource]) -> dict[str, CellObject]:

@@ -55,6 +55,8 @@ class Names:
     host_failed: Optional[str] = None   # an i32 flag checked after each imported call
     define_memory: bool = False         # define the memory/table structs here (zeroed)
     semantics: str = "2.0"              # "1.0": segments that do not fit fail to link
+    ready: Optional[str] = None         # an i8 global, non-zero once the instance is set up...
+    setup: Optional[str] = None         # ...else exported functions call this void() first
 
 
 def signature_hash(ft: FuncType) -> int:

@@ -66,14 +66,22 @@ class ModuleLowerer:
             if i >= len(m.imported("global")):
                 g.initializer = ir.Constant(LLTYPES[t], 0)
             self.globals.append(g)
-        self.memory = self._struct(names.memory, MEMORY_T, bool(m.memories))
-        self.table = self._struct(names.table, TABLE_T, bool(m.tables))
+        # a module without a memory (or table) has no symbol for one: nothing to link
+        self.memory = (self._struct(names.memory, MEMORY_T, bool(m.memories))
+                       if m.all_memories else None)
+        self.table = self._struct(names.table, TABLE_T, bool(m.tables)) if m.all_tables else None
         self.trap_fn = self.declare(names.trap, ir.FunctionType(ir.VoidType(), [I32, I32]))
         self.trap_fn.attributes.add("noreturn")
         self.trap_fn.attributes.add("cold")
         self.grow_fn = self.declare(names.memory_grow, ir.FunctionType(I32, [PTR, I32]))
         self.stack_limit = self._external(names.stack_limit, I64)
         self.host_failed = self._external(names.host_failed, I32)
+        self.exported = {e.index for e in m.exports if e.kind == "func"}
+        self.ready = self.setup_fn = None
+        if names.ready and names.setup:
+            self.ready = ir.GlobalVariable(self.ir, ir.IntType(8), names.ready)
+            self.ready.initializer = ir.Constant(ir.IntType(8), 0)
+            self.setup_fn = self.declare(names.setup, ir.FunctionType(ir.VoidType(), []))
         self.datas, self.dropped = [], []
         for i, d in enumerate(m.datas):
             arr = ir.ArrayType(ir.IntType(8), len(d.data))
@@ -203,6 +211,4 @@ class ModuleLowerer:
                             ir.Constant(I64, len(d.data)), ir.Constant(ir.IntType(1), 0)])
             # an active segment is dropped once it is written (2.0): memory.init then sees 0 bytes
             b.store(ir.Constant(ir.IntType(8), 1), self.dropped[i])
-        for i, e in enumerate(self.m.elems):
-            pass  # passive element segments need table.init (reference types): not supported
         b.ret(zero)

@@ -131,17 +131,23 @@ class FuncLowerer:
 
     def lower(self) -> None:
         b = self.b
-        if self.ml.stack_limit is not None:
-            frame = b.call(self.ml.declare("llvm.frameaddress.p0", ir.FunctionType(PTR, [I32])),
-                           [ir.Constant(I32, 0)])
-            here = b.ptrtoint(frame, I64)
-            self.trap_if(b.icmp_unsigned("<", here, b.load(self.ml.stack_limit)), "stack")
+        # the allocas first, in the entry block, where mem2reg turns them into SSA values
         self.locals = []
         for i, t in enumerate(list(self.type.params) + self.func.locals):
             slot = b.alloca(LLTYPES[t], name=f"l{i}")
             b.store(self.fn.args[i] if i < len(self.type.params) else ir.Constant(LLTYPES[t], 0),
                     slot)
             self.locals.append(slot)
+        if self.ml.stack_limit is not None:
+            frame = b.call(self.ml.declare("llvm.frameaddress.p0", ir.FunctionType(PTR, [I32])),
+                           [ir.Constant(I32, 0)])
+            here = b.ptrtoint(frame, I64)
+            self.trap_if(b.icmp_unsigned("<", here, b.load(self.ml.stack_limit)), "stack")
+        if self.ml.ready is not None and self.index in self.ml.exported:
+            # the kernel sets an instance up on its first call (kernel_cell.py)
+            flag = b.load(self.ml.ready)
+            with b.if_then(b.icmp_unsigned("==", flag, ir.Constant(flag.type, 0)), likely=False):
+                b.call(self.ml.setup_fn, [])
         ret = self.fn.append_basic_block("return")
         self.frames.append(_Frame("function", FuncType((), self.type.results), 0, ret))
         for ins in self.func.body:
