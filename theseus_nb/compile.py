@@ -19,6 +19,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from llvmlite import ir
+
 from . import build, lang
 from .objects import CellObject, parse_object
 from .signatures import SIGS_SECTION, function_hash, signature_asm
@@ -125,22 +127,32 @@ def wasm_bytes(src: CellSource) -> bytes:
 
 
 def _compile_wasm(src: CellSource) -> build.CompiledObject:
-    # The kernel calls a wasm cell's exports by name: each one is in the signature table,
-    # with the hash of a task entry (u64 -> u64) or of its wasm types, so a swap that
-    # changes an export's wasm signature is refused.
+    # Every function and global of a wasm cell is in the signature table: the kernel checks
+    # a task entry's (u64 -> u64) before it spawns it, and a hot swap redirects a call, or
+    # carries a global's value over, only when its signature is unchanged. Exports that
+    # are not task entries are hashed with their wasm types.
     cell = kernel_cell(src.name, wasm_bytes(src))
     lines = []
-    for export, ft in cell.exports.items():
-        if export in cell.tasks:
-            h = function_hash(export, ["u64"], "u64")
+    for fn in cell.module.functions:
+        if fn.is_declaration or not fn.name.startswith(f"{src.name}::"):
+            continue
+        short = fn.name.split("::", 1)[1]
+        if short in cell.tasks:
+            h = function_hash(short, ["u64"], "u64")
+        elif short in cell.exports:
+            ft = cell.exports[short]
+            h = function_hash(short, list(ft.params), ",".join(ft.results) or "none")
         else:
-            h = function_hash(export, list(ft.params), ",".join(ft.results) or "none")
-        lines.append(f"{src.name}::{export} {h}")
-    if "main" in cell.tasks and "main" not in cell.exports:
-        lines.append(f"{src.name}::main {function_hash('main', ['u64'], 'u64')}")
+            h = function_hash(short, [str(a.type) for a in fn.args],
+                              str(fn.function_type.return_type))
+        lines.append(f"{fn.name} {h}")
+    for g in cell.module.global_values:
+        if (isinstance(g, ir.GlobalVariable) and not g.global_constant
+                and g.initializer is not None and g.linkage != "internal"):
+            lines.append(f"{g.name} {function_hash(g.name, [], str(g.value_type))}")
     body = "".join(line + "\\n" for line in lines)
     sigs = build.module_asm(f'.section {SIGS_SECTION},"",@progbits\n.ascii "{body}"\n.text')
-    return build.compile_object(cell.ir, src.name, extra_ir=sigs)
+    return build.compile_object(cell.module, src.name, extra_ir=sigs)
 
 
 def compile_among(sources: Iterable[CellSource], new: list[CellSource]) -> dict[str, CellObject]:

@@ -24,7 +24,7 @@ from llvmlite import ir
 from .abi import ENTRY_T, I32, I64, MEMORY_T, PAGE, PTR, TABLE_T, Names, llvm_functype
 from .decode import decode
 from .errors import WasmError
-from .lower import ir_text, lower
+from .lower import lower
 from .module import FuncType, Module
 from .validate import validate
 
@@ -64,9 +64,10 @@ class KernelCellError(WasmError):
 
 @dataclass
 class KernelCell:
-    """The IR text of a wasm cell, and what the kernel may call by name."""
+    """The IR of a wasm cell (``build.compile_object`` gives it its sections), and what the
+    kernel may call by name."""
 
-    ir: str
+    module: ir.Module
     #: export name -> wasm type, for every exported function
     exports: dict[str, FuncType]
     #: the names of the task entries (u64 -> u64): spawnable exports, and ``main`` for a
@@ -132,7 +133,7 @@ def kernel_cell(cell: str, wasm: bytes) -> KernelCell:
              if ft in (FuncType(("i64",), ("i64",)), FuncType(("i32",), ("i32",)))]
     if exports.get("_start") == FuncType((), ()) and "main" not in exports:
         tasks.append("main")
-    return KernelCell(ir_text(mod), exports, tasks)
+    return KernelCell(mod, exports, tasks)
 
 
 def _runtime_glue(mod: ir.Module, m: Module, cell: str, names: Names, func_name,

@@ -1,0 +1,138 @@
+"""WebAssembly cells in the kernel, in real QEMU: a C program prints through WASI, exports
+run as tasks and agree with the host JIT, traps fault only their task, a wasm cell is
+swapped under a running task, and a module the kernel cannot serve is refused."""
+
+from __future__ import annotations
+
+import pytest
+
+from theseus_nb import CellSource, Kernel, LiveKernel
+from theseus_nb.compile import compile_source
+from theseus_nb.wasm import instantiate, wat_to_wasm
+from theseus_nb.wasm.kernel_cell import KernelCellError
+
+pytestmark = pytest.mark.qemu
+
+HELLO_C = """#include <stdio.h>
+int main(void) {
+    puts("hello from C through fd_write");
+    return 0;
+}
+"""
+
+#: the traps each fault their own task; $narrow in the table has the wrong type for "ind"
+WSQ = """(module
+  (import "theseus" "print_u64" (func $print (param i64)))
+  (memory 1)
+  (type $ll (func (param i64) (result i64)))
+  (table 3 funcref)
+  (elem (i32.const 0) $sq $narrow)
+  (func $sq (export "sq") (param i64) (result i64) (i64.mul (local.get 0) (local.get 0)))
+  (func $narrow (param i32) (result i32) (local.get 0))
+  (func (export "collatz") (param i64) (result i64) (local $steps i64)
+    (block $done (loop $l
+      (br_if $done (i64.le_u (local.get 0) (i64.const 1)))
+      (local.set 0 (if (result i64) (i64.eqz (i64.rem_u (local.get 0) (i64.const 2)))
+        (then (i64.div_u (local.get 0) (i64.const 2)))
+        (else (i64.add (i64.mul (local.get 0) (i64.const 3)) (i64.const 1)))))
+      (local.set $steps (i64.add (local.get $steps) (i64.const 1)))
+      (br $l)))
+    (local.get $steps))
+  (func (export "div") (param i64) (result i64) (i64.div_u (i64.const 100) (local.get 0)))
+  (func (export "oob") (param i64) (result i64)
+    (i64.store (i32.wrap_i64 (local.get 0)) (i64.const 1)) (i64.const 0))
+  (func (export "ind") (param i64) (result i64)
+    (call_indirect (type $ll) (i64.const 5) (i32.wrap_i64 (local.get 0))))
+  (func (export "inc32") (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))
+  (func (export "main") (param i64) (result i64) (call $print (i64.const 4242)) (i64.const 0)))
+"""
+
+COUNTER = """(module
+  (import "theseus" "sleep" (func $sleep (param i64)))
+  (import "theseus" "print_u64" (func $print (param i64)))
+  (global $count (mut i64) (i64.const 0))
+  (func $step (param i64) (result i64) (i64.add (local.get 0) (i64.const 1)))
+  (func (export "run") (param i64) (result i64)
+    (loop $forever
+      (global.set $count (call $step (global.get $count)))
+      (call $sleep (i64.const 1))
+      (br $forever))
+    (i64.const 0))
+  (func (export "main") (param i64) (result i64) (call $print (global.get $count)) (i64.const 0)))
+"""
+
+
+@pytest.fixture(scope="module")
+def wasm_vm(tmp_path_factory):
+    base = Kernel.default()
+    cells = [CellSource.c("hello", HELLO_C), CellSource.wasm("wsq", WSQ),
+             CellSource.wasm("wcount", wat_to_wasm(COUNTER))]
+    image = Kernel(base.nano_core, base.cells + cells).build(tmp_path_factory.mktemp("wasm"))
+    live = image.boot()
+    yield live
+    live.shutdown()
+
+
+def _finished(vm: LiveKernel, task: int, wait_until) -> object:
+    assert wait_until(lambda: next(t for t in vm.tasks() if t.id == task).state
+                      in ("exited", "faulted"))
+    return next(t for t in vm.tasks() if t.id == task)
+
+
+def test_a_c_program_prints_through_fd_write(wasm_vm: LiveKernel) -> None:
+    assert wasm_vm.command("hello") == "hello from C through fd_write"
+    assert wasm_vm.command("wsq") == "4242"          # a WAT cell's main, through theseus.print_u64
+
+
+def test_tasks_return_what_the_host_jit_returns(wasm_vm: LiveKernel, wait_until) -> None:
+    host = instantiate(wat_to_wasm(WSQ), {"theseus": {"print_u64": lambda v: None}})
+    for fn, arg, expect in (("collatz", 27, host.collatz(27)), ("sq", 12, host.sq(12)),
+                            ("inc32", 41, host.inc32(41))):
+        rec = _finished(wasm_vm, wasm_vm.spawn(f"wsq::{fn}", arg), wait_until)
+        assert (rec.state, rec.value) == ("exited", expect)
+    assert host.collatz(27) == 111
+
+
+@pytest.mark.parametrize("fn, arg, kind", [
+    ("oob", 65536 - 4, "out of bounds memory access"),
+    ("div", 0, "integer divide by zero"),
+    ("ind", 1, "indirect call type mismatch"),
+    ("ind", 2, "uninitialized element"),
+])
+def test_a_trap_faults_its_task_and_the_kernel_answers(wasm_vm: LiveKernel, wait_until,
+                                                      fn: str, arg: int, kind: str) -> None:
+    rec = _finished(wasm_vm, wasm_vm.spawn(f"wsq::{fn}", arg), wait_until)
+    assert rec.state == "faulted"
+    assert rec.cause == f"wasm trap: {kind} in wsq::{fn}"
+    assert wasm_vm.command("echo still here") == "still here"
+    rec = _finished(wasm_vm, wasm_vm.spawn("wsq::sq", 3), wait_until)   # the cell goes on
+    assert rec.value == 9
+
+
+def test_a_wasm_cell_is_swapped_under_its_running_task(wasm_vm: LiveKernel, wait_until) -> None:
+    task = wasm_vm.spawn("wcount::run", 0)
+    assert wait_until(lambda: int(wasm_vm.command("wcount")) >= 3)
+    report = wasm_vm.swap("wcount", wasm=COUNTER.replace("(i64.const 1)))\n  (func (export",
+                                                         "(i64.const 1000)))\n  (func (export"))
+    assert report.old_code_rewritten >= 1                      # run() is the old code
+    before = int(wasm_vm.command("wcount"))
+    assert wait_until(lambda: int(wasm_vm.command("wcount")) >= before + 2000)
+    assert int(wasm_vm.command("wcount")) % 1000 == before % 1000   # the new step, same count
+    assert next(t for t in wasm_vm.tasks() if t.id == task).state in ("running", "runnable",
+                                                                      "sleeping")
+    wasm_vm.kill(task)
+
+
+def test_an_unknown_import_is_refused_and_nothing_is_loaded(wasm_vm: LiveKernel) -> None:
+    bad = '(module (import "env" "launch_missiles" (func (param i32))))'
+    with pytest.raises(KernelCellError, match="imports env.launch_missiles, which the kernel "
+                                              "does not provide"):
+        wasm_vm.load("wbad", wasm=bad)
+    assert "wbad" not in wasm_vm.command("cells")
+
+
+def test_floats_are_refused_until_the_kernel_saves_sse_state() -> None:
+    src = CellSource.wasm("wf", '(module (func (export "h") (param f64) (result f64) '
+                                '(f64.add (local.get 0) (local.get 0))))')
+    with pytest.raises(KernelCellError, match="uses floating point"):
+        compile_source(src, {})
