@@ -26,4 +26,4 @@ if ((${#need[@]})); then
         exit 1
     fi
 fi
-python3 -m pip install -q --disable-pip-version-check -e '.[dev,lab]'
+python3 -m pip install -q --disable-pip-version-check -e '.[dev,lab,bench]'

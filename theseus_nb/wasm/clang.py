@@ -21,7 +21,10 @@ _ERROR = re.compile(r"^[^:]*:(\d+):(\d+): (?:fatal )?error: (.*)$")
 _MAIN = re.compile(r"\bint\s+main\s*\(")
 CLANG_FLAGS = {
     "program": ["--target=wasm32-wasi", "--sysroot=/usr", "-O2"],
-    "functions": ["--target=wasm32", "-O2", "-nostdlib", "-Wl,--no-entry", "-Wl,--export-all"],
+    # -fno-builtin: without a libc there is no memset/memcpy, so clang must not turn loops
+    # into calls of them
+    "functions": ["--target=wasm32", "-O2", "-fno-builtin", "-nostdlib", "-Wl,--no-entry",
+                  "-Wl,--export-all"],
 }
 
 
