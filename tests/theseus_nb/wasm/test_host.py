@@ -150,3 +150,16 @@ def test_a_segment_that_does_not_fit(wat) -> None:
     small = Memory(Limits(1, 1))
     with pytest.raises(LinkError, match="memory limits"):
         instantiate(wat('(module (import "m" "mem" (memory 2)))'), {"m": {"mem": small}})
+
+
+def test_the_product_never_imports_the_bench_peer() -> None:
+    import ast
+    from pathlib import Path
+
+    import theseus_nb
+
+    for path in Path(theseus_nb.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            assert not any(n.split(".")[0] == "wasmtime" for n in names), path
