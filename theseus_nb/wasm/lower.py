@@ -49,6 +49,7 @@ class ModuleLowerer:
     def __init__(self, m: Module, names: Names, triple: str) -> None:
         self.m, self.names = m, names
         self.strict: set[str] = set()   # functions that use constrained float intrinsics
+        self._tags: tuple | None = None
         self.ir = ir.Module(name="wasm")
         if triple:
             self.ir.triple = triple
@@ -131,11 +132,27 @@ class ModuleLowerer:
         return self.constrained(b, {"add": "fadd", "sub": "fsub", "mul": "fmul",
                                     "div": "fdiv"}[name], [x, y], llt)
 
+    def _tbaa(self) -> tuple:
+        # Type-based alias analysis: an access to linear memory never changes a memory's
+        # base or size (only memory.grow, a call, does), so LLVM may keep them in
+        # registers across a loop of stores instead of reloading them at each access.
+        if self._tags is None:
+            m = self.ir
+            root = m.add_metadata([ir.MetaDataString(m, "wasm tbaa")])
+            tags = []
+            for name in ("linear memory", "instance fields"):
+                node = m.add_metadata([ir.MetaDataString(m, name), root, ir.Constant(I64, 0)])
+                tags.append(m.add_metadata([node, node, ir.Constant(I64, 0)]))
+            self._tags = tuple(tags)
+        return self._tags
+
     def tag_memory(self, inst: ir.Instruction) -> None:
         """Mark an access to linear memory (see tag_meta)."""
+        inst.set_metadata("tbaa", self._tbaa()[0])
 
     def tag_meta(self, inst: ir.Instruction) -> None:
         """Mark a load of a memory's or table's base or size."""
+        inst.set_metadata("tbaa", self._tbaa()[1])
 
     def run(self) -> None:
         nimp = self.m.num_imported_funcs
