@@ -26,10 +26,10 @@ import llvmlite.binding as llvm
 from llvmlite import ir
 
 from ..lang.jit import JMPBUF_BYTES, host_target_machine, init_llvm, optimize
-from .abi import I32, I64, LLTYPES, PTR, Names, llvm_functype, INIT_DATA_FIT, INIT_ELEM_FIT
+from .abi import I32, I64, INIT_DATA_FIT, INIT_ELEM_FIT, LLTYPES, PTR, Names
 from .decode import decode
-from .errors import TRAP_KINDS, LinkError, WasmError, WasmTrap
-from .host_objects import Function, Global, Memory, Table, from_bits
+from .errors import TRAP_KINDS, LinkError, WasmTrap
+from .host_objects import Function, Global, Memory, Table
 from .lower import ir_text, lower
 from .module import FuncType, Import, Limits, Module
 from .validate import validate
@@ -343,5 +343,3 @@ def instantiate(wasm_bytes: bytes, imports: Optional[Mapping[str, Mapping[str, A
         invoker(f"{prefix}.call.start", FuncType((), ()), "start function")([])
     return instance
 
-
-__all__ += ["from_bits", "WasmError"]

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from llvmlite import ir
 
-from .abi import ENTRY_T, I32, I64, MEMORY_T, PAGE, PTR, TABLE_T, Names, llvm_functype
+from .abi import ENTRY_T, I32, I64, MEMORY_T, PAGE, PTR, TABLE_T, Names
 from .decode import decode
 from .errors import WasmError
 from .lower import lower

@@ -22,7 +22,7 @@ from typing import Any, Optional
 
 from .errors import LinkError, WasmError, WasmTrap
 from .host import Instance, instantiate
-from .host_objects import Function, Global, Memory, Table, from_bits
+from .host_objects import Function, Global, Memory, Table
 from .module import Limits
 
 __all__ = ["run_file", "run_dir", "rewrite_1_0", "KINDS", "main"]
@@ -169,7 +169,6 @@ class _Script:
         if t in ("assert_invalid", "assert_malformed"):
             kind = t.split("_")[1]
             if c.get("module_type") == "text":
-                wat = (self.folder / c["filename"]).read_text(errors="replace")
                 return kind, not _wat_ok(self.folder / c["filename"])
             try:
                 self.load(c["filename"])
