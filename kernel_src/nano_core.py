@@ -20,9 +20,8 @@ table and checks every `from kernel_src.X import` against it):
     6  heap timer: the kernel heap (and whole pages for paging); the clock interrupt
     7  stacks placement retire: guarded stacks; sections placed by permission; old code
     8  task loader command: a task's life; loading cells; running a shell command
-    9  fault shell sync boot_cells swap_cells wasm_rt: faults; the shell; channels; loading at boot; hot swap;
-       what WebAssembly cells call (memory, traps, WASI)
-    10 idt upload: interrupt dispatch; receiving objects
+    9  fault shell sync boot_cells swap_cells: faults; the shell; channels; loading at boot; hot swap
+    10 idt upload wasm_rt: interrupt dispatch; receiving objects; what WebAssembly cells call
     11 nano_core rt swap: this checklist; the panic handler; the swap command
 """
 # cell: unsafe

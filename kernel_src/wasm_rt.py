@@ -10,19 +10,22 @@ task faulted with "wasm trap: KIND in CELL::FUNCTION".
 
 The imports a module may name (anything else is refused when it is
 compiled): module "theseus" — print(ptr, len) (print_str here), print_u64(v), ticks(),
-sleep(ticks), yield(); module "wasi_snapshot_preview1" — fd_write to
+sleep(ticks), yield(), spawn(name ptr, name len, arg) of a "cell::function" task entry,
+channel(name), send(channel, value), recv(channel); module "wasi_snapshot_preview1" — fd_write to
 stdout/stderr, proc_exit, args_*/environ_* (none), clock_time_get, and
 fd_close/fd_fdstat_get/fd_seek, which answer EBADF as a console has no files.
 """
 # cell: unsafe
 from theseus_nb.lang.prelude import *
-from theseus_nb.lang.unsafe import load8, load32, load64, store8, store32, store64
+from theseus_nb.lang.unsafe import load8, load32, load64, store8, store32, store64, make_str
 from kernel_src.serial import put, write_u64
 from kernel_src.clock import ticks as clock_ticks
 from kernel_src.heap import alloc, free
 from kernel_src.task_table import current, set_cause, add_cause_byte
 from kernel_src.command import running as in_command, abandon_now
 from kernel_src.task import die_current, exit_current, yield_now, sleep as task_sleep
+from kernel_src.task import spawn as task_spawn
+from kernel_src.sync import channel as sync_channel, send as sync_send, recv as sync_recv
 
 PAGE: u64 = 65536
 EBADF: u64 = 8
@@ -146,6 +149,28 @@ def sleep(mem: u64, n: u64) -> None:
 def yield_(mem: u64) -> None:
     """Let another task run."""
     yield_now()
+
+
+def spawn(mem: u64, p: u64, n: u64, arg: u64) -> u64:
+    """Start the task entry named by the n bytes at p ("cell::function"); its id, or 0."""
+    if not _fits(mem, p, n):
+        return 0
+    return task_spawn(make_str(load64(mem) + p, n), arg)
+
+
+def channel(mem: u64, name: u64) -> u64:
+    """The channel called name (made on first use); NO_CHANNEL when the table is full."""
+    return sync_channel(name)
+
+
+def send(mem: u64, c: u64, v: u64) -> None:
+    """Send v on channel c (blocks while it is full)."""
+    sync_send(c, v)
+
+
+def recv(mem: u64, c: u64) -> u64:
+    """The next value of channel c (blocks while it is empty)."""
+    return sync_recv(c)
 
 
 # ---- module "wasi_snapshot_preview1" --------------------------------------------

@@ -61,12 +61,30 @@ COUNTER = """(module
   (func (export "main") (param i64) (result i64) (call $print (global.get $count)) (i64.const 0)))
 """
 
+#: main spawns worker as a task and waits for its answer on a channel
+CHANNELS = """(module
+  (import "theseus" "spawn" (func $spawn (param i32 i32 i64) (result i64)))
+  (import "theseus" "channel" (func $channel (param i64) (result i64)))
+  (import "theseus" "send" (func $send (param i64 i64)))
+  (import "theseus" "recv" (func $recv (param i64) (result i64)))
+  (import "theseus" "print_u64" (func $print (param i64)))
+  (memory 1)
+  (data (i32.const 16) "wchan::worker")
+  (func (export "worker") (param i64) (result i64)
+    (call $send (call $channel (i64.const 77)) (i64.mul (local.get 0) (local.get 0)))
+    (i64.const 0))
+  (func (export "main") (param i64) (result i64)
+    (drop (call $spawn (i32.const 16) (i32.const 13) (i64.const 12)))
+    (call $print (call $recv (call $channel (i64.const 77))))
+    (i64.const 0)))
+"""
+
 
 @pytest.fixture(scope="module")
 def wasm_vm(tmp_path_factory):
     base = Kernel.default()
     cells = [CellSource.c("hello", HELLO_C), CellSource.wasm("wsq", WSQ),
-             CellSource.wasm("wcount", wat_to_wasm(COUNTER))]
+             CellSource.wasm("wcount", wat_to_wasm(COUNTER)), CellSource.wasm("wchan", CHANNELS)]
     image = Kernel(base.nano_core, base.cells + cells).build(tmp_path_factory.mktemp("wasm"))
     live = image.boot()
     yield live
@@ -82,6 +100,10 @@ def _finished(vm: LiveKernel, task: int, wait_until) -> object:
 def test_a_c_program_prints_through_fd_write(wasm_vm: LiveKernel) -> None:
     assert wasm_vm.command("hello") == "hello from C through fd_write"
     assert wasm_vm.command("wsq") == "4242"          # a WAT cell's main, through theseus.print_u64
+
+
+def test_a_wasm_cell_spawns_a_task_and_hears_from_it_on_a_channel(wasm_vm: LiveKernel) -> None:
+    assert wasm_vm.command("wchan") == "144"
 
 
 def test_tasks_return_what_the_host_jit_returns(wasm_vm: LiveKernel, wait_until) -> None:
