@@ -131,6 +131,17 @@ def test_a_trap_faults_its_task_and_the_kernel_answers(wasm_vm: LiveKernel, wait
     assert rec.value == 9
 
 
+def test_a_trap_in_a_shell_command_ends_only_the_command(wasm_vm: LiveKernel) -> None:
+    reply = wasm_vm.request("wsq 0")   # main(0) is fine; the shell passes no argument anyway
+    assert reply.ok and reply.output == "4242"
+    wasm_vm.load("wdiv", wasm='(module (func (export "main") (param i64) (result i64) '
+                              '(i64.div_u (i64.const 1) (local.get 0))))')
+    reply = wasm_vm.request("wdiv")
+    assert (reply.status, reply.output) == (255, "faulted: wasm trap: integer divide by zero "
+                                                 "in wdiv::main")
+    assert wasm_vm.command("echo ok") == "ok"
+
+
 def test_a_wasm_cell_is_swapped_under_its_running_task(wasm_vm: LiveKernel, wait_until) -> None:
     task = wasm_vm.spawn("wcount::run", 0)
     assert wait_until(lambda: int(wasm_vm.command("wcount")) >= 3)
