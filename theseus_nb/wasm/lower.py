@@ -50,6 +50,7 @@ class ModuleLowerer:
         self.m, self.names = m, names
         self.strict: set[str] = set()   # functions that use constrained float intrinsics
         self._tags: tuple | None = None
+        self._rsp: ir.Value | None = None
         self.ir = ir.Module(name="wasm")
         if triple:
             self.ir.triple = triple
@@ -145,6 +146,12 @@ class ModuleLowerer:
                 tags.append(m.add_metadata([node, node, ir.Constant(I64, 0)]))
             self._tags = tuple(tags)
         return self._tags
+
+    def rsp_name(self) -> ir.Value:
+        """The metadata naming x86-64's stack pointer, for llvm.read_register."""
+        if self._rsp is None:
+            self._rsp = self.ir.add_metadata([ir.MetaDataString(self.ir, "rsp")])
+        return self._rsp
 
     def tag_memory(self, inst: ir.Instruction) -> None:
         """Mark an access to linear memory (see tag_meta)."""

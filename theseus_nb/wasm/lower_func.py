@@ -139,9 +139,10 @@ class FuncLowerer:
                     slot)
             self.locals.append(slot)
         if self.ml.stack_limit is not None:
-            frame = b.call(self.ml.declare("llvm.frameaddress.p0", ir.FunctionType(PTR, [I32])),
-                           [ir.Constant(I32, 0)])
-            here = b.ptrtoint(frame, I64)
+            # the stack pointer itself: unlike llvm.frameaddress it needs no frame pointer
+            read = self.ml.declare("llvm.read_register.i64",
+                                   ir.FunctionType(I64, [ir.MetaDataType()]))
+            here = b.call(read, [self.ml.rsp_name()])
             self.trap_if(b.icmp_unsigned("<", here, b.load(self.ml.stack_limit)), "stack")
         if self.ml.ready is not None and self.index in self.ml.exported:
             # the kernel sets an instance up on its first call (kernel_cell.py)
