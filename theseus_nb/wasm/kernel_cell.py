@@ -34,7 +34,7 @@ STR_T = ir.LiteralStructType([PTR, I64])   # the cell language's str: {ptr, len}
 _V = FuncType
 #: (module, name) -> (wasm type, wasm_rt function, does it return a value)
 KERNEL_IMPORTS: dict[tuple[str, str], tuple[FuncType, str, bool]] = {
-    ("theseus", "print"): (_V(("i32", "i32"), ()), "print_str", True),
+    ("theseus", "print"): (_V(("i32", "i32"), ("i32",)), "print_str", True),
     ("theseus", "print_u64"): (_V(("i64",), ()), "print_u64", False),
     ("theseus", "ticks"): (_V((), ("i64",)), "ticks", True),
     ("theseus", "sleep"): (_V(("i64",), ()), "sleep", False),

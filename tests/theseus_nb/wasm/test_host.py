@@ -91,6 +91,16 @@ def test_each_trap_is_named_and_the_instance_goes_on(inst, call, kind) -> None:
     assert inst.div(9, 3) == 3
 
 
+def test_an_offset_cannot_wrap_the_address_around(wat) -> None:
+    # index + offset is computed in 64 bits: 0xFFFFFFFF + 0xFFFFFFFF must not land at 0xFFFFFFFE
+    # of a 4 GiB space, nor wrap to a small address
+    inst = instantiate(wat('(module (memory 1) (func (export "f") (param i32) (result i32) '
+                           '(i32.load offset=4294967295 (local.get 0))))'))
+    for index in (1, 0xFFFFFFFF, 0x80000000):
+        with pytest.raises(WasmTrap, match="out of bounds memory access"):
+            inst.f(index)
+
+
 def test_memory_is_shared_with_python_and_grows(inst) -> None:
     inst.store(16, 0x01020304)
     assert inst.mem.read(16, 4) == b"\x04\x03\x02\x01"

@@ -79,12 +79,42 @@ CHANNELS = """(module
     (i64.const 0)))
 """
 
+#: attacks on wasm_rt: pointers outside the module's memory, a grow that moves the memory
+PROBE = """(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (import "theseus" "print" (func $print (param i32 i32) (result i32)))
+  (memory 1 4)
+  (data (i32.const 0) "\\10\\00\\00\\00\\02\\00\\00\\00")   ;; one iovec: 2 bytes at 16
+  (data (i32.const 16) "ok")
+  (func (export "iov_outside") (param i64) (result i64)     ;; the iovec array is past the end
+    (i64.extend_i32_u (call $fd_write (i32.const 1) (i32.const 65532) (i32.const 1) (i32.const 8))))
+  (func (export "bytes_outside") (param i64) (result i64)   ;; the iovec points past the end
+    (i32.store (i32.const 32) (i32.const 65535))
+    (i32.store (i32.const 36) (i32.const 100))
+    (i64.extend_i32_u (call $fd_write (i32.const 1) (i32.const 32) (i32.const 1) (i32.const 8))))
+  (func (export "print_outside") (param i64) (result i64)
+    (i64.extend_i32_u (call $print (i32.const 65000) (i32.const 1000))))
+  (func (export "bad_fd") (param i64) (result i64)
+    (i64.extend_i32_u (call $fd_write (i32.const 9) (i32.const 0) (i32.const 1) (i32.const 8))))
+  (func (export "grow") (param i64) (result i64) (local $old i32)
+    (i64.store (i32.const 64) (i64.const 0x1234))
+    (local.set $old (memory.grow (i32.const 2)))
+    (i64.store (i32.const 196600) (i64.const 5))             ;; in the new third page
+    (if (i32.ne (memory.grow (i32.const 2)) (i32.const -1)) (then unreachable))  ;; max is 4
+    (i64.add (i64.load (i32.const 64))
+             (i64.add (i64.load (i32.const 196600))
+                      (i64.mul (i64.extend_i32_u (local.get $old)) (i64.const 1000000)))))
+  (func (export "main") (param i64) (result i64)
+    (i64.extend_i32_u (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))
+"""
+
 
 @pytest.fixture(scope="module")
 def wasm_vm(tmp_path_factory):
     base = Kernel.default()
     cells = [CellSource.c("hello", HELLO_C), CellSource.wasm("wsq", WSQ),
-             CellSource.wasm("wcount", wat_to_wasm(COUNTER)), CellSource.wasm("wchan", CHANNELS)]
+             CellSource.wasm("wcount", wat_to_wasm(COUNTER)), CellSource.wasm("wchan", CHANNELS),
+             CellSource.wasm("wprobe", PROBE)]
     image = Kernel(base.nano_core, base.cells + cells).build(tmp_path_factory.mktemp("wasm"))
     live = image.boot()
     yield live
@@ -129,6 +159,20 @@ def test_a_trap_faults_its_task_and_the_kernel_answers(wasm_vm: LiveKernel, wait
     assert wasm_vm.command("echo still here") == "still here"
     rec = _finished(wasm_vm, wasm_vm.spawn("wsq::sq", 3), wait_until)   # the cell goes on
     assert rec.value == 9
+
+
+@pytest.mark.parametrize("fn, errno", [("iov_outside", 21), ("bytes_outside", 21),
+                                       ("print_outside", 21), ("bad_fd", 8)])
+def test_the_kernel_refuses_pointers_outside_the_module_memory(wasm_vm: LiveKernel, wait_until,
+                                                               fn: str, errno: int) -> None:
+    rec = _finished(wasm_vm, wasm_vm.spawn(f"wprobe::{fn}", 0), wait_until)
+    assert (rec.state, rec.value) == ("exited", errno)       # EFAULT / EBADF, nothing printed
+    assert wasm_vm.command("wprobe") == "ok"                 # the well-formed call works
+
+
+def test_memory_grow_moves_the_memory_and_keeps_its_bytes(wasm_vm: LiveKernel, wait_until) -> None:
+    rec = _finished(wasm_vm, wasm_vm.spawn("wprobe::grow", 0), wait_until)
+    assert (rec.state, rec.value) == ("exited", 1 * 1000000 + 5 + 0x1234)
 
 
 def test_a_trap_in_a_shell_command_ends_only_the_command(wasm_vm: LiveKernel) -> None:
