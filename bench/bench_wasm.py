@@ -3,8 +3,8 @@ through wasmtime.
 
 bench/c/kernels.c (sieve, matrix multiply, FNV checksum, recursive fib; the file
 bench_lang.py uses) is compiled twice: by gcc -O2 into a shared library, and by clang
--O2 to wasm32. The module then runs on the host JIT (theseus_nb.wasm.instantiate,
-explicit bounds checks) and on wasmtime (the PyPI package, the peer) with its default
+-O2 to wasm32. The module then runs on the host JIT (theseus_nb.wasm.instantiate, with
+explicit bounds checks and with guard regions) and on wasmtime (the PyPI package, the peer) with its default
 guard regions and with explicit checks forced (no reservation, no guard). Each is called
 from Python through ctypes or the runtime's own binding; best of N rounds, taking turns.
 Usage: python bench/bench_wasm.py [--quick]     (needs `pip install wasmtime==50.0.1`)
@@ -70,27 +70,28 @@ def main() -> None:
     t0 = time.perf_counter()
     ours = instantiate(wasm)
     translate_s = time.perf_counter() - t0
+    guarded = instantiate(wasm, bounds="guard")
     try:
         peers = {"wasmtime": _wasmtime(wasm, False), "wasmtime-chk": _wasmtime(wasm, True)}
     except ImportError:
         peers = {}
         print("wasmtime is not installed (pip install wasmtime==50.0.1): its columns are empty")
-    cols = ["gcc -O2", "ours (checks)"] + list(peers)
+    cols = ["gcc -O2", "ours checks", "ours guard"] + list(peers)
     print(f"translation + JIT of the module: {translate_s * 1000:.0f} ms "
           f"({len(wasm)} bytes of wasm); best of {repeat} rounds, ms per call")
-    head = f"{'kernel':<10}" + "".join(f"{c:>15}" for c in cols)
-    head += "".join(f"{c + '/gcc':>19}" for c in cols[1:])
+    head = f"{'kernel':<10}" + "".join(f"{c:>13}" for c in cols)
+    head += "".join(f"{c + '/gcc':>18}" for c in cols[1:])
     print(head)
     for name, arg, restype, bits in KERNELS:
         cf = getattr(native, name)
         cf.restype, cf.argtypes = restype, [restype]
-        fns = [cf, getattr(ours, name)] + [p[name] for p in peers.values()]
+        fns = [cf, getattr(ours, name), getattr(guarded, name)] + [p[name] for p in peers.values()]
         timed = best_of(fns, arg, repeat)
         values = {r & ((1 << bits) - 1) for _, r in timed}
         assert len(values) == 1, f"{name}: the runs disagree: {[r for _, r in timed]}"
         base = timed[0][0]
-        row = f"{name:<10}" + "".join(f"{t * 1000:>15.2f}" for t, _ in timed)
-        row += "".join(f"{t / base:>18.2f}x" for t, _ in timed[1:])
+        row = f"{name:<10}" + "".join(f"{t * 1000:>13.2f}" for t, _ in timed)
+        row += "".join(f"{t / base:>17.2f}x" for t, _ in timed[1:])
         print(row)
 
 

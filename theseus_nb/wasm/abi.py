@@ -12,6 +12,12 @@ One instance's symbols, all named by a ``Names`` given to the lowering:
 * ``init``: ``i32 ()``, sets the globals and writes the active segments; it returns 0, or
   ``INIT_ELEM_FIT`` / ``INIT_DATA_FIT`` when a segment does not fit (checked before any write,
   as in WebAssembly 1.0); with 2.0 semantics a segment that does not fit traps instead.
+* with ``bounds="guard"`` no access is compared with the size: the runtime reserves the
+  whole reach of a 32-bit index plus a 32-bit offset (8 GiB), maps only the live pages, and
+  turns a fault in the rest into the out-of-bounds trap. A load's only check is then the
+  access itself: one whose value is dropped at once is made volatile so LLVM keeps it,
+  but one whose value dies later in the function may be deleted with its trap, which is
+  why explicit checks are the default.
 * the runtime's own functions: ``trap(i32 kind, i32 function index)`` (never returns),
   ``memory_grow(ptr memory, i32 delta) -> i32`` and, when the runtime checks stack depth,
   a global ``i64`` stack limit that every function compares its frame address with.
@@ -27,7 +33,7 @@ from llvmlite import ir
 from .module import FuncType
 
 __all__ = ["Names", "LLTYPES", "MEMORY_T", "TABLE_T", "ENTRY_T", "signature_hash",
-           "llvm_functype", "INIT_ELEM_FIT", "INIT_DATA_FIT", "PAGE"]
+           "llvm_functype", "INIT_ELEM_FIT", "INIT_DATA_FIT", "PAGE", "VOLATILE_PREFIX"]
 
 PAGE = 65536
 PTR = ir.PointerType(ir.IntType(8))
@@ -37,6 +43,9 @@ MEMORY_T = ir.LiteralStructType([PTR, I64, I64])
 TABLE_T = ir.LiteralStructType([PTR, I64])
 ENTRY_T = ir.LiteralStructType([I64, PTR])
 INIT_ELEM_FIT, INIT_DATA_FIT = 1, 2
+#: the name of a load that must stay though its value is dropped (guard regions); ir_text
+#: makes it volatile, which llvmlite.ir cannot say
+VOLATILE_PREFIX = "wasm.keep."
 
 
 @dataclass
@@ -55,6 +64,8 @@ class Names:
     host_failed: Optional[str] = None   # an i32 flag checked after each imported call
     define_memory: bool = False         # define the memory/table structs here (zeroed)
     semantics: str = "2.0"              # "1.0": segments that do not fit fail to link
+    bounds: str = "checks"              # "checks": compare every access with the size;
+    #                                     "guard": none, the runtime's unmapped pages trap
     ready: Optional[str] = None         # an i8 global, non-zero once the instance is set up...
     setup: Optional[str] = None         # ...else exported functions call this void() first
 

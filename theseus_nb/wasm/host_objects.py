@@ -46,19 +46,40 @@ def from_bits(t: str, bits: int) -> Any:
     return struct.unpack("<d", struct.pack("<Q", bits))[0]
 
 
+#: what a guarded memory reserves: any 32-bit index plus any 32-bit offset plus 8 bytes
+GUARD_RESERVE = (2 << 32) + PAGE
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+
+
 class Memory:
     """A linear memory. Its whole maximum is reserved up front (4 GiB when it has no maximum,
-    without committing it), so a grow never moves it: the base stays put."""
+    without committing it), so a grow never moves it: the base stays put. ``guard=True``
+    reserves GUARD_RESERVE bytes with only the live pages accessible (bounds="guard")."""
 
-    def __init__(self, limits: Limits) -> None:
-        self.limits = limits
+    def __init__(self, limits: Limits, guard: bool = False) -> None:
+        self.limits, self.guard = limits, guard
+        self._runtime_slot: Any = None      # (runtime, index) of its entry in the guard table
         self.max_pages = MAX_PAGES if limits.max is None else limits.max
-        self._map = mmap.mmap(-1, max(self.max_pages, 1) * PAGE,
-                              flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | _MAP_NORESERVE)
+        size = GUARD_RESERVE if guard else max(self.max_pages, 1) * PAGE
+        self._map = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS
+                              | _MAP_NORESERVE)
         self._anchor = ctypes.c_char.from_buffer(self._map)
-        self.struct = (ctypes.c_uint64 * 3)(ctypes.addressof(self._anchor), limits.min * PAGE,
-                                            self.max_pages)
+        base = ctypes.addressof(self._anchor)
+        live = limits.min * PAGE
+        # Python maps it read-write; everything past the live pages is then taken away
+        if guard and _libc.mprotect(base + live, size - live, 0) != 0:
+            raise WasmError(f"cannot protect the guard region of a memory "
+                            f"(errno {ctypes.get_errno()})")
+        self.struct = (ctypes.c_uint64 * 3)(base, limits.min * PAGE, self.max_pages)
         self.address = ctypes.addressof(self.struct)
+        self.reserved = (base, base + size)
+
+    def __del__(self) -> None:
+        # the reservation goes with the object: a fault there is no longer a wasm trap
+        if self._runtime_slot is not None:
+            runtime, k = self._runtime_slot
+            runtime.guards[2 * k] = runtime.guards[2 * k + 1] = 0
 
     @property
     def pages(self) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from llvmlite import ir
 
 from .abi import (ENTRY_T, I32, I64, INIT_DATA_FIT, INIT_ELEM_FIT, LLTYPES, MEMORY_T, PTR,
-                  TABLE_T, Names, llvm_functype, signature_hash)
+                  TABLE_T, VOLATILE_PREFIX, Names, llvm_functype, signature_hash)
 from .lower_func import FuncLowerer
 from .module import Instr, Module
 
@@ -31,10 +31,13 @@ def lower(m: Module, names: Names, *, triple: str = "") -> ir.Module:
 
 def ir_text(module: ir.Module) -> str:
     """The module's IR text with ``strictfp`` on the functions that use constrained float
-    intrinsics and on those calls: llvmlite's attribute sets refuse the attribute."""
+    intrinsics and on those calls (llvmlite's attribute sets refuse the attribute), and
+    ``volatile`` on the loads named VOLATILE_PREFIX (llvmlite cannot make one)."""
     strict = getattr(module, "strictfp", set())
     out = []
     for line in str(module).splitlines():
+        if f'%"{VOLATILE_PREFIX}' in line and " = load " in line:
+            line = line.replace(" = load ", " = load volatile ", 1)
         if line.startswith("define ") and any(f'@"{n}"(' in line for n in strict):
             line += " strictfp"
         elif "@\"llvm.experimental.constrained." in line and " call " in line:
@@ -51,6 +54,7 @@ class ModuleLowerer:
         self.strict: set[str] = set()   # functions that use constrained float intrinsics
         self._tags: tuple | None = None
         self._rsp: ir.Value | None = None
+        self.volatile: list = []   # loads kept although their value is dropped (guard regions)
         self.ir = ir.Module(name="wasm")
         if triple:
             self.ir.triple = triple
@@ -152,6 +156,10 @@ class ModuleLowerer:
         if self._rsp is None:
             self._rsp = self.ir.add_metadata([ir.MetaDataString(self.ir, "rsp")])
         return self._rsp
+
+    def tag_of_memory(self) -> ir.Value:
+        """The TBAA tag of linear-memory accesses."""
+        return self._tbaa()[0]
 
     def tag_memory(self, inst: ir.Instruction) -> None:
         """Mark an access to linear memory (see tag_meta)."""

@@ -34,7 +34,7 @@ MVP_FLAGS = ["--disable-saturating-float-to-int", "--disable-sign-extension",
              "--disable-reference-types"]
 
 
-def _spectest() -> dict:
+def _spectest(guard: bool = False) -> dict:
     """The ``spectest`` host module the scripts import from."""
     def printer(*args: Any) -> None:
         return None
@@ -44,8 +44,17 @@ def _spectest() -> dict:
         "print_f64": printer, "print_i32_f32": printer, "print_f64_f64": printer,
         "global_i32": Global("i32", False, 666), "global_i64": Global("i64", False, 666),
         "global_f32": Global("f32", False, 666.6), "global_f64": Global("f64", False, 666.6),
-        "table": Table(Limits(10, 20)), "memory": Memory(Limits(1, 2)),
+        "table": Table(Limits(10, 20)), "memory": _spectest_memory(guard),
     }
+
+
+def _spectest_memory(guard: bool) -> Memory:
+    memory = Memory(Limits(1, 2), guard=guard)
+    if guard:
+        from .host import _Runtime   # a guarded memory's faults are traps only once registered
+        _Runtime.get().install_segv()
+        _Runtime.get().register_guard(memory)
+    return memory
 
 
 def _matching(src: str, start: int) -> int:
@@ -112,17 +121,18 @@ def _same(t: str, want: Any, got: int) -> bool:
 
 
 class _Script:
-    def __init__(self, folder: Path, one_zero: bool) -> None:
-        self.folder, self.one_zero = folder, one_zero
+    def __init__(self, folder: Path, one_zero: bool, bounds: str = "checks") -> None:
+        self.folder, self.one_zero, self.bounds = folder, one_zero, bounds
         self.instances: dict[str, Instance] = {}
         self.last: Optional[Instance] = None
-        self.registered: dict[str, dict] = {"spectest": _spectest()}
+        self.registered: dict[str, dict] = {"spectest": _spectest(bounds == "guard")}
 
     def load(self, filename: str, module_type: str = "binary") -> Instance:
         data = (self.folder / filename).read_bytes()
         if module_type == "text":
             raise WasmError("text module")  # only appears in assert_malformed/invalid
-        return instantiate(data, self.registered, semantics="1.0" if self.one_zero else "2.0")
+        return instantiate(data, self.registered, semantics="1.0" if self.one_zero else "2.0",
+                           bounds=self.bounds)
 
     def instance(self, name: Optional[str]) -> Instance:
         inst = self.instances[name] if name else self.last
@@ -191,8 +201,10 @@ def _wat_ok(path: Path) -> bool:
     return r.returncode == 0
 
 
-def run_file(path: Path, one_zero: Optional[bool] = None) -> tuple[Counter, Counter, list]:
-    """Run one script: (passed, total) by kind, and the failures (line, text)."""
+def run_file(path: Path, one_zero: Optional[bool] = None,
+             bounds: str = "checks") -> tuple[Counter, Counter, list]:
+    """Run one script: (passed, total) by kind, and the failures (line, text); ``bounds`` is
+    instantiate's (explicit checks, or guard regions)."""
     one_zero = "wasm-1.0" in str(path) if one_zero is None else one_zero
     passed, total, failures = Counter(), Counter(), []
     with tempfile.TemporaryDirectory(prefix="wast-") as tmp:
@@ -211,7 +223,7 @@ def run_file(path: Path, one_zero: Optional[bool] = None) -> tuple[Counter, Coun
             failures.append((0, f"wast2json: {(errors or [r.stderr.strip()])[0][:200]}"))
             if not out.exists():
                 return passed, total, failures
-        script = _Script(Path(tmp), one_zero)
+        script = _Script(Path(tmp), one_zero, bounds)
         for c in json.loads(out.read_text())["commands"]:
             try:
                 kind, ok = script.run(c)
@@ -239,13 +251,13 @@ def _line(name: str, passed: Counter, total: Counter) -> str:
 
 
 def run_dir(folder: Path, files: tuple[str, ...] = (), verbose: bool = False,
-            out: Any = None) -> tuple[Counter, Counter]:
+            out: Any = None, bounds: str = "checks") -> tuple[Counter, Counter]:
     """Run every script of ``folder`` (or the named ones); print a line each and a total."""
     out = out or sys.stdout
     paths = [folder / f for f in files] if files else sorted(folder.glob("*.wast"))
     all_p, all_t = Counter(), Counter()
     for p in paths:
-        passed, total, failures = run_file(p)
+        passed, total, failures = run_file(p, bounds=bounds)
         all_p.update(passed)
         all_t.update(total)
         print(_line(p.name, passed, total), file=out, flush=True)
@@ -262,8 +274,10 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("dir", type=Path)
     ap.add_argument("files", nargs="*")
     ap.add_argument("-v", "--verbose", action="store_true", help="print the failures")
+    ap.add_argument("--bounds", choices=("checks", "guard"), default="checks",
+                    help="explicit bounds checks (default) or guard regions")
     args = ap.parse_args(argv)
-    passed, total = run_dir(args.dir, args.files, args.verbose)
+    passed, total = run_dir(args.dir, args.files, args.verbose, bounds=args.bounds)
     return 0 if passed == total else 1
 
 

@@ -173,3 +173,32 @@ def test_the_product_never_imports_the_bench_peer() -> None:
             names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
                      [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
             assert not any(n.split(".")[0] == "wasmtime" for n in names), path
+
+
+GUARDED = """(module (memory 1 3)
+  (func (export "st") (param i32 i32) (i32.store (local.get 0) (local.get 1)))
+  (func (export "ld") (param i32) (result i32) (i32.load (local.get 0)))
+  (func (export "probe") (param i32) (drop (i32.load8_u (local.get 0))))
+  (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))"""
+
+
+def test_guard_regions_turn_a_fault_into_the_trap(wat) -> None:
+    inst = instantiate(wat(GUARDED), bounds="guard")
+    inst.st(100, 7)
+    assert inst.ld(100) == 7
+    for call in (lambda: inst.st(65534, 1), lambda: inst.ld(70000), lambda: inst.ld(-1),
+                 lambda: inst.probe(65536)):            # a dropped load still traps
+        with pytest.raises(WasmTrap, match="out of bounds memory access"):
+            call()
+    assert inst.grow(1) == 1                            # the next page is mapped now
+    inst.st(70000, 5)
+    assert inst.ld(70000) == 5
+    with pytest.raises(WasmTrap):
+        inst.ld(2 * 65536)
+    assert inst.grow(5) == -1
+
+
+def test_guarded_and_checked_memories_do_not_mix(wat) -> None:
+    lib = instantiate(wat('(module (memory (export "m") 1))'), bounds="guard")
+    with pytest.raises(LinkError, match="do not mix"):
+        instantiate(wat('(module (import "l" "m" (memory 1)))'), {"l": lib.exports})

@@ -43,6 +43,17 @@ def test_current_next(name: str) -> None:
     _check(SUITE / "current" / f"{name}.wast")
 
 
+#: the scripts that test memory bounds, run again with guard regions instead of checks
+GUARDED = ["address", "memory_trap", "traps", "memory_grow", "load", "store", "float_memory",
+           "linking", "imports"]
+
+
+@pytest.mark.parametrize("name", GUARDED)
+def test_wasm_1_0_with_guard_regions(name: str) -> None:
+    passed, total, failures = run_file(SUITE / "wasm-1.0" / f"{name}.wast", bounds="guard")
+    assert passed == total, "\n".join(f"line {ln}: {t}" for ln, t in failures[:20])
+
+
 def test_the_whole_1_0_set_is_there() -> None:
     assert len(list((SUITE / "wasm-1.0").glob("*.wast"))) == 73
 
