@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Optional
 from llvmlite import ir
 
 from .abi import ENTRY_T, I32, I64, LLTYPES, PTR, VOLATILE_PREFIX, llvm_functype, signature_hash
-from .lower_ops import TRAP, lower_memory, lower_numeric
+from .lower_ops import TRAP, lower_bulk, lower_memory, lower_numeric
 from .module import FuncType, Function, Instr
 from .opcodes import MEMORY_OPS, SIGNATURES
 from .validate import block_type
@@ -340,7 +340,7 @@ class FuncLowerer:
         elif op == "memory.grow":
             self.push(b.call(self.ml.grow_fn, [b.bitcast(self.ml.memory, PTR), self.pop()]))
         elif op in _BULK:
-            self.bulk(op, imm)
+            lower_bulk(self, op, imm)
         else:
             raise AssertionError(f"no lowering for {op}")
 
@@ -421,34 +421,3 @@ class FuncLowerer:
         res = b.call(b.bitcast(fnptr, fnty.as_pointer()), args, tail="notail")
         self.check_host()
         self.push_results(ft, res)
-
-    def bulk(self, op: str, imm: object) -> None:
-        b = self.b
-        if op == "data.drop":
-            b.store(ir.Constant(ir.IntType(8), 1), self.ml.dropped[imm])  # type: ignore[index]
-            return
-        n, src, dst = self.pop(), self.pop(), self.pop()
-        base, size = self.memory_fields()
-        i8 = ir.IntType(8)
-        if op == "memory.fill":
-            self.range_check(dst, n, size, "memory")
-            fn = self.intrinsic("llvm.memset.p0.i64", ir.VoidType(), [PTR, i8, I64, ir.IntType(1)])
-            b.call(fn, [b.gep(base, [b.zext(dst, I64)]), b.trunc(src, i8), b.zext(n, I64),
-                        ir.Constant(ir.IntType(1), 0)])
-            return
-        if op == "memory.copy":
-            self.range_check(src, n, size, "memory")
-            self.range_check(dst, n, size, "memory")
-            src_ptr = b.gep(base, [b.zext(src, I64)])
-        else:
-            seg = self.ml.m.datas[imm]  # type: ignore[index]
-            dropped = b.load(self.ml.dropped[imm])  # type: ignore[index]
-            seg_len = b.select(b.icmp_unsigned("!=", dropped, ir.Constant(i8, 0)),
-                               ir.Constant(I64, 0), ir.Constant(I64, len(seg.data)))
-            self.range_check(src, n, seg_len, "memory")
-            self.range_check(dst, n, size, "memory")
-            src_ptr = b.gep(b.bitcast(self.ml.datas[imm], PTR), [b.zext(src, I64)])  # type: ignore[index]
-        fn = self.intrinsic("llvm.memmove.p0.p0.i64", ir.VoidType(), [PTR, PTR, I64, ir.IntType(1)])
-        b.call(fn, [b.gep(base, [b.zext(dst, I64)]), src_ptr, b.zext(n, I64),
-                    ir.Constant(ir.IntType(1), 0)])
-

@@ -1,4 +1,5 @@
-"""Lowering of the instructions without control flow: numbers, conversions, memory.
+"""Lowering of the instructions without control flow: numbers, conversions, memory
+(loads, stores and the bulk operations).
 
 Each wasm operator becomes a few LLVM instructions; the traps the spec asks
 for (division by zero, signed overflow, invalid conversions, out-of-bounds
@@ -11,13 +12,13 @@ from typing import TYPE_CHECKING
 
 from llvmlite import ir
 
-from .abi import I32, I64, LLTYPES
+from .abi import I32, I64, LLTYPES, PTR
 from .opcodes import MEMORY_OPS
 
 if TYPE_CHECKING:
     from .lower_func import FuncLowerer
 
-__all__ = ["lower_numeric", "lower_memory", "TRAP"]
+__all__ = ["lower_numeric", "lower_memory", "lower_bulk", "TRAP"]
 
 #: trap kind -> the number passed to the runtime's trap (the index in errors.TRAP_KINDS)
 TRAP = {"unreachable": 0, "div0": 1, "overflow": 2, "conversion": 3, "memory": 4,
@@ -175,3 +176,34 @@ def lower_memory(fl: "FuncLowerer", op: str, imm: tuple) -> None:
         val = b.sext(val, LLTYPES[ty]) if op.endswith("_s") else b.zext(val, LLTYPES[ty])
     fl.push(val)
 
+
+def lower_bulk(fl: "FuncLowerer", op: str, imm: object) -> None:
+    """memory.fill, memory.copy, memory.init and data.drop, each range checked first."""
+    b = fl.b
+    if op == "data.drop":
+        b.store(ir.Constant(ir.IntType(8), 1), fl.ml.dropped[imm])  # type: ignore[index]
+        return
+    n, src, dst = fl.pop(), fl.pop(), fl.pop()
+    base, size = fl.memory_fields()
+    i8 = ir.IntType(8)
+    if op == "memory.fill":
+        fl.range_check(dst, n, size, "memory")
+        fn = fl.intrinsic("llvm.memset.p0.i64", ir.VoidType(), [PTR, i8, I64, ir.IntType(1)])
+        b.call(fn, [b.gep(base, [b.zext(dst, I64)]), b.trunc(src, i8), b.zext(n, I64),
+                    ir.Constant(ir.IntType(1), 0)])
+        return
+    if op == "memory.copy":
+        fl.range_check(src, n, size, "memory")
+        fl.range_check(dst, n, size, "memory")
+        src_ptr = b.gep(base, [b.zext(src, I64)])
+    else:
+        seg = fl.ml.m.datas[imm]  # type: ignore[index]
+        dropped = b.load(fl.ml.dropped[imm])  # type: ignore[index]
+        seg_len = b.select(b.icmp_unsigned("!=", dropped, ir.Constant(i8, 0)),
+                           ir.Constant(I64, 0), ir.Constant(I64, len(seg.data)))
+        fl.range_check(src, n, seg_len, "memory")
+        fl.range_check(dst, n, size, "memory")
+        src_ptr = b.gep(b.bitcast(fl.ml.datas[imm], PTR), [b.zext(src, I64)])  # type: ignore[index]
+    fn = fl.intrinsic("llvm.memmove.p0.p0.i64", ir.VoidType(), [PTR, PTR, I64, ir.IntType(1)])
+    b.call(fn, [b.gep(base, [b.zext(dst, I64)]), src_ptr, b.zext(n, I64),
+                ir.Constant(ir.IntType(1), 0)])

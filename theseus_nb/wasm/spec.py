@@ -22,6 +22,7 @@ from typing import Any, Optional
 
 from .errors import LinkError, WasmError, WasmTrap
 from .host import Instance, instantiate
+from .host_runtime import Runtime
 from .host_objects import Function, Global, Memory, Table
 from .module import Limits
 
@@ -51,9 +52,9 @@ def _spectest(guard: bool = False) -> dict:
 def _spectest_memory(guard: bool) -> Memory:
     memory = Memory(Limits(1, 2), guard=guard)
     if guard:
-        from .host import _Runtime   # a guarded memory's faults are traps only once registered
-        _Runtime.get().install_segv()
-        _Runtime.get().register_guard(memory)
+        # a guarded memory's faults are traps only once the runtime knows it
+        Runtime.get().install_segv()
+        Runtime.get().register_guard(memory)
     return memory
 
 

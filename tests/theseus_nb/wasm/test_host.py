@@ -202,3 +202,22 @@ def test_guarded_and_checked_memories_do_not_mix(wat) -> None:
     lib = instantiate(wat('(module (memory (export "m") 1))'), bounds="guard")
     with pytest.raises(LinkError, match="do not mix"):
         instantiate(wat('(module (import "l" "m" (memory 1)))'), {"l": lib.exports})
+
+
+def test_bulk_memory(wat) -> None:
+    inst = instantiate(wat("""(module (memory (export "mem") 1) (data "abc")
+      (func (export "fill") (param i32 i32 i32) (memory.fill (local.get 0) (local.get 1) (local.get 2)))
+      (func (export "copy") (param i32 i32 i32) (memory.copy (local.get 0) (local.get 1) (local.get 2)))
+      (func (export "init") (param i32 i32 i32) (memory.init 0 (local.get 0) (local.get 1) (local.get 2)))
+      (func (export "drop") (data.drop 0)))"""))
+    inst.fill(10, 7, 3)
+    inst.init(20, 1, 2)
+    inst.copy(21, 20, 2)                                  # overlapping: a memmove
+    assert inst.mem.read(10, 3) == b"\x07" * 3 and inst.mem.read(20, 3) == b"bbc"
+    with pytest.raises(WasmTrap, match="out of bounds memory access"):
+        inst.fill(65535, 1, 2)
+    with pytest.raises(WasmTrap, match="out of bounds memory access"):
+        inst.copy(0, 65000, 1000)
+    inst.drop()
+    with pytest.raises(WasmTrap, match="out of bounds memory access"):
+        inst.init(0, 0, 1)                                # a dropped segment has no bytes
