@@ -131,7 +131,11 @@ def _compile_wasm(src: CellSource) -> build.CompiledObject:
     # a task entry's (u64 -> u64) before it spawns it, and a hot swap redirects a call, or
     # carries a global's value over, only when its signature is unchanged. Exports that
     # are not task entries are hashed with their wasm types.
-    cell = kernel_cell(src.name, wasm_bytes(src))
+    module = wasm_bytes(src)
+    cell = kernel_cell(src.name, module)
+    # the table's entries name this version's functions: a hash of the module in its
+    # signature makes a swap start the new table from its own initializer
+    version = hashlib.sha256(module).hexdigest()[:16]
     lines = []
     for fn in cell.module.functions:
         if fn.is_declaration or not fn.name.startswith(f"{src.name}::"):
@@ -149,7 +153,8 @@ def _compile_wasm(src: CellSource) -> build.CompiledObject:
     for g in cell.module.global_values:
         if (isinstance(g, ir.GlobalVariable) and not g.global_constant
                 and g.initializer is not None and g.linkage != "internal"):
-            lines.append(f"{g.name} {function_hash(g.name, [], str(g.value_type))}")
+            kind = str(g.value_type) + (version if g.name in cell.fresh else "")
+            lines.append(f"{g.name} {function_hash(g.name, [], kind)}")
     body = "".join(line + "\\n" for line in lines)
     sigs = build.module_asm(f'.section {SIGS_SECTION},"",@progbits\n.ascii "{body}"\n.text')
     return build.compile_object(cell.module, src.name, extra_ir=sigs)

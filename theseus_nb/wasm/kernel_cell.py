@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from llvmlite import ir
 
-from .abi import ENTRY_T, I32, I64, MEMORY_T, PAGE, PTR, TABLE_T, Names
+from .abi import ENTRY_T, I32, I64, MEMORY_T, PAGE, PTR, TABLE_T, Names, signature_hash
 from .decode import decode
 from .errors import WasmError
 from .lower import lower
@@ -74,6 +74,8 @@ class KernelCell:
     module: ir.Module
     #: export name -> wasm type, for every exported function
     exports: dict[str, FuncType]
+    #: globals a hot swap must not carry over (the table: it points at functions)
+    fresh: list
     #: the names of the task entries (u64 -> u64): spawnable exports, and ``main`` for a
     #: WASI program (it runs ``_start``)
     tasks: list[str]
@@ -137,7 +139,7 @@ def kernel_cell(cell: str, wasm: bytes) -> KernelCell:
              if ft in (FuncType(("i64",), ("i64",)), FuncType(("i32",), ("i32",)))]
     if exports.get("_start") == FuncType((), ()) and "main" not in exports:
         tasks.append("main")
-    return KernelCell(mod, exports, tasks)
+    return KernelCell(mod, exports, [f"{cell}::.table", f"{cell}::.table_entries"], tasks)
 
 
 def _runtime_glue(mod: ir.Module, m: Module, cell: str, names: Names, func_name,
@@ -155,7 +157,19 @@ def _runtime_glue(mod: ir.Module, m: Module, cell: str, names: Names, func_name,
         n = m.tables[0].min
         arr = ir.ArrayType(ENTRY_T, max(n, 1))
         entries = ir.GlobalVariable(mod, arr, f"{cell}::.table_entries")
-        entries.initializer = ir.Constant(arr, None)
+        # Written here, not only by init: a hot swap keeps the memory and the globals of the
+        # running instance, but the table must point at the new version's functions, so it
+        # is in the object (relocations to the functions) and never carried over.
+        slots: list = [ir.Constant(ENTRY_T, None)] * max(n, 1)
+        for e in m.elems:
+            if e.mode == "active" and e.offset_expr and e.offset_expr[0].op == "i32.const":
+                base_ix = e.offset_expr[0].imm & 0xFFFFFFFF  # type: ignore[operator]
+                for k, fi in enumerate(e.funcs):
+                    if fi is not None and base_ix + k < n:
+                        slots[base_ix + k] = ir.Constant(ENTRY_T, [
+                            ir.Constant(I64, signature_hash(m.func_types[fi])),
+                            g[func_name(fi)].bitcast(PTR)])
+        entries.initializer = ir.Constant(arr, slots)
         g[names.table].initializer = ir.Constant(TABLE_T, [entries.bitcast(PTR),
                                                            ir.Constant(I64, n)])
     # the function names a trap reports, by function index (-1: the set-up)

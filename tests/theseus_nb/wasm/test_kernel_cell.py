@@ -61,6 +61,14 @@ COUNTER = """(module
   (func (export "main") (param i64) (result i64) (call $print (global.get $count)) (i64.const 0)))
 """
 
+#: the same counter, reaching its step through the table (call_indirect)
+TABLE_COUNTER = COUNTER.replace(
+    "(func $step",
+    "(type $ll (func (param i64) (result i64)))\n"
+    "  (table 1 funcref) (elem (i32.const 0) $step)\n"
+    "  (func $step").replace("(call $step (global.get $count))",
+                             "(call_indirect (type $ll) (global.get $count) (i32.const 0))")
+
 #: main spawns worker as a task and waits for its answer on a channel
 CHANNELS = """(module
   (import "theseus" "spawn" (func $spawn (param i32 i32 i64) (result i64)))
@@ -114,6 +122,7 @@ def wasm_vm(tmp_path_factory):
     base = Kernel.default()
     cells = [CellSource.c("hello", HELLO_C), CellSource.wasm("wsq", WSQ),
              CellSource.wasm("wcount", wat_to_wasm(COUNTER)), CellSource.wasm("wchan", CHANNELS),
+             CellSource.wasm("wtab", TABLE_COUNTER),
              CellSource.wasm("wprobe", PROBE)]
     image = Kernel(base.nano_core, base.cells + cells).build(tmp_path_factory.mktemp("wasm"))
     live = image.boot()
@@ -197,6 +206,19 @@ def test_a_wasm_cell_is_swapped_under_its_running_task(wasm_vm: LiveKernel, wait
     assert int(wasm_vm.command("wcount")) % 1000 == before % 1000   # the new step, same count
     assert next(t for t in wasm_vm.tasks() if t.id == task).state in ("running", "runnable",
                                                                       "sleeping")
+    wasm_vm.kill(task)
+
+
+def test_a_swap_gives_the_table_the_new_functions(wasm_vm: LiveKernel, wait_until) -> None:
+    task = wasm_vm.spawn("wtab::run", 0)
+    assert wait_until(lambda: int(wasm_vm.command("wtab")) >= 3)
+    report = wasm_vm.swap("wtab", wasm=TABLE_COUNTER.replace(
+        "(i64.const 1)))\n  (func (export", "(i64.const 1000)))\n  (func (export"))
+    assert "wtab::global0" in report.state_carried              # the count goes on...
+    assert "wtab::.table_entries" not in report.state_carried   # ...the table is the new one
+    before = int(wasm_vm.command("wtab"))
+    assert wait_until(lambda: int(wasm_vm.command("wtab")) >= before + 2000)
+    assert int(wasm_vm.command("wtab")) % 1000 == before % 1000
     wasm_vm.kill(task)
 
 
