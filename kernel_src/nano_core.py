@@ -21,7 +21,7 @@ table and checks every `from kernel_src.X import` against it):
     7  stacks placement retire: guarded stacks; sections placed by permission; old code
     8  task loader command: a task's life; loading cells; running a shell command
     9  fault shell sync boot_cells swap_cells: faults; the shell; channels; loading at boot; hot swap
-    10 idt upload: interrupt dispatch; receiving objects
+    10 idt upload wasm_rt: interrupt dispatch; receiving objects; what WebAssembly cells call
     11 nano_core rt swap: this checklist; the panic handler; the swap command
 """
 # cell: unsafe
