@@ -85,10 +85,10 @@ class CellSource:
 
     @classmethod
     def cell(cls, name: str, text: str, *, unsafe: bool | None = None,
-             filename: str | None = None) -> "CellSource":
+             filename: str | None = None, sse: bool | None = None) -> "CellSource":
         """Cell-language source typed in a notebook or passed to a swap (``unsafe``
-        as for the field: None takes it from the cell's header)."""
-        return cls(name, text, "cell", filename or f"<cell {name}>", unsafe)
+        and ``sse`` as for the fields: None takes unsafe from the cell's header)."""
+        return cls(name, text, "cell", filename or f"<cell {name}>", unsafe, sse)
 
 
 def interfaces_of(sources: Iterable[CellSource]) -> dict:
