@@ -86,3 +86,18 @@ def test_the_1_0_rewrite() -> None:
     out = rewrite_1_0(src)
     assert '(assert_return (invoke "f64.add" (f64.const nan)) (f64.const nan:canonical))' in out
     assert "(elem 0 (i32.const 0))" in out and "(elem $f $f)" in out
+
+
+def test_the_command_line_exits_0_only_when_everything_passed(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    (tmp_path / "good.wast").write_text('(module (func (export "f") (result i32) i32.const 1))\n'
+                                        '(assert_return (invoke "f") (i32.const 1))\n')
+    run = [sys.executable, "-m", "theseus_nb.wasm.spec", str(tmp_path)]
+    ok = subprocess.run(run, capture_output=True, text=True)
+    assert ok.returncode == 0 and "good.wast" in ok.stdout and "return 1/1" in ok.stdout
+    (tmp_path / "bad.wast").write_text('(module (func (export "f") (result i32) i32.const 1))\n'
+                                       '(assert_return (invoke "f") (i32.const 2))\n')
+    bad = subprocess.run(run + ["-v"], capture_output=True, text=True)
+    assert bad.returncode == 1 and "line 2: assert_return 'f'[]: wrong result" in bad.stdout
