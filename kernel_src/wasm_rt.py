@@ -197,8 +197,19 @@ def fd_write(mem: u64, fd: u64, iovs: u64, n: u64, written: u64) -> u64:
 
 
 def proc_exit(mem: u64, code: u64) -> None:
-    """End the task with code as its value."""
+    """End the task with code as its value; in a shell command, end just the command
+    (the shell's own task must go on), with the code as its cause."""
+    if in_command():
+        set_cause(current(), "exit ")
+        _say_dec(code)
+        abandon_now()
     exit_current(code)
+
+
+def _say_dec(v: u64) -> None:
+    if v >= 10:
+        _say_dec(v // 10)
+    add_cause_byte(current(), u8(v % 10) + 48)
 
 
 def _two_zeros(mem: u64, a: u64, b: u64) -> u64:

@@ -70,6 +70,7 @@ def decode(data: bytes) -> Module:
             elif sid == 7:
                 m.exports = [_export(s) for _ in range(s.count("export"))]
             elif sid == 8:
+                m.start_offset = s.pos
                 m.start = s.u32()
             elif sid == 9:
                 m.elems = [_elem(s) for _ in range(s.count("element segment"))]
@@ -137,9 +138,9 @@ def _limits(s: Reader) -> Limits:
     at = s.pos
     flag = s.byte()
     if flag == 0:
-        return Limits(s.u32(), None)
+        return Limits(s.u32(), None, at)
     if flag == 1:
-        return Limits(s.u32(), s.u32())
+        return Limits(s.u32(), s.u32(), at)
     raise s.fail(f"malformed limits flag 0x{flag:02x} (integer too large or shared memory, "
                  "which is not supported)", at)
 

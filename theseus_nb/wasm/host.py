@@ -35,6 +35,7 @@ from .host_runtime import Runtime
 from .lower import ir_text, lower
 from .module import FuncType, Import, Limits, Module
 from .validate import validate
+from .wat import wat_to_wasm
 
 __all__ = ["instantiate", "Instance", "STACK_BUDGET"]
 
@@ -158,9 +159,11 @@ def _limits_match(kind: str, want: Limits, have: Limits, imp: Import) -> None:
                         f"{have.min}..{have.max} do not fit {want.min}..{want.max}")
 
 
-def instantiate(wasm_bytes: bytes, imports: Optional[Mapping[str, Mapping[str, Any]]] = None,
+def instantiate(wasm_bytes: bytes | str,
+                imports: Optional[Mapping[str, Mapping[str, Any]]] = None,
                 *, semantics: str = "2.0", bounds: str = "checks", opt: int = 2) -> Instance:
-    """Decode, validate, translate and run a module's initialisation on the host.
+    """Decode, validate, translate and run a module's initialisation on the host
+    (``wasm_bytes`` may be WAT text, assembled by wat2wasm).
 
     ``imports`` maps module name -> field name -> a ``Function`` of another instance or a
     Python callable (a function import), a ``Memory``, ``Table`` or ``Global``. Bad bytes
@@ -172,6 +175,8 @@ def instantiate(wasm_bytes: bytes, imports: Optional[Mapping[str, Mapping[str, A
     the rest is the out-of-bounds trap (a memory so made can be imported only by modules
     translated the same way).
     """
+    if isinstance(wasm_bytes, str):
+        wasm_bytes = wat_to_wasm(wasm_bytes)
     if bounds not in ("checks", "guard"):
         raise ValueError(f"bounds must be 'checks' or 'guard', not {bounds!r}")
     m = decode(wasm_bytes)

@@ -33,6 +33,7 @@ class Limits:
 
     min: int
     max: Optional[int]
+    offset: int = field(default=0, compare=False)   # where it was decoded (for errors)
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,7 @@ class Module:
     globals: list[Global] = field(default_factory=list)
     exports: list[Export] = field(default_factory=list)
     start: Optional[int] = None
+    start_offset: int = 0
     elems: list[Elem] = field(default_factory=list)
     datas: list[Data] = field(default_factory=list)
     data_count: Optional[int] = None

@@ -45,13 +45,14 @@ def validate(m: Module, version: str = "2.0") -> None:
         if f.type_index >= nt:
             raise InvalidError(f"unknown type {f.type_index}", f.offset)
     for t in m.tables:
-        _table_limits(t, 0)
+        _table_limits(t, t.offset)
     for mem in m.memories:
-        _memory_limits(mem, 0)
+        _memory_limits(mem, mem.offset)
     if len(m.all_tables) > 1:
-        raise InvalidError("multiple tables (only one is allowed without reference types)", 0)
+        raise InvalidError("multiple tables (only one is allowed without reference types)",
+                           m.all_tables[1].offset)
     if len(m.all_memories) > 1:
-        raise InvalidError("multiple memories (only one is allowed)", 0)
+        raise InvalidError("multiple memories (only one is allowed)", m.all_memories[1].offset)
     gtypes = m.global_types
     nimported_globals = len(m.imported("global"))
     for g in m.globals:
@@ -68,9 +69,10 @@ def validate(m: Module, version: str = "2.0") -> None:
             raise InvalidError(f"unknown {e.kind} {e.index} in export {e.name!r}", e.offset)
     if m.start is not None:
         if m.start >= nfuncs:
-            raise InvalidError(f"unknown function {m.start} as start function", 0)
+            raise InvalidError(f"unknown function {m.start} as start function", m.start_offset)
         if m.func_types[m.start] != FuncType((), ()):
-            raise InvalidError("start function must take no parameters and return nothing", 0)
+            raise InvalidError("start function must take no parameters and return nothing",
+                               m.start_offset)
     for el in m.elems:
         if el.mode == "active":
             if el.table >= len(m.all_tables):

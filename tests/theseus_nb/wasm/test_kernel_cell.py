@@ -145,6 +145,15 @@ def test_a_wasm_cell_spawns_a_task_and_hears_from_it_on_a_channel(wasm_vm: LiveK
     assert wasm_vm.command("wchan") == "144"
 
 
+def test_a_c_program_s_exit_status(wasm_vm: LiveKernel, wait_until) -> None:
+    wasm_vm.load("cexit", c="int main(void) { return 3; }\n")   # _start calls proc_exit(3)
+    rec = _finished(wasm_vm, wasm_vm.spawn("cexit::main", 0), wait_until)
+    assert (rec.state, rec.value) == ("exited", 3)
+    reply = wasm_vm.request("cexit")                 # as a command: only the command ends
+    assert (reply.status, reply.output) == (255, "faulted: exit 3")
+    assert wasm_vm.command("echo ok") == "ok"
+
+
 def test_tasks_return_what_the_host_jit_returns(wasm_vm: LiveKernel, wait_until) -> None:
     host = instantiate(wat_to_wasm(WSQ), {"theseus": {"print_u64": lambda v: None}})
     for fn, arg, expect in (("collatz", 27, host.collatz(27)), ("sq", 12, host.sq(12)),

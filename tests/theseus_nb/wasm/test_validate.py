@@ -55,3 +55,17 @@ def test_memory_limits_and_one_result_in_1_0(wat) -> None:
     validate(multi)                      # fine in 2.0 (multi-value)
     with pytest.raises(InvalidError, match="invalid result arity"):
         validate(multi, "1.0")
+
+
+def test_module_level_errors_name_their_offset_too(wat) -> None:
+    good = wat('(module (memory 1 2))')
+    bad, at = _swap(good, b"\x05\x04\x01\x01\x01\x02", b"\x05\x04\x01\x01\x03\x02")
+    with pytest.raises(InvalidError) as e:
+        validate(decode(bad))
+    assert e.value.offset == at + 3                     # the limits' flag byte
+    good = wat('(module (func $f) (start $f))')
+    bad, at = _swap(good, b"\x60\x00\x00", b"\x60\x01\x7f\x00")   # $f now takes an i32
+    bad = bad.replace(b"\x01\x04\x01\x60", b"\x01\x05\x01\x60", 1)   # its type section grew
+    with pytest.raises(InvalidError, match="start function must take no parameters") as e:
+        validate(decode(bad))
+    assert e.value.offset == bad.index(b"\x08\x01\x00") + 2          # the start section's index

@@ -17,3 +17,9 @@ def test_a_wat_error_names_its_line() -> None:
         wat_to_wasm('(module\n  (func (result i32)\n    i32.const 7\n    i32.add))')
     assert e.value.line == 4
     assert "i32.add" in e.value.source_line and "type mismatch" in str(e.value)
+
+
+def test_instantiate_takes_wat_text_too() -> None:
+    from theseus_nb.wasm import instantiate
+
+    assert instantiate('(module (func (export "seven") (result i32) i32.const 7))').seven() == 7
