@@ -27,7 +27,7 @@ from kernel_src.section_table import (NONE, REGIONS, section_count, section_aliv
                                       reloc_target, reloc_symbol, reloc_offset, reloc_type,
                                       reloc_addend)
 from kernel_src.task_table import (current, task_count, task_state, task_saved_rip, task_saved_rsp,
-                                   task_stack_hi, FREE, EXITED, FAULTED)
+                                   task_stack_hi, FREE, EXITED, FAULTED, RESTARTING)
 
 # Retired memory, one row a section (counted: the swap report says how many
 # sections are kept or freed) or a region (the pages that are freed, and
@@ -223,7 +223,7 @@ def _task_inside(g: u64) -> bool:
     _gather(g)
     for i in range(task_count()):
         st: u8 = task_state(i)
-        if i == current() or st == FREE or st == EXITED or st == FAULTED:
+        if i == current() or st == FREE or st == EXITED or st == FAULTED or st == RESTARTING:
             continue
         if _points_into(task_saved_rip(i)):
             return True

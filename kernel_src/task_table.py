@@ -24,6 +24,7 @@ BLOCKED: u8 = 3
 SLEEPING: u8 = 4
 EXITED: u8 = 5
 FAULTED: u8 = 6
+RESTARTING: u8 = 7     # faulted, restartable: recovery (restart.py) starts it again in this slot
 
 NO_TASK: u64 = 0xFFFFFFFFFFFFFFFF
 NO_VALUE: u64 = 0xFFFFFFFFFFFFFFFF    # join() of a faulted or unknown task
@@ -109,6 +110,27 @@ def task_new(slot: u64, id: u64, spec: str, entry: u64, arg: u64, stack: u64,
     return id
 
 
+def renew(slot: u64, entry: u64, stack: u64, lo: u64, hi: u64) -> None:
+    """Start slot's task again (a restart): same id, spec, argument and
+    cause (the last one, kept for the task table), new entry address and
+    stack; state FREE until set_state.  Its old stack must be freed already."""
+    set_state(slot, FREE)
+    _tasks[slot].entry = entry
+    _tasks[slot].rsp = 0
+    _tasks[slot].stack = stack
+    _tasks[slot].stack_lo = lo
+    _tasks[slot].stack_hi = hi
+    _tasks[slot].wake = 0
+    _tasks[slot].wait_key = 0
+    _tasks[slot].value = 0
+    _tasks[slot].free_stack = False
+
+
+def task_arg(i: u64) -> u64:
+    """The argument slot i was started with."""
+    return _tasks[i].arg
+
+
 def take_slot() -> u64:
     """A slot for a new task, or NO_TASK when the table is full.
 
@@ -190,7 +212,7 @@ def end_task(slot: u64, st: u8, value: u64) -> None:
     global _to_free
     set_state(slot, st)
     _tasks[slot].value = value
-    if _tasks[slot].stack != 0:
+    if _tasks[slot].stack != 0 and not _tasks[slot].free_stack:
         _tasks[slot].free_stack = True
         _to_free += 1
 
@@ -289,7 +311,7 @@ def slot_of(id: u64) -> u64:
 
 @safe_interface
 def task_state(i: u64) -> u8:
-    """State of slot i (FREE, RUNNABLE, RUNNING, BLOCKED, SLEEPING, EXITED, FAULTED)."""
+    """State of slot i (FREE, RUNNABLE, RUNNING, BLOCKED, SLEEPING, EXITED, FAULTED, RESTARTING)."""
     return _tasks[i].state
 
 
@@ -308,6 +330,8 @@ def state_name(st: u8) -> str:
         return "exited"
     if st == FAULTED:
         return "faulted"
+    if st == RESTARTING:
+        return "restarting"
     return "free"
 
 

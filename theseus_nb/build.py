@@ -223,9 +223,18 @@ def mark_dso_local(text: str) -> str:
 #: step over the unmapped guard page under its stack into someone else's memory.
 PROBE_STACK = '"probe-stack"="inline-asm"'
 
+#: Every function keeps its frame pointer in rbp, so the kernel can walk a
+#: faulting task's stack frame by frame (kernel_src/backtrace.py): each rbp
+#: points at the caller's saved rbp, with the return address above it.
+FRAME_POINTER = '"frame-pointer"="all"'
+
+#: The string attributes every function definition gets.
+FUNCTION_ATTRS = f"{PROBE_STACK} {FRAME_POINTER}"
+
 
 def mark_probe_stack(text: str) -> str:
-    """Give every function definition the ``probe-stack`` attribute.
+    """Give every function definition the ``probe-stack`` and
+    ``frame-pointer`` attributes (FUNCTION_ATTRS).
 
     llvmlite's attribute set only knows LLVM's keyword attributes, so this
     works on the text; function attributes go before ``section``.
@@ -234,11 +243,11 @@ def mark_probe_stack(text: str) -> str:
     for line in text.splitlines():
         if line.startswith("define ") and "probe-stack" not in line:
             if ' section "' in line:
-                line = line.replace(' section "', f" {PROBE_STACK} section \"", 1)
+                line = line.replace(' section "', f" {FUNCTION_ATTRS} section \"", 1)
             elif line.rstrip().endswith("{"):
-                line = line.rstrip()[:-1].rstrip() + f" {PROBE_STACK} {{"
+                line = line.rstrip()[:-1].rstrip() + f" {FUNCTION_ATTRS} {{"
             else:
-                line = f"{line} {PROBE_STACK}"
+                line = f"{line} {FUNCTION_ATTRS}"
         out.append(line)
     return "\n".join(out) + "\n"
 
