@@ -20,7 +20,7 @@ LAYERS: list[set[str]] = [
     {"lang", "tasks", "guest_errors", "graph_render"},
     {"build", "objects", "archive"},
     {"signatures", "link", "graph", "swap_report"},
-    {"multiboot", "symfile", "compile", "stages"},
+    {"multiboot", "symfile", "compile", "stages", "history"},
     {"live"},
     {"image"},
     {"kernel"},
