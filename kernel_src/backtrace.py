@@ -18,7 +18,9 @@ A return address points just after its call instruction, which may be
 past the end of the calling function (a call to rt::panic, which never
 returns, is often a function's last instruction): the walk keeps the
 return address minus one, an address inside the call, so the frame is
-named after the function that made the call.  The cell language knows source lines only where it panics
+named after the function that made the call.  A function that ends in a
+tail call (`return f(x)`) has left its frame already, so it is not in the
+chain: the frames are the calls still waiting to return.  The cell language knows source lines only where it panics
 (rt::panic's line): the fault log gives that line to the panicking frame;
 other frames are shown as function + offset.
 """

@@ -54,6 +54,13 @@ class BuildError(TheseusError):
     """LLVM refused the IR of a cell (a compiler bug, or hand-written IR)."""
 
 
+#: LLVM options for the kernel's code generation (process-wide: LLVM has no
+#: per-function switch for these). Shrink-wrapping would move a function's
+#: prologue off its fast path, so a fault there would find rbp still the
+#: caller's and the backtrace would skip a frame (kernel_src/backtrace.py).
+LLVM_OPTIONS = ("-enable-shrink-wrap=false",)
+
+
 def _init_llvm() -> None:
     global _initialised
     with _init_lock:
@@ -62,6 +69,8 @@ def _init_llvm() -> None:
             llvm.initialize_all_asmprinters()
             # Module-level asm (the boot stub) needs the asm parser too.
             llvm.initialize_native_asmparser()
+            for option in LLVM_OPTIONS:
+                llvm.set_option("theseus-nb", option)
             _initialised = True
 
 
@@ -282,7 +291,7 @@ def compile_object(module: ir.Module | str, cell: str, *, opt: int = 2,
     IR does not verify.
     """
     text = _prepare_text(module, cell) + extra_ir
-    key_src = "\0".join([text, KERNEL_FEATURES, str(opt), llvmlite.__version__])
+    key_src = "\0".join([text, KERNEL_FEATURES, str(opt), llvmlite.__version__, *LLVM_OPTIONS])
     key = hashlib.sha256(key_src.encode()).hexdigest()[:32]
     path = cache_dir() / f"{cell}-{key}.o"
     if use_cache and path.exists():
