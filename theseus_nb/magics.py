@@ -324,11 +324,16 @@ class TheseusMagics(Magics):
             if not name or " " in name:
                 raise _Usage(f"%rollback needs one cell name, as in %rollback counter; "
                              f"got {line.strip()!r}")
-            report = self._need_machine().rollback(name)
+            live = self._need_machine()
+            report = live.rollback(name)
         except Exception as exc:
             self.last_error = exc
             display(_error_html(f"%rollback {name}", exc))
             return None
+        # The registry follows: the next %boot builds the version running now.
+        if name in self.cells and name in live.sources:
+            self.cells[name] = live.sources[name]
+            self._build_graph = None
         self.last_error = None
         return report
 
