@@ -20,7 +20,8 @@ with status 101.
 
 Every contained fault of a task or a command is logged (fault_log.py) with
 its backtrace (backtrace.py, walked here from the faulting frame or from
-the panic handler), and a task's fault is reported on the console.  A task
+the panic handler), and a task's fault is reported on the console with
+its frames (a restartable task's first fault only).  A task
 spawned restartable (restart.py) does not end FAULTED: it ends RESTARTING,
 its fault is marked pending, and the shell, woken as if input had come,
 runs the recovery in task context, where a cell may be swapped.
@@ -41,7 +42,7 @@ from kernel_src.task import finish, die_current, yield_now
 from kernel_src.namespace import symbol_address
 from kernel_src.backtrace import walk
 from kernel_src.fault_log import record, write_walk, PENDING, ENDED
-from kernel_src.restart_table import restartable, note_fault
+from kernel_src.restart_table import restartable, note_fault, restarts
 from kernel_src.irq import irq_off
 from kernel_src.switcher import (schedule, policy_running, policy_cause_begin, policy_cause,
                                  policy_cause_byte, policy_cause_written, policy_failed)
@@ -202,15 +203,19 @@ def _after_fault(line: u64) -> bool:
     if again:
         action = PENDING
     seq: u64 = record(slot, line, action)
-    newline()
-    write("task ")
-    write_u64(task_id(slot))
-    write(" (")
-    write(task_name(slot))
-    write(") faulted: ")
-    write(task_cause(slot))
-    newline()
-    write_walk(line)
+    # Each byte on the console is a port write (a host system call under
+    # TCG): a restartable task, which may fault hundreds of times, reports
+    # its first fault only; every one is in the log (`faults`).
+    if not again or restarts(slot) == 0:
+        newline()
+        write("task ")
+        write_u64(task_id(slot))
+        write(" (")
+        write(task_name(slot))
+        write(") faulted: ")
+        write(task_cause(slot))
+        newline()
+        write_walk(line)
     if not again:
         return False
     end_task(slot, RESTARTING, NO_VALUE)

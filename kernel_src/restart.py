@@ -23,7 +23,9 @@ the ladder, each rung logged as the action of its fault:
 4. gave_up     otherwise (or if it faults after the rollback) the task ends
                FAULTED for good, and the console says so.
 A step that cannot be done (the swap is refused, no stack is left) is
-"failed" and the task ends faulted, with the console saying why.  Each swap
+"failed" and the task ends faulted, with the console saying why.  Every
+step but a plain restart is said on the console too (a plain restart is
+only in the log: the fault's own line says the task faulted).  Each swap
 is the ordinary transaction of swap_cells.py: every user relinked, old code
 a task still runs retired, a refusal leaves the kernel as it was.
 
@@ -170,6 +172,9 @@ def _recover(slot: u64) -> None:
         return
     count_restart(slot)
     set_action(seq, action)
+    if action == RESTARTED:
+        return                  # the common case stays quiet: `faults` has it, and the
+                                # console's bytes are most of a restart's time under TCG
     write("recovery: task ")
     write_u64(task_id(slot))
     write(" (")
