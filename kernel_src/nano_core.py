@@ -26,6 +26,7 @@ table and checks every `from kernel_src.X import` against it):
     9  fault shell sync boot_cells swap_cells: faults; the shell; channels; loading at boot; hot swap
     10 idt upload restart: interrupt dispatch; receiving objects; restartable tasks and recovery
     11 nano_core rt swap: this checklist; the panic handler; the swap command
+    12 rollback: the rollback command (it uses swap's way of finding objects)
 """
 # cell: unsafe
 from theseus_nb.lang.prelude import *

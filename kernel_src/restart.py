@@ -50,12 +50,7 @@ from kernel_src.fault_log import (set_action, action_name, RESTARTED, RELOADED, 
                                   GAVE_UP, FAILED)
 from kernel_src.versions import (current_object, previous_object, found_addr, found_size,
                                  note_rollback)
-from kernel_src.swap_cells import (swap_begin, swap_stage, swap_fresh, swap_commit, refuse,
-                                   refuse_loader, rewritten, retired_rewritten, freed)
-from kernel_src.retire import retired
-from kernel_src.heap import in_use
-from kernel_src.clock import cycles, to_us
-from kernel_src.command import hold, release
+from kernel_src.swap_cells import swap_begin, swap_stage, swap_fresh, swap_commit, refuse, refuse_loader
 from kernel_src.irq import irq_off, irq_restore
 
 _error: str = ""
@@ -90,8 +85,9 @@ def restart_error() -> str:
     return _error
 
 
-def _swap_to(cell: u64, addr: u64, size: u64, fresh: bool) -> bool:
-    # One swap transaction of `cell` to the object at addr; its refusal is printed.
+def swap_to(cell: u64, addr: u64, size: u64, fresh: bool) -> bool:
+    """One swap transaction of cell (a kept name) to the object at addr
+    (fresh: no global carried); False, with the refusal printed, if refused."""
     swap_begin()
     old: u64 = find_cell(cell)
     if old == NONE:
@@ -112,14 +108,16 @@ def _reload(cell: u64) -> bool:
         name_write(cell)
         newline()
         return False
-    return _swap_to(cell, found_addr(), found_size(), True)
+    return swap_to(cell, found_addr(), found_size(), True)
 
 
-def _roll_back(cell: u64) -> bool:
-    # The cell's previous object, state carried as in any swap.
+def roll_back(cell: u64) -> bool:
+    """Swap cell (a kept name) to the object it ran before its last swap,
+    state carried as in any swap; False if there is none or the swap was
+    refused (the refusal is printed)."""
     if not previous_object(cell):
         return False
-    if not _swap_to(cell, found_addr(), found_size(), False):
+    if not swap_to(cell, found_addr(), found_size(), False):
         return False
     note_rollback(cell)
     return True
@@ -159,7 +157,7 @@ def _recover(slot: u64) -> None:
         elif step(slot) == STEP_RELOADED and previous_object(cell):
             action = ROLLED_BACK
             set_step(slot, STEP_ROLLED_BACK)
-            if not _roll_back(cell):
+            if not roll_back(cell):
                 _give_up(slot, seq, FAILED)
                 return
         else:
@@ -198,45 +196,3 @@ def run_pending(arg: u64) -> u64:
                 take_pending(slot)       # it ended some other way meanwhile
             done += 1
     return done
-
-
-@safe_interface
-def rollback_cell(name: str) -> u64:
-    """Swap cell `name` back to the version before its last swap (the
-    `rollback` command); prints "rolled back NAME" and the swap's figures,
-    or why not; 0 when done."""
-    cell: u64 = name_add_str(name)
-    if find_cell(cell) == NONE:
-        write("refused: no loaded cell is called '")
-        write(name)
-        writeln("'")
-        return 1
-    if not previous_object(cell):
-        write("refused: nothing to roll back: cell '")
-        write(name)
-        writeln("' has not been swapped since it was loaded")
-        return 1
-    start: u64 = cycles()
-    hold()                      # a Ctrl-C now would leave the tables half-changed
-    done: bool = _roll_back(cell)
-    release()
-    if not done:
-        return 1
-    took: u64 = cycles() - start
-    write("rolled back ")
-    writeln(name)
-    _kv("rewritten", rewritten())
-    _kv("retired_rewritten", retired_rewritten())
-    _kv("freed", freed())
-    _kv("retired", retired())
-    _kv("cycles", took)
-    _kv("us", to_us(took))
-    _kv("heap", in_use())
-    return 0
-
-
-def _kv(key: str, v: u64) -> None:
-    write(key)
-    write(" ")
-    write_u64(v)
-    newline()

@@ -155,3 +155,34 @@ def note_rollback(name: u64) -> None:
     _prev[i] = 0
     _prev_size[i] = 0
     _prev_owned[i] = False
+
+
+def note_undo(name: u64, addr: u64, size: u64, copy: bool) -> bool:
+    """Cell `name` was rolled back by the host to the object at addr (an
+    older version the host kept): it is the current object now, the one it
+    replaced is freed, and there is no previous one (as after note_rollback:
+    the kernel undoes one step; the host keeps the rest of the history).
+    False if there was no room to keep it (nothing changes then)."""
+    kept: u64 = addr
+    if copy:
+        kept = alloc(size, 16)
+        if kept == 0:
+            return False
+        for k in range(size):
+            store8(kept + k, load8(addr + k))
+    i: u64 = _row(name)
+    if i == NONE:
+        if not note_swap(name, kept, size, False):
+            if copy:
+                free(kept)
+            return False
+        i = _row(name)
+        _cur_owned[i] = copy
+    else:
+        if _cur_owned[i]:
+            free(_cur[i])
+        _cur[i] = kept
+        _cur_size[i] = size
+        _cur_owned[i] = copy
+    _drop_previous(i)
+    return True

@@ -316,13 +316,19 @@ class Machine:
         """The kernel's fault log (records numbered after ``since``), oldest first."""
         return parse_faults(self.query(f"faults {int(since)}", timeout))
 
-    def rollback(self, cell: str, timeout: float = 30.0) -> KernelSwap:
+    def rollback(self, cell: str, timeout: float = 30.0, *, uploaded: bool = False) -> KernelSwap:
         """Swap ``cell`` back to the object it ran before its last swap (the
         kernel keeps one); the kernel's figures. SwapError, with the guest
-        unchanged, if there is nothing to roll back or the swap is refused."""
-        if not cell or any(c.isspace() for c in cell):
+        unchanged, if there is nothing to roll back or the swap is refused.
+
+        ``uploaded``: go back instead to an older version the caller has
+        just uploaded under the cell's name (``upload``), as the host's
+        history does (theseus_nb's LiveKernel.rollback); the kernel records
+        it as an undo, so its own recovery never returns to the version left."""
+        if not cell or any(c.isspace() or c == "=" for c in cell):
             raise ValueError(f"rollback needs a cell name without spaces, got {cell!r}")
-        reply = self.request(f"rollback {cell}", timeout)
+        word = f"{cell}={cell}" if uploaded else cell
+        reply = self.request(f"rollback {word}", timeout)
         if not reply.ok:
             raise SwapError(f"rollback of {cell} refused by the kernel: {reply.output.strip()}",
                             self.transcript)

@@ -60,6 +60,8 @@ class LiveKernel:
             self.histories[obj.cell] = CellHistory(obj.cell)
             self.histories[obj.cell].add("boot", obj, by_name.get(obj.cell), None)
         self._listeners: list[Callable[[SwapReport], None]] = []
+        self._recovery_on = False       # a restartable task was spawned: follow its rollbacks
+        self._faults_read = 0           # fault records before this one are settled
 
     @classmethod
     def boot(cls, image: "Image", config: QemuConfig, *, boot_timeout: float = 10.0,
@@ -104,14 +106,45 @@ class LiveKernel:
         times, then its cell is reloaded, rolled back, and the task given up
         (``Machine.spawn``; each step is in ``faults()``)."""
         with guest_errors():
-            return self.machine.spawn(name, arg, timeout, stack=stack, restart=restart,
-                                      max_restarts=max_restarts)
+            tid = self.machine.spawn(name, arg, timeout, stack=stack, restart=restart,
+                                     max_restarts=max_restarts)
+        self._recovery_on = self._recovery_on or restart is not None
+        return tid
 
     def faults(self, since: int = 0, timeout: float = 5.0) -> FaultLog:
         """The kernel's fault log: each fault with its task, cause, backtrace
         and what recovery did (records numbered after ``since``)."""
         with guest_errors():
-            return self.machine.faults(since, timeout)
+            log = self.machine.faults(since, timeout)
+        if since <= self._faults_read:          # a log with no gap after what was read
+            self._follow(log)
+        return log
+
+    def _follow_recovery(self) -> None:
+        # The kernel's recovery may have rolled a cell back on its own
+        # (kernel_src/restart.py): read the log first, so that a swap is
+        # compiled against, and a history shows, what runs now.
+        if self._recovery_on:
+            with guest_errors():
+                self._follow(self.machine.faults(self._faults_read))
+
+    def _follow(self, log: FaultLog) -> None:
+        # A record "pending" may still become "rolled_back": it is read again.
+        for record in log:
+            if record.seq <= self._faults_read:
+                continue
+            if record.action == "pending":
+                return
+            self._faults_read = record.seq
+            history = self.histories.get(record.cell)
+            target = history.rollback_target() if history else None
+            if record.action == "rolled_back" and history is not None and target is not None:
+                history.add("recovery rollback", target.object, target.source, target.previous)
+                self.objects[record.cell] = target.object
+                if target.source is not None:
+                    self.sources[record.cell] = target.source
+                else:
+                    self.sources.pop(record.cell, None)
 
     def kill(self, task_id: int, timeout: float = 5.0) -> None:
         """End task ``task_id`` now."""
@@ -163,6 +196,7 @@ class LiveKernel:
     def history(self, name: str) -> CellHistory:
         """Every version cell ``name`` has run since boot, oldest first, with
         the time each went in and its section changes (renders as a table)."""
+        self._follow_recovery()
         if name not in self.histories:
             raise SwapError(f"no cell {name!r} in the running kernel has a history: "
                             f"the swappable cells are {', '.join(sorted(self.histories))}")
@@ -189,11 +223,7 @@ class LiveKernel:
                 raise SwapError(f"upload of {name!r} refused: {reply.output.strip()}",
                                 self.transcript)
             uploaded = time.perf_counter()
-            try:
-                figures = self.machine.swap_uploaded([name], timeout=timeout)
-            except SwapError as exc:
-                raise SwapError(f"rollback of {name!r} to version {target.number} refused: "
-                                f"{exc.args[0]}") from None
+            figures = self.machine.rollback(name, timeout, uploaded=True)
         done = time.perf_counter()
         report = SwapReport(cells=[name], verb="rollback", objects={name: target.object})
         report.take_kernel_figures(figures)
@@ -232,6 +262,7 @@ class LiveKernel:
     def _evolve(self, verb: str, cells: dict[str, str | bytes | None], unsafe: bool | None,
                 timeout: float) -> SwapReport:
         start = time.perf_counter()
+        self._follow_recovery()
         given = {n: parse_object(v, n) for n, v in cells.items() if isinstance(v, bytes)}
         new = [self._source(n, v, unsafe) for n, v in cells.items() if not isinstance(v, bytes)]
         compiled = compile_among(self.sources.values(), new)

@@ -173,6 +173,10 @@ def test_a_broken_swap_is_rolled_back_by_the_ladder_with_state_carried(vm: LiveK
     assert console.index("carried worker::total", reset) > reset
     before = int(vm.command("worker"))
     assert wait_until(lambda: int(vm.command("worker")) > before)   # the task works again
+    # The host's view follows the kernel's rollback: what runs is version 0 again.
+    history = vm.history("worker")
+    assert [v.verb for v in history] == ["boot", "swap", "recovery rollback"]
+    assert vm.objects["worker"] is history[0].object and vm.sources["worker"].text == WORKER
     record = vm.tasks().by_id(tid)
     assert record.alive and record.restarts == 3
 

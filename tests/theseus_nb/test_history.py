@@ -105,6 +105,8 @@ def test_a_broken_swap_is_rolled_back_and_the_task_works_again_with_its_state(
     assert "worker::total" in report.state_carried          # the state came back with it
     assert "worker::step" in report.sections_changed
     assert _total(vm) == reached
+    with pytest.raises(qemu_bridge.SwapError, match="nothing to roll back"):
+        vm.machine.rollback("worker")       # the kernel saw an undo: it never goes back to BROKEN
     vm.spawn("worker::run", 0)
     assert wait_until(lambda: _total(vm) > reached + 5)     # and it counts on from there
     history = vm.history("worker")
@@ -127,6 +129,13 @@ def test_rollback_with_nothing_to_roll_back_says_so(vm: LiveKernel) -> None:
         vm.rollback("nosuch")
     with pytest.raises(qemu_bridge.SwapError, match="no loaded cell is called 'nosuch'"):
         vm.machine.rollback("nosuch")
+    # The shell form's own refusals.
+    reply = vm.request("rollback worker=nothing")
+    assert (reply.status, reply.output) == (1, "refused: no upload or archive entry is called "
+                                               "'nothing'")
+    assert vm.request("rollback").output == "usage: rollback CELL[=SOURCE]"
+    with pytest.raises(ValueError, match="without spaces"):
+        vm.machine.rollback("a=b")
 
 
 def test_a_rollback_that_would_break_a_later_cell_is_refused_with_the_reason(vm: LiveKernel) -> None:
