@@ -8,7 +8,7 @@ import pytest
 import traitlets
 
 from theseus_nb.widgets import TaskTable
-from theseus_nb.tasks import STATE_COLOURS, task_rows_html
+from theseus_nb.tasks import RESTARTED_COLOUR, STATE_COLOURS, task_rows_html
 
 pytestmark = pytest.mark.qemu
 
@@ -19,6 +19,17 @@ def test_rows_are_coloured_by_state_and_faults_show_their_cause():
     table = task_rows_html(rows)
     assert STATE_COLOURS["faulted"] in table and "divide error in divider::run" in table
     assert STATE_COLOURS["running"] in table
+
+
+def test_a_restarted_task_has_a_row_colour_of_its_own():
+    rows = [{"id": 3, "name": "recov::once", "state": "sleeping", "restarts": 1,
+             "cause": "panic: recov: once in recov::once line 22"},
+            {"id": 4, "name": "recov::always", "state": "restarting", "restarts": 2},
+            {"id": 5, "name": "counter::run", "state": "sleeping", "restarts": 0}]
+    table = task_rows_html(rows)
+    assert table.count(RESTARTED_COLOUR) == 1 and STATE_COLOURS["restarting"] in table
+    assert table.count(STATE_COLOURS["sleeping"]) == 1
+    assert "<th>restarts</th>" in table
 
 
 def test_interval_is_validated(kernel_image):
