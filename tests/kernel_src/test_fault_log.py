@@ -13,8 +13,9 @@ import time
 
 import pytest
 
-from theseus_nb import BootError, CellSource, Image, Kernel, LiveKernel
+from theseus_nb import BootError, CellSource, Image, Kernel, LiveKernel, build
 from theseus_nb.kernel import repo_root
+from theseus_nb.signatures import function_hash
 
 pytestmark = pytest.mark.qemu
 
@@ -50,6 +51,25 @@ def main(arg: u64) -> u64:
 """
 
 
+#: Frame pointers the walk must not follow: one far outside any stack, one
+#: that points at itself (a loop), one just below the task's stack.
+BAD_RBP_IR = """
+define i64 @"badrbp::unmapped"(i64 %n) nounwind noredzone {
+entry:
+  call void asm sideeffect "movabsq $$0x10000000000, %rbp; ud2", "~{memory}"()
+  ret i64 0
+}
+define i64 @"badrbp::loop"(i64 %n) nounwind noredzone {
+entry:
+  call void asm sideeffect "subq $$16, %rsp; movq %rsp, %rbp; movq %rbp, (%rsp); ud2", "~{memory}"()
+  ret i64 0
+}
+""" + build.module_asm(  # spawn checks a task's signature: IR lists it itself
+    '.section .theseus.sigs,"",@progbits\n' + "".join(
+        f'.ascii "badrbp::{name} {function_hash(name, ["u64"], "u64")}\\n"\n'
+        for name in ("unmapped", "loop")) + ".text")
+
+
 def _line(source: str, text: str) -> int:
     return next(n for n, line in enumerate(source.splitlines(), 1) if text in line)
 
@@ -57,6 +77,7 @@ def _line(source: str, text: str) -> int:
 @pytest.fixture(scope="module")
 def image(tmp_path_factory: pytest.TempPathFactory) -> Image:
     kernel = Kernel.default().with_cell("deep", DEEP, unsafe=True)
+    kernel = Kernel(kernel.nano_core, kernel.cells + [CellSource("badrbp", BAD_RBP_IR, "ir")])
     return kernel.build(tmp_path_factory.mktemp("fault-log-kernel"))
 
 
@@ -100,6 +121,17 @@ def test_a_cpu_exception_is_walked_from_the_faulting_instruction(vm: LiveKernel)
     assert record.cause == "page fault at 0x10000000000 (not mapped) in deep::touch"
     assert record.backtrace == ["deep::touch", "deep::reach"]
     assert all(f.line is None for f in record.frames)       # the compiler knows no line there
+
+
+@pytest.mark.parametrize("function", ["unmapped", "loop"])
+def test_a_corrupt_frame_chain_ends_the_walk_not_the_kernel(vm: LiveKernel, function: str) -> None:
+    tid = vm.spawn(f"badrbp::{function}", 0)
+    record = _fault_of(vm, tid)
+    assert record.cause.startswith("invalid opcode at 0x")
+    assert record.backtrace[0] == f"badrbp::{function}"
+    # outside the stack: not followed at all; a loop: followed once, then it stops
+    assert len(record.backtrace) == (1 if function == "unmapped" else 2), record.backtrace
+    assert vm.command("echo still here") == "still here"
 
 
 def test_a_faulting_command_is_logged_and_since_leaves_out_what_was_seen(vm: LiveKernel) -> None:

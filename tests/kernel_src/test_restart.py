@@ -91,9 +91,35 @@ def main(arg: u64) -> u64:
 BROKEN_WORKER = WORKER.replace("    calls += 1\n", "    calls += 1\n    panic(\"worker: broken step\")\n")
 
 
+#: A task that sleeps, then panics; VANISHED is the version without it.
+VANISH = """
+from theseus_nb.lang.prelude import *
+from kernel_src.task import sleep
+
+
+def run(arg: u64) -> u64:
+    sleep(30)
+    panic("vanish: on purpose")
+    return 0
+
+
+def main(arg: u64) -> u64:
+    return 0
+"""
+
+VANISHED = """
+from theseus_nb.lang.prelude import *
+
+
+def main(arg: u64) -> u64:
+    return 0
+"""
+
+
 @pytest.fixture(scope="module")
 def image(tmp_path_factory: pytest.TempPathFactory) -> Image:
     kernel = Kernel.default().with_cell("recov", RECOV).with_cell("worker", WORKER)
+    kernel = kernel.with_cell("vanish", VANISH)
     return kernel.build(tmp_path_factory.mktemp("restart-kernel"))
 
 
@@ -218,3 +244,19 @@ def test_two_hundred_fault_restart_cycles_leak_nothing(vm: LiveKernel) -> None:
 def test_a_spawn_error_comes_back_as_machine_error(vm: LiveKernel) -> None:
     with pytest.raises(MachineError, match="stack too large"):
         vm.spawn("recov::always", 0, restart="on-fault", max_restarts=1000, stack=1 << 30)
+
+
+def test_a_restart_that_cannot_be_done_fails_and_says_why(vm: LiveKernel) -> None:
+    # The entry is gone by the time the task faults: the swap allowed it
+    # (no cell calls vanish::run), the task ran on in the old code.
+    mark = vm.machine.console.mark()
+    tid = vm.spawn("vanish::run", 0, restart="on-fault", max_restarts=2)
+    vm.swap("vanish", VANISHED)
+    log = _wait_for_action(vm, "failed")
+    assert [r.action for r in log if r.task == tid] == ["failed"]
+    said = vm.machine.console.wait_for(r"gave up on task \d+ \(vanish::run\) after 0 restarts",
+                                       since=mark)
+    assert said
+    assert "recovery: cannot start task again: no such function" in vm.machine.console.since(mark)
+    record = vm.tasks().by_id(tid)
+    assert (record.state, record.restarts) == ("faulted", 0)

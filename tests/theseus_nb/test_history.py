@@ -171,3 +171,23 @@ def test_history_of_a_cell_loaded_at_run_time(vm: LiveKernel) -> None:
     assert [(v.verb, v.previous) for v in history] == [("load", None)]
     with pytest.raises(SwapError, match="nothing to roll back"):
         vm.rollback("user2")
+
+
+def _heap(m: LiveKernel) -> tuple[int, int]:
+    mem = {k: int(v) for k, v in (line.split() for line in m.command("mem").splitlines())}
+    return mem["heap_used"], mem["heap_allocs"]
+
+
+def test_the_kernel_keeps_two_objects_a_cell_however_often_it_is_swapped(vm: LiveKernel) -> None:
+    # Each swap copies its upload into the heap (the current object) and
+    # frees the object before the previous one: the heap stops growing.
+    versions = [WORKER.replace("return n\n", f"return n + {k}\n") for k in range(1, 7)]
+    vm.swap("worker", versions[0])
+    vm.swap("worker", versions[1])
+    settled = _heap(vm)
+    for source in versions[2:]:
+        vm.swap("worker", source)
+        assert _heap(vm) == settled
+    vm.rollback("worker")                  # an undo frees the object it leaves
+    used, allocs = _heap(vm)
+    assert allocs == settled[1] - 1 and used < settled[0]
