@@ -74,6 +74,18 @@ def test_faulted_task_shows_its_cause(wait_until, kernel_image):
         m.shutdown()
 
 
+def test_a_restarted_task_is_coloured_and_counted(wait_until, kernel_image):
+    m = kernel_image.boot()
+    try:
+        tid = m.spawn("panicker::run", 1, restart="on-fault", max_restarts=50)
+        table = TaskTable(m, interval=0.2, start=False)
+        assert wait_until(lambda: any(r["id"] == tid and r["restarts"] >= 1 for r in table.refresh()))
+        assert "<th>restarts</th>" in table._table.value
+        assert "1 restarted" in table.summary() and "restarted " in table.summary()
+    finally:
+        m.shutdown()
+
+
 def test_stop_ends_the_thread(kernel_image):
     m = kernel_image.boot()
     try:
