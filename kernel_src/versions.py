@@ -25,13 +25,13 @@ from kernel_src.archive import entry_find, entry_data, entry_size
 
 NONE: u64 = 0xFFFFFFFFFFFFFFFF
 
-_name: Array[u64, 64] = [0] * 64           # params.MAX_VERSIONS: kept name of the cell (0: free row)
-_cur: Array[u64, 64] = [0] * 64            # params.MAX_VERSIONS: its current object
-_cur_size: Array[u64, 64] = [0] * 64       # params.MAX_VERSIONS
-_cur_owned: Array[bool, 64] = [False] * 64     # params.MAX_VERSIONS: a heap copy (ours to free)
-_prev: Array[u64, 64] = [0] * 64           # params.MAX_VERSIONS: the object before its last swap (0: none)
-_prev_size: Array[u64, 64] = [0] * 64      # params.MAX_VERSIONS
-_prev_owned: Array[bool, 64] = [False] * 64    # params.MAX_VERSIONS
+_name: Array[u64, 128] = [0] * 128         # params.MAX_VERSIONS: kept name of the cell (0: free row)
+_cur: Array[u64, 128] = [0] * 128          # params.MAX_VERSIONS: its current object (0: unknown)
+_cur_size: Array[u64, 128] = [0] * 128     # params.MAX_VERSIONS
+_cur_owned: Array[bool, 128] = [False] * 128   # params.MAX_VERSIONS: a heap copy (ours to free)
+_prev: Array[u64, 128] = [0] * 128         # params.MAX_VERSIONS: the object before its last swap (0: none)
+_prev_size: Array[u64, 128] = [0] * 128    # params.MAX_VERSIONS
+_prev_owned: Array[bool, 128] = [False] * 128  # params.MAX_VERSIONS
 _found: u64 = 0
 _found_size: u64 = 0
 
@@ -71,6 +71,8 @@ def current_object(name: u64) -> bool:
     kept copy, or its boot-archive entry; False if the kernel has neither."""
     i: u64 = _row(name)
     if i != NONE:
+        if _cur[i] == 0:
+            return False        # its last swap's object could not be kept
         return _set_found(_cur[i], _cur_size[i])
     return _archive(name)
 
@@ -93,46 +95,52 @@ def found_size() -> u64:
     return _found_size
 
 
+def _row_for(name: u64) -> u64:
+    # The row of cell `name`, made if it has none (its previous object is
+    # then its boot-archive entry, if it was a boot cell); NONE if full.
+    i: u64 = _row(name)
+    if i != NONE:
+        return i
+    for r in range(MAX_VERSIONS):
+        if _name[r] == 0 and i == NONE:
+            i = r
+    if i == NONE:
+        return NONE
+    _name[i] = name
+    _cur[i] = 0
+    _cur_size[i] = 0
+    _cur_owned[i] = False
+    _prev[i] = 0
+    _prev_owned[i] = False
+    if _archive(name):
+        _cur[i] = _found            # what it ran until now: the previous one, below
+        _cur_size[i] = _found_size
+    return i
+
+
 def note_swap(name: u64, addr: u64, size: u64, copy: bool) -> bool:
     """Cell `name` now runs the object at addr (copy: an upload, copied into
     the heap now; else an archive entry); its current object becomes its
-    previous one.  False if there was no room (nothing changes then, and
-    recovery of this cell falls back to what was kept before)."""
-    i: u64 = _row(name)
+    previous one.  False if the heap had no room for the copy: the cell's
+    current object is then unknown (0), so recovery says it cannot reload
+    it instead of loading an older version by mistake."""
+    i: u64 = _row_for(name)
+    if i == NONE:
+        return False            # cannot happen: a row for every cell (MAX_VERSIONS = MAX_CELLS)
+    _drop_previous(i)
+    _prev[i] = _cur[i]
+    _prev_size[i] = _cur_size[i]
+    _prev_owned[i] = _cur_owned[i]
     kept: u64 = addr
     if copy:
         kept = alloc(size, 16)
-        if kept == 0:
-            return False
-        for k in range(size):
-            store8(kept + k, load8(addr + k))
-    if i == NONE:
-        # First swap of the cell: its previous object is its archive entry,
-        # if it was a boot cell (a cell loaded at run time has none).
-        for r in range(MAX_VERSIONS):
-            if _name[r] == 0 and i == NONE:
-                i = r
-        if i == NONE:
-            if copy:
-                free(kept)
-            return False
-        _name[i] = name
-        _prev[i] = 0
-        _prev_owned[i] = False
-        if _archive(name):
-            _prev[i] = _found
-            _prev_size[i] = _found_size
-        _cur_owned[i] = False
-        _cur[i] = 0
-    else:
-        _drop_previous(i)
-        _prev[i] = _cur[i]
-        _prev_size[i] = _cur_size[i]
-        _prev_owned[i] = _cur_owned[i]
+        if kept != 0:
+            for k in range(size):
+                store8(kept + k, load8(addr + k))
     _cur[i] = kept
     _cur_size[i] = size
-    _cur_owned[i] = copy
-    return True
+    _cur_owned[i] = copy and kept != 0
+    return kept != 0
 
 
 def note_load(name: u64, addr: u64, size: u64, copy: bool) -> bool:
@@ -162,27 +170,20 @@ def note_undo(name: u64, addr: u64, size: u64, copy: bool) -> bool:
     older version the host kept): it is the current object now, the one it
     replaced is freed, and there is no previous one (as after note_rollback:
     the kernel undoes one step; the host keeps the rest of the history).
-    False if there was no room to keep it (nothing changes then)."""
+    False if the heap had no room for the copy (current unknown, as in note_swap)."""
+    i: u64 = _row_for(name)
+    if i == NONE:
+        return False
+    _drop_previous(i)
+    if _cur_owned[i]:
+        free(_cur[i])
     kept: u64 = addr
     if copy:
         kept = alloc(size, 16)
-        if kept == 0:
-            return False
-        for k in range(size):
-            store8(kept + k, load8(addr + k))
-    i: u64 = _row(name)
-    if i == NONE:
-        if not note_swap(name, kept, size, False):
-            if copy:
-                free(kept)
-            return False
-        i = _row(name)
-        _cur_owned[i] = copy
-    else:
-        if _cur_owned[i]:
-            free(_cur[i])
-        _cur[i] = kept
-        _cur_size[i] = size
-        _cur_owned[i] = copy
-    _drop_previous(i)
-    return True
+        if kept != 0:
+            for k in range(size):
+                store8(kept + k, load8(addr + k))
+    _cur[i] = kept
+    _cur_size[i] = size
+    _cur_owned[i] = copy and kept != 0
+    return kept != 0
