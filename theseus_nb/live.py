@@ -27,6 +27,7 @@ from qemu_bridge import FaultLog, Machine, QemuConfig, Reply
 from .compile import CellSource, compile_among
 from .graph import SectionGraph
 from .guest_errors import SwapError, guest_errors
+from .fault_lines import with_call_lines
 from .history import CellHistory
 from .objects import CellObject, parse_object
 from .swap_report import SwapReport, section_changes
@@ -113,12 +114,15 @@ class LiveKernel:
 
     def faults(self, since: int = 0, timeout: float = 5.0) -> FaultLog:
         """The kernel's fault log: each fault with its task, cause, backtrace
-        and what recovery did (records numbered after ``since``)."""
+        and what recovery did (records numbered after ``since``). The host
+        adds the line of each caller frame it can tell for certain from the
+        cells' objects and sources (``fault_lines``)."""
         with guest_errors():
             log = self.machine.faults(since, timeout)
         if since <= self._faults_read:          # a log with no gap after what was read
             self._follow(log)
-        return log
+        texts = {name: src.text for name, src in self.sources.items() if src.language == "cell"}
+        return FaultLog(with_call_lines(r, self.objects, texts) for r in log)
 
     def _follow_recovery(self) -> None:
         # The kernel's recovery may have rolled a cell back on its own
