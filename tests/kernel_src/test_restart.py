@@ -185,6 +185,7 @@ def test_a_task_that_panics_once_runs_on_after_one_restart(vm: LiveKernel, wait_
 
 def test_a_broken_swap_is_rolled_back_by_the_ladder_with_state_carried(vm: LiveKernel,
                                                                        wait_until) -> None:
+    before = _mem(vm)
     tid = vm.spawn("worker::run", 0, restart="on-fault", max_restarts=1)
     assert wait_until(lambda: int(vm.command("worker")) >= 10)
     mark = vm.machine.console.mark()
@@ -197,14 +198,20 @@ def test_a_broken_swap_is_rolled_back_by_the_ladder_with_state_carried(vm: LiveK
     console = vm.machine.console.since(mark)
     reset = console.index("reset worker::total")
     assert console.index("carried worker::total", reset) > reset
-    before = int(vm.command("worker"))
-    assert wait_until(lambda: int(vm.command("worker")) > before)   # the task works again
+    total = int(vm.command("worker"))
+    assert wait_until(lambda: int(vm.command("worker")) > total)    # the task works again
     # The host's view follows the kernel's rollback: what runs is version 0 again.
     history = vm.history("worker")
     assert [v.verb for v in history] == ["boot", "swap", "recovery rollback"]
     assert vm.objects["worker"] is history[0].object and vm.sources["worker"].text == WORKER
     record = vm.tasks().by_id(tid)
     assert record.alive and record.restarts == 3
+    # Every step was a whole transaction: once the task ends, the heap is as
+    # it was before it started (the kept copy of BROKEN went with the rollback).
+    vm.kill(tid)
+    after = _mem(vm)
+    for key in ("heap_used", "heap_allocs", "page_blocks", "retired"):
+        assert after[key] == before[key], (key, before[key], after[key])
 
 
 def test_killing_a_restartable_task_ends_it_for_good(vm: LiveKernel) -> None:
