@@ -31,6 +31,9 @@ a task still runs retired, a refusal leaves the kernel as it was.
 
 The threshold is per task, and counts the faults of that task: a cell is
 reloaded when one of its restartable tasks has faulted `most + 1` times.
+A reload or rollback is of the whole cell: its other tasks go on (in the
+old code, retired, until their next call into the cell) and see the
+cell's globals as the swap left them.
 """
 # cell: unsafe
 from theseus_nb.lang.prelude import *

@@ -181,16 +181,37 @@ def crash_top(n: u64) -> u64:
 '''
 
 
-@pytest.fixture(scope="module")
-def panicking_image(tmp_path_factory: pytest.TempPathFactory) -> Image:
+#: The same three calls, ending in a CPU exception instead of a panic.
+FAULT_MAIN_EXTRA = PANIC_MAIN_EXTRA.replace(
+    '        panic("nano_core: on purpose")', "        return load64(0x10000000000 + n)")
+
+
+def _crashing_image(tmp_path_factory: pytest.TempPathFactory, extra: str, folder: str) -> Image:
+    # A nano_core that calls crash_top(1) just before the shell would start.
     default = Kernel.default()
     text = (repo_root() / "kernel_src" / "nano_core.py").read_text()
     text = text.replace("    run()                                          # the shell, as task 0",
-                        "    crash_top(1)\n    run()") + PANIC_MAIN_EXTRA
-    assert "crash_top(1)" in text
+                        "    crash_top(1)\n    run()") + extra
+    text = text.replace("from theseus_nb.lang.unsafe import sti, addr_of",
+                        "from theseus_nb.lang.unsafe import sti, addr_of, load64")
+    assert "crash_top(1)" in text and "addr_of, load64" in text
     core = [CellSource("nano_core", text, "cell", "nano_core.py") if s.name == "nano_core" else s
             for s in default.nano_core]
-    return Kernel(core, default.cells).build(tmp_path_factory.mktemp("panicking-kernel"))
+    return Kernel(core, default.cells).build(tmp_path_factory.mktemp(folder))
+
+
+@pytest.fixture(scope="module")
+def panicking_image(tmp_path_factory: pytest.TempPathFactory) -> Image:
+    return _crashing_image(tmp_path_factory, PANIC_MAIN_EXTRA, "panicking-kernel")
+
+
+@pytest.fixture(scope="module")
+def faulting_image(tmp_path_factory: pytest.TempPathFactory) -> Image:
+    return _crashing_image(tmp_path_factory, FAULT_MAIN_EXTRA, "faulting-kernel")
+
+
+def _frames(transcript: str) -> list[str]:
+    return [l.strip()[3:].split("+")[0] for l in transcript.splitlines() if l.startswith("  at ")]
 
 
 def test_a_kernel_panic_prints_its_backtrace(panicking_image: Image) -> None:
@@ -198,6 +219,15 @@ def test_a_kernel_panic_prints_its_backtrace(panicking_image: Image) -> None:
         panicking_image.boot(boot_timeout=5.0)
     transcript = caught.value.transcript
     assert "!! kernel panic in nano_core::crash_bottom line" in transcript
-    frames = [l.strip()[3:].split("+")[0] for l in transcript.splitlines() if l.startswith("  at ")]
-    assert frames[:4] == ["nano_core::crash_bottom", "nano_core::crash_middle",
-                          "nano_core::crash_top", "nano_core::main"]
+    assert _frames(transcript)[:4] == ["nano_core::crash_bottom", "nano_core::crash_middle",
+                                       "nano_core::crash_top", "nano_core::main"]
+
+
+def test_a_kernel_fault_prints_its_backtrace(faulting_image: Image) -> None:
+    with pytest.raises(BootError) as caught:
+        faulting_image.boot(boot_timeout=5.0)
+    transcript = caught.value.transcript
+    assert "!! kernel fault: page fault (vector 14)" in transcript
+    assert "in nano_core::crash_bottom" in transcript
+    assert _frames(transcript)[:4] == ["nano_core::crash_bottom", "nano_core::crash_middle",
+                                       "nano_core::crash_top", "nano_core::main"]
