@@ -1,6 +1,7 @@
 """cells: the loaded cells, with their section counts and sizes."""
 from theseus_nb.lang.prelude import *
-from kernel_src.section_table import cell_count, cell_name, cell_sections, cell_bytes, cell_core, cell_alive
+from kernel_src.section_table import all_cells
+from kernel_src import section_table
 from kernel_src.names import name_text
 from cells.fmt import left, right_u64, line, size
 
@@ -10,15 +11,15 @@ def main(arg: u64) -> u64:
     left("cell", 18)
     left("kind", 10)
     line("sections     bytes")
-    for c in range(cell_count()):
-        if not cell_alive(c):
+    for c in range(section_table.n_cells):
+        if not all_cells[c].alive:
             continue
-        left(name_text(cell_name(c)), 18)
-        if cell_core(c):
+        left(name_text(all_cells[c].name), 18)
+        if all_cells[c].core:
             left("nano_core", 10)
         else:
             left("loaded", 10)
-        right_u64(cell_sections(c), 8)
-        right_u64(cell_bytes(c), 10)
+        right_u64(all_cells[c].sections, 8)
+        right_u64(all_cells[c].bytes, 10)
         line("")
     return 0

@@ -1,8 +1,8 @@
 """deps: what one section depends on, and which sections depend on it."""
 from theseus_nb.lang.prelude import *
 from kernel_src.shell import arg
-from kernel_src.section_table import (section_count, section_name, section_alive, dep_count,
-                                      dep_src, dep_dst, dep_weight, dep_alive)
+from kernel_src.section_table import dep_alive, all_deps, all_sections
+from kernel_src import section_table
 from kernel_src.names import name_text, name_equals
 from kernel_src.serial import write, write_u64
 from cells.fmt import line
@@ -10,15 +10,15 @@ from cells.fmt import line
 
 def find_section(name: str) -> u64:
     """Index of the section called name ("cell::symbol"), or section_count()."""
-    for s in range(section_count()):
-        if section_alive(s) and name_equals(section_name(s), name):
+    for s in range(section_table.n_sections):
+        if all_sections[s].alive and name_equals(all_sections[s].name, name):
             return s
-    return section_count()
+    return section_table.n_sections
 
 
 def _show(s: u64, count: u64) -> None:
     write("  ")
-    write(name_text(section_name(s)))
+    write(name_text(all_sections[s].name))
     write(" (")
     write_u64(count)
     line(" relocations)")
@@ -27,15 +27,15 @@ def _show(s: u64, count: u64) -> None:
 def main(arg_: u64) -> u64:
     """Print the dependencies and dependents of the section named on the line."""
     s: u64 = find_section(arg(1))
-    if s == section_count():
+    if s == section_table.n_sections:
         line("usage: deps CELL::NAME (see `sections CELL` for the names)")
         return 1
     line("depends on:")
-    for d in range(dep_count()):
-        if dep_alive(d) and dep_src(d) == s:
-            _show(dep_dst(d), dep_weight(d))
+    for d in range(section_table.n_deps):
+        if dep_alive(d) and all_deps[d].src == s:
+            _show(all_deps[d].dst, all_deps[d].count)
     line("used by:")
-    for d in range(dep_count()):
-        if dep_alive(d) and dep_dst(d) == s:
-            _show(dep_src(d), dep_weight(d))
+    for d in range(section_table.n_deps):
+        if dep_alive(d) and all_deps[d].dst == s:
+            _show(all_deps[d].src, all_deps[d].count)
     return 0

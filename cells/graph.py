@@ -6,10 +6,8 @@ The format is the one theseus_nb.graph.SectionGraph.from_dump reads:
     dep FROM TO COUNT
 """
 from theseus_nb.lang.prelude import *
-from kernel_src.section_table import (cell_count, cell_name, cell_core, section_count,
-                                      section_name, section_cell, section_kind, section_addr,
-                                      section_size, dep_count, dep_src, dep_dst, dep_weight,
-                                      cell_alive, section_alive, dep_alive)
+from kernel_src.section_table import dep_alive, all_cells, all_deps, all_sections
+from kernel_src import section_table
 from kernel_src.names import name_text
 from kernel_src.serial import write, write_u64, write_hex, newline
 from cells.sections import kind_name
@@ -17,38 +15,38 @@ from cells.sections import kind_name
 
 def main(arg: u64) -> u64:
     """Print the dump."""
-    for c in range(cell_count()):
-        if not cell_alive(c):
+    for c in range(section_table.n_cells):
+        if not all_cells[c].alive:
             continue
         write("cell ")
-        write(name_text(cell_name(c)))
-        if cell_core(c):
+        write(name_text(all_cells[c].name))
+        if all_cells[c].core:
             write(" core")
         else:
             write(" loaded")
         newline()
-    for s in range(section_count()):
-        if not section_alive(s):
+    for s in range(section_table.n_sections):
+        if not all_sections[s].alive:
             continue
         write("sec ")
-        write(name_text(section_name(s)))
+        write(name_text(all_sections[s].name))
         write(" ")
-        write(name_text(cell_name(section_cell(s))))
+        write(name_text(all_cells[all_sections[s].cell].name))
         write(" ")
-        write(kind_name(section_kind(s)))
+        write(kind_name(all_sections[s].kind))
         write(" ")
-        write_u64(section_size(s))
+        write_u64(all_sections[s].size)
         write(" ")
-        write_hex(section_addr(s))
+        write_hex(all_sections[s].addr)
         newline()
-    for d in range(dep_count()):
+    for d in range(section_table.n_deps):
         if not dep_alive(d):
             continue
         write("dep ")
-        write(name_text(section_name(dep_src(d))))
+        write(name_text(all_sections[all_deps[d].src].name))
         write(" ")
-        write(name_text(section_name(dep_dst(d))))
+        write(name_text(all_sections[all_deps[d].dst].name))
         write(" ")
-        write_u64(dep_weight(d))
+        write_u64(all_deps[d].count)
         newline()
     return 0

@@ -1,8 +1,7 @@
 """mem: physical frames, kernel heap and page tables in use."""
 from theseus_nb.lang.prelude import *
-from kernel_src.frames import used, total
-from kernel_src.heap import in_use, allocations, size, requested, page_blocks, page_rounding
-from kernel_src.paging import table_frames, split_pages
+from kernel_src import frames, heap, paging
+from kernel_src.heap import size, page_rounding
 from kernel_src.names import names_used
 from kernel_src.retire import reclaim, retired
 from cells.fmt import kv
@@ -12,15 +11,15 @@ def main(arg: u64) -> u64:
     """Print the memory counters, one "key value" line each."""
     reclaim()                       # old code no task runs any more is freed first
     kv("retired", retired())
-    kv("frames_used", used())
-    kv("frames_total", total())
-    kv("heap_used", in_use())
-    kv("heap_allocs", allocations())
-    kv("heap_requested", requested())
+    kv("frames_used", frames.used)
+    kv("frames_total", frames.total)
+    kv("heap_used", heap.in_use)
+    kv("heap_allocs", heap.allocations)
+    kv("heap_requested", heap.requested)
     kv("heap_size", size())
     kv("names_used", names_used())
-    kv("page_blocks", page_blocks())            # whole-page blocks: cells' regions, stacks
+    kv("page_blocks", heap.page_blocks)         # whole-page blocks: cells' regions, stacks
     kv("page_rounding", page_rounding())        # bytes they lose to rounding up to pages
-    kv("page_tables", table_frames())           # frames holding page tables
-    kv("pages_split", split_pages())            # 2 MiB pages split where permissions differ
+    kv("page_tables", paging.table_frames)      # frames holding page tables
+    kv("pages_split", paging.split_pages)       # 2 MiB pages split where permissions differ
     return 0

@@ -1,9 +1,8 @@
 """sections: the sections of one cell, with kind, address and size."""
 from theseus_nb.lang.prelude import *
 from kernel_src.shell import arg
-from kernel_src.section_table import (cell_count, cell_name, cell_alive, section_count,
-                                      section_name, section_cell, section_kind, section_addr,
-                                      section_size, section_alive)
+from kernel_src.section_table import all_cells, all_sections
+from kernel_src import section_table
 from kernel_src.names import name_text, name_equals
 from kernel_src.serial import write_hex
 from cells.fmt import left, right_u64, line
@@ -22,23 +21,23 @@ def kind_name(kind: u8) -> str:
 
 def find_cell(name: str) -> u64:
     """Index of the cell called name, or cell_count() if there is none."""
-    for c in range(cell_count()):
-        if cell_alive(c) and name_equals(cell_name(c), name):
+    for c in range(section_table.n_cells):
+        if all_cells[c].alive and name_equals(all_cells[c].name, name):
             return c
-    return cell_count()
+    return section_table.n_cells
 
 
 def main(arg_: u64) -> u64:
     """Print the sections of the cell named on the line."""
     c: u64 = find_cell(arg(1))
-    if c == cell_count():
+    if c == section_table.n_cells:
         line("usage: sections CELL (see `cells` for the names)")
         return 1
-    for s in range(section_count()):
-        if section_alive(s) and section_cell(s) == c:
-            left(kind_name(section_kind(s)), 8)
-            write_hex(section_addr(s))
-            right_u64(section_size(s), 8)
+    for s in range(section_table.n_sections):
+        if all_sections[s].alive and all_sections[s].cell == c:
+            left(kind_name(all_sections[s].kind), 8)
+            write_hex(all_sections[s].addr)
+            right_u64(all_sections[s].size, 8)
             left("", 2)
-            line(name_text(section_name(s)))
+            line(name_text(all_sections[s].name))
     return 0

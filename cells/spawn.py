@@ -8,12 +8,17 @@ rounded up to whole pages, with an unmapped guard page under it.
 `--restart N` (last on the line) makes the task restartable: after a fault
 it is started again, up to N times, and then recovery escalates to
 reloading its cell (kernel_src/restart.py).
+
+A person may start any loaded cell's function, an unsafe cell's too, so
+this command calls task.spawn_trusted, and is an unsafe cell for that
+alone (a safe cell's task.spawn starts only functions a safe cell could call).
 """
+# cell: unsafe
 from theseus_nb.lang.prelude import *
 from kernel_src.params import TASK_STACK
 from kernel_src.shell import arg, arg_u64, argc
 from kernel_src.serial import write, write_u64, newline
-from kernel_src.task import spawn_stack, spawn_error
+from kernel_src.task import spawn_trusted, spawn_error
 from kernel_src.restart import spawn_restartable, restart_error
 
 
@@ -51,7 +56,7 @@ def main(a: u64) -> u64:
     if restart:
         id = spawn_restartable(arg(1), start_arg, stack, most)
     else:
-        id = spawn_stack(arg(1), start_arg, stack)
+        id = spawn_trusted(arg(1), start_arg, stack)
     if id == 0:
         write("spawn: ")
         if restart:

@@ -10,27 +10,27 @@ runs again, the cause of its last fault.
 """
 from theseus_nb.lang.prelude import *
 from kernel_src.serial import write, put, write_u64, newline
-from kernel_src.task_table import (task_count, task_state, state_name, task_id, task_ticks,
-                                   task_switches, task_value, task_cell, task_function, task_cause,
-                                   FREE, EXITED)
+from kernel_src.task_table import (state_name, task_cell, task_function, task_cause, FREE, EXITED,
+                                   tasks)
+from kernel_src import task_table
 from kernel_src.restart_table import restarts
 
 
 def main(arg: u64) -> u64:
     """Print one line per task (free slots left out)."""
-    for i in range(task_count()):
-        st: u8 = task_state(i)
+    for i in range(task_table.high_slot):
+        st: u8 = tasks[i].state
         if st != FREE:
-            write_u64(task_id(i))
+            write_u64(tasks[i].id)
             put(32)
             write(state_name(st))
             put(32)
-            write_u64(task_ticks(i))
+            write_u64(tasks[i].ticks)
             put(32)
-            write_u64(task_switches(i))
+            write_u64(tasks[i].switches)
             put(32)
-            if st == EXITED and task_value(i) != 0xFFFFFFFFFFFFFFFF:
-                write_u64(task_value(i))
+            if st == EXITED and tasks[i].value != 0xFFFFFFFFFFFFFFFF:
+                write_u64(tasks[i].value)
             else:
                 write("-")
             put(32)

@@ -28,7 +28,7 @@ other frames are shown as function + offset.
 from theseus_nb.lang.prelude import *
 from theseus_nb.lang.unsafe import load64
 from kernel_src.params import BACKTRACE_MAX
-from kernel_src.section_table import NONE, section_at, section_addr, section_name, section_cell, cell_name
+from kernel_src.section_table import NONE, section_at, all_sections, all_cells
 from kernel_src.names import name_text, name_equals
 
 _pc: Array[u64, 8] = [0] * 8          # params.BACKTRACE_MAX: the frames found, innermost first
@@ -40,7 +40,7 @@ def _in_nano_fault_path(addr: u64) -> bool:
     s: u64 = section_at(addr)
     if s == NONE:
         return False
-    c: u64 = cell_name(section_cell(s))
+    c: u64 = all_cells[all_sections[s].cell].name
     return name_equals(c, "rt") or name_equals(c, "fault")
 
 
@@ -87,7 +87,7 @@ def function_at(addr: u64) -> str:
     s: u64 = section_at(addr)
     if s == NONE:
         return "?"
-    return name_text(section_name(s))
+    return name_text(all_sections[s].name)
 
 
 def offset_in_function(addr: u64) -> u64:
@@ -95,4 +95,4 @@ def offset_in_function(addr: u64) -> u64:
     s: u64 = section_at(addr)
     if s == NONE:
         return 0
-    return addr - section_addr(s)
+    return addr - all_sections[s].addr

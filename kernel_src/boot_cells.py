@@ -20,8 +20,8 @@ from kernel_src.section_table import NONE
 from kernel_src.clock import cycles, to_us
 
 _pending: Array[bool, 1024] = [False] * 1024     # params.MAX_ARCHIVE
-_load_cycles: Array[u64, 1024] = [0] * 1024      # params.MAX_ARCHIVE
-_total_cycles: u64 = 0
+load_cycles: Array[u64, 1024] = [0] * 1024      # params.MAX_ARCHIVE
+total_load_cycles: u64 = 0
 _size: u64 = 0                                   # of the archive load_core() opened
 
 
@@ -67,7 +67,7 @@ def load_core(base: u64, size: u64) -> bool:
 
 def load_all() -> u64:
     """Load every cell of the archive load_core() opened; how many cells loaded."""
-    global _total_cycles
+    global total_load_cycles
     size: u64 = _size
     n: u64 = entry_count()
     for i in range(n):
@@ -91,8 +91,8 @@ def load_all() -> u64:
                 cell: u64 = load_object(entry_name_addr(i), entry_name_len(i),
                                         entry_data(i), entry_size(i))
                 if cell != NONE:
-                    _load_cycles[i] = cycles() - start
-                    _total_cycles += _load_cycles[i]
+                    load_cycles[i] = cycles() - start
+                    total_load_cycles += load_cycles[i]
                     _pending[i] = False
                     loaded += 1
                     progress = True
@@ -137,13 +137,3 @@ def _refuse_waiting(i: u64, n: u64) -> None:
     newline()
 
 
-@safe_interface
-def load_cycles(i: u64) -> u64:
-    """TSC cycles it took to load archive entry i (0 if it was not loaded)."""
-    return _load_cycles[i]
-
-
-@safe_interface
-def total_load_cycles() -> u64:
-    """TSC cycles spent loading all cells at boot."""
-    return _total_cycles

@@ -10,12 +10,18 @@ loader records from .theseus.sigs and the symfile carries for the
 nano_core) must be the hash of the signature the caller expects, computed
 here as the compiler does (sha256.py).  A refusal is one sentence naming
 the function and what was expected (lookup_error()).
+
+The compiler appends "@unsafe" to the hash of an unsafe cell's function
+that its author did not mark @safe_interface.  find_function() takes
+either (a person names what the shell, the policy or a trusted spawn
+runs); find_safe_function(), for what a safe cell may ask the kernel to
+call (task.spawn), takes only a safe cell's functions and marked ones.
 """
 # cell: unsafe
 from theseus_nb.lang.prelude import *
 from theseus_nb.lang.unsafe import addr_of, load8, make_str
 from kernel_src.namespace import NONE, sym_find_mem, sym_section, sym_sig
-from kernel_src.section_table import KIND_TEXT, section_kind, section_cell, cell_core
+from kernel_src.section_table import KIND_TEXT, all_cells, all_sections
 from kernel_src.sha256 import sha_begin, sha_byte, sha_str, sha_end
 
 _why: Array[u8, 256] = [0] * 256     # the last refusal, one sentence
@@ -24,6 +30,7 @@ _found: bool = False                 # the last name named a function, refused o
 # Where the function part of the last name starts (after "::"), and its length.
 _fn_at: u64 = 0
 _fn_len: u64 = 0
+_unmarked: bool = False              # the last function found belongs to an unsafe cell, unmarked
 
 
 def lookup_error() -> str:
@@ -98,6 +105,10 @@ def _split(a: u64, n: u64) -> bool:
 def signature_hash(a: u64, n: u64, params: str, ret: str) -> u64:
     """The compiler's hash of function (n bytes at a) taking params ("u64,u64")
     and returning ret: SHA-256 of "NAME:PARAMS->RET", as theseus_nb/lang does."""
+    return _hash(a, n, params, ret, "")
+
+
+def _hash(a: u64, n: u64, params: str, ret: str, tail: str) -> u64:
     sha_begin()
     for i in range(n):
         sha_byte(load8(a + i))
@@ -105,6 +116,7 @@ def signature_hash(a: u64, n: u64, params: str, ret: str) -> u64:
     sha_str(params)
     sha_str("->")
     sha_str(ret)
+    sha_str(tail)
     return sha_end()
 
 
@@ -114,8 +126,9 @@ def find_function(a: u64, n: u64, params: str, ret: str, role: str, core_ok: boo
     and ret (spelled as in the hash: "u64", "u64"); else NONE, and
     lookup_error() says why.  core_ok: the nano_core's own functions may be
     named too."""
-    global _found, _why_len
+    global _found, _why_len, _unmarked
     _found = False
+    _unmarked = False
     if not _split(a, n):
         return _refuse(a, n, " is not a function name of the form CELL::FUNCTION")
     if load8(_fn_at) == 95:
@@ -130,9 +143,9 @@ def find_function(a: u64, n: u64, params: str, ret: str, role: str, core_ok: boo
         return NONE
     _found = True
     sec: u64 = sym_section(s)
-    if sec == NONE or section_kind(sec) != KIND_TEXT:
+    if sec == NONE or all_sections[sec].kind != KIND_TEXT:
         return _refuse(a, n, " is not a function")
-    if cell_core(section_cell(sec)) and not core_ok:
+    if all_cells[all_sections[sec].cell].core and not core_ok:
         return _refuse(a, n, " belongs to the nano_core, which runs its own functions: "
                              "name a function of a loaded cell")
     if sym_sig(s) == 0:
@@ -140,11 +153,26 @@ def find_function(a: u64, n: u64, params: str, ret: str, role: str, core_ok: boo
         _say_signature(params, ret)
         _say(" (a cell written in IR or assembly lists its functions in .theseus.sigs)")
         return NONE
-    if sym_sig(s) != signature_hash(_fn_at, _fn_len, params, ret):
+    if sym_sig(s) == _hash(_fn_at, _fn_len, params, ret, "@unsafe"):
+        _unmarked = True
+    elif sym_sig(s) != signature_hash(_fn_at, _fn_len, params, ret):
         _refuse(a, n, " cannot run as ")
         _say(role)
         _say(": its signature is not ")
         _say_signature(params, ret)
+        return NONE
+    return s
+
+
+def find_safe_function(a: u64, n: u64, params: str, ret: str, role: str) -> u64:
+    """find_function() of a loaded cell's function for what a safe cell asks the
+    kernel to call: a function of an unsafe cell must be marked @safe_interface
+    (its author's promise), as when a safe cell calls it directly."""
+    s: u64 = find_function(a, n, params, ret, role, False)
+    if s != NONE and _unmarked:
+        _refuse(a, n, " is a function of an unsafe cell that is not marked @safe_interface, "
+                      "so a safe cell may not have the kernel call it (the shell's spawn "
+                      "command may)")
         return NONE
     return s
 
@@ -154,4 +182,4 @@ def still_callable(s: u64, sig: u64) -> bool:
     cheap check for a function found once and looked up again later: a hot
     swap may have changed it.)"""
     sec: u64 = sym_section(s)
-    return sym_sig(s) == sig and sec != NONE and section_kind(sec) == KIND_TEXT
+    return sym_sig(s) == sig and sec != NONE and all_sections[sec].kind == KIND_TEXT

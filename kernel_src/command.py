@@ -24,8 +24,7 @@ from kernel_src.frame import FRAME_RIP, FRAME_RSP, FRAME_RDI, FRAME_RFLAGS, RFLA
 from kernel_src.namespace import symbol_address
 from kernel_src.stacks import alloc_stack
 from kernel_src.switcher import policy_running
-from kernel_src.task_table import (SHELL, RUNNABLE, current, task_stack_lo, task_stack_hi, set_stack,
-                                   task_saved_rsp, set_state)
+from kernel_src.task_table import SHELL, RUNNABLE, current, set_stack, set_state, tasks
 
 FAULTED: u64 = 255                     # the status of a command that faulted
 INTERRUPTED: u64 = 130                 # ... that was stopped with Ctrl-C (as a shell's 128 + SIGINT)
@@ -51,8 +50,8 @@ def run(entry: u64) -> u64:
             _stack = alloc_stack(COMMAND_STACK)
     if _stack == 0 or _running or current() != SHELL:
         return call_addr(entry, 0)
-    lo: u64 = task_stack_lo(SHELL)
-    hi: u64 = task_stack_hi(SHELL)
+    lo: u64 = tasks[SHELL].stack_lo
+    hi: u64 = tasks[SHELL].stack_hi
     _block[0] = entry
     _block[1] = _stack + COMMAND_STACK
     _block[9] = FAULTED
@@ -107,7 +106,7 @@ def pending_stop(frame: u64) -> u64:
         return frame
     shell_frame: u64 = frame
     if current() != SHELL:
-        shell_frame = task_saved_rsp(SHELL)   # preempted, asleep or blocked inside the command
+        shell_frame = tasks[SHELL].rsp   # preempted, asleep or blocked inside the command
     rsp: u64 = load64(shell_frame + FRAME_RSP * 8)
     if rsp < _stack or rsp >= _stack + COMMAND_STACK:
         # Still on the shell's own stack, going into or out of the command:

@@ -32,12 +32,11 @@ from theseus_nb.lang.unsafe import load64, outl, cli, hlt, call_addr
 from kernel_src.params import DEBUG_EXIT_PORT, EXIT_FAULT, GUARD
 from kernel_src.frame import FRAME_VECTOR, FRAME_ERROR, FRAME_RIP, FRAME_RSP, FRAME_RBP
 from kernel_src.serial import write, write_hex, write_u64, newline
-from kernel_src.section_table import NONE, section_at, section_name
+from kernel_src.section_table import NONE, section_at, all_sections
 from kernel_src.names import name_text
-from kernel_src.task_table import (can_fault, current, task_name, task_stack_lo, set_cause,
-                                   add_cause_byte, FAULTED, NO_VALUE, started, task_stack_hi,
-                                   task_id, task_cause, end_task, wake_blocked, RESTARTING,
-                                   INPUT_KEY)
+from kernel_src.task_table import (can_fault, current, task_name, set_cause, add_cause_byte,
+                                   FAULTED, NO_VALUE, tasks, started, task_cause, end_task,
+                                   wake_blocked, RESTARTING, INPUT_KEY)
 from kernel_src.task import finish, die_current, yield_now
 from kernel_src.namespace import symbol_address
 from kernel_src.backtrace import walk
@@ -48,9 +47,14 @@ from kernel_src.switcher import (schedule, policy_running, policy_cause_begin, p
                                  policy_cause_byte, policy_cause_written, policy_failed)
 from kernel_src.paging import PAGE
 from kernel_src.command import running as in_command, abandon_frame, abandon_now
+from kernel_src.fpu import mxcsr, cr0, recover as fpu_recover, forget as fpu_forget
 
 PAGE_FAULT: u64 = 14
 DOUBLE_FAULT: u64 = 8
+DEVICE_NOT_AVAILABLE: u64 = 7   # #NM: an x87/SSE instruction with CR0.TS or EM set
+SIMD_ERROR: u64 = 19           # #XM: an SSE exception that MXCSR does not mask
+CR0_EM: u64 = 0x4
+CR0_TS: u64 = 0x8
 PF_PRESENT: u64 = 0x1         # page-fault error code: the page was present (a protection fault)
 PF_WRITE: u64 = 0x2           # the access was a write
 PF_FETCH: u64 = 0x10          # the access was an instruction fetch
@@ -155,7 +159,7 @@ def _function_at(addr: u64) -> str:
     s: u64 = section_at(addr)
     if s == NONE:
         return "?"
-    return name_text(section_name(s))
+    return name_text(all_sections[s].name)
 
 
 def init(cr2_fn: u64) -> None:
@@ -178,7 +182,7 @@ def _stack_bounds_walk(pc: u64, rbp: u64, skip: bool) -> None:
     # Walk the running task's (or command's) stack; before tasks start, the
     # boot stack's.
     if started():
-        walk(pc, rbp, task_stack_lo(current()), task_stack_hi(current()), skip)
+        walk(pc, rbp, tasks[current()].stack_lo, tasks[current()].stack_hi, skip)
     else:
         walk(pc, rbp, symbol_address("boot_stack_bottom"), symbol_address("boot_stack_top"), skip)
 
@@ -209,7 +213,7 @@ def _after_fault(line: u64) -> bool:
     if not again or restarts(slot) == 0:
         newline()
         write("task ")
-        write_u64(task_id(slot))
+        write_u64(tasks[slot].id)
         write(" (")
         write(task_name(slot))
         write(") faulted: ")
@@ -219,6 +223,7 @@ def _after_fault(line: u64) -> bool:
     if not again:
         return False
     end_task(slot, RESTARTING, NO_VALUE)
+    fpu_forget(slot)                    # as finish() does: its registers are nobody's now
     note_fault(slot, seq)
     wake_blocked(INPUT_KEY)             # the shell sleeps on input: recovery runs there
     return True
@@ -268,7 +273,7 @@ def can_end_current() -> bool:
 
 def _in_guard(addr: u64) -> bool:
     # Is addr in the guard page under the running task's stack?
-    lo: u64 = task_stack_lo(current())
+    lo: u64 = tasks[current()].stack_lo
     return lo >= GUARD and addr >= lo - GUARD and addr < lo
 
 
@@ -298,6 +303,25 @@ def _page_fault_cause(frame: u64) -> None:
         _say(")")
 
 
+def _simd_cause(m: u64) -> str:
+    # The first exception MXCSR both flags (bits 0-5) and leaves unmasked
+    # (bits 7-12): that one raised #XM.
+    raised: u64 = m & ((m >> 7) ^ 0x3F) & 0x3F
+    if raised & 0x1 != 0:
+        return "invalid operation"
+    if raised & 0x2 != 0:
+        return "denormal operand"
+    if raised & 0x4 != 0:
+        return "divide by zero"
+    if raised & 0x8 != 0:
+        return "overflow"
+    if raised & 0x10 != 0:
+        return "underflow"
+    if raised & 0x20 != 0:
+        return "precision"
+    return "no unmasked flag in MXCSR"
+
+
 def _describe(frame: u64, vector: u64) -> None:
     # What happened and where: "page fault at 0x... (not mapped) in cell::function".
     rip: u64 = load64(frame + FRAME_RIP * 8)
@@ -305,6 +329,22 @@ def _describe(frame: u64, vector: u64) -> None:
         _page_fault_cause(frame)
     elif vector == DOUBLE_FAULT and _in_guard(load64(frame + FRAME_RSP * 8) - 8):
         _cause("stack overflow")
+    elif vector == SIMD_ERROR:
+        _cause("SIMD floating-point error (")
+        _say(_simd_cause(mxcsr()))
+        _say(") at ")
+        _say_hex(rip)
+    elif vector == DEVICE_NOT_AVAILABLE:
+        _cause("device not available (")
+        c: u64 = cr0()
+        if c & CR0_EM != 0:
+            _say("x87/SSE used with CR0.EM set")
+        elif c & CR0_TS != 0:
+            _say("x87/SSE used with CR0.TS set")
+        else:
+            _say("x87/SSE used while switched off")
+        _say(") at ")
+        _say_hex(rip)
     else:
         _cause(exception_name(vector))
         _say(" at ")
@@ -324,10 +364,12 @@ def exception(frame: u64, nested: bool) -> u64:
             _to_policy = True
             _describe(frame, vector)
             _to_policy = False
+        _sse_usable_again(vector)
         return policy_failed()
     if nested or not can_end_current():
         _crash(frame, vector)
     _describe(frame, vector)
+    _sse_usable_again(vector)
     _stack_bounds_walk(load64(frame + FRAME_RIP * 8), load64(frame + FRAME_RBP * 8), False)
     restarting: bool = _after_fault(0)
     if in_command():
@@ -335,6 +377,13 @@ def exception(frame: u64, nested: bool) -> u64:
     if not restarting:
         finish(current(), FAULTED, NO_VALUE)
     return schedule(frame)
+
+
+def _sse_usable_again(vector: u64) -> None:
+    # #NM leaves CR0.TS or EM set and #XM an unmasked MXCSR: the next task
+    # must not inherit either (its own registers come from fpu.py).
+    if vector == DEVICE_NOT_AVAILABLE or vector == SIMD_ERROR:
+        fpu_recover()
 
 
 def panic_in_policy(msg: str, where: str, line: u64) -> None:

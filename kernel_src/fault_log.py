@@ -26,7 +26,7 @@ from theseus_nb.lang.unsafe import addr_of, make_str
 from kernel_src.params import FAULT_LOG, BACKTRACE_MAX, FRAME_TEXT, SPEC_MAX, CAUSE_MAX
 from kernel_src.serial import write, write_u64, write_hex, newline
 from kernel_src.clock import cycles, uptime_ms
-from kernel_src.task_table import task_id, task_name, task_cause
+from kernel_src.task_table import task_name, task_cause, tasks
 from kernel_src.backtrace import frame_count, frame_pc, function_at, offset_in_function
 
 PENDING: u8 = 0          # a restartable task's fault: recovery has not acted yet
@@ -68,7 +68,7 @@ def record(slot: u64, line: u64, action: u8) -> u64:
     _seq[r] = _total
     _ms[r] = uptime_ms()
     _tsc[r] = cycles()
-    _task[r] = task_id(slot)
+    _task[r] = tasks[slot].id
     _action[r] = action
     _line[r] = line
     spec: str = task_name(slot)

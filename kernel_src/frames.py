@@ -14,13 +14,13 @@ FRAME: u64 = 4096
 _next: u64 = 0        # bump pointer: first never-used frame
 _end: u64 = 0         # end of the region we allocate from
 _free_list: u64 = 0   # a freed frame holds the address of the next one
-_used: u64 = 0
-_total: u64 = 0
+used: u64 = 0
+total: u64 = 0
 
 
 def init(reserved_end: u64) -> bool:
     """Use the usable region that contains reserved_end; False if none does."""
-    global _next, _end, _total
+    global _next, _end, total
     start: u64 = (reserved_end + FRAME - 1) // FRAME * FRAME
     for i in range(region_count()):
         base: u64 = region_base(i)
@@ -28,14 +28,14 @@ def init(reserved_end: u64) -> bool:
         if base <= start and start < end:
             _next = start
             _end = end // FRAME * FRAME
-            _total = (_end - _next) // FRAME
+            total = (_end - _next) // FRAME
             return True
     return False
 
 
 def alloc() -> u64:
     """One zero-filled frame, or 0 when memory is exhausted."""
-    global _next, _free_list, _used
+    global _next, _free_list, used
     frame: u64 = 0
     if _free_list != 0:
         frame = _free_list
@@ -47,36 +47,26 @@ def alloc() -> u64:
         return 0
     for off in range(0, FRAME, 8):
         store64(frame + off, 0)
-    _used += 1
+    used += 1
     return frame
 
 
 def alloc_contiguous(n: u64) -> u64:
     """n consecutive never-used frames (for the heap), or 0."""
-    global _next, _used
+    global _next, used
     if _next + n * FRAME > _end:
         return 0
     start: u64 = _next
     _next += n * FRAME
-    _used += n
+    used += n
     return start
 
 
 def free(frame: u64) -> None:
     """Give a frame back."""
-    global _free_list, _used
+    global _free_list, used
     store64(frame, _free_list)
     _free_list = frame
-    _used -= 1
+    used -= 1
 
 
-@safe_interface
-def used() -> u64:
-    """Frames in use."""
-    return _used
-
-
-@safe_interface
-def total() -> u64:
-    """Frames this allocator manages."""
-    return _total

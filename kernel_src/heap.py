@@ -35,10 +35,10 @@ _MIN_SPLIT: u64 = 64
 _free: u64 = 0                 # first free block, lowest address first
 _start: u64 = 0
 _size: u64 = 0
-_in_use: u64 = 0               # bytes in allocated blocks, headers included
-_allocations: u64 = 0
-_requested: u64 = 0            # bytes asked for by live allocations (exact, for leak checks)
-_page_blocks: u64 = 0          # live alloc_pages() blocks
+in_use: u64 = 0               # bytes in allocated blocks, headers included
+allocations: u64 = 0
+requested: u64 = 0            # bytes asked for by live allocations (exact, for leak checks)
+page_blocks: u64 = 0          # live alloc_pages() blocks
 _page_bytes: u64 = 0           # their bytes, rounded up to whole pages
 _page_asked: u64 = 0           # what their owners asked for
 
@@ -69,7 +69,7 @@ def alloc(size: u64, align: u64) -> u64:
 
 
 def _alloc(size: u64, align: u64) -> u64:
-    global _free, _in_use, _allocations, _requested
+    global _free, in_use, allocations, requested
     if align < 16:
         align = 16
     prev: u64 = 0
@@ -104,9 +104,9 @@ def _alloc(size: u64, align: u64) -> u64:
             store64(user - 16, block)
             store64(user - 8, _MAGIC)
             store64(block + 8, size)           # the block's link word is free while in use
-            _in_use += block_size
-            _allocations += 1
-            _requested += size
+            in_use += block_size
+            allocations += 1
+            requested += size
             return user
         prev = block
         block = load64(block + 8)
@@ -121,15 +121,15 @@ def free(user: u64) -> None:
 
 
 def _free_block(user: u64) -> None:
-    global _free, _in_use, _allocations, _requested
+    global _free, in_use, allocations, requested
     if user < _start + 32 or user >= _start + _size or load64(user - 8) != _MAGIC:
         panic("heap: free() of a pointer the heap did not hand out")
     block: u64 = load64(user - 16)
     store64(user - 8, 0)
     size: u64 = load64(block)
-    _in_use -= size
-    _allocations -= 1
-    _requested -= load64(block + 8)
+    in_use -= size
+    allocations -= 1
+    requested -= load64(block + 8)
     prev: u64 = 0
     nxt: u64 = _free
     while nxt != 0 and nxt < block:
@@ -155,12 +155,12 @@ def alloc_pages(size: u64) -> u64:
     The pages are read-write until their owner maps them otherwise; give
     them back with free_pages(block, size).
     """
-    global _page_blocks, _page_bytes, _page_asked
+    global page_blocks, _page_bytes, _page_asked
     rounded: u64 = _align_up(size, PAGE)
     block: u64 = alloc(rounded, PAGE)
     if block != 0:
         flags: u64 = irq_off()
-        _page_blocks += 1
+        page_blocks += 1
         _page_bytes += rounded
         _page_asked += size
         irq_restore(flags)
@@ -177,10 +177,10 @@ def free_pages(block: u64, size: u64) -> None:
 def release_pages(block: u64, size: u64) -> None:
     """Free an alloc_pages(size) block whose pages are all read-write again
     (its owner changed only some, and mapped those back itself)."""
-    global _page_blocks, _page_bytes, _page_asked
+    global page_blocks, _page_bytes, _page_asked
     rounded: u64 = _align_up(size, PAGE)
     flags: u64 = irq_off()
-    _page_blocks -= 1
+    page_blocks -= 1
     _page_bytes -= rounded
     _page_asked -= size
     irq_restore(flags)
@@ -188,33 +188,9 @@ def release_pages(block: u64, size: u64) -> None:
 
 
 @safe_interface
-def page_blocks() -> u64:
-    """Live blocks of whole pages (code regions, stacks)."""
-    return _page_blocks
-
-
-@safe_interface
 def page_rounding() -> u64:
     """Bytes those blocks lose to rounding up to whole pages."""
     return _page_bytes - _page_asked
-
-
-@safe_interface
-def in_use() -> u64:
-    """Bytes currently allocated (headers included)."""
-    return _in_use
-
-
-@safe_interface
-def requested() -> u64:
-    """Bytes asked for by the live allocations (without headers or padding)."""
-    return _requested
-
-
-@safe_interface
-def allocations() -> u64:
-    """Number of live allocations."""
-    return _allocations
 
 
 @safe_interface

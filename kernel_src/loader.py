@@ -22,13 +22,13 @@ from kernel_src.elf import (SHT_RELA, SHN_UNDEF, open_object, check_sections,
                             symbol_is_global, rela_count, rela_offset, rela_symbol, rela_type,
                             rela_addend)
 from kernel_src.reloc import patch
-from kernel_src.object_check import RELOC_SLACK, check_object, check_reason
+from kernel_src.object_check import target_fits, check_object, check_reason
 from kernel_src.signatures import sig_in_object
 from kernel_src.placement import (use, forget, placed_addr, placed_rec, place_sections, failed_at,
                                   protect_placed, free_placed)
-from kernel_src.names import mem_equal, name_add
-from kernel_src.section_table import (NONE, add_cell, add_dep, add_reloc, section_name, section_addr,
-                                      section_size, rec_begin, rec_commit, rec_rollback)
+from kernel_src.names import mem_equal, name_add, name_equals_mem
+from kernel_src.section_table import (NONE, add_cell, add_dep, add_reloc, rec_begin, rec_commit,
+                                      rec_rollback, all_sections)
 from kernel_src.namespace import sym_find_mem, sym_add, sym_addr, sym_section, sym_name, sym_remove_cell, sym_cell
 
 _reason: str = ""
@@ -45,6 +45,15 @@ _st_cell: Array[u64, 8] = [0] * 8         # params.MAX_STAGED
 _st_base: Array[u64, 8] = [0] * 8         # params.MAX_STAGED
 _st_size: Array[u64, 8] = [0] * 8         # params.MAX_STAGED
 _nstaged: u64 = 0
+
+# The names a swap's new cells define while their old versions still hold them
+# in the namespace: a staged cell that uses one links to the new definition
+# (so a reader swapped with a grown struct is checked against the new layout),
+# as the commit would make it anyway.
+_pend_name: Array[u64, 512] = [0] * 512
+_pend_addr: Array[u64, 512] = [0] * 512
+_pend_rec: Array[u64, 512] = [0] * 512
+_npend: u64 = 0
 
 
 def missing_symbol() -> bool:
@@ -140,10 +149,16 @@ def _resolve(k: u64, needer: u64) -> bool:
     if shndx == SHN_UNDEF:
         a: u64 = symbol_name_addr(k)
         n: u64 = symbol_name_len(k)
+        for p in range(_npend):
+            if name_equals_mem(_pend_name[p], a, n):
+                _target_addr = _pend_addr[p]
+                _target_rec = _pend_rec[p]
+                _target_name = _pend_name[p]
+                return True
         s: u64 = sym_find_mem(a, n)
         if s == NONE:
             _unresolved = True
-            _needer = section_name(needer)
+            _needer = all_sections[needer].name
             return _fail("unresolved symbol", a, n)
         _target_addr = sym_addr(s)
         _target_rec = sym_section(s)
@@ -168,11 +183,10 @@ def _target_fits(addend: i64) -> bool:
     # sure; for another cell's, this is the first time we see its section.
     if _target_rec == NONE:
         return True
-    start: u64 = section_addr(_target_rec)
-    if _target_addr < start or _target_addr - start > section_size(_target_rec):
+    start: u64 = all_sections[_target_rec].addr
+    if _target_addr < start or _target_addr - start > all_sections[_target_rec].size:
         return False
-    at: i64 = i64(_target_addr - start) + addend
-    return at >= -RELOC_SLACK and at <= i64(section_size(_target_rec)) + RELOC_SLACK
+    return target_fits(i64(_target_addr - start) + addend, all_sections[_target_rec].size)
 
 
 def _relocate() -> bool:
@@ -215,7 +229,11 @@ def _export(cell: u64, swapping: bool) -> bool:
             a: u64 = symbol_name_addr(k)
             n: u64 = symbol_name_len(k)
             taken: u64 = sym_find_mem(a, n)
-            if taken != NONE and (sym_cell(taken) == cell or swapping):
+            if taken != NONE and sym_cell(taken) != cell and swapping:
+                if not _pend(a, n, placed_addr(shndx) + symbol_value(k), placed_rec(shndx)):
+                    return _fail("symbol table full", a, n)
+                continue
+            if taken != NONE and sym_cell(taken) == cell:
                 continue
             if taken != NONE:
                 return _fail("symbol already defined by another cell", a, n)
@@ -226,13 +244,32 @@ def _export(cell: u64, swapping: bool) -> bool:
     return True
 
 
+def _pend(a: u64, n: u64, addr: u64, rec: u64) -> bool:
+    # Note a staged definition of a name an old cell still holds (once).
+    global _npend
+    for p in range(_npend):
+        if name_equals_mem(_pend_name[p], a, n):
+            return True
+    if _npend >= 512:
+        return False
+    h: u64 = name_add(a, n)
+    if h == 0:
+        return False
+    _pend_name[_npend] = h
+    _pend_addr[_npend] = addr
+    _pend_rec[_npend] = rec
+    _npend += 1
+    return True
+
+
 # ---- the transaction ------------------------------------------------------
 
 def stage_begin() -> None:
     """Start a transaction of cell loads."""
-    global _nstaged, _unresolved
+    global _nstaged, _unresolved, _npend
     _nstaged = 0
     _unresolved = False
+    _npend = 0
     rec_begin()
 
 
@@ -274,11 +311,19 @@ def stage_open(t: u64) -> bool:
     return _reopen(_st_base[t], _st_size[t])
 
 
+def stage_names(t: u64) -> bool:
+    """In a swap, before any staged cell is linked: export staged cell t's
+    public names that are free, and note those its old version still holds,
+    so that each staged cell links to the others' new definitions."""
+    return stage_open(t) and _export(_st_cell[t], True)
+
+
 def stage_link(t: u64, swapping: bool) -> bool:
-    """Export staged cell t's public names that are free, apply its
-    relocations, then map its code read-execute and its read-only data
-    read-only; False (with a reason) if something does not resolve."""
-    if not (stage_open(t) and _export(_st_cell[t], swapping) and _relocate()):
+    """Export staged cell t's public names that are free (a swap has done so
+    with stage_names), apply its relocations, then map its code read-execute
+    and its read-only data read-only; False (with a reason) if something does
+    not resolve."""
+    if not (stage_open(t) and (swapping or _export(_st_cell[t], False)) and _relocate()):
         return False
     if not protect_placed():
         return _fail("no memory for the page tables that protect the cell", 0, 0)

@@ -106,10 +106,18 @@ def _relocation_ok(r: u64, t: u64, e: u64) -> bool:
     if s != SHN_UNDEF and s < SHN_LORESERVE:
         # Defined here: its target lies in (or just around) the symbol's
         # section.  One defined in another cell is checked when it resolves.
-        at: i64 = i64(symbol_value(k)) + a
-        if at < -RELOC_SLACK or at > i64(sh_size(s)) + RELOC_SLACK:
+        if not target_fits(i64(symbol_value(k)) + a, sh_size(s)):
             return _fail("relocation points outside the section of its symbol")
     return True
+
+
+def target_fits(at: i64, size: u64) -> bool:
+    """Does a relocation's target, at bytes from the start of its symbol's section of
+    size bytes, lie in or around that section?  Up to one section's length past either
+    end: an optimised loop addresses an array from its end (the address of
+    xs + sizeof(xs) + k, indexed back with a negative register), which another cell
+    reading a shared array does too."""
+    return at >= -(i64(size) + RELOC_SLACK) and at <= 2 * i64(size) + RELOC_SLACK
 
 
 def _relocations_ok() -> bool:

@@ -43,8 +43,8 @@ _pdpt: u64 = 0
 _pd: Array[u64, 4] = [0] * 4            # one page directory per GiB
 _on: bool = False
 _invlpg_fn: u64 = 0
-_table_frames: u64 = 0                  # frames holding page tables
-_split: u64 = 0                         # 2 MiB pages split into 4 KiB ones
+table_frames: u64 = 0                  # frames holding page tables
+split_pages: u64 = 0                         # 2 MiB pages split into 4 KiB ones
 
 
 def _bits(perm: u64) -> u64:
@@ -63,7 +63,7 @@ def _flush(p: u64) -> None:
 def _leaf(p: u64) -> u64:
     # Address of the 4 KiB entry that maps page p, splitting its 2 MiB page
     # first if it has none; 0 above MAPPED_END or when no frame is left.
-    global _table_frames, _split
+    global table_frames, split_pages
     if p >= MAPPED_END:
         return 0
     pde_at: u64 = _pd[p >> 30] + ((p >> 21) & 511) * 8
@@ -78,8 +78,8 @@ def _leaf(p: u64) -> u64:
             store64(pt + k * 8, (base + k * PAGE) | keep)
         store64(pde_at, pt | _PRESENT | _WRITABLE)   # the leaf entries decide
         _flush(base)
-        _table_frames += 1
-        _split += 1
+        table_frames += 1
+        split_pages += 1
         pde = pt
     return (pde & _ADDR) + ((p >> 12) & 511) * 8
 
@@ -108,7 +108,7 @@ def init() -> bool:
     (boot.s's boot_layout says where each kind starts), unmap page 0 and
     the boot stack's guard page, and switch to them; False (paging stays
     as boot.s left it) if the symbols or the frames are missing."""
-    global _pml4, _pdpt, _on, _invlpg_fn, _table_frames
+    global _pml4, _pdpt, _on, _invlpg_fn, table_frames
     layout: u64 = symbol_address("boot_layout")
     load_cr3: u64 = symbol_address("mmu::load_cr3")
     enable: u64 = symbol_address("mmu::enable_nx_wp")
@@ -123,7 +123,7 @@ def init() -> bool:
             return False
     if _pml4 == 0 or _pdpt == 0:
         return False
-    _table_frames = 6
+    table_frames = 6
     for j in range(4):
         for i in range(512):
             store64(_pd[j] + i * 8, ((j * 512 + i) * HUGE) | _PRESENT | _WRITABLE | _HUGE | _NO_EXEC)
@@ -184,13 +184,3 @@ def perm_of(addr: u64) -> u64:
     return PERM_RO
 
 
-@safe_interface
-def table_frames() -> u64:
-    """Frames that hold page tables."""
-    return _table_frames
-
-
-@safe_interface
-def split_pages() -> u64:
-    """2 MiB pages that were split into 4 KiB pages (where permissions differ)."""
-    return _split

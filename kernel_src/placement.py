@@ -28,7 +28,7 @@ from kernel_src.names import (mem_equal, name_addr, name_len, name_begin, name_a
                               name_append_str, name_end, name_keep)
 from kernel_src.section_table import (NONE, KIND_TEXT, KIND_RODATA, KIND_DATA, KIND_BSS,
                                       REGION_TEXT, REGION_RODATA, REGION_DATA, REGIONS,
-                                      add_section, cell_name, set_cell_region)
+                                      add_section, set_cell_region, all_cells)
 
 _addr: Array[u64, 2048] = [0] * 2048     # params.MAX_STAGED * params.MAX_OBJECT_SECTIONS; 0: not placed
 _rec: Array[u64, 2048] = [0] * 2048      # params.MAX_STAGED * params.MAX_OBJECT_SECTIONS
@@ -114,14 +114,14 @@ def _section_title(cell: u64, i: u64) -> u64:
                 best = k
     name_begin()
     if best == NONE:
-        name_append_mem(name_addr(cell_name(cell)), name_len(cell_name(cell)))
+        name_append_mem(name_addr(all_cells[cell].name), name_len(all_cells[cell].name))
         name_append_str("::")
         name_append_mem(section_name_addr(i), section_name_len(i))
     else:
         a: u64 = symbol_name_addr(best)
         n: u64 = symbol_name_len(best)
         if not _has_colons(a, n):
-            name_append_mem(name_addr(cell_name(cell)), name_len(cell_name(cell)))
+            name_append_mem(name_addr(all_cells[cell].name), name_len(all_cells[cell].name))
             name_append_str("::")
         name_append_mem(a, n)
     return name_keep(name_end())

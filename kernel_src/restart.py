@@ -40,11 +40,11 @@ from theseus_nb.lang.prelude import *
 from kernel_src.params import MAX_RESTARTS
 from kernel_src.serial import write, writeln, write_u64, newline
 from kernel_src.names import name_add_str, name_addr, name_len, name_write
-from kernel_src.section_table import NONE, find_cell, cell_core
-from kernel_src.task_table import (task_count, task_state, task_id, task_name, task_cell,
-                                   task_stack_lo, task_stack_hi, slot_of, RESTARTING, NO_VALUE,
+from kernel_src.section_table import NONE, find_cell, all_cells
+from kernel_src.task_table import (task_name, task_cell, slot_of, tasks, RESTARTING, NO_VALUE,
                                    FAULTED)
-from kernel_src.task import spawn_stack, spawn_error, respawn, finish
+from kernel_src import task_table
+from kernel_src.task import spawn_trusted, spawn_error, respawn, finish
 from kernel_src.restart_table import (make_restartable, pending, take_pending, count_restart,
                                       set_step, step, max_restarts, stack_bytes, forget, restarts,
                                       PLAIN, RELOADED as STEP_RELOADED,
@@ -59,9 +59,9 @@ from kernel_src.irq import irq_off, irq_restore
 _error: str = ""
 
 
-@safe_interface
 def spawn_restartable(spec: str, arg: u64, stack: u64, most: u64) -> u64:
-    """Start CELL::FUNCTION(arg) as spawn_stack() does, restarted after a
+    """Start CELL::FUNCTION(arg) as spawn_trusted() does (any loaded cell's
+    function: the caller is trusted, as the shell's spawn is), restarted after a
     fault up to `most` times before recovery escalates (see the header);
     its id, or 0 (restart_error() says why)."""
     global _error
@@ -71,13 +71,13 @@ def spawn_restartable(spec: str, arg: u64, stack: u64, most: u64) -> u64:
     # Interrupts stay off from the spawn to the mark: a task that faulted
     # at once would otherwise end before it was restartable.
     flags: u64 = irq_off()
-    id: u64 = spawn_stack(spec, arg, stack)
+    id: u64 = spawn_trusted(spec, arg, stack)
     if id == 0:
         irq_restore(flags)
         _error = spawn_error()
         return 0
     slot: u64 = slot_of(id)
-    make_restartable(slot, id, most, task_stack_hi(slot) - task_stack_lo(slot))
+    make_restartable(slot, id, most, tasks[slot].stack_hi - tasks[slot].stack_lo)
     irq_restore(flags)
     return id
 
@@ -95,7 +95,7 @@ def swap_to(cell: u64, addr: u64, size: u64, fresh: bool) -> bool:
     old: u64 = find_cell(cell)
     if old == NONE:
         return refuse("no loaded cell is called", cell) == 0
-    if cell_core(old):
+    if all_cells[old].core:
         return refuse("the nano_core is linked by the host and cannot be reloaded:", cell) == 0
     if not swap_stage(old, name_addr(cell), name_len(cell), addr, size):
         return refuse_loader() == 0
@@ -134,7 +134,7 @@ def _give_up(slot: u64, seq: u64, action: u8) -> None:
     finish(slot, FAULTED, NO_VALUE)       # joiners wake: the task has ended for good
     irq_restore(flags)
     write("recovery: gave up on task ")
-    write_u64(task_id(slot))
+    write_u64(tasks[slot].id)
     write(" (")
     write(task_name(slot))
     write(") after ")
@@ -177,7 +177,7 @@ def _recover(slot: u64) -> None:
         return                  # the common case stays quiet: `faults` has it, and the
                                 # console's bytes are most of a restart's time under TCG
     write("recovery: task ")
-    write_u64(task_id(slot))
+    write_u64(tasks[slot].id)
     write(" (")
     write(task_name(slot))
     write(") ")
@@ -191,9 +191,9 @@ def run_pending(arg: u64) -> u64:
     """Recover every restartable task that waits (the shell calls this, in
     its own task, when it has no line to run); how many were handled."""
     done: u64 = 0
-    for slot in range(task_count()):
+    for slot in range(task_table.high_slot):
         if pending(slot) != 0:
-            if task_state(slot) == RESTARTING:
+            if tasks[slot].state == RESTARTING:
                 _recover(slot)
             else:
                 take_pending(slot)       # it ended some other way meanwhile

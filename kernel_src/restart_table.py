@@ -13,7 +13,7 @@ exact when the shell decides to sleep (task.wait_input checks it).
 # cell: unsafe
 from theseus_nb.lang.prelude import *
 from kernel_src.params import MAX_TASKS
-from kernel_src.task_table import task_id
+from kernel_src.task_table import tasks
 
 PLAIN: u8 = 0            # restarts only
 RELOADED: u8 = 1         # its cell was reloaded from its object
@@ -42,7 +42,7 @@ def make_restartable(slot: u64, id: u64, most: u64, stack_bytes: u64) -> None:
 
 def restartable(slot: u64) -> bool:
     """Does slot hold a task spawned restartable that has not been given up?"""
-    return _live[slot] and _id[slot] == task_id(slot)
+    return _live[slot] and _id[slot] == tasks[slot].id
 
 
 def forget(slot: u64) -> None:
@@ -112,6 +112,6 @@ def stack_bytes(slot: u64) -> u64:
 @safe_interface
 def restarts(slot: u64) -> u64:
     """Restarts of the task in slot so far (0 if it is not restartable, or never was)."""
-    if slot >= MAX_TASKS or _id[slot] == 0 or _id[slot] != task_id(slot):
+    if slot >= MAX_TASKS or _id[slot] == 0 or _id[slot] != tasks[slot].id:
         return 0
     return _restarts[slot]

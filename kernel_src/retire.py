@@ -21,13 +21,11 @@ from theseus_nb.lang.unsafe import load64
 from kernel_src.params import MAX_RETIRED, MAX_RETIRED_RELOCS, MAX_RETIRED_GROUPS
 from kernel_src.heap import free_pages
 from kernel_src.irq import irq_off, irq_restore
-from kernel_src.section_table import (NONE, REGIONS, section_count, section_alive, section_cell,
-                                      section_addr, section_size, cell_region_at, cell_region_size,
-                                      kill_cell, cell_core, reloc_count, reloc_alive, reloc_section,
-                                      reloc_target, reloc_symbol, reloc_offset, reloc_type,
-                                      reloc_addend)
-from kernel_src.task_table import (current, task_count, task_state, task_saved_rip, task_saved_rsp,
-                                   task_stack_hi, FREE, EXITED, FAULTED, RESTARTING)
+from kernel_src.section_table import (NONE, REGIONS, kill_cell, reloc_alive, all_cells, all_relocs,
+                                      all_sections)
+from kernel_src import section_table
+from kernel_src.task_table import current, task_saved_rip, FREE, EXITED, FAULTED, RESTARTING, tasks
+from kernel_src import task_table
 
 # Retired memory, one row a section (counted: the swap report says how many
 # sections are kept or freed) or a region (the pages that are freed, and
@@ -40,19 +38,19 @@ _free_row: u64 = 0                              # no empty row below this
 _group_used: Array[bool, 256] = [False] * 256  # params.MAX_RETIRED_GROUPS
 _reached: Array[bool, 256] = [False] * 256     # params.MAX_RETIRED_GROUPS: reclaim()'s marks
 # Retired relocations: a place in retired code, and the address it points at.
-_rr_place: Array[u64, 4096] = [0] * 4096       # params.MAX_RETIRED_RELOCS; 0: an empty slot
-_rr_type: Array[u32, 4096] = [0] * 4096        # params.MAX_RETIRED_RELOCS
-_rr_addend: Array[i64, 4096] = [0] * 4096      # params.MAX_RETIRED_RELOCS
-_rr_symbol: Array[u64, 4096] = [0] * 4096      # params.MAX_RETIRED_RELOCS: name handle
-_rr_target: Array[u64, 4096] = [0] * 4096      # params.MAX_RETIRED_RELOCS: the symbol's address
+retired_place: Array[u64, 4096] = [0] * 4096       # params.MAX_RETIRED_RELOCS; 0: an empty slot
+retired_type: Array[u32, 4096] = [0] * 4096        # params.MAX_RETIRED_RELOCS
+retired_addend: Array[i64, 4096] = [0] * 4096      # params.MAX_RETIRED_RELOCS
+retired_symbol: Array[u64, 4096] = [0] * 4096      # params.MAX_RETIRED_RELOCS: name handle
+retired_target: Array[u64, 4096] = [0] * 4096      # params.MAX_RETIRED_RELOCS: the symbol's address
 _rr_group: Array[u64, 4096] = [0] * 4096       # params.MAX_RETIRED_RELOCS
 
 
 def kept_relocation(r: u64, c: u64) -> bool:
     """Is relocation record r one cell c keeps when it retires: it names a
     public symbol of a cell that may be swapped later (not the nano_core)?"""
-    return reloc_alive(r) and section_cell(reloc_section(r)) == c and reloc_symbol(r) != 0 \
-        and not cell_core(section_cell(reloc_target(r)))
+    return reloc_alive(r) and all_sections[all_relocs[r].section].cell == c and all_relocs[r].symbol != 0 \
+        and not all_cells[all_sections[all_relocs[r].target].cell].core
 
 
 def room_for(rows: u64, relocs: u64, groups: u64) -> bool:
@@ -63,7 +61,7 @@ def room_for(rows: u64, relocs: u64, groups: u64) -> bool:
             free_rows += 1
     free_relocs: u64 = 0
     for k in range(MAX_RETIRED_RELOCS):
-        if _rr_place[k] == 0:
+        if retired_place[k] == 0:
             free_relocs += 1
     free_groups: u64 = 0
     for g in range(MAX_RETIRED_GROUPS):
@@ -75,11 +73,11 @@ def room_for(rows: u64, relocs: u64, groups: u64) -> bool:
 def rows_of(c: u64) -> u64:
     """How many retired rows cell c would take: its sections and regions."""
     n: u64 = 0
-    for s in range(section_count()):
-        if section_alive(s) and section_cell(s) == c:
+    for s in range(section_table.n_sections):
+        if all_sections[s].alive and all_sections[s].cell == c:
             n += 1
     for r in range(REGIONS):
-        if cell_region_at(c, r) != 0:
+        if all_cells[c].region_at[r] != 0:
             n += 1
     return n
 
@@ -87,7 +85,7 @@ def rows_of(c: u64) -> u64:
 def relocations_of(c: u64) -> u64:
     """How many retired relocation slots cell c would take."""
     n: u64 = 0
-    for r in range(reloc_count()):
+    for r in range(section_table.n_relocs):
         if kept_relocation(r, c):
             n += 1
     return n
@@ -105,12 +103,12 @@ def new_group() -> u64:
 def retire_relocation(r: u64, g: u64, target: u64) -> None:
     """Keep relocation record r in group g; it points at address target."""
     for k in range(MAX_RETIRED_RELOCS):
-        if _rr_place[k] == 0:
-            _rr_place[k] = section_addr(reloc_section(r)) + reloc_offset(r)
-            _rr_type[k] = reloc_type(r)
-            _rr_addend[k] = reloc_addend(r)
-            _rr_symbol[k] = reloc_symbol(r)
-            _rr_target[k] = target
+        if retired_place[k] == 0:
+            retired_place[k] = all_sections[all_relocs[r].section].addr + all_relocs[r].offset
+            retired_type[k] = all_relocs[r].rtype
+            retired_addend[k] = all_relocs[r].addend
+            retired_symbol[k] = all_relocs[r].symbol
+            retired_target[k] = target
             _rr_group[k] = g
             return
 
@@ -130,13 +128,13 @@ def retire_cell(c: u64, g: u64) -> u64:
     """Move cell c's sections and regions to group g and kill its records;
     how many sections."""
     n: u64 = 0
-    for s in range(section_count()):
-        if section_alive(s) and section_cell(s) == c:
-            _add(section_addr(s), section_size(s), False, g)
+    for s in range(section_table.n_sections):
+        if all_sections[s].alive and all_sections[s].cell == c:
+            _add(all_sections[s].addr, all_sections[s].size, False, g)
             n += 1
     for r in range(REGIONS):
-        if cell_region_at(c, r) != 0:
-            _add(cell_region_at(c, r), cell_region_size(c, r), True, g)
+        if all_cells[c].region_at[r] != 0:
+            _add(all_cells[c].region_at[r], all_cells[c].region_size[r], True, g)
     kill_cell(c)
     return n
 
@@ -150,37 +148,12 @@ def retired_reloc_count() -> u64:
 
 def retired_reloc_alive(k: u64) -> bool:
     """Is slot k a kept relocation?"""
-    return _rr_place[k] != 0
-
-
-def retired_reloc_place(k: u64) -> u64:
-    """The address relocation k patches."""
-    return _rr_place[k]
-
-
-def retired_reloc_type(k: u64) -> u32:
-    """Its ELF type."""
-    return _rr_type[k]
-
-
-def retired_reloc_addend(k: u64) -> i64:
-    """Its addend."""
-    return _rr_addend[k]
-
-
-def retired_reloc_symbol(k: u64) -> u64:
-    """Name handle of the public symbol it uses."""
-    return _rr_symbol[k]
-
-
-def retired_reloc_target(k: u64) -> u64:
-    """The address of the version of that symbol it points at now."""
-    return _rr_target[k]
+    return retired_place[k] != 0
 
 
 def retarget_retired(k: u64, target: u64) -> None:
     """Relocation k now points at a new version of its symbol, at target."""
-    _rr_target[k] = target
+    retired_target[k] = target
 
 
 # ---- freeing what nothing reaches ------------------------------------------------
@@ -221,15 +194,15 @@ def _task_inside(g: u64) -> bool:
     # resume address or any word on its stack (a conservative scan: a stale
     # word only delays the free).
     _gather(g)
-    for i in range(task_count()):
-        st: u8 = task_state(i)
+    for i in range(task_table.high_slot):
+        st: u8 = tasks[i].state
         if i == current() or st == FREE or st == EXITED or st == FAULTED or st == RESTARTING:
             continue
         if _points_into(task_saved_rip(i)):
             return True
-        p: u64 = task_saved_rsp(i)
+        p: u64 = tasks[i].rsp
         if p != 0:
-            while p + 8 <= task_stack_hi(i):
+            while p + 8 <= tasks[i].stack_hi:
                 if _points_into(load64(p)):
                     return True
                 p += 8
@@ -256,8 +229,8 @@ def _free_group(g: u64) -> u64:
                 freed += 1
             _ret_addr[k] = 0
     for k in range(MAX_RETIRED_RELOCS):
-        if _rr_place[k] != 0 and _rr_group[k] == g:
-            _rr_place[k] = 0
+        if retired_place[k] != 0 and _rr_group[k] == g:
+            retired_place[k] = 0
     _group_used[g] = False
     _free_row = 0
     return freed
@@ -278,8 +251,8 @@ def reclaim() -> u64:
     while progress:
         progress = False
         for k in range(MAX_RETIRED_RELOCS):
-            if _rr_place[k] != 0 and _reached[_rr_group[k]]:
-                t: u64 = _group_at(_rr_target[k])
+            if retired_place[k] != 0 and _reached[_rr_group[k]]:
+                t: u64 = _group_at(retired_target[k])
                 if t != NONE and not _reached[t]:
                     _reached[t] = True
                     progress = True

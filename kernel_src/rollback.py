@@ -18,7 +18,7 @@ from kernel_src.params import MAX_BLOBS
 from kernel_src.serial import write, writeln, write_u64, newline
 from kernel_src.shell import arg, argc
 from kernel_src.clock import cycles, to_us
-from kernel_src.heap import in_use
+from kernel_src import heap
 from kernel_src.names import name_write
 from kernel_src.section_table import NONE, find_cell
 from kernel_src.swap import split_at_equals, part_name, find_source, source_addr, source_size, source_blob
@@ -91,5 +91,5 @@ def main(arg_: u64) -> u64:
     _kv("retired", retired())
     _kv("cycles", took)
     _kv("us", to_us(took))
-    _kv("heap", in_use())
+    _kv("heap", heap.in_use)
     return 0

@@ -9,8 +9,8 @@ a refused load's) is marked dead and its slot is used again, so the kernel
 can swap cells forever without running out.  Indices of live records never
 change.  Loads are transactions: rec_begin() ... rec_rollback() kills every
 record of the cells created since, so a refused cell leaves no trace.
-(Longer than most cells for one reason: the cell language has no public
-globals, so every field other cells read has a one-line reader here.)
+Other cells read the tables directly (all_cells[c].name, section_table.n_relocs),
+as xv6's procdump reads p->pid; only the functions here write them.
 """
 from theseus_nb.lang.prelude import *
 from kernel_src.params import MAX_CELLS, MAX_SECTIONS, MAX_DEPS, MAX_RELOCS, MAX_TXN_CELLS
@@ -43,7 +43,7 @@ class Cell:
 @struct
 class Section:
     name: u64        # qualified name handle: "cell::symbol"
-    cell: u64        # index into _cells
+    cell: u64        # index into all_cells
     kind: u8
     addr: u64
     size: u64
@@ -67,16 +67,16 @@ class Reloc:
     symbol: u64      # name handle of the global it was resolved by, or 0
 
 
-_cells: Array[Cell, 128] = [Cell() for _ in range(128)]                # params.MAX_CELLS
-_sections: Array[Section, 4096] = [Section() for _ in range(4096)]     # params.MAX_SECTIONS
-_deps: Array[Dep, 16384] = [Dep() for _ in range(16384)]               # params.MAX_DEPS
-_relocs: Array[Reloc, 16384] = [Reloc() for _ in range(16384)]         # params.MAX_RELOCS
+all_cells: Array[Cell, 128] = [Cell() for _ in range(128)]                # params.MAX_CELLS
+all_sections: Array[Section, 4096] = [Section() for _ in range(4096)]     # params.MAX_SECTIONS
+all_deps: Array[Dep, 16384] = [Dep() for _ in range(16384)]               # params.MAX_DEPS
+all_relocs: Array[Reloc, 16384] = [Reloc() for _ in range(16384)]         # params.MAX_RELOCS
 # High-water marks (iterate up to these, skipping dead records) and how
 # many dead records lie below them (when 0, a new record is appended).
-_ncells: u64 = 0
-_nsections: u64 = 0
-_ndeps: u64 = 0
-_nrelocs: u64 = 0
+n_cells: u64 = 0
+n_sections: u64 = 0
+n_deps: u64 = 0
+n_relocs: u64 = 0
 _dead_sections: u64 = 0
 _dead_deps: u64 = 0
 _dead_relocs: u64 = 0
@@ -111,24 +111,24 @@ def rec_rollback() -> None:
 
 def add_cell(name: u64, core: bool) -> u64:
     """Record a cell; its index, or NONE when the table is full."""
-    global _ncells, _ntxn
-    c: u64 = _ncells
-    for k in range(_ncells):
-        if not _cells[k].alive:
+    global n_cells, _ntxn
+    c: u64 = n_cells
+    for k in range(n_cells):
+        if not all_cells[k].alive:
             c = k
             break
     if c >= MAX_CELLS or (_in_txn and _ntxn >= MAX_TXN_CELLS):
         return NONE
-    if c == _ncells:
-        _ncells += 1
-    _cells[c].name = name
-    _cells[c].sections = 0
-    _cells[c].bytes = 0
-    _cells[c].core = core
-    _cells[c].alive = True
+    if c == n_cells:
+        n_cells += 1
+    all_cells[c].name = name
+    all_cells[c].sections = 0
+    all_cells[c].bytes = 0
+    all_cells[c].core = core
+    all_cells[c].alive = True
     for r in range(REGIONS):
-        _cells[c].region_at[r] = 0
-        _cells[c].region_size[r] = 0
+        all_cells[c].region_at[r] = 0
+        all_cells[c].region_size[r] = 0
     if _in_txn:
         _txn[_ntxn] = c
         _ntxn += 1
@@ -137,74 +137,74 @@ def add_cell(name: u64, core: bool) -> u64:
 
 def add_section(name: u64, cell: u64, kind: u8, addr: u64, size: u64) -> u64:
     """Record a loaded section of a cell; its index, or NONE when full."""
-    global _nsections, _dead_sections
-    s: u64 = _nsections
+    global n_sections, _dead_sections
+    s: u64 = n_sections
     if _dead_sections > 0:
-        for k in range(_nsections):
-            if not _sections[k].alive:
+        for k in range(n_sections):
+            if not all_sections[k].alive:
                 s = k
                 _dead_sections -= 1
                 break
     if s >= MAX_SECTIONS:
         return NONE
-    if s == _nsections:
-        _nsections += 1
-    _sections[s].name = name
-    _sections[s].cell = cell
-    _sections[s].kind = kind
-    _sections[s].addr = addr
-    _sections[s].size = size
-    _sections[s].alive = True
-    _cells[cell].sections += 1
-    _cells[cell].bytes += size
+    if s == n_sections:
+        n_sections += 1
+    all_sections[s].name = name
+    all_sections[s].cell = cell
+    all_sections[s].kind = kind
+    all_sections[s].addr = addr
+    all_sections[s].size = size
+    all_sections[s].alive = True
+    all_cells[cell].sections += 1
+    all_cells[cell].bytes += size
     return s
 
 
 def add_dep(src: u64, dst: u64, n: u64) -> bool:
     """Record that section src depends on section dst (n more relocations)."""
-    global _ndeps, _dead_deps
+    global n_deps, _dead_deps
     if src == dst:
         return True
     free: u64 = NONE
-    for d in range(_ndeps):
-        if _deps[d].count == 0:
+    for d in range(n_deps):
+        if all_deps[d].count == 0:
             free = d
-        elif _deps[d].src == src and _deps[d].dst == dst:
-            _deps[d].count += n
+        elif all_deps[d].src == src and all_deps[d].dst == dst:
+            all_deps[d].count += n
             return True
     if free == NONE:
-        if _ndeps >= MAX_DEPS:
+        if n_deps >= MAX_DEPS:
             return False
-        free = _ndeps
-        _ndeps += 1
+        free = n_deps
+        n_deps += 1
     else:
         _dead_deps -= 1
-    _deps[free].src = src
-    _deps[free].dst = dst
-    _deps[free].count = n
+    all_deps[free].src = src
+    all_deps[free].dst = dst
+    all_deps[free].count = n
     return True
 
 
 def add_reloc(section: u64, offset: u64, rtype: u32, addend: i64, target: u64, symbol: u64) -> bool:
     """Keep an applied relocation (for hot swap); False when the table is full."""
-    global _nrelocs, _dead_relocs
-    r: u64 = _nrelocs
+    global n_relocs, _dead_relocs
+    r: u64 = n_relocs
     if _dead_relocs > 0:
-        for k in range(_nrelocs):
-            if _relocs[k].section == NONE:
+        for k in range(n_relocs):
+            if all_relocs[k].section == NONE:
                 r = k
                 _dead_relocs -= 1
                 break
     if r >= MAX_RELOCS:
         return False
-    if r == _nrelocs:
-        _nrelocs += 1
-    _relocs[r].section = section
-    _relocs[r].offset = offset
-    _relocs[r].rtype = rtype
-    _relocs[r].addend = addend
-    _relocs[r].target = target
-    _relocs[r].symbol = symbol
+    if r == n_relocs:
+        n_relocs += 1
+    all_relocs[r].section = section
+    all_relocs[r].offset = offset
+    all_relocs[r].rtype = rtype
+    all_relocs[r].addend = addend
+    all_relocs[r].target = target
+    all_relocs[r].symbol = symbol
     return True
 
 
@@ -212,33 +212,33 @@ def kill_cell(c: u64) -> None:
     """Kill cell c and every record of its sections: their relocations and
     the dependencies from or to them."""
     global _dead_sections, _dead_deps, _dead_relocs
-    for r in range(_nrelocs):
-        if _relocs[r].section != NONE and _sections[_relocs[r].section].cell == c:
-            _relocs[r].section = NONE
+    for r in range(n_relocs):
+        if all_relocs[r].section != NONE and all_sections[all_relocs[r].section].cell == c:
+            all_relocs[r].section = NONE
             _dead_relocs += 1
-    for d in range(_ndeps):
-        if _deps[d].count != 0 and (_sections[_deps[d].src].cell == c
-                                    or _sections[_deps[d].dst].cell == c):
-            _deps[d].count = 0
+    for d in range(n_deps):
+        if all_deps[d].count != 0 and (all_sections[all_deps[d].src].cell == c
+                                    or all_sections[all_deps[d].dst].cell == c):
+            all_deps[d].count = 0
             _dead_deps += 1
-    for s in range(_nsections):
-        if _sections[s].alive and _sections[s].cell == c:
-            _sections[s].alive = False
+    for s in range(n_sections):
+        if all_sections[s].alive and all_sections[s].cell == c:
+            all_sections[s].alive = False
             _dead_sections += 1
-    _cells[c].alive = False
+    all_cells[c].alive = False
 
 
 def redirect(old: u64, new: u64) -> None:
     """Dependencies and relocations that pointed at section old now point at new."""
     global _dead_deps
-    for r in range(_nrelocs):
-        if _relocs[r].section != NONE and _relocs[r].target == old:
-            _relocs[r].target = new
-    for d in range(_ndeps):
-        if _deps[d].count != 0 and _deps[d].dst == old:
-            n: u64 = _deps[d].count
-            src: u64 = _deps[d].src
-            _deps[d].count = 0
+    for r in range(n_relocs):
+        if all_relocs[r].section != NONE and all_relocs[r].target == old:
+            all_relocs[r].target = new
+    for d in range(n_deps):
+        if all_deps[d].count != 0 and all_deps[d].dst == old:
+            n: u64 = all_deps[d].count
+            src: u64 = all_deps[d].src
+            all_deps[d].count = 0
             _dead_deps += 1
             add_dep(src, new, n)
 
@@ -246,10 +246,10 @@ def redirect(old: u64, new: u64) -> None:
 def move_dep(src: u64, old: u64, new: u64) -> None:
     """One relocation of section src moved from pointing at old to new."""
     global _dead_deps
-    for d in range(_ndeps):
-        if _deps[d].count != 0 and _deps[d].src == src and _deps[d].dst == old:
-            _deps[d].count -= 1
-            if _deps[d].count == 0:
+    for d in range(n_deps):
+        if all_deps[d].count != 0 and all_deps[d].src == src and all_deps[d].dst == old:
+            all_deps[d].count -= 1
+            if all_deps[d].count == 0:
                 _dead_deps += 1
             break
     add_dep(src, new, 1)
@@ -257,167 +257,37 @@ def move_dep(src: u64, old: u64, new: u64) -> None:
 
 def reloc_retarget(r: u64, new: u64) -> None:
     """Relocation r now points into section new."""
-    _relocs[r].target = new
-
-
-def cell_count() -> u64:
-    """Upper bound of cell indices (check cell_alive)."""
-    return _ncells
-
-
-def section_count() -> u64:
-    """Upper bound of section indices (check section_alive)."""
-    return _nsections
-
-
-def dep_count() -> u64:
-    """Upper bound of dependency indices (check dep_alive)."""
-    return _ndeps
-
-
-def reloc_count() -> u64:
-    """Upper bound of relocation indices (check reloc_alive)."""
-    return _nrelocs
-
-
-def cell_alive(c: u64) -> bool:
-    """Is cell c loaded?"""
-    return _cells[c].alive
-
-
-def section_alive(s: u64) -> bool:
-    """Is section s loaded?"""
-    return _sections[s].alive
+    all_relocs[r].target = new
 
 
 def dep_alive(d: u64) -> bool:
     """Is dependency record d in use?"""
-    return _deps[d].count != 0
+    return all_deps[d].count != 0
 
 
 def reloc_alive(r: u64) -> bool:
     """Is relocation record r in use?"""
-    return _relocs[r].section != NONE
-
-
-def cell_name(c: u64) -> u64:
-    """Name handle of cell c."""
-    return _cells[c].name
-
-
-def cell_sections(c: u64) -> u64:
-    """How many sections cell c has."""
-    return _cells[c].sections
-
-
-def cell_bytes(c: u64) -> u64:
-    """Bytes of cell c's sections."""
-    return _cells[c].bytes
+    return all_relocs[r].section != NONE
 
 
 def set_cell_region(c: u64, r: u64, addr: u64, size: u64) -> None:
     """Cell c's region r (REGION_TEXT...) is [addr, addr + size)."""
-    _cells[c].region_at[r] = addr
-    _cells[c].region_size[r] = size
-
-
-def cell_region_at(c: u64, r: u64) -> u64:
-    """Where cell c's region r starts (0: it has none)."""
-    return _cells[c].region_at[r]
-
-
-def cell_region_size(c: u64, r: u64) -> u64:
-    """How many bytes cell c's region r holds."""
-    return _cells[c].region_size[r]
-
-
-def cell_core(c: u64) -> bool:
-    """Is cell c part of the nano_core?"""
-    return _cells[c].core
+    all_cells[c].region_at[r] = addr
+    all_cells[c].region_size[r] = size
 
 
 def find_cell(name: u64) -> u64:
     """Index of the live cell with this (kept) name handle, or NONE."""
-    for c in range(_ncells):
-        if _cells[c].alive and _cells[c].name == name:
+    for c in range(n_cells):
+        if all_cells[c].alive and all_cells[c].name == name:
             return c
     return NONE
 
 
-def section_name(s: u64) -> u64:
-    """Qualified name handle of section s."""
-    return _sections[s].name
-
-
-def section_cell(s: u64) -> u64:
-    """Cell index of section s."""
-    return _sections[s].cell
-
-
-def section_kind(s: u64) -> u8:
-    """Kind of section s (KIND_TEXT...)."""
-    return _sections[s].kind
-
-
-def section_addr(s: u64) -> u64:
-    """Load address of section s."""
-    return _sections[s].addr
-
-
-def section_size(s: u64) -> u64:
-    """Size of section s."""
-    return _sections[s].size
-
-
-def dep_src(d: u64) -> u64:
-    """The depending section of dependency d."""
-    return _deps[d].src
-
-
-def dep_dst(d: u64) -> u64:
-    """The section dependency d points to."""
-    return _deps[d].dst
-
-
-def dep_weight(d: u64) -> u64:
-    """How many relocations make dependency d."""
-    return _deps[d].count
-
-
-def reloc_section(r: u64) -> u64:
-    """Section patched by relocation r."""
-    return _relocs[r].section
-
-
-def reloc_offset(r: u64) -> u64:
-    """Offset of relocation r in its section."""
-    return _relocs[r].offset
-
-
-def reloc_type(r: u64) -> u32:
-    """ELF type of relocation r."""
-    return _relocs[r].rtype
-
-
-def reloc_addend(r: u64) -> i64:
-    """Addend of relocation r."""
-    return _relocs[r].addend
-
-
-def reloc_target(r: u64) -> u64:
-    """Section relocation r points into."""
-    return _relocs[r].target
-
-
-def reloc_symbol(r: u64) -> u64:
-    """Name handle of the global relocation r was resolved by (0: local)."""
-    return _relocs[r].symbol
-
-
 def section_at(addr: u64) -> u64:
     """The live section containing addr, or NONE (names a faulting function)."""
-    for s in range(_nsections):
-        if _sections[s].alive and _sections[s].addr <= addr \
-                and addr < _sections[s].addr + _sections[s].size:
+    for s in range(n_sections):
+        if all_sections[s].alive and all_sections[s].addr <= addr \
+                and addr < all_sections[s].addr + all_sections[s].size:
             return s
     return NONE

@@ -14,9 +14,9 @@ from kernel_src.params import MAX_SWAP, MAX_BLOBS
 from kernel_src.serial import write, writeln, write_u64, newline
 from kernel_src.shell import arg, argc
 from kernel_src.clock import cycles, to_us
-from kernel_src.heap import in_use
+from kernel_src import heap
 from kernel_src.names import name_valid, name_addr, name_len, name_write, name_begin, name_append_byte, name_end, name_keep
-from kernel_src.section_table import NONE, find_cell, cell_core, cell_name
+from kernel_src.section_table import NONE, find_cell, all_cells
 from kernel_src.loader import staged_cell, load_object
 from kernel_src.swap_cells import (swap_begin, swap_stage, swap_commit, refuse, refuse_loader,
                                    rewritten, retired_rewritten, freed)
@@ -136,7 +136,7 @@ def _stage_all(count: u64) -> u64:
         old: u64 = find_cell(name)
         if old == NONE:
             return refuse("no loaded cell is called", name)
-        if cell_core(old):
+        if all_cells[old].core:
             return refuse("the nano_core is linked by the host and cannot be swapped:", name)
         if not find_source(source):
             return refuse("no upload or archive entry is called", source)
@@ -175,7 +175,7 @@ def main(arg_: u64) -> u64:
     took: u64 = cycles() - start
     for j in range(count):
         write("swapped ")
-        name_write(cell_name(staged_cell(j)))
+        name_write(all_cells[staged_cell(j)].name)
         newline()
     _kv("rewritten", rewritten())
     _kv("retired_rewritten", retired_rewritten())
@@ -183,5 +183,5 @@ def main(arg_: u64) -> u64:
     _kv("retired", retired())
     _kv("cycles", took)
     _kv("us", to_us(took))
-    _kv("heap", in_use())
+    _kv("heap", heap.in_use)
     return 0

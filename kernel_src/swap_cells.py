@@ -39,13 +39,12 @@ from theseus_nb.lang.unsafe import load8, store8
 from kernel_src.params import MAX_SWAP
 from kernel_src.serial import write, writeln, newline, put
 from kernel_src.names import name_addr, name_len, name_write
-from kernel_src.section_table import (NONE, section_cell, section_addr, section_size,
-                                      section_name, reloc_count, reloc_alive, reloc_section,
-                                      reloc_target, reloc_symbol, reloc_offset, reloc_type,
-                                      reloc_addend, reloc_retarget, move_dep)
+from kernel_src.section_table import (NONE, reloc_alive, reloc_retarget, move_dep, KIND_TEXT,
+                                      all_cells, all_relocs, all_sections)
+from kernel_src import section_table
 from kernel_src.namespace import (sym_find, sym_find_mem, sym_cell, sym_sig, sym_addr,
                                   sym_section, sym_name, sym_remove_cell)
-from kernel_src.loader import (stage_begin, stage, stage_open, stage_link, stage_export,
+from kernel_src.loader import (stage_begin, stage, stage_open, stage_names, stage_link, stage_export,
                                stage_rollback, stage_commit, staged_cell, reason, detail)
 from kernel_src.placement import (exports, global_count, global_at, global_name_addr,
                                   global_name_len, global_addr, global_section, global_is_data,
@@ -55,10 +54,9 @@ from kernel_src.reloc import patch, width
 from kernel_src.paging import PERM_RW, perm_of, protect
 from kernel_src.irq import irq_off, irq_restore
 from kernel_src.retire import (room_for, rows_of, relocations_of, new_group, kept_relocation,
-                                retire_relocation, retire_cell, reclaim, retired_reloc_count,
-                                retired_reloc_alive, retired_reloc_place, retired_reloc_type,
-                                retired_reloc_addend, retired_reloc_symbol, retired_reloc_target,
-                                retarget_retired)
+                               retire_relocation, retire_cell, reclaim, retired_reloc_count,
+                               retired_reloc_alive, retarget_retired, retired_addend,
+                               retired_place, retired_symbol, retired_target, retired_type)
 
 _old: Array[u64, 8] = [0] * 8         # params.MAX_SWAP: the cells being replaced
 _group: Array[u64, 8] = [0] * 8       # params.MAX_SWAP: the retired group each one becomes
@@ -124,33 +122,64 @@ def _old_index(c: u64) -> u64:
 def _check_users() -> u64:
     # Every relocation into an old cell from a cell that stays must find
     # its symbol, with the same signature, in the new version.
-    for r in range(reloc_count()):
+    for r in range(section_table.n_relocs):
         if not reloc_alive(r):
             continue
-        j: u64 = _old_index(section_cell(reloc_target(r)))
-        if j == NONE or _is_old(section_cell(reloc_section(r))):
+        j: u64 = _old_index(all_sections[all_relocs[r].target].cell)
+        if j == NONE or _is_old(all_sections[all_relocs[r].section].cell):
             continue
-        sym: u64 = reloc_symbol(r)
+        sym: u64 = all_relocs[r].symbol
         if not stage_open(j):
             return refuse_loader()
         if sym == 0 or not exports(name_addr(sym), name_len(sym)):
             write("refused: the new version removes '")
             name_write(sym)
             write("', which '")
-            name_write(section_name(reloc_section(r)))
+            name_write(all_sections[all_relocs[r].section].name)
             writeln("' still uses")
             stage_rollback()
             return 1
         old_sig: u64 = sym_sig(sym_find(sym))
         if old_sig != 0 and sig_in_object(name_addr(sym), name_len(sym)) != old_sig:
-            write("refused: the new version changes the signature of '")
+            code: bool = all_sections[all_relocs[r].target].kind == KIND_TEXT
+            if code:
+                write("refused: the new version changes the signature of '")
+            else:
+                write("refused: the new version changes the type or layout of '")
             name_write(sym)
             write("', which '")
-            name_write(section_name(reloc_section(r)))
-            writeln("' still calls with the old one")
+            name_write(all_sections[all_relocs[r].section].name)
+            if code:
+                write("' still calls with the old one; swap every cell that calls it")
+            else:
+                write("' still reads with the old one; swap every cell that reads it")
+            write(" in the same transaction:")
+            _write_users(sym)
+            newline()
             stage_rollback()
             return 1
     return 0
+
+
+def _write_users(sym: u64) -> None:
+    # " cell1 cell2 ...": each cell that stays and has a relocation to sym, once.
+    seen: Array[u64, 16] = [NONE] * 16
+    n: u64 = 0
+    for r in range(section_table.n_relocs):
+        if not reloc_alive(r) or all_relocs[r].symbol != sym:
+            continue
+        c: u64 = all_sections[all_relocs[r].section].cell
+        if _is_old(c) or _old_index(all_sections[all_relocs[r].target].cell) == NONE:
+            continue
+        known: bool = False
+        for k in range(n):
+            if seen[k] == c:
+                known = True
+        if not known and n < 16:
+            seen[n] = c
+            n += 1
+            write(" ")
+            name_write(all_cells[c].name)
 
 
 def _check_clashes() -> u64:
@@ -180,9 +209,9 @@ def _carry_state() -> None:
                 a: u64 = global_name_addr(k)
                 n: u64 = global_name_len(k)
                 s: u64 = sym_find_mem(a, n)
-                size: u64 = section_size(global_section(k))
+                size: u64 = all_sections[global_section(k)].size
                 if not _fresh and s != NONE and sym_cell(s) == _old[j] \
-                        and sym_sig(s) == sig_in_object(a, n) and section_size(sym_section(s)) == size:
+                        and sym_sig(s) == sig_in_object(a, n) and all_sections[sym_section(s)].size == size:
                     src: u64 = sym_addr(s)
                     dst: u64 = global_addr(k)
                     for i in range(size):
@@ -198,15 +227,15 @@ def _carry_state() -> None:
 def _rewrite() -> u64:
     # Point every relocation into an old section at the new one, by symbol.
     rewritten: u64 = 0
-    for r in range(reloc_count()):
+    for r in range(section_table.n_relocs):
         if not reloc_alive(r):
             continue
-        if not _is_old(section_cell(reloc_target(r))) or _is_old(section_cell(reloc_section(r))):
+        if not _is_old(all_sections[all_relocs[r].target].cell) or _is_old(all_sections[all_relocs[r].section].cell):
             continue
-        s: u64 = sym_find(reloc_symbol(r))
-        place: u64 = section_addr(reloc_section(r)) + reloc_offset(r)
-        _patch_live(place, reloc_type(r), sym_addr(s), reloc_addend(r))
-        move_dep(reloc_section(r), reloc_target(r), sym_section(s))
+        s: u64 = sym_find(all_relocs[r].symbol)
+        place: u64 = all_sections[all_relocs[r].section].addr + all_relocs[r].offset
+        _patch_live(place, all_relocs[r].rtype, sym_addr(s), all_relocs[r].addend)
+        move_dep(all_relocs[r].section, all_relocs[r].target, sym_section(s))
         reloc_retarget(r, sym_section(s))
         rewritten += 1
     return rewritten
@@ -232,10 +261,10 @@ def _keep_old_relocations() -> None:
     # go to its retired group, with the address they point at now.
     for j in range(_count):
         _group[j] = new_group()
-        for r in range(reloc_count()):
+        for r in range(section_table.n_relocs):
             if kept_relocation(r, _old[j]):
-                s: u64 = sym_find(reloc_symbol(r))
-                target: u64 = section_addr(reloc_target(r))
+                s: u64 = sym_find(all_relocs[r].symbol)
+                target: u64 = all_sections[all_relocs[r].target].addr
                 if s != NONE:
                     target = sym_addr(s)
                 retire_relocation(r, _group[j], target)
@@ -251,17 +280,17 @@ def _redirect_retired() -> u64:
     for k in range(retired_reloc_count()):
         if not retired_reloc_alive(k):
             continue
-        sym: u64 = retired_reloc_symbol(k)
+        sym: u64 = retired_symbol[k]
         old: u64 = sym_find(sym)
-        if old == NONE or sym_addr(old) != retired_reloc_target(k) or sym_sig(old) == 0:
+        if old == NONE or sym_addr(old) != retired_target[k] or sym_sig(old) == 0:
             continue
         j: u64 = _old_index(sym_cell(old))
         if j == NONE or not stage_open(j):
             continue
         g: u64 = object_global(name_addr(sym), name_len(sym))
         if g != 0 and sig_in_object(name_addr(sym), name_len(sym)) == sym_sig(old):
-            if len(_patch_live(retired_reloc_place(k), retired_reloc_type(k), global_addr(g),
-                               retired_reloc_addend(k))) == 0:
+            if len(_patch_live(retired_place[k], retired_type[k], global_addr(g),
+                               retired_addend[k])) == 0:
                 retarget_retired(k, global_addr(g))
                 n += 1
     return n
@@ -297,6 +326,9 @@ def swap_commit() -> u64:
     """Link the staged cells, check them, and commit (see the design note);
     0 when swapped, else 1 with the refusal printed and nothing changed."""
     global _rewritten, _in_old_code, _freed
+    for j in range(_count):
+        if not stage_names(j):
+            return refuse_loader()
     for j in range(_count):
         if not stage_link(j, True):
             return refuse_loader()

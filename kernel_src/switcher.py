@@ -5,7 +5,7 @@ its own stack (see interrupts.s).  schedule(frame) records the current
 task's frame, asks the policy cell which slot runs next (looked up by name
 on every pick, so swapping the policy cell takes effect at once), and
 returns that slot's frame: the stub then pops it, which is the switch.
-Called by the timer (every tick, through preempt), by a yield (int $0x81),
+Called by the timer (every tick, through preempt), by a yield (vector 0x81),
 by the console interrupt and after a task faults; the table it reads and
 writes is task_table's.
 
@@ -23,14 +23,15 @@ that was in progress; the handler frames the policy ran in are abandoned
 from theseus_nb.lang.prelude import *
 from theseus_nb.lang.unsafe import addr_of, call_addr, make_str, sti, cli
 from kernel_src.params import SPEC_MAX, CAUSE_MAX, POLICY_TICKS
-from kernel_src.namespace import sym_find_mem, sym_addr, NONE
-from kernel_src.call_by_name import find_function, still_callable, lookup_error, signature_hash
+from kernel_src.namespace import sym_find_mem, sym_addr, sym_sig, NONE
+from kernel_src.call_by_name import find_function, still_callable, lookup_error
 from kernel_src.clock import ticks
 from kernel_src.irq import irq_off, irq_restore
+from kernel_src.fpu import switch_to as fpu_switch_to
 from kernel_src.task_table import (RUNNABLE, RUNNING, BLOCKED, SLEEPING, NO_TASK, IDLE, INPUT_KEY,
-                                   started, current, task_count, task_state, task_wait_key,
-                                   task_saved_rsp, set_state, set_current, set_saved_rsp,
-                                   charge_tick, wake_sleepers)
+                                   started, current, set_state, set_current, set_saved_rsp,
+                                   charge_tick, wake_sleepers, tasks)
+from kernel_src import task_table
 
 _policy: Array[u8, 64] = [0] * 64     # params.SPEC_MAX: "<policy cell>::pick_next"
 _policy_len: u64 = 0                  # 0: the built-in round robin
@@ -67,14 +68,15 @@ def set_policy(cell: str) -> bool:
     tail: str = "::pick_next"
     for i in range(11):
         _asked[n + i] = u8(ord(tail[i]))
-    if find_function(addr_of(_asked), n + 11, "u64", "u64", "a scheduling policy", True) == NONE:
+    found: u64 = find_function(addr_of(_asked), n + 11, "u64", "u64", "a scheduling policy", True)
+    if found == NONE:
         _error = lookup_error()
         return False
     flags: u64 = irq_off()
     for i in range(n + 11):
         _policy[i] = _asked[i]
     _policy_len = n + 11
-    _policy_sig = signature_hash(addr_of(_asked) + n + 2, 9, "u64", "u64")
+    _policy_sig = sym_sig(found)      # as the compiler wrote it (an unsafe cell's has "@unsafe")
     _fault_len = 0
     irq_restore(flags)
     return True
@@ -102,10 +104,10 @@ def policy_fault() -> str:
 
 def _builtin_pick(cur: u64) -> u64:
     # Round robin over the table: when no policy cell is in use.
-    high: u64 = task_count()
+    high: u64 = task_table.high_slot
     for k in range(1, high + 1):
         i: u64 = (cur + k) % high
-        if i != IDLE and task_state(i) == RUNNABLE:
+        if i != IDLE and tasks[i].state == RUNNABLE:
             return i
     return IDLE
 
@@ -157,7 +159,7 @@ def policy_failed() -> u64:
     _abandoned = True
     # A policy that slept or blocked put the task it was picking for to
     # sleep: undo that (one that ended the task has ended it).
-    st: u8 = task_state(_picking_for)
+    st: u8 = tasks[_picking_for].state
     if st == SLEEPING or st == BLOCKED:
         set_state(_picking_for, _its_state)
     return _switch_to(_builtin_pick(_picking_for))
@@ -192,7 +194,7 @@ def _pick(cur: u64) -> u64:
         _policy_len = 0
         return _builtin_pick(cur)
     _picking_for = cur
-    _its_state = task_state(cur)
+    _its_state = tasks[cur].state
     _started_at = ticks()
     _cause_written = False
     _in_policy = True
@@ -202,7 +204,7 @@ def _pick(cur: u64) -> u64:
     _in_policy = False
     if n == NO_TASK:
         return IDLE
-    if n < task_count() and task_state(n) == RUNNABLE:
+    if n < task_table.high_slot and tasks[n].state == RUNNABLE:
         return n
     return _builtin_pick(cur)
 
@@ -210,12 +212,13 @@ def _pick(cur: u64) -> u64:
 def _switch_to(nxt: u64) -> u64:
     # Run nxt (or the task console input woke): its saved frame.
     global _boost
-    if _boost != NO_TASK and task_state(_boost) == RUNNABLE:
+    if _boost != NO_TASK and tasks[_boost].state == RUNNABLE:
         nxt = _boost                 # woken by console input: runs at once
     _boost = NO_TASK
     set_current(nxt)
     set_state(nxt, RUNNING)
-    return task_saved_rsp(nxt)
+    fpu_switch_to(nxt)               # its SSE registers, eagerly (fpu.py)
+    return tasks[nxt].rsp
 
 
 def schedule(frame: u64) -> u64:
@@ -229,7 +232,7 @@ def schedule(frame: u64) -> u64:
                          "in the timer interrupt")
     cur: u64 = current()
     set_saved_rsp(cur, frame)
-    if task_state(cur) == RUNNING:
+    if tasks[cur].state == RUNNING:
         set_state(cur, RUNNABLE)
     return _switch_to(_pick(cur))
 
@@ -257,8 +260,8 @@ def input_arrived(frame: u64) -> u64:
     global _boost
     if not started():
         return frame
-    for i in range(task_count()):
-        if task_state(i) == BLOCKED and task_wait_key(i) == INPUT_KEY:
+    for i in range(task_table.high_slot):
+        if tasks[i].state == BLOCKED and tasks[i].wait_key == INPUT_KEY:
             set_state(i, RUNNABLE)
             if _boost == NO_TASK:
                 _boost = i

@@ -28,7 +28,7 @@ class Channel:
     ring: Array[u64, 16]       # params.CHANNEL_SLOTS
 
 
-_chans: Array[Channel, 32] = [Channel() for _ in range(32)]   # params.MAX_CHANNELS
+chans: Array[Channel, 32] = [Channel() for _ in range(32)]   # params.MAX_CHANNELS
 
 
 def wait(key: u64) -> None:
@@ -47,35 +47,35 @@ def channel(name: u64) -> u64:
     cli()
     free: u64 = NO_CHANNEL
     for c in range(MAX_CHANNELS):
-        if _chans[c].used and _chans[c].name == name:
+        if chans[c].used and chans[c].name == name:
             sti()
             return c
-        if not _chans[c].used and free == NO_CHANNEL:
+        if not chans[c].used and free == NO_CHANNEL:
             free = c
     if free != NO_CHANNEL:
-        _chans[free].used = True
-        _chans[free].name = name
-        _chans[free].head = 0
-        _chans[free].count = 0
-        _chans[free].sent = 0
+        chans[free].used = True
+        chans[free].name = name
+        chans[free].head = 0
+        chans[free].count = 0
+        chans[free].sent = 0
     sti()
     return free
 
 
 def close(c: u64) -> None:
     """Give channel c back (its waiters stay blocked: close it when none is left)."""
-    _chans[c].used = False
+    chans[c].used = False
 
 
 @safe_interface
 def send(c: u64, v: u64) -> None:
     """Put v on channel c, waiting while it is full."""
     cli()
-    while _chans[c].count == CHANNEL_SLOTS:
+    while chans[c].count == CHANNEL_SLOTS:
         wait(CHAN_KEY | c)
-    _chans[c].ring[(_chans[c].head + _chans[c].count) % CHANNEL_SLOTS] = v
-    _chans[c].count += 1
-    _chans[c].sent += 1
+    chans[c].ring[(chans[c].head + chans[c].count) % CHANNEL_SLOTS] = v
+    chans[c].count += 1
+    chans[c].sent += 1
     notify(CHAN_KEY | c)
     sti()
 
@@ -84,21 +84,13 @@ def send(c: u64, v: u64) -> None:
 def recv(c: u64) -> u64:
     """Take the oldest value from channel c, waiting while it is empty."""
     cli()
-    while _chans[c].count == 0:
+    while chans[c].count == 0:
         wait(CHAN_KEY | c)
-    v: u64 = _chans[c].ring[_chans[c].head]
-    _chans[c].head = (_chans[c].head + 1) % CHANNEL_SLOTS
-    _chans[c].count -= 1
+    v: u64 = chans[c].ring[chans[c].head]
+    chans[c].head = (chans[c].head + 1) % CHANNEL_SLOTS
+    chans[c].count -= 1
     notify(CHAN_KEY | c)
     sti()
     return v
 
 
-def pending(c: u64) -> u64:
-    """Values waiting in channel c."""
-    return _chans[c].count
-
-
-def sent(c: u64) -> u64:
-    """Values ever sent on channel c."""
-    return _chans[c].sent

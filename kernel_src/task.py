@@ -15,20 +15,21 @@ from kernel_src.params import TASK_STACK, MIN_STACK, MAX_STACK, IDLE_STACK, SPEC
 from kernel_src.frame import (FRAME_RDI, FRAME_RIP, FRAME_CS, FRAME_RFLAGS, FRAME_RSP, FRAME_SS,
                               FRAME_WORDS, KERNEL_CODE, KERNEL_DATA, RFLAGS_IF, RFLAGS_FIXED)
 from kernel_src.namespace import NONE, sym_addr, symbol_address
-from kernel_src.call_by_name import find_function, lookup_error
+from kernel_src.call_by_name import find_function, find_safe_function, lookup_error
 from kernel_src.stacks import alloc_stack, free_stack
 from kernel_src.paging import PAGE
 from kernel_src.clock import ticks
 from kernel_src.irq import irq_off, irq_restore
 from kernel_src.serial import ready
 from kernel_src.switcher import set_policy
+from kernel_src.fpu import init as fpu_init, fresh as fpu_fresh, forget as fpu_forget
 from kernel_src.task_table import (RUNNABLE, RUNNING, BLOCKED, SLEEPING, EXITED, FAULTED, NO_TASK,
                                    NO_VALUE, SHELL, IDLE, JOIN_KEY, INPUT_KEY, start, started,
                                    current, task_new, take_slot, give_back_slot, set_state,
                                    set_saved_rsp, set_wake, set_wait_key, end_task,
-                                   take_dead_stack, dead_stacks, slot_of, task_state, task_value,
-                                   task_id, task_count, task_stack_lo, task_stack_hi, set_cause,
-                                   wake_blocked, RESTARTING, renew, task_name, task_arg)
+                                   take_dead_stack, dead_stacks, slot_of, set_cause, wake_blocked,
+                                   tasks, RESTARTING, renew, task_name)
+from kernel_src import task_table
 from kernel_src.restart_table import pending_count, forget as forget_restart, take_pending
 from kernel_src.fault_log import set_action, KILLED
 
@@ -52,7 +53,7 @@ def _build_frame(slot: u64, entry: u64, arg: u64) -> None:
     # A frame as interrupts.s would have saved it, so that the first switch
     # to the task "returns" into entry(arg); entry's own return lands in
     # interrupts::task_return, which calls exit_current(value).
-    top: u64 = task_stack_hi(slot) & 0xFFFFFFFFFFFFFFF0
+    top: u64 = tasks[slot].stack_hi & 0xFFFFFFFFFFFFFFF0
     ret: u64 = top - 16 + 8                    # rsp = 8 mod 16, as after a call
     store64(ret, _return_fn)
     frame: u64 = ret - FRAME_WORDS * 8
@@ -73,7 +74,7 @@ def init() -> bool:
     _yield_fn = symbol_address("interrupts::yield_now")
     _return_fn = symbol_address("interrupts::task_return")
     idle_stack: u64 = alloc_stack(IDLE_STACK)
-    if _yield_fn == 0 or _return_fn == 0 or idle_stack == 0:
+    if _yield_fn == 0 or _return_fn == 0 or idle_stack == 0 or not fpu_init():
         return False
     set_policy("sched_rr")
     task_new(SHELL, 0, "shell::run", 0, 0, 0, symbol_address("boot_stack_bottom"),
@@ -145,7 +146,8 @@ def finish(slot: u64, state: u8, value: u64) -> None:
     Interrupts must be off.  The stack of the running task is freed later.
     """
     end_task(slot, state, value)
-    wake_blocked(JOIN_KEY | task_id(slot))
+    fpu_forget(slot)
+    wake_blocked(JOIN_KEY | tasks[slot].id)
 
 
 def exit_current(value: u64) -> None:
@@ -173,9 +175,9 @@ def reap() -> u64:
         return 0
     n: u64 = 0
     flags: u64 = irq_off()
-    for i in range(task_count()):
+    for i in range(task_table.high_slot):
         if i != current():
-            size: u64 = task_stack_hi(i) - task_stack_lo(i)
+            size: u64 = tasks[i].stack_hi - tasks[i].stack_lo
             stack: u64 = take_dead_stack(i)
             if stack != 0:
                 free_stack(stack, size)
@@ -197,7 +199,19 @@ def spawn(spec: str, arg: u64) -> u64:
 @safe_interface
 def spawn_stack(spec: str, arg: u64, stack_bytes: u64) -> u64:
     """Start CELL::FUNCTION(arg) as a new task on a stack of stack_bytes
-    (rounded up to whole pages, MIN_STACK to MAX_STACK); its id, or 0."""
+    (rounded up to whole pages, MIN_STACK to MAX_STACK); its id, or 0.
+    A function of an unsafe cell must be marked @safe_interface, as when a
+    safe cell calls it (spawn_trusted starts any)."""
+    return _spawn(spec, arg, stack_bytes, False)
+
+
+def spawn_trusted(spec: str, arg: u64, stack_bytes: u64) -> u64:
+    """spawn_stack() of any loaded cell's public FUNCTION(u64) -> u64, an unsafe
+    cell's unmarked ones too: for unsafe cells (the shell's spawn command)."""
+    return _spawn(spec, arg, stack_bytes, True)
+
+
+def _spawn(spec: str, arg: u64, stack_bytes: u64, trusted: bool) -> u64:
     global _error
     reap()
     n: u64 = u64(len(spec))
@@ -216,7 +230,11 @@ def spawn_stack(spec: str, arg: u64, stack_bytes: u64) -> u64:
     flags: u64 = irq_off()
     # A task's entry is called as entry(arg): it must take one u64 and
     # return one (call_by_name.py checks the compiler's signature hash).
-    sym: u64 = find_function(addr_of(_lookup), n, "u64", "u64", "a task", False)
+    sym: u64 = NONE
+    if trusted:
+        sym = find_function(addr_of(_lookup), n, "u64", "u64", "a task", False)
+    else:
+        sym = find_safe_function(addr_of(_lookup), n, "u64", "u64", "a task")
     if sym == NONE:
         irq_restore(flags)
         _error = lookup_error()
@@ -235,6 +253,7 @@ def spawn_stack(spec: str, arg: u64, stack_bytes: u64) -> u64:
         return 0
     id: u64 = task_new(slot, NO_TASK, spec, entry, arg, stack, stack, stack + size)
     _build_frame(slot, entry, arg)
+    fpu_fresh(slot)
     set_state(slot, RUNNABLE)
     irq_restore(flags)
     return id
@@ -251,7 +270,7 @@ def respawn(slot: u64, stack_bytes: u64) -> bool:
     for i in range(n):
         _lookup[i] = u8(ord(spec[i]))
     flags: u64 = irq_off()
-    if task_state(slot) != RESTARTING:
+    if tasks[slot].state != RESTARTING:
         irq_restore(flags)
         _error = "the task is not waiting to be restarted"
         return False
@@ -267,7 +286,8 @@ def respawn(slot: u64, stack_bytes: u64) -> bool:
         return False
     entry: u64 = sym_addr(sym)
     renew(slot, entry, stack, stack, stack + stack_bytes)
-    _build_frame(slot, entry, task_arg(slot))
+    _build_frame(slot, entry, tasks[slot].arg)
+    fpu_fresh(slot)                 # a restart starts with clean SSE registers too
     set_state(slot, RUNNABLE)
     irq_restore(flags)
     return True
@@ -286,7 +306,7 @@ def kill(id: u64) -> bool:
     if slot == NO_TASK or slot == SHELL or slot == IDLE:
         return False
     flags: u64 = irq_off()
-    st: u8 = task_state(slot)
+    st: u8 = tasks[slot].state
     if st == EXITED or st == FAULTED:
         irq_restore(flags)
         return False
@@ -301,14 +321,15 @@ def kill(id: u64) -> bool:
     return True
 
 
+@safe_interface
 def join(id: u64) -> u64:
     """Wait until task id ends; its exit value (NO_VALUE if it faulted or is unknown)."""
     slot: u64 = slot_of(id)
     if slot == NO_TASK or slot == current():
         return NO_VALUE
     flags: u64 = irq_off()
-    while task_state(slot) != EXITED and task_state(slot) != FAULTED:
+    while tasks[slot].state != EXITED and tasks[slot].state != FAULTED:
         block_on(JOIN_KEY | id)
-    v: u64 = task_value(slot)
+    v: u64 = tasks[slot].value
     irq_restore(flags)
     return v

@@ -1,9 +1,10 @@
 """task_table: the task records, one slot a task, and what can be read of them.
 
 This is the data the switcher (switcher.py) and the life cycle (task.py)
-share: the cell language has no public globals, so both go through the
-functions here.  Slot 0 is the shell (the boot context), slot 1 the idle
-task; both belong to the nano_core and never end.
+share.  Other cells read `tasks` directly (tasks[i].state, as xv6's procdump
+reads p->state) and change it only through the functions here, which keep
+the invariant below.  Slot 0 is the shell (the boot context), slot 1 the
+idle task; both belong to the nano_core and never end.
 Invariant: the table changes only with interrupts off (in a handler, or
 between irq_off() and irq_restore() in task context); set_state() is the
 only way a state changes, so the count of sleepers is always exact.
@@ -54,26 +55,26 @@ class Task:
     free_stack: bool      # dead: its stack goes back to the heap in reap()
 
 
-_tasks: Array[Task, 1024] = [Task() for _ in range(1024)]     # params.MAX_TASKS
+tasks: Array[Task, 1024] = [Task() for _ in range(1024)]     # params.MAX_TASKS
 _spec: Array[u8, 65536] = [0] * 65536                       # params.MAX_TASKS * params.SPEC_MAX
 _cause: Array[u8, 131072] = [0] * 131072                    # params.MAX_TASKS * params.CAUSE_MAX
 _cause_len: Array[u64, 1024] = [0] * 1024                   # params.MAX_TASKS
-_high: u64 = 0                        # slots in use are below this
+high_slot: u64 = 0                        # slots in use are below this
 _current: u64 = 0
 _next_id: u64 = 2
 _started: bool = False
 _sleepers: u64 = 0                    # slots in state SLEEPING
 _to_free: u64 = 0                     # slots whose stack waits for reap()
-_switches: u64 = 0
+switches: u64 = 0
 
 
 # ---- changing the table (interrupts off) ---------------------------------
 
 def start(current: u64, high: u64) -> None:
     """Tasks are on: current runs, slots below high are in use."""
-    global _started, _current, _high
+    global _started, _current, high_slot
     _current = current
-    _high = high
+    high_slot = high
     _started = True
 
 
@@ -86,26 +87,26 @@ def task_new(slot: u64, id: u64, spec: str, entry: u64, arg: u64, stack: u64,
         id = _next_id
         _next_id += 1
     set_state(slot, FREE)
-    _tasks[slot].id = id
-    _tasks[slot].colon = 0
+    tasks[slot].id = id
+    tasks[slot].colon = 0
     n: u64 = u64(len(spec))
     for i in range(n):
         _spec[slot * SPEC_MAX + i] = u8(ord(spec[i]))
-        if i + 1 < n and ord(spec[i]) == 58 and ord(spec[i + 1]) == 58 and _tasks[slot].colon == 0:
-            _tasks[slot].colon = i
-    _tasks[slot].spec_len = n
-    _tasks[slot].entry = entry
-    _tasks[slot].arg = arg
-    _tasks[slot].rsp = 0
-    _tasks[slot].stack = stack
-    _tasks[slot].stack_lo = lo
-    _tasks[slot].stack_hi = hi
-    _tasks[slot].ticks = 0
-    _tasks[slot].switches = 0
-    _tasks[slot].wake = 0
-    _tasks[slot].wait_key = 0
-    _tasks[slot].value = 0
-    _tasks[slot].free_stack = False
+        if i + 1 < n and ord(spec[i]) == 58 and ord(spec[i + 1]) == 58 and tasks[slot].colon == 0:
+            tasks[slot].colon = i
+    tasks[slot].spec_len = n
+    tasks[slot].entry = entry
+    tasks[slot].arg = arg
+    tasks[slot].rsp = 0
+    tasks[slot].stack = stack
+    tasks[slot].stack_lo = lo
+    tasks[slot].stack_hi = hi
+    tasks[slot].ticks = 0
+    tasks[slot].switches = 0
+    tasks[slot].wake = 0
+    tasks[slot].wait_key = 0
+    tasks[slot].value = 0
+    tasks[slot].free_stack = False
     _cause_len[slot] = 0
     return id
 
@@ -115,20 +116,15 @@ def renew(slot: u64, entry: u64, stack: u64, lo: u64, hi: u64) -> None:
     cause (the last one, kept for the task table), new entry address and
     stack; state FREE until set_state.  Its old stack must be freed already."""
     set_state(slot, FREE)
-    _tasks[slot].entry = entry
-    _tasks[slot].rsp = 0
-    _tasks[slot].stack = stack
-    _tasks[slot].stack_lo = lo
-    _tasks[slot].stack_hi = hi
-    _tasks[slot].wake = 0
-    _tasks[slot].wait_key = 0
-    _tasks[slot].value = 0
-    _tasks[slot].free_stack = False
-
-
-def task_arg(i: u64) -> u64:
-    """The argument slot i was started with."""
-    return _tasks[i].arg
+    tasks[slot].entry = entry
+    tasks[slot].rsp = 0
+    tasks[slot].stack = stack
+    tasks[slot].stack_lo = lo
+    tasks[slot].stack_hi = hi
+    tasks[slot].wake = 0
+    tasks[slot].wait_key = 0
+    tasks[slot].value = 0
+    tasks[slot].free_stack = False
 
 
 def take_slot() -> u64:
@@ -138,93 +134,93 @@ def take_slot() -> u64:
     kept (so ps stays short and join() can still read recent values);
     else a new slot; else any ended task's record.
     """
-    global _high
+    global high_slot
     oldest: u64 = NO_TASK
     ended: u64 = 0
-    for i in range(2, _high):
-        if _tasks[i].state == FREE:
+    for i in range(2, high_slot):
+        if tasks[i].state == FREE:
             return i
-        if (_tasks[i].state == EXITED or _tasks[i].state == FAULTED) and not _tasks[i].free_stack:
+        if (tasks[i].state == EXITED or tasks[i].state == FAULTED) and not tasks[i].free_stack:
             ended += 1
-            if oldest == NO_TASK or _tasks[i].id < _tasks[oldest].id:
+            if oldest == NO_TASK or tasks[i].id < tasks[oldest].id:
                 oldest = i
-    if ended >= KEEP_ENDED or _high == MAX_TASKS:
+    if ended >= KEEP_ENDED or high_slot == MAX_TASKS:
         return oldest
-    _high += 1
-    return _high - 1
+    high_slot += 1
+    return high_slot - 1
 
 
 def give_back_slot(slot: u64) -> None:
     """A slot take_slot() returned is not used after all (spawn failed)."""
-    global _high
-    if slot == _high - 1 and _tasks[slot].state == FREE:
-        _high -= 1
+    global high_slot
+    if slot == high_slot - 1 and tasks[slot].state == FREE:
+        high_slot -= 1
 
 
 def set_state(slot: u64, st: u8) -> None:
     """Move slot to state st."""
     global _sleepers
-    if _tasks[slot].state == SLEEPING:
+    if tasks[slot].state == SLEEPING:
         _sleepers -= 1
     if st == SLEEPING:
         _sleepers += 1
-    _tasks[slot].state = st
+    tasks[slot].state = st
 
 
 def set_current(slot: u64) -> None:
     """slot runs from now on (the switcher chose it)."""
-    global _current, _switches
+    global _current, switches
     if slot != _current:
-        _tasks[slot].switches += 1
-        _switches += 1
+        tasks[slot].switches += 1
+        switches += 1
     _current = slot
     route_output(slot == SHELL)      # only the shell's task may be answering the host
 
 
 def set_saved_rsp(slot: u64, frame: u64) -> None:
     """slot's saved frame, where it resumes."""
-    _tasks[slot].rsp = frame
+    tasks[slot].rsp = frame
 
 
 def set_stack(slot: u64, lo: u64, hi: u64) -> None:
     """slot runs on [lo, hi) from now on (the shell, while a command runs)."""
-    _tasks[slot].stack_lo = lo
-    _tasks[slot].stack_hi = hi
+    tasks[slot].stack_lo = lo
+    tasks[slot].stack_hi = hi
 
 
 def set_wake(slot: u64, tick: u64) -> None:
     """The tick a SLEEPING slot wakes at."""
-    _tasks[slot].wake = tick
+    tasks[slot].wake = tick
 
 
 def set_wait_key(slot: u64, key: u64) -> None:
     """What a BLOCKED slot waits for."""
-    _tasks[slot].wait_key = key
+    tasks[slot].wait_key = key
 
 
 def charge_tick(slot: u64) -> None:
     """One timer tick ran in slot."""
-    _tasks[slot].ticks += 1
+    tasks[slot].ticks += 1
 
 
 def end_task(slot: u64, st: u8, value: u64) -> None:
     """slot ended (EXITED or FAULTED) with value; its stack waits for reap()."""
     global _to_free
     set_state(slot, st)
-    _tasks[slot].value = value
-    if _tasks[slot].stack != 0 and not _tasks[slot].free_stack:
-        _tasks[slot].free_stack = True
+    tasks[slot].value = value
+    if tasks[slot].stack != 0 and not tasks[slot].free_stack:
+        tasks[slot].free_stack = True
         _to_free += 1
 
 
 def take_dead_stack(slot: u64) -> u64:
     """The stack of an ended slot, now the caller's to free (0 if none waits)."""
     global _to_free
-    if not _tasks[slot].free_stack:
+    if not tasks[slot].free_stack:
         return 0
-    stack: u64 = _tasks[slot].stack
-    _tasks[slot].stack = 0
-    _tasks[slot].free_stack = False
+    stack: u64 = tasks[slot].stack
+    tasks[slot].stack = 0
+    tasks[slot].free_stack = False
     _to_free -= 1
     return stack
 
@@ -237,8 +233,8 @@ def dead_stacks() -> u64:
 def wake_blocked(key: u64) -> u64:
     """Make every slot BLOCKED on key runnable; how many woke."""
     woke: u64 = 0
-    for i in range(_high):
-        if _tasks[i].state == BLOCKED and _tasks[i].wait_key == key:
+    for i in range(high_slot):
+        if tasks[i].state == BLOCKED and tasks[i].wait_key == key:
             set_state(i, RUNNABLE)
             woke += 1
     return woke
@@ -248,8 +244,8 @@ def wake_sleepers(now: u64) -> None:
     """Make every slot whose sleep ends by tick now runnable."""
     if _sleepers == 0:
         return
-    for i in range(_high):
-        if _tasks[i].state == SLEEPING and _tasks[i].wake <= now:
+    for i in range(high_slot):
+        if tasks[i].state == SLEEPING and tasks[i].wake <= now:
             set_state(i, RUNNABLE)
 
 
@@ -295,24 +291,12 @@ def can_fault() -> bool:
     return _started and _current != SHELL and _current != IDLE
 
 
-@safe_interface
-def task_count() -> u64:
-    """Slots in use are below this (some may be FREE)."""
-    return _high
-
-
 def slot_of(id: u64) -> u64:
     """Slot of the task with this id, or NO_TASK (ids are never reused)."""
-    for i in range(_high):
-        if _tasks[i].id == id and _tasks[i].state != FREE:
+    for i in range(high_slot):
+        if tasks[i].id == id and tasks[i].state != FREE:
             return i
     return NO_TASK
-
-
-@safe_interface
-def task_state(i: u64) -> u8:
-    """State of slot i (FREE, RUNNABLE, RUNNING, BLOCKED, SLEEPING, EXITED, FAULTED, RESTARTING)."""
-    return _tasks[i].state
 
 
 @safe_interface
@@ -336,81 +320,28 @@ def state_name(st: u8) -> str:
 
 
 @safe_interface
-def task_id(i: u64) -> u64:
-    """Id of slot i."""
-    return _tasks[i].id
-
-
-@safe_interface
-def task_ticks(i: u64) -> u64:
-    """Timer ticks slot i has run for."""
-    return _tasks[i].ticks
-
-
-@safe_interface
-def task_switches(i: u64) -> u64:
-    """Times slot i was switched to."""
-    return _tasks[i].switches
-
-
-@safe_interface
-def task_value(i: u64) -> u64:
-    """Exit value of slot i (NO_VALUE if it did not exit normally)."""
-    return _tasks[i].value
-
-
-def task_wait_key(i: u64) -> u64:
-    """What slot i waits for (meaningful while BLOCKED)."""
-    return _tasks[i].wait_key
-
-
-@safe_interface
 def task_cell(i: u64) -> str:
     """The cell slot i runs."""
-    return make_str(addr_of(_spec) + i * SPEC_MAX, _tasks[i].colon)
+    return make_str(addr_of(_spec) + i * SPEC_MAX, tasks[i].colon)
 
 
 @safe_interface
 def task_function(i: u64) -> str:
     """The entry function of slot i (without its cell)."""
-    c: u64 = _tasks[i].colon + 2
-    return make_str(addr_of(_spec) + i * SPEC_MAX + c, _tasks[i].spec_len - c)
+    c: u64 = tasks[i].colon + 2
+    return make_str(addr_of(_spec) + i * SPEC_MAX + c, tasks[i].spec_len - c)
 
 
 @safe_interface
 def task_name(i: u64) -> str:
     """"cell::function" of slot i."""
-    return make_str(addr_of(_spec) + i * SPEC_MAX, _tasks[i].spec_len)
-
-
-def task_entry(i: u64) -> u64:
-    """Entry address of slot i."""
-    return _tasks[i].entry
-
-
-def task_stack_lo(i: u64) -> u64:
-    """Lowest address of slot i's stack."""
-    return _tasks[i].stack_lo
-
-
-def task_stack_hi(i: u64) -> u64:
-    """One past the highest address of slot i's stack."""
-    return _tasks[i].stack_hi
-
-
-def task_saved_rsp(i: u64) -> u64:
-    """Saved frame of slot i (meaningful while it is not running)."""
-    return _tasks[i].rsp
+    return make_str(addr_of(_spec) + i * SPEC_MAX, tasks[i].spec_len)
 
 
 def task_saved_rip(i: u64) -> u64:
     """Where slot i will resume (0 for the running task)."""
-    if i == _current or _tasks[i].rsp == 0:
+    if i == _current or tasks[i].rsp == 0:
         return 0
-    return load64(_tasks[i].rsp + FRAME_RIP * 8)
+    return load64(tasks[i].rsp + FRAME_RIP * 8)
 
 
-@safe_interface
-def switch_count() -> u64:
-    """Context switches since boot."""
-    return _switches

@@ -14,9 +14,9 @@ from .evolution import KernelSwap, SwapError
 from .faults import FaultFrame, FaultLog, FaultRecord
 from .machine import Machine
 from .protocol import Reply
-from .qemu import QemuConfig
+from .qemu import QemuConfig, accel_from_env, kvm_usable, resolve_accel
 
 __all__ = ["Machine", "BridgeError", "BootError", "CommandInterrupted", "CommandStopped",
            "ConsoleBuffer", "GuestTimeout", "GuestExited", "ProtocolError",
            "FaultFrame", "FaultLog", "FaultRecord", "KernelSwap", "QemuConfig", "Reply",
-           "SwapError"]
+           "SwapError", "accel_from_env", "kvm_usable", "resolve_accel"]

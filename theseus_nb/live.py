@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from qemu_bridge import FaultLog, Machine, QemuConfig, Reply
+from qemu_bridge import ConsoleBuffer, FaultLog, Machine, QemuConfig, Reply
 
 from .compile import CellSource, compile_among
 from .graph import SectionGraph
@@ -331,8 +331,14 @@ class LiveKernel:
 
     @property
     def transcript(self) -> str:
-        """Everything seen on the serial line so far."""
+        """Both lines as one session: the console, and each request with its reply."""
         return self.machine.transcript
+
+    @property
+    def console(self) -> ConsoleBuffer:
+        """What the kernel and its tasks printed on the console, live
+        (``.text``, ``.lines()``, ``.wait_for(pattern)``, ``.mark()``)."""
+        return self.machine.console
 
     @property
     def alive(self) -> bool:

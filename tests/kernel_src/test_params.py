@@ -71,6 +71,6 @@ def test_the_big_limits_size_their_tables(sources: dict[str, str]) -> None:
 def test_a_changed_limit_is_caught(params: dict[str, int], sources: dict[str, str]) -> None:
     changed = dict(params, MAX_TASKS=2048)
     found = mismatches(changed, sources)
-    assert any(p.startswith("task_table._tasks has 1024 entries") for p in found)
+    assert any(p.startswith("task_table.tasks has 1024 entries") for p in found)
     assert any("task_table._cause has 131072 entries, but params.MAX_TASKS * params.CAUSE_MAX is 262144"
                == p for p in found)

@@ -4,7 +4,6 @@ lines."""
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 
@@ -14,10 +13,20 @@ from theseus_nb.live import LiveKernel
 from tests.theseus_nb.lang.test_print import DIVIDES, PRINTER, cpython
 
 COMMAND = PRINTER + '''
+from kernel_src.task import sleep
 
 def main(a: u64) -> u64:
     """The printer as a shell command."""
     show(7)
+    return 0
+
+
+def task(n: u64) -> u64:
+    """The printer as a task: what it prints goes to the console, then a last line
+    (after a little wait, so that the shell's prompt is out before)."""
+    sleep(5)
+    show(n)
+    print("printer done")
     return 0
 '''
 
@@ -27,7 +36,7 @@ from kernel_src.task import sleep
 
 
 def run(n: u64) -> u64:
-    """Wait a little (so the spawn's reply is out), then print n lines."""
+    """Wait a little, then print n lines."""
     sleep(20)
     for i in range(n):
         print(f"task {n} line {i}:", "a", "few", "more", "words", sep=" | ")
@@ -51,20 +60,33 @@ def test_a_command_prints_what_cpython_prints(vm: LiveKernel) -> None:
     assert vm.command("printer") == expected.removesuffix("\n")
 
 
+def test_a_task_prints_on_the_console_what_cpython_prints(vm: LiveKernel) -> None:
+    expected, _ = cpython(PRINTER, "show", 12)
+    console = vm.machine.console
+    mark = console.mark()
+    vm.spawn("printer::task", 12)
+    console.wait_for(r"printer done\n", timeout=10, since=mark)
+    printed = console.since(mark)
+    start = printed.index("a, 1, True")  # (the shell's prompt may come first)
+    assert printed[start:] == expected + "printer done\n"
+
+
 def test_a_cell_loaded_at_run_time_prints_too(vm: LiveKernel) -> None:
     vm.load("divides", DIVIDES + "\n\ndef main(a: u64) -> u64:\n    return u64(divide(-7, 2) + 4)\n")
     assert vm.command("divides") == "before\nquotient -4"
 
 
 def test_tasks_printing_at_once_never_cut_a_line(vm: LiveKernel) -> None:
-    before = len(vm.transcript)
+    console = vm.machine.console
+    mark = console.mark()
     vm.spawn("chatty::run", 150)
     vm.spawn("chatty::run", 151)
-    # each task sleeps a tick every 40 lines, so their lines alternate
-    time.sleep(4)
-    assert vm.command("echo done") == "done"
-    # (the first line a task prints follows the shell's prompt)
-    lines = [line.removeprefix("theseus> ") for line in vm.transcript[before:].splitlines()]
+    for _ in range(20):  # the host's channel is not the console: commands go on meanwhile
+        assert vm.command("echo meanwhile") == "meanwhile"
+    for n in (150, 151):
+        console.wait_for(rf"task {n} line {n - 1}:.*words\n", timeout=20, since=mark)
+    # (the first line a task prints may follow the shell's prompt)
+    lines = [line.removeprefix("theseus> ") for line in console.since(mark).splitlines()]
     printed = [line for line in lines if line.startswith("task ")]
     assert all(LINE.match(line) for line in printed), [x for x in printed if not LINE.match(x)]
     got = [tuple(int(g) for g in LINE.match(line).groups()) for line in printed]

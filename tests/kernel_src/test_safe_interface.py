@@ -53,3 +53,30 @@ def test_a_safe_cell_calls_a_marked_function_and_a_swap_dropping_the_mark_is_ref
     # with the mark kept, the same change of body goes in
     vm.swap("lib", LIB.replace("return x * 2", "return x + x"))
     assert vm.command("app") == "42"
+
+
+LAUNCHER = '''from theseus_nb.lang.prelude import *
+from kernel_src.task import spawn, spawn_error, join
+
+
+def main(a: u64) -> u64:
+    """Ask the kernel to start an unmarked function of an unsafe cell, then a marked one."""
+    if spawn("lib::peek", 1048576) == 0:
+        print("refused:", spawn_error())
+    print("double:", join(spawn("lib::double", 21)))
+    return 0
+'''
+
+
+def test_a_safe_cell_cannot_have_the_kernel_start_an_unmarked_function(vm: LiveKernel) -> None:
+    if "lib" not in vm.objects:
+        vm.load("lib", LIB)
+    vm.load("launcher", LAUNCHER)
+    assert vm.command("launcher").splitlines() == [
+        "refused: 'lib::peek' is a function of an unsafe cell that is not marked "
+        "@safe_interface, so a safe cell may not have the kernel call it (the shell's spawn "
+        "command may)",
+        "double: 42"]
+    # a person may: the shell's spawn command is trusted
+    task = vm.spawn("lib::peek", 0x100000)
+    assert task > 0

@@ -222,14 +222,15 @@ def test_a_running_task_reaches_the_new_code_and_keeps_its_count(machine: LiveKe
 
 STARVING_POLICY = '''
 from theseus_nb.lang.prelude import *
-from kernel_src.task_table import task_count, task_state, RUNNABLE, IDLE, NO_TASK
+from kernel_src.task_table import tasks, RUNNABLE, IDLE, NO_TASK
+from kernel_src import task_table
 
 
 def pick_next(current: u64) -> u64:
     """The lowest runnable slot: whoever is last starves (the shell sleeps
     until input, which wakes it whatever the policy says)."""
-    for i in range(task_count()):
-        if i != IDLE and task_state(i) == RUNNABLE:
+    for i in range(task_table.high_slot):
+        if i != IDLE and tasks[i].state == RUNNABLE:
             return i
     return NO_TASK
 '''

@@ -48,15 +48,16 @@ def pick_next(current: u64) -> u64:
     return current
 ''', "sp_sleeps::pick_next: yielded, slept or blocked, which pick_next must not"),
 }
-GOOD = HEADER + '''from kernel_src.task_table import task_count, task_state, RUNNABLE, IDLE, NO_TASK
+GOOD = HEADER + '''from kernel_src.task_table import tasks, RUNNABLE, IDLE, NO_TASK
+from kernel_src import task_table
 
 
 def pick_next(current: u64) -> u64:
     """Round robin, as sched_rr."""
-    n: u64 = task_count()
+    n: u64 = task_table.high_slot
     for k in range(1, n + 1):
         i: u64 = (current + k) % n
-        if i != IDLE and task_state(i) == RUNNABLE:
+        if i != IDLE and tasks[i].state == RUNNABLE:
             return i
     return NO_TASK
 '''

@@ -82,16 +82,17 @@ def pick_next(current: u64) -> u64:
 #: newest runnable task (the highest slot): older tasks starve.
 NEWEST_FIRST = """
 from theseus_nb.lang.prelude import *
-from kernel_src.task_table import task_count, task_state, RUNNABLE, IDLE, NO_TASK, SHELL
+from kernel_src.task_table import tasks, RUNNABLE, IDLE, NO_TASK, SHELL
+from kernel_src import task_table
 
 
 def pick_next(current: u64) -> u64:
-    if current != SHELL and task_state(SHELL) == RUNNABLE:
+    if current != SHELL and tasks[SHELL].state == RUNNABLE:
         return SHELL
-    n: u64 = task_count()
+    n: u64 = task_table.high_slot
     for k in range(n):
         i: u64 = n - 1 - k
-        if i != IDLE and task_state(i) == RUNNABLE:
+        if i != IDLE and tasks[i].state == RUNNABLE:
             return i
     return NO_TASK
 """

@@ -95,6 +95,7 @@ class CallChecker:
             self.printable(v.value, self.expr(v.value))
 
     def printable(self, node: ast.expr, ty: Type) -> None:
+        """A CellError unless print() can write a value of type ty."""
         if not (isinstance(ty, IntT) or ty in (BOOL, STR)):
             raise self.ctx.at(node, f"print() prints str, integers and bool, not {ty}")
 

@@ -10,7 +10,7 @@ import ast
 from dataclasses import dataclass
 
 from .parse import resolve_type
-from .types import BOOL, INT_TYPES, NONE, STR, U64, ArrayT, IntT, StructT, TupleT, Type, is_aggregate
+from .types import INT_TYPES, NONE, STR, U64, ArrayT, IntT, StructT, TupleT, Type, is_aggregate
 
 ALIAS = ("assigning {what} would give one {what} two names (aliasing), which the cell "
          "language forbids: copy the elements or fields one by one, or keep using the original name")

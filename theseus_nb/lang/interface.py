@@ -24,6 +24,8 @@ class FunctionSig:
     ret: Type
     #: marked @safe_interface (only an unsafe cell's functions need the mark)
     safe_interface: bool = False
+    #: a function of an unsafe cell (then the hash says whether it is marked)
+    unsafe_cell: bool = False
 
     @property
     def text(self) -> str:
@@ -33,14 +35,16 @@ class FunctionSig:
 
     @property
     def signature_hash(self) -> str:
-        """Stable across runs: changes exactly when the signature text changes.
+        """Stable across runs: changes exactly when the signature changes.
 
-        The @safe_interface mark is part of it, so that a swap which drops the
-        mark (and so takes the promise back from the safe cells that call the
-        function) is a changed signature that the kernel refuses."""
+        SHA-256 of "NAME:PARAMS->RET", with "@unsafe" after it for a function
+        of an unsafe cell that is not marked @safe_interface: the kernel's
+        calls by name a safe cell can ask for (task.spawn) take only the plain
+        hash, and a swap that drops the mark (taking the promise back from the
+        safe cells that call the function) is a changed signature it refuses."""
         types_only = ",".join(str(t) for _, t in self.params) + "->" + str(self.ret)
-        mark = f"@{SAFE_INTERFACE}" if self.safe_interface else ""
-        return hashlib.sha256(f"{self.name}:{types_only}{mark}".encode()).hexdigest()[:16]
+        tail = "@unsafe" if self.unsafe_cell and not self.safe_interface else ""
+        return hashlib.sha256(f"{self.name}:{types_only}{tail}".encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,7 @@ def interface_of(source: str, name: str, *, filename: str = "<cell>",
 def interface_from_model(model: CellModel, *, unsafe: Optional[bool] = None) -> CellInterface:
     """The interface of an already parsed cell (unsafe: None takes the model's)."""
     name = model.name
+    unsafe = model.unsafe if unsafe is None else unsafe
     funcs = {}
     private = set()
     for fname, f in model.functions.items():
@@ -110,7 +115,7 @@ def interface_from_model(model: CellModel, *, unsafe: Optional[bool] = None) -> 
                                            "and fnref, because other cells call it by symbol and "
                                            "cannot share this cell's arrays or structs; make it "
                                            f"private (name it _{fname}) or pass scalars")
-        funcs[fname] = FunctionSig(fname, tuple(f.params), f.ret, f.safe_interface)
+        funcs[fname] = FunctionSig(fname, tuple(f.params), f.ret, f.safe_interface, unsafe)
     consts = {}
     for cname, c in model.constants.items():
         if cname.startswith("_"):
@@ -129,8 +134,7 @@ def interface_from_model(model: CellModel, *, unsafe: Optional[bool] = None) -> 
                 raise model.ctx.at(node, f"public {what} '{n}' holds a {foreign}, a struct of "
                                          f"another cell, so its layout would be that cell's to "
                                          f"change: make it private (name it _{n})")
-    return CellInterface(name, funcs, consts, frozenset(private),
-                         model.unsafe if unsafe is None else unsafe, structs, globals_)
+    return CellInterface(name, funcs, consts, frozenset(private), unsafe, structs, globals_)
 
 
 def _foreign_struct(ty: object, cell: str) -> str:
