@@ -166,13 +166,18 @@ def _recover(slot: u64) -> None:
         else:
             _give_up(slot, seq, GAVE_UP)
             return
+    # Interrupts stay off until the restart is counted: the task, runnable
+    # again, may fault at once, and its next fault must see this restart.
+    flags = irq_off()
     if not respawn(slot, stack_bytes(slot)):
+        irq_restore(flags)
         write("recovery: cannot start task again: ")
         writeln(spawn_error())
         _give_up(slot, seq, FAILED)
         return
     count_restart(slot)
     set_action(seq, action)
+    irq_restore(flags)
     if action == RESTARTED:
         return                  # the common case stays quiet: `faults` has it, and the
                                 # console's bytes are most of a restart's time under TCG
