@@ -25,7 +25,8 @@ table and checks every `from kernel_src.X import` against it):
     8  task loader command versions: a task's life; loading cells; running a shell command; the
        current and previous object of each swapped cell
     9  fault shell sync boot_cells swap_cells: faults; the shell; channels; loading at boot; hot swap
-    10 idt upload restart: interrupt dispatch; receiving objects; restartable tasks and recovery
+    10 idt upload wasm_rt restart: interrupt dispatch; receiving objects; what WebAssembly cells
+       call; restartable tasks and recovery
     11 nano_core rt swap: this checklist; the panic handler; the swap command
     12 rollback: the rollback command (it uses swap's way of finding objects)
 """

@@ -20,14 +20,21 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from llvmlite import ir
+
 from . import build, lang
 from .objects import CellObject, parse_object
-from .signatures import signature_asm
+from .signatures import SIGS_SECTION, function_hash, signature_asm
+from .wasm.clang import c_to_wasm
+from .wasm.kernel_cell import kernel_cell
+from .wasm.wat import wat_to_wasm
 
 __all__ = ["CellSource", "LANGUAGES", "compile_source", "compile_among", "interfaces_of"]
 
 #: File suffix -> language of a cell.
-LANGUAGES = {".py": "cell", ".ll": "ir", ".s": "asm"}
+LANGUAGES = {".py": "cell", ".ll": "ir", ".s": "asm", ".wat": "wat", ".wasm": "wasm", ".c": "c"}
+#: The languages that become WebAssembly first (theseus_nb.wasm translates them).
+WASM_LANGUAGES = ("wat", "wasm", "c")
 
 #: An IR cell that asks for SSE2 says so in a comment line of its own, like
 #: a cell-language cell's ``# cell: unsafe``.
@@ -39,7 +46,7 @@ class CellSource:
 
     name: str
     text: str
-    language: str  # "cell", "ir" or "asm"
+    language: str  # "cell", "ir", "asm", or (WebAssembly) "wat", "wasm", "c"
     filename: str = "<cell>"
     #: None: as the cell's header says (a ``# cell: unsafe`` comment line);
     #: True: unsafe either way; False: safe, and a marked cell is refused.
@@ -54,11 +61,27 @@ class CellSource:
         if self.sse is not None:
             return self.sse
         return self.language == "ir" and _SSE_MARKER.search(self.text) is not None
+    #: the module's bytes, for a "wasm" cell (its text is empty)
+    data: bytes = b""
 
     @classmethod
     def from_path(cls, path: Path) -> "CellSource":
         """Read a cell from a file; its name is the file's stem."""
+        if path.suffix == ".wasm":
+            return cls(path.stem, "", "wasm", str(path), data=path.read_bytes())
         return cls(path.stem, path.read_text(), LANGUAGES[path.suffix], str(path))
+
+    @classmethod
+    def wasm(cls, name: str, module: bytes | str, *, filename: str | None = None) -> "CellSource":
+        """A WebAssembly cell: the module's bytes, or WAT text."""
+        if isinstance(module, (bytes, bytearray)):
+            return cls(name, "", "wasm", filename or f"<wasm {name}>", data=bytes(module))
+        return cls(name, module, "wat", filename or f"<wat {name}>")
+
+    @classmethod
+    def c(cls, name: str, text: str, *, filename: str | None = None) -> "CellSource":
+        """A C cell, compiled by clang to wasm32 and then translated."""
+        return cls(name, text, "c", filename or f"<c {name}>")
 
     @classmethod
     def cell(cls, name: str, text: str, *, unsafe: bool | None = None,
@@ -94,6 +117,8 @@ def compile_source(src: CellSource, interfaces: dict) -> build.CompiledObject:
         return build.compile_object(build.module_asm(src.text), src.name, sse=src.uses_sse)
     if src.language == "ir":
         return build.compile_object(src.text, src.name, sse=src.uses_sse)
+    if src.language in WASM_LANGUAGES:
+        return _compile_wasm(src)
     key = _source_key(src, interfaces, lang.imports_of(src.text, name=src.name,
                                                       filename=src.filename))
     path = build.cache_dir() / f"{src.name}-src-{key}.o"
@@ -105,6 +130,49 @@ def compile_source(src: CellSource, interfaces: dict) -> build.CompiledObject:
                                   extra_ir=signature_asm(src.name, compiled))
     build.store_cached(path, result.data)
     return result
+
+
+def wasm_bytes(src: CellSource) -> bytes:
+    """The WebAssembly module of a "wasm", "wat" or "c" cell."""
+    if src.language == "wasm":
+        return src.data
+    if src.language == "wat":
+        return wat_to_wasm(src.text)
+    return c_to_wasm(src.text)
+
+
+def _compile_wasm(src: CellSource) -> build.CompiledObject:
+    # Every function and global of a wasm cell is in the signature table: the kernel checks
+    # a task entry's (u64 -> u64) before it spawns it, and a hot swap redirects a call, or
+    # carries a global's value over, only when its signature is unchanged. Exports that
+    # are not task entries are hashed with their wasm types.
+    module = wasm_bytes(src)
+    cell = kernel_cell(src.name, module)
+    # the table's entries name this version's functions: a hash of the module in its
+    # signature makes a swap start the new table from its own initializer
+    version = hashlib.sha256(module).hexdigest()[:16]
+    lines = []
+    for fn in cell.module.functions:
+        if fn.is_declaration or not fn.name.startswith(f"{src.name}::"):
+            continue
+        short = fn.name.split("::", 1)[1]
+        if short in cell.tasks:
+            h = function_hash(short, ["u64"], "u64")
+        elif short in cell.exports:
+            ft = cell.exports[short]
+            h = function_hash(short, list(ft.params), ",".join(ft.results) or "none")
+        else:
+            h = function_hash(short, [str(a.type) for a in fn.args],
+                              str(fn.function_type.return_type))
+        lines.append(f"{fn.name} {h}")
+    for g in cell.module.global_values:
+        if (isinstance(g, ir.GlobalVariable) and not g.global_constant
+                and g.initializer is not None and g.linkage != "internal"):
+            kind = str(g.value_type) + (version if g.name in cell.fresh else "")
+            lines.append(f"{g.name} {function_hash(g.name, [], kind)}")
+    body = "".join(line + "\\n" for line in lines)
+    sigs = build.module_asm(f'.section {SIGS_SECTION},"",@progbits\n.ascii "{body}"\n.text')
+    return build.compile_object(cell.module, src.name, extra_ir=sigs)
 
 
 def compile_among(sources: Iterable[CellSource], new: list[CellSource]) -> dict[str, CellObject]:

@@ -225,6 +225,12 @@ class SectionGraph(GraphRenderMixin):
         """The cell that ``section`` belongs to."""
         return self.info(section).cell
 
+    @property
+    def wasm_cells(self) -> set[str]:
+        """The cells translated from WebAssembly: each has the bss flag ``CELL::.wasm_ready``
+        (theseus_nb/wasm/kernel_cell.py), in the host's objects and in the kernel's dump."""
+        return {c for c in self.cells if f"{c}::.wasm_ready" in self._info}
+
     def sections_of(self, cell: str) -> list[str]:
         """The sections of ``cell``, sorted."""
         return [n for n in self.sections if self._info[n].cell == cell]

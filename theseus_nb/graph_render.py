@@ -36,6 +36,8 @@ KIND_STYLE: dict[str, dict[str, str]] = {
     "data": {"shape": "ellipse", "fillcolor": "#f9d9d6"},
     "bss": {"shape": "ellipse", "style": "dashed", "fillcolor": "white"},
 }
+_WASM_FILL = "#eee3f7"   # a cell translated from WebAssembly, in every view...
+_WASM_LINE = "#7b3fb5"   # ... and the outline of its sections
 _CHANGED = {"color": "#d9480f", "penwidth": "2.5", "fontcolor": "#d9480f"}
 _OUTSIDE = {"color": "grey60", "fontcolor": "grey40", "fillcolor": "grey95"}
 _LEGEND = "box = text, rounded = rodata, ellipse = data, dashed = bss"
@@ -163,10 +165,12 @@ def _cells_view(graph: "SectionGraph", only: str | None) -> Drawing:
         names = graph.sections_of(c)
         size = sum(graph.info(n).size for n in names)
         changed = sum(1 for n in names if n in graph.changed)
-        attrs = {"shape": "box", "style": "filled,rounded", "fillcolor": "#e8eef7"}
+        wasm = c in graph.wasm_cells
+        attrs = {"shape": "box", "style": "filled,rounded",
+                 "fillcolor": _WASM_FILL if wasm else "#e8eef7"}
         if c == only:
             attrs["penwidth"] = "2"
-        label = f"{c}\n{len(names)} sections, {size} B"
+        label = f"{c}{' (wasm)' if wasm else ''}\n{len(names)} sections, {size} B"
         if changed:
             # A cell touched by the latest swap stands out like its sections do.
             attrs.update(_CHANGED)
@@ -233,6 +237,8 @@ def _section_node(dot: graphviz.Digraph, graph: "SectionGraph", name: str, node_
                   label: str, outside: bool = False, extra: dict[str, str] | None = None) -> None:
     info = graph.info(name)
     attrs = {"style": "filled", **KIND_STYLE.get(info.kind, {})}
+    if info.cell in graph.wasm_cells:
+        attrs["color"] = _WASM_LINE
     if outside:
         attrs.update(_OUTSIDE)
     if name in graph.changed:
@@ -250,9 +256,11 @@ def _clustered(dot: graphviz.Digraph, graph: "SectionGraph", names: Iterable[str
         by_cell.setdefault(graph.cell_of(n), []).append(n)
     for i, (c, members) in enumerate(sorted(by_cell.items())):
         core = c in graph.nano_core
+        wasm = c in graph.wasm_cells
         with dot.subgraph(name=f"cluster_{i}") as sub:
-            sub.attr(label=f"{c} (nano_core)" if core else c, style="rounded,filled",
-                     fillcolor="#f4f4f4" if core else "#fbfbfb", color="grey60")
+            sub.attr(label=f"{c} (nano_core)" if core else f"{c} (wasm)" if wasm else c,
+                     style="rounded,filled", color="grey60",
+                     fillcolor="#f4f4f4" if core else _WASM_FILL if wasm else "#fbfbfb")
             for n in members:
                 _section_node(sub, graph, n, ids[n], _short(n), outside=n in outside)
 

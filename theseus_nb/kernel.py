@@ -62,9 +62,12 @@ class Kernel:
         """The source of cell ``name``, or None."""
         return next((c for c in self.sources if c.name == name), None)
 
-    def with_cell(self, name: str, source: str, *, unsafe: bool | None = None) -> "Kernel":
-        """A copy of this kernel with cell ``name`` added or replaced."""
-        new = CellSource.cell(name, source, unsafe=unsafe)
+    def with_cell(self, name: str, source: str | CellSource, *,
+                  unsafe: bool | None = None) -> "Kernel":
+        """A copy of this kernel with cell ``name`` added or replaced (``source``:
+        cell-language text, or any ``CellSource``, a WebAssembly or C one say)."""
+        new = source if isinstance(source, CellSource) else CellSource.cell(name, source,
+                                                                            unsafe=unsafe)
         cells = [c for c in self.cells if c.name != name] + [new]
         return Kernel(list(self.nano_core), cells)
 

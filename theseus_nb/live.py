@@ -164,6 +164,7 @@ class LiveKernel:
         return compile_among(self.sources.values(), [self._source(name, source, unsafe)])[name]
 
     def swap(self, name: str, source: str | None = None, *, data: bytes | None = None,
+             wasm: bytes | str | None = None, c: str | None = None,
              unsafe: bool | None = None, timeout: float = 30.0) -> SwapReport:
         """Replace cell ``name`` in the running kernel with new ``source``
         (cell-language text), an already compiled object ``data``, or (neither)
@@ -173,13 +174,17 @@ class LiveKernel:
         comment line); False insists on a safe cell, and a marked one is
         refused with a CellError at the marker.
 
+        ``wasm`` (a module's bytes, or WAT text) or ``c`` (C source) make it a
+        WebAssembly cell instead.
+
         Raises ``CellError`` when the source does not compile and SwapError
         when the kernel refuses; in both cases the guest is exactly as it was.
         """
-        return self.swap_many({name: source if data is None else data}, unsafe=unsafe,
+        return self.swap_many({name: _given(name, source, data, wasm, c)}, unsafe=unsafe,
                               timeout=timeout)
 
-    def swap_many(self, cells: dict[str, str | bytes | None], *, unsafe: bool | None = None,
+    def swap_many(self, cells: dict[str, str | bytes | CellSource | None], *,
+                  unsafe: bool | None = None,
                   timeout: float = 30.0) -> SwapReport:
         """Swap several cells as one transaction (all or nothing); each is
         compiled against the others' new versions."""
@@ -190,12 +195,14 @@ class LiveKernel:
         return self._evolve("swap", cells, unsafe, timeout)
 
     def load(self, name: str, source: str | None = None, *, data: bytes | None = None,
+             wasm: bytes | str | None = None, c: str | None = None,
              unsafe: bool | None = None, timeout: float = 30.0) -> SwapReport:
         """Add a new cell to the running kernel (same arguments as ``swap``);
         cells loaded later may import it."""
         if name in self.objects:
             raise SwapError(f"the running kernel already has a cell {name!r}: use swap()")
-        return self._evolve("load", {name: source if data is None else data}, unsafe, timeout)
+        return self._evolve("load", {name: _given(name, source, data, wasm, c)}, unsafe,
+                            timeout)
 
     def history(self, name: str) -> CellHistory:
         """Every version cell ``name`` has run since boot, oldest first, with
@@ -263,12 +270,13 @@ class LiveKernel:
                             "again: pass its new source")
         return current
 
-    def _evolve(self, verb: str, cells: dict[str, str | bytes | None], unsafe: bool | None,
-                timeout: float) -> SwapReport:
+    def _evolve(self, verb: str, cells: dict[str, str | bytes | CellSource | None],
+                unsafe: bool | None, timeout: float) -> SwapReport:
         start = time.perf_counter()
         self._follow_recovery()
         given = {n: parse_object(v, n) for n, v in cells.items() if isinstance(v, bytes)}
-        new = [self._source(n, v, unsafe) for n, v in cells.items() if not isinstance(v, bytes)]
+        new = [v if isinstance(v, CellSource) else self._source(n, v, unsafe)
+               for n, v in cells.items() if not isinstance(v, bytes)]
         compiled = compile_among(self.sources.values(), new)
         objects = {n: given[n] if n in given else compiled[n] for n in cells}
         compiled_at = time.perf_counter()
@@ -364,3 +372,13 @@ class LiveKernel:
                 if self.last_swap else "")
         return (f"<div><b>theseus-nb kernel</b>, {len(self.objects)} cells{swap}</div>"
                 + self.machine._repr_html_())
+
+
+def _given(name: str, source: str | None, data: bytes | None, wasm: bytes | str | None,
+           c: str | None) -> str | bytes | CellSource | None:
+    # what swap()/load() were handed: cell-language text, an object, or a wasm/C cell
+    if wasm is not None:
+        return CellSource.wasm(name, wasm)
+    if c is not None:
+        return CellSource.c(name, c)
+    return source if data is None else data

@@ -2,6 +2,7 @@
 
     %%cell NAME [--unsafe]    compile a cell; show its sections, symbols and
                               relocations (or the error); swap it in if attached
+    %%cell NAME --wasm / --c  the same for WAT text, or C compiled by clang to wasm32
     %boot [--accel A] [--as VAR] build the default kernel plus the notebook's cells, boot it
     %attach [VAR] / %detach   choose the machine the other magics talk to
     %kernel COMMAND           run a shell command in the guest
@@ -147,7 +148,7 @@ class TheseusMagics(Magics):
         """The default kernel with every notebook cell added (or replacing a file's cell)."""
         kernel = Kernel.default()
         for src in self.cells.values():
-            kernel = kernel.with_cell(src.name, src.text, unsafe=src.unsafe)
+            kernel = kernel.with_cell(src.name, src)
         return kernel
 
     def _attached(self) -> LiveKernel | None:
@@ -179,23 +180,32 @@ class TheseusMagics(Magics):
     @magic_arguments()
     @argument("name", help="the cell's name (its symbols are NAME::function)")
     @argument("--unsafe", action="store_true", help="allow the unsafe intrinsics")
+    @argument("--wasm", action="store_true", help="the body is WebAssembly text (WAT)")
+    @argument("--c", action="store_true", help="the body is C, compiled by clang to wasm32")
     @cell_magic
     def cell(self, line: str, body: str) -> Any:
         """Compile a cell; show its sections, symbols and relocations; swap it in if attached."""
         args = parse_argstring(self.cell, line)
         try:
+            language = "wat" if args.wasm else "c" if args.c else "cell"
             # without --unsafe the cell's own header decides (its marker line)
-            return self._cell(args.name, body, True if args.unsafe else None)
+            return self._cell(args.name, body, True if args.unsafe else None, language)
         except Exception as exc:
             self.last_error = exc
             display(_error_html(f"cell {args.name}", exc))
             return None
 
-    def _cell(self, name: str, body: str, unsafe: bool | None) -> CellReport:
+    def _cell(self, name: str, body: str, unsafe: bool | None,
+              language: str = "cell") -> CellReport:
         # The editor's line 1 is the %%cell line: one empty line in front makes
         # every line number in an error the one the editor shows.
         body = "\n" + body
-        source = CellSource.cell(name, body, unsafe=unsafe)
+        if language == "wat":
+            source = CellSource.wasm(name, body)
+        elif language == "c":
+            source = CellSource.c(name, body)
+        else:
+            source = CellSource.cell(name, body, unsafe=unsafe)
         live = self._attached()
         swap: SwapReport | None = None
         if live is None:
@@ -205,10 +215,12 @@ class TheseusMagics(Magics):
             # Compiled once, by the live kernel, among the cells running now.
             # A cell the running kernel refuses is not registered either: the
             # registry only holds versions that compiled and went in.
-            if name in live.objects:
-                swap, action = live.swap(name, body, unsafe=source.unsafe), "swapped into the running kernel"
+            verb = live.swap if name in live.objects else live.load
+            if language == "cell":
+                swap = verb(name, body, unsafe=source.unsafe)
             else:
-                swap, action = live.load(name, body, unsafe=source.unsafe), "loaded into the running kernel"
+                swap = verb(name, wasm=body) if language == "wat" else verb(name, c=body)
+            action = ("swapped into" if verb == live.swap else "loaded into") + " the running kernel"
             obj = swap.objects[name]
         report = _cell_report(name, obj)
         report.swap, report.action = swap, action

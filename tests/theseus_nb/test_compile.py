@@ -99,3 +99,24 @@ def test_the_sse_flag_overrides_the_marker_and_keys_the_cache(object_cache) -> N
     assert "__divdf3" in _undefined(compile_source(refused, {}).data)
     again = compile_source(CellSource("half", HALF_IR, "ir"), {})
     assert not again.cached                 # the SSE object is not served for the plain cell
+
+
+def test_wat_wasm_and_c_files_are_cells(tmp_path) -> None:
+    from theseus_nb.compile import CellSource, compile_source
+    from theseus_nb.objects import parse_object
+    from theseus_nb.signatures import function_hash, signatures_in
+    from theseus_nb.wasm import wat_to_wasm
+
+    wat = '(module (func (export "inc") (param i64) (result i64) (i64.add (local.get 0) (i64.const 1))))'
+    (tmp_path / "wa.wat").write_text(wat)
+    (tmp_path / "wb.wasm").write_bytes(wat_to_wasm(wat))
+    (tmp_path / "wc.c").write_text("long long inc(long long x) { return x + 1; }\n")
+    for name in ("wa", "wb", "wc"):
+        path = next(tmp_path.glob(f"{name}.*"))
+        src = CellSource.from_path(path)
+        assert src.language == {".wat": "wat", ".wasm": "wasm", ".c": "c"}[path.suffix]
+        data = compile_source(src, {}).data
+        sections = {s.name for s in parse_object(data, name).sections.values()}
+        assert f".text.{name}.inc" in sections
+        # a task entry: the kernel checks this hash before it spawns name::inc
+        assert signatures_in(data)[f"{name}::inc"] == function_hash("inc", ["u64"], "u64")

@@ -153,3 +153,18 @@ def test_cells_view_marks_cells_changed_by_a_swap(graph) -> None:
     svg = marked.render(view="cells").pipe(format="svg").decode()
     assert "1 changed" in svg
     assert "changed" not in graph.render(view="cells").pipe(format="svg").decode()
+
+
+def test_a_wasm_cell_is_marked_in_every_view(objects, tmp_path, monkeypatch) -> None:  # noqa: F811
+    from theseus_nb.compile import CellSource, compile_source
+    from theseus_nb.objects import parse_object
+
+    monkeypatch.setenv("THESEUS_NB_CACHE", str(tmp_path))
+    wat = '(module (func (export "inc") (param i64) (result i64) (i64.add (local.get 0) (i64.const 1))))'
+    wobj = parse_object(compile_source(CellSource.wasm("winc", wat), {}).data, "winc")
+    g = SectionGraph.from_objects([objects["io"]], [objects["fmt"], objects["app"], wobj])
+    assert g.wasm_cells == {"winc"}
+    assert "winc (wasm)" in _texts(_svg(g))                       # cells view
+    assert "winc (wasm)" in _texts(_svg(g, view="sections"))      # its cluster
+    focus = g.render(view="focus", focus="winc::inc").source
+    assert "#7b3fb5" in focus and "#7b3fb5" not in g.render(view="focus", focus="app::main").source

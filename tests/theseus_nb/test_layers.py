@@ -18,7 +18,7 @@ PACKAGE = Path(theseus_nb.__file__).parent
 LAYERS: list[set[str]] = [
     {"errors", "display"},
     {"lang", "tasks", "guest_errors", "graph_render"},
-    {"build", "objects", "archive"},
+    {"build", "objects", "archive", "wasm"},
     {"signatures", "link", "graph", "swap_report", "fault_lines"},
     {"multiboot", "symfile", "compile", "stages", "history"},
     {"live"},

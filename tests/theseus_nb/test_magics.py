@@ -146,3 +146,36 @@ def test_boot_swap_load_and_detach(ip, magics, capsys):
     vm.shutdown()
     ip.run_line_magic("kernel", "help")
     assert "stopped" in str(magics.last_error)
+
+
+WAT_CELL = """(module
+  (import "theseus" "print_u64" (func $print (param i64)))
+  (func $twice (param i64) (result i64) (i64.mul (local.get 0) (i64.const 2)))
+  (func (export "main") (param i64) (result i64) (call $print (call $twice (i64.const 21)))
+    (i64.const 0)))
+"""
+
+
+def test_a_wasm_cell_and_a_c_cell(ip, magics):
+    report = ip.run_cell_magic("cell", "wtwice --wasm", WAT_CELL)
+    assert isinstance(report, CellReport), magics.last_error
+    names = {s[0] for s in report.sections}
+    assert {"wtwice::main", "wtwice::func1", "wtwice::import.theseus.print_u64"} <= names
+    targets = {(section, target) for section, _, _, target, _ in report.relocations}
+    assert ("wtwice::import.theseus.print_u64", "wasm_rt::print_u64") in targets  # an edge
+    report = ip.run_cell_magic("cell", "csum --c", "int sum(int n) { int s = 0; "
+                                                   "for (int i = 0; i < n; i++) s += i; return s; }")
+    assert isinstance(report, CellReport), magics.last_error
+    assert "csum::sum" in report.symbols
+
+
+def test_a_bad_wasm_or_c_cell_names_the_editor_line(ip, magics):
+    from theseus_nb.wasm import WatError
+    from theseus_nb.wasm.clang import CError
+
+    assert ip.run_cell_magic("cell", "wbad --wasm", "(module\n  (func (result i32)\n"
+                                                    "    i64.const 1))") is None
+    assert isinstance(magics.last_error, WatError) and magics.last_error.line == 4
+    assert ip.run_cell_magic("cell", "cbad --c", "int f(void) {\n  return y;\n}\n") is None
+    assert isinstance(magics.last_error, CError) and magics.last_error.line == 3
+    assert "wbad" not in magics.cells and "cbad" not in magics.cells

@@ -1,0 +1,252 @@
+"""wasm_rt: the kernel side of WebAssembly cells (theseus_nb/wasm/kernel_cell.py is the other).
+
+A wasm cell finds its linear memory through a struct in its own data,
+{base, bytes, max_pages}; on its first call the cell asks memory_alloc for
+the bytes (zeroed, from the heap) and fills the struct, then writes its
+globals and segments.  Every pointer a module passes here is an offset into
+that memory and is checked against its size before use, so a module can
+reach only its own memory through these calls too.  A trap ends the running
+task faulted with "wasm trap: KIND in CELL::FUNCTION".
+
+The imports a module may name (anything else is refused when it is
+compiled): module "theseus" — print(ptr, len) (print_str here), print_u64(v), ticks(),
+sleep(ticks), yield(), spawn(name ptr, name len, arg) of a "cell::function" task entry,
+channel(name), send(channel, value), recv(channel); module "wasi_snapshot_preview1" — fd_write to
+stdout/stderr, proc_exit, args_*/environ_* (none), clock_time_get, and
+fd_close/fd_fdstat_get/fd_seek, which answer EBADF as a console has no files.
+"""
+# cell: unsafe
+from theseus_nb.lang.prelude import *
+from theseus_nb.lang.unsafe import load8, load32, load64, store8, store32, store64, make_str
+from kernel_src.serial import put, write_u64
+from kernel_src.clock import ticks as clock_ticks
+from kernel_src.heap import alloc, free
+from kernel_src.task_table import current, set_cause, add_cause_byte
+from kernel_src.command import running as in_command, abandon_now
+from kernel_src.task import die_current, exit_current, yield_now, sleep as task_sleep
+from kernel_src.task import spawn as task_spawn
+from kernel_src.sync import channel as sync_channel, send as sync_send, recv as sync_recv
+
+PAGE: u64 = 65536
+EBADF: u64 = 8
+EFAULT: u64 = 21
+ENOSYS: u64 = 52
+NS_PER_TICK: u64 = 10000000        # 1e9 / params.TIMER_HZ (100 ticks a second)
+
+# ---- memory -------------------------------------------------------------------
+
+
+def memory_alloc(nbytes: u64) -> u64:
+    """nbytes of zeroed memory for a linear memory (at least 16 bytes); 0 if the heap is full."""
+    size: u64 = max(nbytes, 16)
+    base: u64 = alloc(size, 16)
+    if base == 0:
+        return 0
+    for i in range(size // 8):
+        store64(base + i * 8, 0)
+    return base
+
+
+def memory_grow(mem: u64, delta: u64) -> u64:
+    """memory.grow: move the memory into a larger zeroed block; the old size in pages,
+    or 0xFFFFFFFF (-1 as an i32) past the maximum or when the heap is full."""
+    old_bytes: u64 = load64(mem + 8)
+    old: u64 = old_bytes // PAGE
+    d: u64 = delta & 0xFFFFFFFF
+    if old + d > load64(mem + 16):
+        return 0xFFFFFFFF
+    if d == 0:
+        return old
+    base: u64 = memory_alloc((old + d) * PAGE)
+    if base == 0:
+        return 0xFFFFFFFF
+    src: u64 = load64(mem)
+    for i in range(old_bytes // 8):
+        store64(base + i * 8, load64(src + i * 8))
+    if src != 0:
+        free(src)
+    store64(mem, base)
+    store64(mem + 8, (old + d) * PAGE)
+    return old
+
+
+def _fits(mem: u64, p: u64, n: u64) -> bool:
+    return p + n <= load64(mem + 8)
+
+
+# ---- traps --------------------------------------------------------------------
+
+
+def _say(s: str) -> None:
+    for i in range(len(s)):
+        add_cause_byte(current(), u8(ord(s[i])))
+
+
+def kind_name(kind: u64) -> str:
+    """The spec's words for trap number kind (theseus_nb.wasm.errors.TRAP_KINDS)."""
+    if kind == 0:
+        return "unreachable"
+    if kind == 1:
+        return "integer divide by zero"
+    if kind == 2:
+        return "integer overflow"
+    if kind == 3:
+        return "invalid conversion to integer"
+    if kind == 4:
+        return "out of bounds memory access"
+    if kind == 5:
+        return "undefined element"
+    if kind == 6:
+        return "uninitialized element"
+    if kind == 7:
+        return "indirect call type mismatch"
+    if kind == 8:
+        return "call stack exhausted"
+    if kind == 9:
+        return "out of bounds table access"
+    return "trap"
+
+
+def trap(kind: u64, where: str) -> None:
+    """End the running task (or shell command) faulted: wasm trap: KIND in CELL::FUNCTION."""
+    set_cause(current(), "wasm trap: ")
+    _say(kind_name(kind))
+    _say(" in ")
+    _say(where)
+    if in_command():
+        abandon_now()
+    die_current()
+
+
+# ---- module "theseus" -----------------------------------------------------------
+
+
+def print_str(mem: u64, p: u64, n: u64) -> u64:
+    """Write n bytes of linear memory at p to the console; 0, or EFAULT outside the memory."""
+    if not _fits(mem, p, n):
+        return EFAULT
+    base: u64 = load64(mem)
+    for i in range(n):
+        put(load8(base + p + i))
+    return 0
+
+
+def print_u64(mem: u64, v: u64) -> None:
+    """Write v in decimal."""
+    write_u64(v)
+
+
+def ticks(mem: u64) -> u64:
+    """Timer ticks since boot."""
+    return clock_ticks()
+
+
+def sleep(mem: u64, n: u64) -> None:
+    """Sleep n ticks."""
+    task_sleep(n)
+
+
+def yield_(mem: u64) -> None:
+    """Let another task run."""
+    yield_now()
+
+
+def spawn(mem: u64, p: u64, n: u64, arg: u64) -> u64:
+    """Start the task entry named by the n bytes at p ("cell::function"); its id, or 0."""
+    if not _fits(mem, p, n):
+        return 0
+    return task_spawn(make_str(load64(mem) + p, n), arg)
+
+
+def channel(mem: u64, name: u64) -> u64:
+    """The channel called name (made on first use); NO_CHANNEL when the table is full."""
+    return sync_channel(name)
+
+
+def send(mem: u64, c: u64, v: u64) -> None:
+    """Send v on channel c (blocks while it is full)."""
+    sync_send(c, v)
+
+
+def recv(mem: u64, c: u64) -> u64:
+    """The next value of channel c (blocks while it is empty)."""
+    return sync_recv(c)
+
+
+# ---- module "wasi_snapshot_preview1" --------------------------------------------
+
+
+def fd_write(mem: u64, fd: u64, iovs: u64, n: u64, written: u64) -> u64:
+    """Write the n iovecs {ptr: u32, len: u32} at iovs to the console (fd 1 or 2)."""
+    if fd != 1 and fd != 2:
+        return EBADF
+    if not _fits(mem, iovs, n * 8) or not _fits(mem, written, 4):
+        return EFAULT
+    base: u64 = load64(mem)
+    total: u64 = 0
+    for i in range(n):
+        p: u64 = u64(load32(base + iovs + i * 8))
+        k: u64 = u64(load32(base + iovs + i * 8 + 4))
+        if not _fits(mem, p, k):
+            return EFAULT
+        for j in range(k):
+            put(load8(base + p + j))
+        total += k
+    store32(base + written, u32(total & 0xFFFFFFFF))
+    return 0
+
+
+def proc_exit(mem: u64, code: u64) -> None:
+    """End the task with code as its value."""
+    exit_current(code)
+
+
+def _two_zeros(mem: u64, a: u64, b: u64) -> u64:
+    if not _fits(mem, a, 4) or not _fits(mem, b, 4):
+        return EFAULT
+    store32(load64(mem) + a, 0)
+    store32(load64(mem) + b, 0)
+    return 0
+
+
+def args_sizes_get(mem: u64, argc: u64, size: u64) -> u64:
+    """No arguments: argc 0, 0 bytes."""
+    return _two_zeros(mem, argc, size)
+
+
+def args_get(mem: u64, argv: u64, buf: u64) -> u64:
+    """No arguments to copy."""
+    return 0
+
+
+def environ_sizes_get(mem: u64, count: u64, size: u64) -> u64:
+    """No environment: 0 variables, 0 bytes."""
+    return _two_zeros(mem, count, size)
+
+
+def environ_get(mem: u64, env: u64, buf: u64) -> u64:
+    """No environment to copy."""
+    return 0
+
+
+def clock_time_get(mem: u64, id: u64, precision: u64, out: u64) -> u64:
+    """Nanoseconds since boot (every clock is the tick counter), as a u64 at out."""
+    if not _fits(mem, out, 8):
+        return EFAULT
+    store64(load64(mem) + out, clock_ticks() * NS_PER_TICK)
+    return 0
+
+
+def fd_close(mem: u64, fd: u64) -> u64:
+    """The console's descriptors cannot be closed."""
+    return EBADF
+
+
+def fd_fdstat_get(mem: u64, fd: u64, out: u64) -> u64:
+    """No descriptor has a status to report."""
+    return EBADF
+
+
+def fd_seek(mem: u64, fd: u64, offset: u64, whence: u64, out: u64) -> u64:
+    """The console cannot seek."""
+    return EBADF
