@@ -17,23 +17,37 @@ Only a fault in the nano_core itself (before tasks start,
 in the shell or idle task outside a command, or inside an interrupt
 handler) cannot be contained: it prints a crash report and stops QEMU
 with status 101.
+
+Every contained fault of a task or a command is logged (fault_log.py) with
+its backtrace (backtrace.py, walked here from the faulting frame or from
+the panic handler), and a task's fault is reported on the console with
+its frames (a restartable task's first fault only).  A task
+spawned restartable (restart.py) does not end FAULTED: it ends RESTARTING,
+its fault is marked pending, and the shell, woken as if input had come,
+runs the recovery in task context, where a cell may be swapped.
 """
 # cell: unsafe
 from theseus_nb.lang.prelude import *
 from theseus_nb.lang.unsafe import load64, outl, cli, hlt, call_addr
 from kernel_src.params import DEBUG_EXIT_PORT, EXIT_FAULT, GUARD
-from kernel_src.frame import FRAME_VECTOR, FRAME_ERROR, FRAME_RIP, FRAME_RSP
+from kernel_src.frame import FRAME_VECTOR, FRAME_ERROR, FRAME_RIP, FRAME_RSP, FRAME_RBP
 from kernel_src.serial import write, write_hex, write_u64, newline
 from kernel_src.section_table import NONE, section_at, all_sections
 from kernel_src.names import name_text
 from kernel_src.task_table import (can_fault, current, task_name, set_cause, add_cause_byte,
-                                   FAULTED, NO_VALUE, tasks)
-from kernel_src.task import finish, die_current
+                                   FAULTED, NO_VALUE, tasks, started, task_cause, end_task,
+                                   wake_blocked, RESTARTING, INPUT_KEY)
+from kernel_src.task import finish, die_current, yield_now
+from kernel_src.namespace import symbol_address
+from kernel_src.backtrace import walk
+from kernel_src.fault_log import record, write_walk, PENDING, ENDED
+from kernel_src.restart_table import restartable, note_fault, restarts
+from kernel_src.irq import irq_off
 from kernel_src.switcher import (schedule, policy_running, policy_cause_begin, policy_cause,
                                  policy_cause_byte, policy_cause_written, policy_failed)
 from kernel_src.paging import PAGE
 from kernel_src.command import running as in_command, abandon_frame, abandon_now
-from kernel_src.fpu import mxcsr, cr0, recover as fpu_recover
+from kernel_src.fpu import mxcsr, cr0, recover as fpu_recover, forget as fpu_forget
 
 PAGE_FAULT: u64 = 14
 DOUBLE_FAULT: u64 = 8
@@ -51,6 +65,7 @@ PF_FETCH: u64 = 0x10          # the access was an instruction fetch
 NON_CANONICAL: u64 = 0x8000000000000000
 
 _cr2_fn: u64 = 0
+_fp_fn: u64 = 0              # frame_pointer::read: the caller's rbp, where a panic's backtrace starts
 _to_policy: bool = False     # the cause being written is a policy's, not a task's
 
 
@@ -148,9 +163,70 @@ def _function_at(addr: u64) -> str:
 
 
 def init(cr2_fn: u64) -> None:
-    """Remember interrupts::read_cr2 (found by the nano_core at boot)."""
-    global _cr2_fn
+    """Remember interrupts::read_cr2 (found by the nano_core at boot) and
+    frame_pointer::read."""
+    global _cr2_fn, _fp_fn
     _cr2_fn = cr2_fn
+    _fp_fn = symbol_address("frame_pointer::read")
+
+
+def _caller_rbp() -> u64:
+    # A frame pointer inside the panic handler: the walk from it skips the
+    # handler's own frames (rt::panic, fault::*) up to the code that panicked.
+    if _fp_fn == 0:
+        return 0
+    return call_addr(_fp_fn, 0)
+
+
+def _stack_bounds_walk(pc: u64, rbp: u64, skip: bool) -> None:
+    # Walk the running task's (or command's) stack; before tasks start, the
+    # boot stack's.
+    if started():
+        walk(pc, rbp, tasks[current()].stack_lo, tasks[current()].stack_hi, skip)
+    else:
+        walk(pc, rbp, symbol_address("boot_stack_bottom"), symbol_address("boot_stack_top"), skip)
+
+
+def crash_backtrace(line: u64) -> None:
+    """Print the backtrace of the code that called the kernel's panic handler
+    (rt::panic), innermost first; a kernel panic's report ends with it."""
+    _stack_bounds_walk(0, _caller_rbp(), True)
+    write_walk(line)
+
+
+def _after_fault(line: u64) -> bool:
+    # Log the fault of the running task (its cause written, its backtrace
+    # walked) and say so on the console.  A restartable task ends RESTARTING
+    # and the shell is woken to run recovery: True.  Interrupts are off.
+    slot: u64 = current()
+    if in_command():
+        record(slot, line, ENDED)       # the shell prints "faulted: CAUSE" in its reply
+        return False
+    again: bool = restartable(slot)
+    action: u8 = ENDED
+    if again:
+        action = PENDING
+    seq: u64 = record(slot, line, action)
+    # Each byte on the console is a port write (a host system call under
+    # TCG): a restartable task, which may fault hundreds of times, reports
+    # its first fault only; every one is in the log (`faults`).
+    if not again or restarts(slot) == 0:
+        newline()
+        write("task ")
+        write_u64(tasks[slot].id)
+        write(" (")
+        write(task_name(slot))
+        write(") faulted: ")
+        write(task_cause(slot))
+        newline()
+        write_walk(line)
+    if not again:
+        return False
+    end_task(slot, RESTARTING, NO_VALUE)
+    fpu_forget(slot)                    # as finish() does: its registers are nobody's now
+    note_fault(slot, seq)
+    wake_blocked(INPUT_KEY)             # the shell sleeps on input: recovery runs there
+    return True
 
 
 def _cr2() -> u64:
@@ -183,6 +259,8 @@ def _crash(frame: u64, vector: u64) -> None:
     write(" task ")
     write(task_name(current()))
     newline()
+    _stack_bounds_walk(rip, load64(frame + FRAME_RBP * 8), False)
+    write_walk(0)
     outl(DEBUG_EXIT_PORT, EXIT_FAULT)
     while True:
         hlt()
@@ -292,9 +370,12 @@ def exception(frame: u64, nested: bool) -> u64:
         _crash(frame, vector)
     _describe(frame, vector)
     _sse_usable_again(vector)
+    _stack_bounds_walk(load64(frame + FRAME_RIP * 8), load64(frame + FRAME_RBP * 8), False)
+    restarting: bool = _after_fault(0)
     if in_command():
         return abandon_frame(frame)
-    finish(current(), FAULTED, NO_VALUE)
+    if not restarting:
+        finish(current(), FAULTED, NO_VALUE)
     return schedule(frame)
 
 
@@ -325,13 +406,20 @@ def panic_in_policy(msg: str, where: str, line: u64) -> None:
 
 def panic_in_task(msg: str, where: str, line: u64) -> None:
     """rt::panic inside a task (or a shell command): it ends faulted with the
-    message as cause."""
+    message as cause (or RESTARTING, if it is restartable)."""
+    irq_off()                       # the record and the end happen as one
     set_cause(current(), "panic: ")
     _say(msg)
     _say(" in ")
     _say(where)
     _say(" line ")
     _say_dec(line)
+    _stack_bounds_walk(0, _caller_rbp(), True)
+    restarting: bool = _after_fault(line)
     if in_command():
         abandon_now()
-    die_current()
+    if not restarting:
+        die_current()
+    yield_now()                     # never scheduled again: recovery starts a new frame
+    while True:
+        hlt()

@@ -8,6 +8,7 @@ the GDT that boot.s and idt.init() build.
 """
 from theseus_nb.lang.prelude import *
 
+FRAME_RBP: u64 = 8           # the frame pointer: where a backtrace starts (backtrace.py)
 FRAME_RDI: u64 = 9           # a task's first argument on its first switch
 FRAME_VECTOR: u64 = 15       # pushed by the stub
 FRAME_ERROR: u64 = 16        # the CPU's error code (0 where it pushes none)

@@ -14,19 +14,25 @@ table and checks every `from kernel_src.X import` against it):
     0  params frame: limits; the layout of a saved interrupt frame
     1  serial clock multiboot boot_steps: the console, time and ticks, what the boot loader said; the TSC at each boot step
     2  names frames elf reloc section_table task_table sha256: tables and formats; hashing
-    3  namespace archive signatures object_check: lookups by name; is an object well-formed
-    4  irq symfile call_by_name fpu: interrupts off (irq finds its helper by name); the host's symbol file; calls by name; tasks' SSE registers
+    3  namespace archive signatures object_check backtrace restart_table: lookups by name; is an
+       object well-formed; the frames that led to a fault; which tasks are restartable
+    4  irq symfile call_by_name fpu fault_log: interrupts off (irq finds its helper by name); the
+       host's symbol file; calls by name; tasks' SSE registers; every fault, its backtrace and
+       what was done
     5  paging switcher console: the page tables; who runs next; print()'s critical section
     6  heap timer: the kernel heap (and whole pages for paging); the clock interrupt
     7  stacks placement retire: guarded stacks; sections placed by permission; old code
-    8  task loader command: a task's life; loading cells; running a shell command
+    8  task loader command versions: a task's life; loading cells; running a shell command; the
+       current and previous object of each swapped cell
     9  fault shell sync boot_cells swap_cells: faults; the shell; channels; loading at boot; hot swap
-    10 idt upload wasm_rt: interrupt dispatch; receiving objects; what WebAssembly cells call
+    10 idt upload wasm_rt restart: interrupt dispatch; receiving objects; what WebAssembly cells
+       call; restartable tasks and recovery
     11 nano_core rt swap: this checklist; the panic handler; the swap command
+    12 rollback: the rollback command (it uses swap's way of finding objects)
 """
 # cell: unsafe
 from theseus_nb.lang.prelude import *
-from theseus_nb.lang.unsafe import sti
+from theseus_nb.lang.unsafe import sti, addr_of
 from kernel_src.serial import init as serial_init, writeln, write, write_u64, newline
 from kernel_src.clock import init as clock_init
 from kernel_src.multiboot import init as multiboot_init, module_start, module_end
@@ -39,7 +45,8 @@ from kernel_src.idt import init as idt_init
 from kernel_src.fault import init as fault_init
 from kernel_src.task import init as tasks_init
 from kernel_src.timer import init as timer_init
-from kernel_src.shell import run
+from kernel_src.shell import run, set_recovery
+from kernel_src.restart import run_pending
 from kernel_src.upload import buffer as upload_buffer
 from kernel_src.boot_steps import mark
 
@@ -75,6 +82,7 @@ def main(magic: u64, info: u64, kernel_end: u64) -> None:
         mark(7)
         fault_init(symbol_address("interrupts::read_cr2"))   # exceptions end tasks
         timer_init()                               # timer: PIT at TIMER_HZ, preemption
+        set_recovery(addr_of(run_pending))         # the shell restarts faulted restartable tasks
         sti()
         mark(8)
     else:

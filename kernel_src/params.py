@@ -58,6 +58,11 @@ CAUSE_MAX: u64 = 128         # bytes of why a task ended; longer causes are cut
 TIMER_HZ: u64 = 100          # timer interrupts per second: the scheduler's time slice
 POLICY_TICKS: u64 = 2        # timer ticks a policy's pick_next may run before it is dropped
                              # (the first tick may come at once: 2 is at least one whole tick)
+FAULT_LOG: u64 = 64          # faults the fault log keeps (the oldest goes first)
+BACKTRACE_MAX: u64 = 8       # frames of a backtrace the fault log keeps
+FRAME_TEXT: u64 = 64         # bytes of one frame's "cell::function" in the fault log
+MAX_RESTARTS: u64 = 1000     # the most restarts a restartable task may ask for
+MAX_VERSIONS: u64 = 128      # cells whose current and previous objects the kernel keeps (= MAX_CELLS)
 MAX_CHANNELS: u64 = 32       # channels (kernel_src/sync.py)
 CHANNEL_SLOTS: u64 = 16      # values a channel holds before a sender blocks
 

@@ -24,7 +24,7 @@ from kernel_src.irq import irq_off, irq_restore
 from kernel_src.section_table import (NONE, REGIONS, kill_cell, reloc_alive, all_cells, all_relocs,
                                       all_sections)
 from kernel_src import section_table
-from kernel_src.task_table import current, task_saved_rip, FREE, EXITED, FAULTED, tasks
+from kernel_src.task_table import current, task_saved_rip, FREE, EXITED, FAULTED, RESTARTING, tasks
 from kernel_src import task_table
 
 # Retired memory, one row a section (counted: the swap report says how many
@@ -196,7 +196,7 @@ def _task_inside(g: u64) -> bool:
     _gather(g)
     for i in range(task_table.high_slot):
         st: u8 = tasks[i].state
-        if i == current() or st == FREE or st == EXITED or st == FAULTED:
+        if i == current() or st == FREE or st == EXITED or st == FAULTED or st == RESTARTING:
             continue
         if _points_into(task_saved_rip(i)):
             return True

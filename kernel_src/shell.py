@@ -19,7 +19,7 @@ prints can land inside a reply.
 """
 # cell: unsafe
 from theseus_nb.lang.prelude import *
-from theseus_nb.lang.unsafe import addr_of, make_str, outl
+from theseus_nb.lang.unsafe import addr_of, make_str, outl, call_addr
 from kernel_src.params import LINE_MAX, MAX_ARGS, DEBUG_EXIT_PORT
 from kernel_src.serial import (get_from, ready_on, ready, put, write, newline, write_u64, frame_begin,
                                frame_end, reply_done, frame_count, frame_checksum, CONSOLE, HOST)
@@ -29,6 +29,7 @@ from kernel_src.names import name_begin, name_append_mem, name_append_str, name_
 from kernel_src.section_table import NONE
 from kernel_src.task import wait_input, reap
 from kernel_src.task_table import SHELL, task_cause, set_cause
+from kernel_src.restart_table import pending_count
 from kernel_src.command import run as run_command, forget_stop, FAULTED, INTERRUPTED
 
 PROMPT: str = "theseus> "
@@ -43,6 +44,7 @@ _arg_start: Array[u64, 8] = [0] * 8        # params.MAX_ARGS
 _arg_len: Array[u64, 8] = [0] * 8          # params.MAX_ARGS
 _argc: u64 = 0
 _base: u64 = 0               # words before the command (1 for the host: the request's id)
+_recover_fn: u64 = 0         # restart::run_pending, given by the nano_core (a higher layer)
 
 
 def _typed_byte(c: u8) -> bool:
@@ -86,11 +88,19 @@ def _asked_byte(c: u8) -> bool:
     return False
 
 
+def set_recovery(fn: u64) -> None:
+    """The function the shell calls between lines when restartable tasks
+    wait for recovery (restart::run_pending)."""
+    global _recover_fn
+    _recover_fn = fn
+
+
 def _next_line() -> bool:
     # Wait for a whole line from either side; True if it is the host's.
     # The shell is task 0: while no input waits it sleeps and the other
     # tasks run (input wakes it at once); it also gives the stacks of ended
-    # tasks back to the heap, from task context.
+    # tasks back to the heap, from task context, and runs the recovery of
+    # faulted restartable tasks (a fault wakes it as input does).
     forget_stop()
     while True:
         while ready_on(HOST):
@@ -99,6 +109,8 @@ def _next_line() -> bool:
         while ready_on(CONSOLE):
             if _typed_byte(get_from(CONSOLE)):
                 return False
+        if pending_count() > 0 and _recover_fn != 0:
+            call_addr(_recover_fn, 0)
         if not ready():
             reap()
             wait_input()

@@ -24,10 +24,15 @@ from kernel_src.upload import find, blob_addr, blob_size, discard
 from kernel_src.command import hold, release
 from kernel_src.retire import retired
 from kernel_src.archive import entry_find, entry_data, entry_size
+from kernel_src.versions import note_swap, note_load
 
 _src_addr: u64 = 0
 _src_size: u64 = 0
 _src_blob: u64 = 0
+_staged_from: Array[u64, 8] = [0] * 8      # params.MAX_SWAP: each staged cell's object, kept
+_staged_size: Array[u64, 8] = [0] * 8      # params.MAX_SWAP: by versions.py once the swap commits
+_staged_copy: Array[bool, 8] = [False] * 8     # params.MAX_SWAP: an upload (copied), not the archive
+_staged_name: Array[u64, 8] = [0] * 8      # params.MAX_SWAP
 
 
 @safe_interface
@@ -82,7 +87,10 @@ def load_found(name: u64) -> u64:
         return NONE
     base: u64 = _src_addr
     _src_addr = 0
-    return load_object(name_addr(name), name_len(name), base, _src_size)
+    cell: u64 = load_object(name_addr(name), name_len(name), base, _src_size)
+    if cell != NONE:
+        note_load(name, base, _src_size, _src_blob != MAX_BLOBS)   # for recovery: versions.py
+    return cell
 
 
 def source_addr() -> u64:
@@ -132,9 +140,18 @@ def _stage_all(count: u64) -> u64:
             return refuse("the nano_core is linked by the host and cannot be swapped:", name)
         if not find_source(source):
             return refuse("no upload or archive entry is called", source)
+        _staged_from[j] = _src_addr
+        _staged_size[j] = _src_size
+        _staged_copy[j] = _src_blob != MAX_BLOBS
+        _staged_name[j] = name
         if not swap_stage(old, name_addr(name), name_len(name), _src_addr, _src_size):
             return refuse_loader()
-    return swap_commit()
+    status: u64 = swap_commit()
+    if status == 0:
+        # Recovery may reload or roll back these cells without the host.
+        for j in range(count):
+            note_swap(_staged_name[j], _staged_from[j], _staged_size[j], _staged_copy[j])
+    return status
 
 
 def main(arg_: u64) -> u64:

@@ -64,6 +64,7 @@ _count: u64 = 0
 _rewritten: u64 = 0
 _in_old_code: u64 = 0
 _freed: u64 = 0
+_fresh: bool = False                  # reset every global (a reload), carry none
 
 
 def refuse(why: str, what: u64) -> u64:
@@ -199,7 +200,8 @@ def _check_clashes() -> u64:
 
 def _carry_state() -> None:
     # A global keeps its value when its name and type (signature) are
-    # unchanged; anything else starts from its initializer.
+    # unchanged; anything else starts from its initializer.  A fresh swap
+    # (recovery's reload: corrupted state is what it clears) carries nothing.
     for j in range(_count):
         stage_open(j)
         for k in range(1, global_count()):
@@ -208,8 +210,8 @@ def _carry_state() -> None:
                 n: u64 = global_name_len(k)
                 s: u64 = sym_find_mem(a, n)
                 size: u64 = all_sections[global_section(k)].size
-                if s != NONE and sym_cell(s) == _old[j] and sym_sig(s) == sig_in_object(a, n) \
-                        and all_sections[sym_section(s)].size == size:
+                if not _fresh and s != NONE and sym_cell(s) == _old[j] \
+                        and sym_sig(s) == sig_in_object(a, n) and all_sections[sym_section(s)].size == size:
                     src: u64 = sym_addr(s)
                     dst: u64 = global_addr(k)
                     for i in range(size):
@@ -295,10 +297,18 @@ def _redirect_retired() -> u64:
 
 
 def swap_begin() -> None:
-    """Start a swap transaction."""
-    global _count
+    """Start a swap transaction (one that carries state, unless swap_fresh())."""
+    global _count, _fresh
     _count = 0
+    _fresh = False
     stage_begin()
+
+
+def swap_fresh() -> None:
+    """This transaction carries no global over: every global of the new
+    versions starts from its initializer (recovery reloading a cell)."""
+    global _fresh
+    _fresh = True
 
 
 def swap_stage(old: u64, name_at: u64, name_n: u64, base: u64, size: u64) -> bool:

@@ -28,8 +28,10 @@ from kernel_src.task_table import (RUNNABLE, RUNNING, BLOCKED, SLEEPING, EXITED,
                                    current, task_new, take_slot, give_back_slot, set_state,
                                    set_saved_rsp, set_wake, set_wait_key, end_task,
                                    take_dead_stack, dead_stacks, slot_of, set_cause, wake_blocked,
-                                   tasks)
+                                   tasks, RESTARTING, renew, task_name)
 from kernel_src import task_table
+from kernel_src.restart_table import pending_count, forget as forget_restart, take_pending
+from kernel_src.fault_log import set_action, KILLED
 
 _yield_fn: u64 = 0
 _return_fn: u64 = 0
@@ -109,12 +111,14 @@ def wait_input() -> None:
     """Block the running task until the console has input (IRQ 4 wakes it).
 
     The check is made with interrupts off, so input that arrives just after
-    it still raises the interrupt once the next task turns them on.
+    it still raises the interrupt once the next task turns them on.  A
+    restartable task waiting for recovery counts as input (the shell runs
+    recovery, and the fault handler wakes it the same way).
     """
     if not started():
         return
     flags: u64 = irq_off()
-    if not ready():
+    if not ready() and pending_count() == 0:
         block_on(INPUT_KEY)
     irq_restore(flags)
 
@@ -255,6 +259,40 @@ def _spawn(spec: str, arg: u64, stack_bytes: u64, trusted: bool) -> u64:
     return id
 
 
+def respawn(slot: u64, stack_bytes: u64) -> bool:
+    """Start the RESTARTING task in slot again: same id, entry (looked up
+    again by name: a reload moves its code), argument, and a fresh stack of
+    stack_bytes; False (spawn_error() says why) if it cannot be."""
+    global _error
+    reap()
+    spec: str = task_name(slot)
+    n: u64 = u64(len(spec))
+    for i in range(n):
+        _lookup[i] = u8(ord(spec[i]))
+    flags: u64 = irq_off()
+    if tasks[slot].state != RESTARTING:
+        irq_restore(flags)
+        _error = "the task is not waiting to be restarted"
+        return False
+    sym: u64 = find_function(addr_of(_lookup), n, "u64", "u64", "a task", False)
+    if sym == NONE:
+        irq_restore(flags)
+        _error = lookup_error()
+        return False
+    stack: u64 = alloc_stack(stack_bytes)
+    if stack == 0:
+        irq_restore(flags)
+        _error = "out of memory for a task stack"
+        return False
+    entry: u64 = sym_addr(sym)
+    renew(slot, entry, stack, stack, stack + stack_bytes)
+    _build_frame(slot, entry, tasks[slot].arg)
+    fpu_fresh(slot)                 # a restart starts with clean SSE registers too
+    set_state(slot, RUNNABLE)
+    irq_restore(flags)
+    return True
+
+
 @safe_interface
 def spawn_error() -> str:
     """Why the last spawn() failed."""
@@ -272,6 +310,8 @@ def kill(id: u64) -> bool:
     if st == EXITED or st == FAULTED:
         irq_restore(flags)
         return False
+    set_action(take_pending(slot), KILLED)     # a restart it waited for is off
+    forget_restart(slot)
     set_cause(slot, "killed")
     finish(slot, EXITED, NO_VALUE)
     if slot == current():

@@ -25,6 +25,7 @@ BLOCKED: u8 = 3
 SLEEPING: u8 = 4
 EXITED: u8 = 5
 FAULTED: u8 = 6
+RESTARTING: u8 = 7     # faulted, restartable: recovery (restart.py) starts it again in this slot
 
 NO_TASK: u64 = 0xFFFFFFFFFFFFFFFF
 NO_VALUE: u64 = 0xFFFFFFFFFFFFFFFF    # join() of a faulted or unknown task
@@ -110,6 +111,22 @@ def task_new(slot: u64, id: u64, spec: str, entry: u64, arg: u64, stack: u64,
     return id
 
 
+def renew(slot: u64, entry: u64, stack: u64, lo: u64, hi: u64) -> None:
+    """Start slot's task again (a restart): same id, spec, argument and
+    cause (the last one, kept for the task table), new entry address and
+    stack; state FREE until set_state.  Its old stack must be freed already."""
+    set_state(slot, FREE)
+    tasks[slot].entry = entry
+    tasks[slot].rsp = 0
+    tasks[slot].stack = stack
+    tasks[slot].stack_lo = lo
+    tasks[slot].stack_hi = hi
+    tasks[slot].wake = 0
+    tasks[slot].wait_key = 0
+    tasks[slot].value = 0
+    tasks[slot].free_stack = False
+
+
 def take_slot() -> u64:
     """A slot for a new task, or NO_TASK when the table is full.
 
@@ -191,7 +208,7 @@ def end_task(slot: u64, st: u8, value: u64) -> None:
     global _to_free
     set_state(slot, st)
     tasks[slot].value = value
-    if tasks[slot].stack != 0:
+    if tasks[slot].stack != 0 and not tasks[slot].free_stack:
         tasks[slot].free_stack = True
         _to_free += 1
 
@@ -297,6 +314,8 @@ def state_name(st: u8) -> str:
         return "exited"
     if st == FAULTED:
         return "faulted"
+    if st == RESTARTING:
+        return "restarting"
     return "free"
 
 

@@ -11,11 +11,12 @@ from .console_buffer import ConsoleBuffer
 from .errors import (BootError, BridgeError, CommandInterrupted, CommandStopped, GuestExited,
                      GuestTimeout, ProtocolError)
 from .evolution import KernelSwap, SwapError
+from .faults import FaultFrame, FaultLog, FaultRecord
 from .machine import Machine
 from .protocol import Reply
 from .qemu import QemuConfig, accel_from_env, kvm_usable, resolve_accel
 
 __all__ = ["Machine", "BridgeError", "BootError", "CommandInterrupted", "CommandStopped",
            "ConsoleBuffer", "GuestTimeout", "GuestExited", "ProtocolError",
-           "KernelSwap", "QemuConfig", "Reply", "SwapError", "accel_from_env", "kvm_usable",
-           "resolve_accel"]
+           "FaultFrame", "FaultLog", "FaultRecord", "KernelSwap", "QemuConfig", "Reply",
+           "SwapError", "accel_from_env", "kvm_usable", "resolve_accel"]

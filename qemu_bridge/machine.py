@@ -38,13 +38,17 @@ from .console import Console
 from .console_buffer import ConsoleBuffer
 from .errors import BootError, BridgeError, GuestExited, GuestTimeout
 from .evolution import KernelSwap, SwapError, parse_swap_output
+from .faults import FaultLog, parse_faults
 from .guest_ram import GuestRam, memory_bytes
 from .host_channel import HostChannel
 from .protocol import Reply
 from .qemu import QemuConfig, find_qemu
 from .session import Session
 
-__all__ = ["Machine"]
+__all__ = ["Machine", "MAX_RESTARTS"]
+
+#: The most restarts a restartable task may ask for (kernel_src/params.py MAX_RESTARTS).
+MAX_RESTARTS = 1000
 
 DEFAULT_PROMPT = "theseus> "
 
@@ -277,21 +281,58 @@ class Machine:
         return reply.output
 
     def spawn(self, name: str, arg: int | None = None, timeout: float = 5.0, *,
-              stack: int | None = None) -> int:
+              stack: int | None = None, restart: str | None = None,
+              max_restarts: int = 3) -> int:
         """Start ``"cell::function"`` (a public ``(u64) -> u64`` function) as a
         task with ``arg`` (0 if None) on a stack of ``stack`` bytes (the
-        kernel's default if None); return its id. BridgeError if it cannot start."""
+        kernel's default if None); return its id. BridgeError if it cannot start.
+
+        ``restart="on-fault"`` makes it restartable: after a fault the kernel
+        starts it again (same id), up to ``max_restarts`` times, then
+        escalates (reloads its cell, rolls it back, gives up; see
+        kernel_src/restart.py). ``faults()`` shows each step."""
         if not name or any(c.isspace() for c in name) or "::" not in name:
             raise ValueError(f"spawn needs 'cell::function' without spaces, got {name!r}")
+        if restart not in (None, "on-fault"):
+            raise ValueError(f"restart must be None or 'on-fault', got {restart!r}")
+        if restart is None and max_restarts != 3:
+            raise ValueError("max_restarts is for a restartable task: pass restart='on-fault' too")
+        if not 0 <= int(max_restarts) <= MAX_RESTARTS:
+            raise ValueError(f"max_restarts must be 0 to {MAX_RESTARTS} (the kernel's limit), "
+                             f"got {max_restarts!r}")
         words = f"spawn {name}" + ("" if arg is None and stack is None else f" {int(arg or 0)}")
         if stack is not None:
             if int(stack) <= 0:
                 raise ValueError(f"stack must be a positive number of bytes, got {stack!r}")
             words += f" {int(stack)}"
+        if restart is not None:
+            words += f" --restart {int(max_restarts)}"
         reply = self.request(words, timeout)
         if not reply.ok:
             raise BridgeError(f"spawn {name}: {reply.output.strip()}", self.transcript)
         return int(reply.output.split()[0])
+
+    def faults(self, since: int = 0, timeout: float = 5.0) -> FaultLog:
+        """The kernel's fault log (records numbered after ``since``), oldest first."""
+        return parse_faults(self.query(f"faults {int(since)}", timeout))
+
+    def rollback(self, cell: str, timeout: float = 30.0, *, uploaded: bool = False) -> KernelSwap:
+        """Swap ``cell`` back to the object it ran before its last swap (the
+        kernel keeps one); the kernel's figures. SwapError, with the guest
+        unchanged, if there is nothing to roll back or the swap is refused.
+
+        ``uploaded``: go back instead to an older version the caller has
+        just uploaded under the cell's name (``upload``), as the host's
+        history does (theseus_nb's LiveKernel.rollback); the kernel records
+        it as an undo, so its own recovery never returns to the version left."""
+        if not cell or any(c.isspace() or c == "=" for c in cell):
+            raise ValueError(f"rollback needs a cell name without spaces, got {cell!r}")
+        word = f"{cell}={cell}" if uploaded else cell
+        reply = self.request(f"rollback {word}", timeout)
+        if not reply.ok:
+            raise SwapError(f"rollback of {cell} refused by the kernel: {reply.output.strip()}",
+                            self.transcript)
+        return parse_swap_output(reply.output)
 
     def kill(self, task_id: int, timeout: float = 5.0) -> None:
         """End task ``task_id`` now; BridgeError if there is no such live task."""

@@ -63,6 +63,13 @@ class BuildError(TheseusError):
     """LLVM refused the IR of a cell (a compiler bug, or hand-written IR)."""
 
 
+#: LLVM options for the kernel's code generation (process-wide: LLVM has no
+#: per-function switch for these). Shrink-wrapping would move a function's
+#: prologue off its fast path, so a fault there would find rbp still the
+#: caller's and the backtrace would skip a frame (kernel_src/backtrace.py).
+LLVM_OPTIONS = ("-enable-shrink-wrap=false",)
+
+
 def _init_llvm() -> None:
     global _initialised
     with _init_lock:
@@ -71,6 +78,8 @@ def _init_llvm() -> None:
             llvm.initialize_all_asmprinters()
             # Module-level asm (the boot stub) needs the asm parser too.
             llvm.initialize_native_asmparser()
+            for option in LLVM_OPTIONS:
+                llvm.set_option("theseus-nb", option)
             _initialised = True
 
 
@@ -234,9 +243,18 @@ def mark_dso_local(text: str) -> str:
 #: step over the unmapped guard page under its stack into someone else's memory.
 PROBE_STACK = '"probe-stack"="inline-asm"'
 
+#: Every function keeps its frame pointer in rbp, so the kernel can walk a
+#: faulting task's stack frame by frame (kernel_src/backtrace.py): each rbp
+#: points at the caller's saved rbp, with the return address above it.
+FRAME_POINTER = '"frame-pointer"="all"'
+
+#: The string attributes every function definition gets.
+FUNCTION_ATTRS = f"{PROBE_STACK} {FRAME_POINTER}"
+
 
 def mark_probe_stack(text: str) -> str:
-    """Give every function definition the ``probe-stack`` attribute.
+    """Give every function definition the ``probe-stack`` and
+    ``frame-pointer`` attributes (FUNCTION_ATTRS).
 
     llvmlite's attribute set only knows LLVM's keyword attributes, so this
     works on the text; function attributes go before ``section``.
@@ -245,11 +263,11 @@ def mark_probe_stack(text: str) -> str:
     for line in text.splitlines():
         if line.startswith("define ") and "probe-stack" not in line:
             if ' section "' in line:
-                line = line.replace(' section "', f" {PROBE_STACK} section \"", 1)
+                line = line.replace(' section "', f" {FUNCTION_ATTRS} section \"", 1)
             elif line.rstrip().endswith("{"):
-                line = line.rstrip()[:-1].rstrip() + f" {PROBE_STACK} {{"
+                line = line.rstrip()[:-1].rstrip() + f" {FUNCTION_ATTRS} {{"
             else:
-                line = f"{line} {PROBE_STACK}"
+                line = f"{line} {FUNCTION_ATTRS}"
         out.append(line)
     return "\n".join(out) + "\n"
 
@@ -286,7 +304,7 @@ def compile_object(module: ir.Module | str, cell: str, *, opt: int = 2,
     """
     text = _prepare_text(module, cell) + extra_ir
     features = SSE_FEATURES if sse else KERNEL_FEATURES
-    key_src = "\0".join([text, features, str(opt), llvmlite.__version__])
+    key_src = "\0".join([text, features, str(opt), llvmlite.__version__, *LLVM_OPTIONS])
     key = hashlib.sha256(key_src.encode()).hexdigest()[:32]
     path = cache_dir() / f"{cell}-{key}.o"
     if use_cache and path.exists():

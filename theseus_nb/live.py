@@ -22,11 +22,13 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from qemu_bridge import ConsoleBuffer, Machine, QemuConfig, Reply
+from qemu_bridge import ConsoleBuffer, FaultLog, Machine, QemuConfig, Reply
 
 from .compile import CellSource, compile_among
 from .graph import SectionGraph
 from .guest_errors import SwapError, guest_errors
+from .fault_lines import with_call_lines
+from .history import CellHistory
 from .objects import CellObject, parse_object
 from .swap_report import SwapReport, section_changes
 from .tasks import TaskList, parse_tasks
@@ -52,7 +54,15 @@ class LiveKernel:
         self.objects: dict[str, CellObject] = {o.cell: o for o in image.nano_core + image.cells}
         #: The report of the latest swap or load (None before the first).
         self.last_swap: SwapReport | None = None
+        #: Every version of every swappable cell since boot (see history()).
+        self.histories: dict[str, CellHistory] = {}
+        by_name = {s.name: s for s in image.sources}
+        for obj in image.cells:
+            self.histories[obj.cell] = CellHistory(obj.cell)
+            self.histories[obj.cell].add("boot", obj, by_name.get(obj.cell), None)
         self._listeners: list[Callable[[SwapReport], None]] = []
+        self._recovery_on = False       # a restartable task was spawned: follow its rollbacks
+        self._faults_read = 0           # fault records before this one are settled
 
     @classmethod
     def boot(cls, image: "Image", config: QemuConfig, *, boot_timeout: float = 10.0,
@@ -89,11 +99,56 @@ class LiveKernel:
         return graph
 
     def spawn(self, name: str, arg: int | None = None, timeout: float = 5.0, *,
-              stack: int | None = None) -> int:
+              stack: int | None = None, restart: str | None = None,
+              max_restarts: int = 3) -> int:
         """Start ``"cell::function"`` as a task with ``arg`` on a guarded stack of
-        ``stack`` bytes (the kernel's default, 16 KiB, if None); return its id."""
+        ``stack`` bytes (the kernel's default, 16 KiB, if None); return its id.
+        ``restart="on-fault"``: restarted after a fault up to ``max_restarts``
+        times, then its cell is reloaded, rolled back, and the task given up
+        (``Machine.spawn``; each step is in ``faults()``)."""
         with guest_errors():
-            return self.machine.spawn(name, arg, timeout, stack=stack)
+            tid = self.machine.spawn(name, arg, timeout, stack=stack, restart=restart,
+                                     max_restarts=max_restarts)
+        self._recovery_on = self._recovery_on or restart is not None
+        return tid
+
+    def faults(self, since: int = 0, timeout: float = 5.0) -> FaultLog:
+        """The kernel's fault log: each fault with its task, cause, backtrace
+        and what recovery did (records numbered after ``since``). The host
+        adds the line of each caller frame it can tell for certain from the
+        cells' objects and sources (``fault_lines``)."""
+        with guest_errors():
+            log = self.machine.faults(since, timeout)
+        if since <= self._faults_read:          # a log with no gap after what was read
+            self._follow(log)
+        texts = {name: src.text for name, src in self.sources.items() if src.language == "cell"}
+        return FaultLog(with_call_lines(r, self.objects, texts) for r in log)
+
+    def _follow_recovery(self) -> None:
+        # The kernel's recovery may have rolled a cell back on its own
+        # (kernel_src/restart.py): read the log first, so that a swap is
+        # compiled against, and a history shows, what runs now.
+        if self._recovery_on:
+            with guest_errors():
+                self._follow(self.machine.faults(self._faults_read))
+
+    def _follow(self, log: FaultLog) -> None:
+        # A record "pending" may still become "rolled_back": it is read again.
+        for record in log:
+            if record.seq <= self._faults_read:
+                continue
+            if record.action == "pending":
+                return
+            self._faults_read = record.seq
+            history = self.histories.get(record.cell)
+            target = history.rollback_target() if history else None
+            if record.action == "rolled_back" and history is not None and target is not None:
+                history.add("recovery rollback", target.object, target.source, target.previous)
+                self.objects[record.cell] = target.object
+                if target.source is not None:
+                    self.sources[record.cell] = target.source
+                else:
+                    self.sources.pop(record.cell, None)
 
     def kill(self, task_id: int, timeout: float = 5.0) -> None:
         """End task ``task_id`` now."""
@@ -149,6 +204,57 @@ class LiveKernel:
         return self._evolve("load", {name: _given(name, source, data, wasm, c)}, unsafe,
                             timeout)
 
+    def history(self, name: str) -> CellHistory:
+        """Every version cell ``name`` has run since boot, oldest first, with
+        the time each went in and its section changes (renders as a table)."""
+        self._follow_recovery()
+        if name not in self.histories:
+            raise SwapError(f"no cell {name!r} in the running kernel has a history: "
+                            f"the swappable cells are {', '.join(sorted(self.histories))}")
+        return self.histories[name]
+
+    def rollback(self, name: str, timeout: float = 30.0) -> SwapReport:
+        """Swap cell ``name`` back to the version it ran before its current one,
+        through an ordinary swap (state carried as in any swap), and report it.
+
+        SwapError, with the guest unchanged, when there is nothing to roll
+        back to, or when the kernel refuses the swap: a cell swapped in
+        later uses something the old version does not have (the reason
+        names both)."""
+        history = self.history(name)
+        target = history.rollback_target()
+        if target is None:
+            raise SwapError(f"nothing to roll back: cell {name!r} runs version "
+                            f"{history.current.number} ({history.current.verb}), which replaced "
+                            "no earlier version")
+        start = time.perf_counter()
+        with guest_errors():
+            reply = self.machine.upload(name, target.object.data, timeout)
+            if not reply.ok:
+                raise SwapError(f"upload of {name!r} refused: {reply.output.strip()}",
+                                self.transcript)
+            uploaded = time.perf_counter()
+            figures = self.machine.rollback(name, timeout, uploaded=True)
+        done = time.perf_counter()
+        report = SwapReport(cells=[name], verb="rollback", objects={name: target.object})
+        report.take_kernel_figures(figures)
+        version = history.add("rollback", target.object, target.source, target.previous)
+        report.sections_added = list(version.sections_added)
+        report.sections_removed = list(version.sections_removed)
+        report.sections_changed = list(version.sections_changed)
+        self.objects[name] = target.object
+        if target.source is not None:
+            self.sources[name] = target.source
+        else:
+            self.sources.pop(name, None)
+        report.upload_s = uploaded - start
+        report.swap_s = done - uploaded
+        report.total_s = done - start
+        self.last_swap = report
+        for listener in list(self._listeners):
+            listener(report)
+        return report
+
     def subscribe(self, listener: Callable[[SwapReport], None]) -> Callable[[], None]:
         """Call ``listener(report)`` after every swap or load that went in;
         returns a function that ends the subscription."""
@@ -167,6 +273,7 @@ class LiveKernel:
     def _evolve(self, verb: str, cells: dict[str, str | bytes | CellSource | None],
                 unsafe: bool | None, timeout: float) -> SwapReport:
         start = time.perf_counter()
+        self._follow_recovery()
         given = {n: parse_object(v, n) for n, v in cells.items() if isinstance(v, bytes)}
         new = [v if isinstance(v, CellSource) else self._source(n, v, unsafe)
                for n, v in cells.items() if not isinstance(v, bytes)]
@@ -186,12 +293,16 @@ class LiveKernel:
         done = time.perf_counter()
         report = SwapReport(cells=list(objects), verb=verb, objects=objects)
         report.take_kernel_figures(figures)
+        sources = {src.name: src for src in new}
         for name, obj in objects.items():
             added, removed, changed = section_changes(self.objects.get(name), obj)
             report.sections_added += added
             report.sections_removed += removed
             report.sections_changed += changed
             self.objects[name] = obj
+            history = self.histories.setdefault(name, CellHistory(name))
+            history.add(verb, obj, sources.get(name),
+                        len(history) - 1 if history and verb == "swap" else None)
         for src in new:
             self.sources[src.name] = src
         for name in given:

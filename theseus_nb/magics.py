@@ -7,6 +7,9 @@
     %attach [VAR] / %detach   choose the machine the other magics talk to
     %kernel COMMAND           run a shell command in the guest
     %tasks                    the guest's task table
+    %faults                   the kernel's fault log: causes, backtraces, what recovery did
+    %rollback NAME            swap cell NAME back to its previous version (LiveKernel.rollback)
+    %history NAME             every version of cell NAME since boot
     %graph [CELL] [--depth N] [--sections] [--focus S] [--hide-core]
     %disasm CELL::FUNCTION [--ir|--opt|--asm]
 
@@ -314,6 +317,52 @@ class TheseusMagics(Magics):
             return None
         self.last_error = None
         return table
+
+    @line_magic
+    def faults(self, line: str) -> Any:
+        """The kernel's fault log as a table coloured by what recovery did."""
+        try:
+            log = self._need_machine().faults()
+        except Exception as exc:
+            self.last_error = exc
+            display(_error_html("%faults", exc))
+            return None
+        self.last_error = None
+        return log
+
+    @line_magic
+    def rollback(self, line: str) -> Any:
+        """Swap a cell back to the version before its current one; the swap report."""
+        name = line.strip()
+        try:
+            if not name or " " in name:
+                raise _Usage(f"%rollback needs one cell name, as in %rollback counter; "
+                             f"got {line.strip()!r}")
+            live = self._need_machine()
+            report = live.rollback(name)
+        except Exception as exc:
+            self.last_error = exc
+            display(_error_html(f"%rollback {name}", exc))
+            return None
+        # The registry follows: the next %boot builds the version running now.
+        if name in self.cells and name in live.sources:
+            self.cells[name] = live.sources[name]
+            self._build_graph = None
+        self.last_error = None
+        return report
+
+    @line_magic
+    def history(self, line: str) -> Any:
+        """Every version of a cell since boot: when, how, and its section changes."""
+        name = line.strip()
+        try:
+            history = self._need_machine().history(name)
+        except Exception as exc:
+            self.last_error = exc
+            display(_error_html(f"%history {name}", exc))
+            return None
+        self.last_error = None
+        return history
 
     # -- looking inside ----------------------------------------------------------
 

@@ -65,6 +65,11 @@ def test_retired_code_reaches_the_new_version_of_a_cell_swapped_later(vm: LiveKe
                                                                       wait_until) -> None:
     vm.load("uaf_lib", LIB)
     vm.load("uaf_app", APP)
+    # Once swapped, the kernel keeps each cell's current and previous
+    # objects for recovery (kernel_src/versions.py): one swap of each first,
+    # so the baseline already holds the two objects the end will hold.
+    vm.swap("uaf_lib", LIB)
+    vm.swap("uaf_app", APP)
     baseline = _heap(vm)
     task = vm.spawn("uaf_app::run", 5)
     assert wait_until(lambda: vm.command("uaf_app") == "1005")
@@ -121,6 +126,8 @@ def _big(version: int) -> str:
 
 def test_a_full_retired_table_refuses_the_swap(vm: LiveKernel) -> None:
     vm.load("bigcell", _big(0))
+    vm.swap("bigcell", _big(1))        # the kernel keeps two objects of a swapped cell (versions.py)
+    vm.swap("bigcell", _big(0))
     baseline = _heap(vm)
     tasks = []
     with pytest.raises(SwapError, match="too many retired sections still in use: end the tasks"):

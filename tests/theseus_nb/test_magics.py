@@ -108,6 +108,17 @@ def test_boot_swap_load_and_detach(ip, magics, capsys):
     assert report.action.startswith("swapped") and report.swap is not None
     assert "counter::tick" in report.swap.sections_changed
     assert "swap report" in report._repr_html_()
+    # %history lists both versions; %rollback undoes the swap, once
+    assert [v.verb for v in ip.run_line_magic("history", "counter")] == ["boot", "swap"]
+    undo = ip.run_line_magic("rollback", "counter")
+    assert undo is not None and undo.verb == "rollback", magics.last_error
+    assert "n + 1" in magics.cells["counter"].text      # the next %boot builds what runs now
+    assert ip.run_line_magic("rollback", "counter") is None
+    assert "nothing to roll back" in str(magics.last_error)
+    assert ip.run_line_magic("rollback", "") is None
+    assert "%rollback needs one cell name" in str(magics.last_error)
+    assert ip.run_line_magic("faults", "") == []
+    assert magics.last_error is None
     # a swap the kernel refuses is shown, not raised, and not registered
     from theseus_nb import SwapError
     from theseus_nb.kernel import repo_root

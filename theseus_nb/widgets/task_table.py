@@ -56,10 +56,13 @@ class TaskTable(Summarised, w.VBox):
         if not self.rows:
             return "task table: not refreshed yet (run the notebook to see the tasks live)"
         faulted = sum(1 for r in self.rows if r["state"] == "faulted")
-        lines = [f"task table: {len(self.rows)} tasks at the last refresh, {faulted} faulted"]
+        restarted = sum(1 for r in self.rows if r.get("restarts"))
+        lines = [f"task table: {len(self.rows)} tasks at the last refresh, {faulted} faulted, "
+                 f"{restarted} restarted"]
         for r in self.rows:
             end = r["cause"] or ("" if r["value"] is None else f"value {r['value']}")
-            lines.append(f"  {r['id']:>3} {r['name']:<24} {r['state']:<9} {end}".rstrip())
+            again = f"restarted {r['restarts']}x " if r.get("restarts") else ""
+            lines.append(f"  {r['id']:>3} {r['name']:<24} {r['state']:<9} {again}{end}".rstrip())
         return "\n".join(lines)
 
     @t.validate("interval")

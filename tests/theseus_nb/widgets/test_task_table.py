@@ -8,7 +8,7 @@ import pytest
 import traitlets
 
 from theseus_nb.widgets import TaskTable
-from theseus_nb.tasks import STATE_COLOURS, task_rows_html
+from theseus_nb.tasks import RESTARTED_COLOUR, STATE_COLOURS, task_rows_html
 
 pytestmark = pytest.mark.qemu
 
@@ -19,6 +19,17 @@ def test_rows_are_coloured_by_state_and_faults_show_their_cause():
     table = task_rows_html(rows)
     assert STATE_COLOURS["faulted"] in table and "divide error in divider::run" in table
     assert STATE_COLOURS["running"] in table
+
+
+def test_a_restarted_task_has_a_row_colour_of_its_own():
+    rows = [{"id": 3, "name": "recov::once", "state": "sleeping", "restarts": 1,
+             "cause": "panic: recov: once in recov::once line 22"},
+            {"id": 4, "name": "recov::always", "state": "restarting", "restarts": 2},
+            {"id": 5, "name": "counter::run", "state": "sleeping", "restarts": 0}]
+    table = task_rows_html(rows)
+    assert table.count(RESTARTED_COLOUR) == 1 and STATE_COLOURS["restarting"] in table
+    assert table.count(STATE_COLOURS["sleeping"]) == 1
+    assert "<th>restarts</th>" in table
 
 
 def test_interval_is_validated(kernel_image):
@@ -59,6 +70,18 @@ def test_faulted_task_shows_its_cause(wait_until, kernel_image):
         assert wait_until(lambda: any(r["state"] == "faulted" for r in table.refresh()))
         faulted = [r for r in table.rows if r["state"] == "faulted"]
         assert faulted[0]["cause"] and faulted[0]["cause"] in table._table.value
+    finally:
+        m.shutdown()
+
+
+def test_a_restarted_task_is_coloured_and_counted(wait_until, kernel_image):
+    m = kernel_image.boot()
+    try:
+        tid = m.spawn("panicker::run", 1, restart="on-fault", max_restarts=50)
+        table = TaskTable(m, interval=0.2, start=False)
+        assert wait_until(lambda: any(r["id"] == tid and r["restarts"] >= 1 for r in table.refresh()))
+        assert "<th>restarts</th>" in table._table.value
+        assert "1 restarted" in table.summary() and "restarted " in table.summary()
     finally:
         m.shutdown()
 
