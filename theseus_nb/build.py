@@ -49,11 +49,13 @@ KERNEL_FEATURES = "-mmx,-sse,-sse2,-sse3,-ssse3,-sse4.1,-sse4.2,-avx,-avx2,+soft
 
 #: A cell compiled with SSE (``CellSource(..., sse=True)``, or a ``.ll`` cell
 #: whose first lines say ``; cell: sse2``): floats in xmm registers, for
-#: code that needs them (wasm f32/f64).  Only SSE2, which every x86-64 has;
-#: kernel_src/fpu.py saves these registers of every task on every switch.
+#: code that needs them (wasm f32/f64): SSE up to 4.2, as the CPU model
+#: (qemu_bridge.qemu.CPU_MODEL) has it, so rounding is one roundsd instead
+#: of a libm call no kernel defines; kernel_src/fpu.py saves these registers
+#: of every task on every switch.
 #: The rest of the kernel stays on KERNEL_FEATURES, so interrupts and the
 #: kernel's own code never touch them.
-SSE_FEATURES = "-mmx,+sse,+sse2,-sse3,-ssse3,-sse4.1,-sse4.2,-avx,-avx2"
+SSE_FEATURES = "-mmx,+sse,+sse2,+sse3,+ssse3,+sse4.1,+sse4.2,-avx,-avx2"
 
 _init_lock = threading.Lock()
 _initialised = False

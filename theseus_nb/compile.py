@@ -172,7 +172,7 @@ def _compile_wasm(src: CellSource) -> build.CompiledObject:
             lines.append(f"{g.name} {function_hash(g.name, [], kind)}")
     body = "".join(line + "\\n" for line in lines)
     sigs = build.module_asm(f'.section {SIGS_SECTION},"",@progbits\n.ascii "{body}"\n.text')
-    return build.compile_object(cell.module, src.name, extra_ir=sigs)
+    return build.compile_object(cell.module, src.name, extra_ir=sigs, sse=cell.floats)
 
 
 def compile_among(sources: Iterable[CellSource], new: list[CellSource]) -> dict[str, CellObject]:

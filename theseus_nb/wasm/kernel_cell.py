@@ -11,8 +11,10 @@ The memory struct and the table are in the cell's own data; an exported
 function's first call sets the instance up (``CELL::.wasm_setup``: memory from
 the kernel heap, then globals and segments), with interrupts off.
 
-Floating point is refused for now: kernel code runs without SSE, and a task
-switch does not yet save SSE registers.
+A module that uses f32/f64 is compiled with SSE (build.SSE_FEATURES, up to
+SSE4.2 as the CPU model has it, so floor/ceil/trunc/nearest are one roundsd
+and need no libm): every task's SSE registers are saved on every switch
+(kernel_src/fpu.py), while the rest of the kernel stays SSE-free.
 """
 
 from __future__ import annotations
@@ -63,7 +65,7 @@ KERNEL_IMPORTS: dict[tuple[str, str], tuple[FuncType, str, bool]] = {
 
 class KernelCellError(WasmError):
     """A valid module that cannot become a kernel cell (an import the kernel does not
-    provide, floating point before the kernel saves SSE state, ...)."""
+    provide, a table or memory import, ...)."""
 
 
 @dataclass
@@ -79,6 +81,8 @@ class KernelCell:
     #: the names of the task entries (u64 -> u64): spawnable exports, and ``main`` for a
     #: WASI program (it runs ``_start``)
     tasks: list[str]
+    #: it uses f32/f64: compile it with SSE
+    floats: bool = False
 
 
 def _uses_floats(m: Module) -> bool:
@@ -95,10 +99,6 @@ def kernel_cell(cell: str, wasm: bytes) -> KernelCell:
     run with a KernelCellError naming it (imports by module and name)."""
     m = decode(wasm)
     validate(m)
-    if _uses_floats(m):
-        raise KernelCellError(f"cell {cell!r} uses floating point (f32/f64): kernel cells "
-                              "cannot run it yet, as the kernel does not save SSE registers "
-                              "on a task switch; translate it for the host instead")
     for imp in m.imports:
         if imp.kind != "func":
             raise KernelCellError(f"cell {cell!r} imports {imp.kind} {imp.module}.{imp.name}: "
@@ -139,7 +139,8 @@ def kernel_cell(cell: str, wasm: bytes) -> KernelCell:
              if ft in (FuncType(("i64",), ("i64",)), FuncType(("i32",), ("i32",)))]
     if exports.get("_start") == FuncType((), ()) and "main" not in exports:
         tasks.append("main")
-    return KernelCell(mod, exports, [f"{cell}::.table", f"{cell}::.table_entries"], tasks)
+    return KernelCell(mod, exports, [f"{cell}::.table", f"{cell}::.table_entries"], tasks,
+                      floats=_uses_floats(m))
 
 
 def _runtime_glue(mod: ir.Module, m: Module, cell: str, names: Names, func_name,

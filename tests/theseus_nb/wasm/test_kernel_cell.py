@@ -7,7 +7,6 @@ from __future__ import annotations
 import pytest
 
 from theseus_nb import CellSource, Kernel, LiveKernel
-from theseus_nb.compile import compile_source
 from theseus_nb.wasm import instantiate, wat_to_wasm
 from theseus_nb.wasm.kernel_cell import KernelCellError
 
@@ -141,6 +140,13 @@ def test_a_c_program_prints_through_fd_write(wasm_vm: LiveKernel) -> None:
     assert wasm_vm.command("wsq") == "4242"          # a WAT cell's main, through theseus.print_u64
 
 
+def test_printf_with_floats_runs_in_the_kernel(wasm_vm: LiveKernel) -> None:
+    # printf pulls in wasi-libc's float formatting: the cell is compiled with SSE
+    wasm_vm.load("cprintf", c='#include <stdio.h>\nint main(void) { printf("%d squared is %d, '
+                              'pi is about %.3f\\n", 12, 144, 3.14159); return 0; }\n')
+    assert wasm_vm.command("cprintf", timeout=20) == "12 squared is 144, pi is about 3.142"
+
+
 def test_a_wasm_cell_spawns_a_task_and_hears_from_it_on_a_channel(wasm_vm: LiveKernel) -> None:
     assert wasm_vm.command("wchan") == "144"
 
@@ -239,8 +245,28 @@ def test_an_unknown_import_is_refused_and_nothing_is_loaded(wasm_vm: LiveKernel)
     assert "wbad" not in wasm_vm.command("cells")
 
 
-def test_floats_are_refused_until_the_kernel_saves_sse_state() -> None:
-    src = CellSource.wasm("wf", '(module (func (export "h") (param f64) (result f64) '
-                                '(f64.add (local.get 0) (local.get 0))))')
-    with pytest.raises(KernelCellError, match="uses floating point"):
-        compile_source(src, {})
+#: f64 arithmetic, rounding and a conversion that traps: a cell compiled with SSE
+FLOATS = """(module
+  (func $area (param i64) (result f64)
+    (f64.mul (f64.const 3.14159) (f64.mul (f64.convert_i64_u (local.get 0))
+                                          (f64.convert_i64_u (local.get 0)))))
+  (func (export "area") (param i64) (result i64)
+    (i64.trunc_f64_u (f64.floor (call $area (local.get 0)))))
+  (func (export "root") (param i64) (result i64)
+    (i64.trunc_f64_u (f64.nearest (f64.mul (f64.sqrt (f64.convert_i64_u (local.get 0)))
+                                           (f64.const 1000)))))
+  (func (export "huge") (param i64) (result i64)
+    (i64.trunc_f64_s (f64.mul (f64.convert_i64_u (local.get 0)) (f64.const 1e300)))))
+"""
+
+
+def test_a_float_cell_runs_in_tasks_as_on_the_host(wasm_vm: LiveKernel, wait_until) -> None:
+    host = instantiate(wat_to_wasm(FLOATS))
+    wasm_vm.load("wfloat", wasm=FLOATS)
+    for fn, arg in (("area", 12), ("root", 2), ("root", 1234567)):
+        rec = _finished(wasm_vm, wasm_vm.spawn(f"wfloat::{fn}", arg), wait_until)
+        assert (rec.state, rec.value) == ("exited", getattr(host, fn)(arg)), fn
+    assert host.area(12) == 452 and host.root(2) == 1414
+    rec = _finished(wasm_vm, wasm_vm.spawn("wfloat::huge", 7), wait_until)
+    assert rec.state == "faulted" and "wasm trap: integer overflow in wfloat::huge" in rec.cause
+    assert wasm_vm.command("echo ok") == "ok"
