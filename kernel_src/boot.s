@@ -4,7 +4,7 @@
 # mode with paging off, EAX = 0x2BADB002 and EBX = the Multiboot information.
 # This stub builds identity page tables for the first 4 GiB with 2 MiB pages,
 # all writable and executable (kernel_src/paging.py replaces them with its
-# own, with permissions), turns on long mode, and calls nano_core::main.  The Multiboot
+# own, with permissions), turns on long mode and SSE, and calls nano_core::main.  The Multiboot
 # header itself is written by the host linker (theseus_nb.image), which
 # knows the load addresses.  It also provides memcpy/memset/memmove/memcmp,
 # which LLVM may call for large copies, to the whole kernel.
@@ -50,8 +50,13 @@ _start:
     cmpl $2048, %ecx
     jne 4b
 
+    # PAE, and SSE: OSFXSR (fxsave/fxrstor keep the xmm registers, SSE
+    # instructions run) and OSXMMEXCPT (an unmasked SSE exception is #XM,
+    # vector 19, which fault.py names, not #UD).  The kernel itself is built
+    # without SSE; only cells compiled with it (build.SSE_FEATURES) use it,
+    # and kernel_src/fpu.py switches each task's registers.
     movl %cr4, %eax
-    orl $0x20, %eax                  # PAE
+    orl $0x620, %eax                 # PAE | OSFXSR | OSXMMEXCPT
     movl %eax, %cr4
     movl $boot_pml4, %eax
     movl %eax, %cr3
@@ -60,7 +65,8 @@ _start:
     orl $0x100, %eax                 # long mode enable
     wrmsr
     movl %cr0, %eax
-    orl $0x80000001, %eax            # paging | protected mode
+    andl $~0xC, %eax                 # EM off (x87/SSE run, not trap), TS off (no lazy switching)
+    orl $0x80000003, %eax            # paging | MP (fwait obeys TS) | protected mode
     movl %eax, %cr0
     lgdt boot_gdt_ptr
     ljmp $0x08, $boot_long_mode

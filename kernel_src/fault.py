@@ -33,9 +33,14 @@ from kernel_src.switcher import (schedule, policy_running, policy_cause_begin, p
                                  policy_cause_byte, policy_cause_written, policy_failed)
 from kernel_src.paging import PAGE
 from kernel_src.command import running as in_command, abandon_frame, abandon_now
+from kernel_src.fpu import mxcsr, cr0, recover as fpu_recover
 
 PAGE_FAULT: u64 = 14
 DOUBLE_FAULT: u64 = 8
+DEVICE_NOT_AVAILABLE: u64 = 7   # #NM: an x87/SSE instruction with CR0.TS or EM set
+SIMD_ERROR: u64 = 19           # #XM: an SSE exception that MXCSR does not mask
+CR0_EM: u64 = 0x4
+CR0_TS: u64 = 0x8
 PF_PRESENT: u64 = 0x1         # page-fault error code: the page was present (a protection fault)
 PF_WRITE: u64 = 0x2           # the access was a write
 PF_FETCH: u64 = 0x10          # the access was an instruction fetch
@@ -220,6 +225,25 @@ def _page_fault_cause(frame: u64) -> None:
         _say(")")
 
 
+def _simd_cause(m: u64) -> str:
+    # The first exception MXCSR both flags (bits 0-5) and leaves unmasked
+    # (bits 7-12): that one raised #XM.
+    raised: u64 = m & ((m >> 7) ^ 0x3F) & 0x3F
+    if raised & 0x1 != 0:
+        return "invalid operation"
+    if raised & 0x2 != 0:
+        return "denormal operand"
+    if raised & 0x4 != 0:
+        return "divide by zero"
+    if raised & 0x8 != 0:
+        return "overflow"
+    if raised & 0x10 != 0:
+        return "underflow"
+    if raised & 0x20 != 0:
+        return "precision"
+    return "no unmasked flag in MXCSR"
+
+
 def _describe(frame: u64, vector: u64) -> None:
     # What happened and where: "page fault at 0x... (not mapped) in cell::function".
     rip: u64 = load64(frame + FRAME_RIP * 8)
@@ -227,6 +251,22 @@ def _describe(frame: u64, vector: u64) -> None:
         _page_fault_cause(frame)
     elif vector == DOUBLE_FAULT and _in_guard(load64(frame + FRAME_RSP * 8) - 8):
         _cause("stack overflow")
+    elif vector == SIMD_ERROR:
+        _cause("SIMD floating-point error (")
+        _say(_simd_cause(mxcsr()))
+        _say(") at ")
+        _say_hex(rip)
+    elif vector == DEVICE_NOT_AVAILABLE:
+        _cause("device not available (")
+        c: u64 = cr0()
+        if c & CR0_EM != 0:
+            _say("x87/SSE used with CR0.EM set")
+        elif c & CR0_TS != 0:
+            _say("x87/SSE used with CR0.TS set")
+        else:
+            _say("x87/SSE used while switched off")
+        _say(") at ")
+        _say_hex(rip)
     else:
         _cause(exception_name(vector))
         _say(" at ")
@@ -246,14 +286,23 @@ def exception(frame: u64, nested: bool) -> u64:
             _to_policy = True
             _describe(frame, vector)
             _to_policy = False
+        _sse_usable_again(vector)
         return policy_failed()
     if nested or not can_end_current():
         _crash(frame, vector)
     _describe(frame, vector)
+    _sse_usable_again(vector)
     if in_command():
         return abandon_frame(frame)
     finish(current(), FAULTED, NO_VALUE)
     return schedule(frame)
+
+
+def _sse_usable_again(vector: u64) -> None:
+    # #NM leaves CR0.TS or EM set and #XM an unmasked MXCSR: the next task
+    # must not inherit either (its own registers come from fpu.py).
+    if vector == DEVICE_NOT_AVAILABLE or vector == SIMD_ERROR:
+        fpu_recover()
 
 
 def panic_in_policy(msg: str, where: str, line: u64) -> None:

@@ -7,7 +7,9 @@
 # frame to resume: the same one, or the saved frame of another task.  So a
 # context switch is only "load another rsp" between the pushes and the pops;
 # a task that is not running is exactly one such frame on its own stack.
-# The kernel is built without SSE, so general registers are all the state.
+# The kernel is built without SSE, so the frame holds the general registers
+# only; a task's SSE registers are switched apart from it, by
+# kernel_src/fpu.py (fx_save/fx_restore below), when the switcher changes task.
 #
 # Frame layout, in 8-byte words from the frame pointer (named in kernel_src/frame.py):
 #   0 r15  1 r14  2 r13  3 r12  4 r11  5 r10  6 r9  7 r8  8 rbp  9 rdi
@@ -385,6 +387,43 @@ isr_129:
 "interrupts::read_flags":
     pushfq
     popq %rax
+    ret
+
+    .section .text.interrupts.fx_save,"ax",@progbits
+    .globl "interrupts::fx_save"
+"interrupts::fx_save":                  # rdi: 512 bytes, 16-aligned: x87, MXCSR, xmm0-15 go there
+    fxsave64 (%rdi)
+    xorl %eax, %eax
+    ret
+
+    .section .text.interrupts.fx_restore,"ax",@progbits
+    .globl "interrupts::fx_restore"
+"interrupts::fx_restore":               # rdi: an area fx_save wrote (or fpu.py built)
+    fxrstor64 (%rdi)
+    xorl %eax, %eax
+    ret
+
+    .section .text.interrupts.read_mxcsr,"ax",@progbits
+    .globl "interrupts::read_mxcsr"
+"interrupts::read_mxcsr":               # SSE control and status: which exception #XM was
+    pushq $0
+    stmxcsr (%rsp)
+    popq %rax
+    ret
+
+    .section .text.interrupts.read_cr0,"ax",@progbits
+    .globl "interrupts::read_cr0"
+"interrupts::read_cr0":                 # CR0, to tell why #NM came (TS or EM set)
+    movq %cr0, %rax
+    ret
+
+    .section .text.interrupts.sse_on,"ax",@progbits
+    .globl "interrupts::sse_on"
+"interrupts::sse_on":                   # CR0.EM and TS off again, as boot.s left them
+    movq %cr0, %rax                  # (only an unsafe cell can have set them)
+    andq $~0xC, %rax
+    movq %rax, %cr0
+    xorl %eax, %eax
     ret
 
     .section .text.interrupts.task_return,"ax",@progbits

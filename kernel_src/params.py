@@ -50,6 +50,7 @@ COMMAND_STACK: u64 = 65536   # bytes of the stack shell commands run on
 IDLE_STACK: u64 = 4096       # bytes of the idle task's stack (it only halts)
 FAULT_STACK: u64 = 16384     # bytes of each exception stack (double fault, page fault)
 GUARD: u64 = 4096            # the unmapped page under every stack
+FX_AREA: u64 = 512          # bytes of a task's saved SSE/x87 registers (FXSAVE's format)
 KEEP_ENDED: u64 = 32         # ended tasks whose records stay in the table (ps, join)
 SPEC_MAX: u64 = 64           # bytes of a task's "cell::function"
 CAUSE_MAX: u64 = 128         # bytes of why a task ended; longer causes are cut

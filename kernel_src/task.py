@@ -22,6 +22,7 @@ from kernel_src.clock import ticks
 from kernel_src.irq import irq_off, irq_restore
 from kernel_src.serial import ready
 from kernel_src.switcher import set_policy
+from kernel_src.fpu import init as fpu_init, fresh as fpu_fresh, forget as fpu_forget
 from kernel_src.task_table import (RUNNABLE, RUNNING, BLOCKED, SLEEPING, EXITED, FAULTED, NO_TASK,
                                    NO_VALUE, SHELL, IDLE, JOIN_KEY, INPUT_KEY, start, started,
                                    current, task_new, take_slot, give_back_slot, set_state,
@@ -71,7 +72,7 @@ def init() -> bool:
     _yield_fn = symbol_address("interrupts::yield_now")
     _return_fn = symbol_address("interrupts::task_return")
     idle_stack: u64 = alloc_stack(IDLE_STACK)
-    if _yield_fn == 0 or _return_fn == 0 or idle_stack == 0:
+    if _yield_fn == 0 or _return_fn == 0 or idle_stack == 0 or not fpu_init():
         return False
     set_policy("sched_rr")
     task_new(SHELL, 0, "shell::run", 0, 0, 0, symbol_address("boot_stack_bottom"),
@@ -141,6 +142,7 @@ def finish(slot: u64, state: u8, value: u64) -> None:
     Interrupts must be off.  The stack of the running task is freed later.
     """
     end_task(slot, state, value)
+    fpu_forget(slot)
     wake_blocked(JOIN_KEY | task_id(slot))
 
 
@@ -231,6 +233,7 @@ def spawn_stack(spec: str, arg: u64, stack_bytes: u64) -> u64:
         return 0
     id: u64 = task_new(slot, NO_TASK, spec, entry, arg, stack, stack, stack + size)
     _build_frame(slot, entry, arg)
+    fpu_fresh(slot)
     set_state(slot, RUNNABLE)
     irq_restore(flags)
     return id

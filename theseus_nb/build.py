@@ -26,6 +26,7 @@ from .errors import TheseusError
 __all__ = [
     "KERNEL_TRIPLE",
     "KERNEL_FEATURES",
+    "SSE_FEATURES",
     "BuildError",
     "compile_object",
     "kernel_target_machine",
@@ -45,6 +46,14 @@ KERNEL_TRIPLE = "x86_64-unknown-none-elf"
 #: Kernel code never touches SSE/x87 state: interrupts and task switches then
 #: need to save only the general-purpose registers.
 KERNEL_FEATURES = "-mmx,-sse,-sse2,-sse3,-ssse3,-sse4.1,-sse4.2,-avx,-avx2,+soft-float"
+
+#: A cell compiled with SSE (``CellSource(..., sse=True)``, or a ``.ll`` cell
+#: whose first lines say ``; cell: sse2``): floats in xmm registers, for
+#: code that needs them (wasm f32/f64).  Only SSE2, which every x86-64 has;
+#: kernel_src/fpu.py saves these registers of every task on every switch.
+#: The rest of the kernel stays on KERNEL_FEATURES, so interrupts and the
+#: kernel's own code never touch them.
+SSE_FEATURES = "-mmx,+sse,+sse2,-sse3,-ssse3,-sse4.1,-sse4.2,-avx,-avx2"
 
 _init_lock = threading.Lock()
 _initialised = False
@@ -66,8 +75,9 @@ def _init_llvm() -> None:
 
 
 @functools.lru_cache(maxsize=None)
-def kernel_target_machine(opt: int = 2) -> llvm.TargetMachine:
-    """Return the target machine used for every kernel cell (made once per level).
+def kernel_target_machine(opt: int = 2, sse: bool = False) -> llvm.TargetMachine:
+    """Return the target machine used for every kernel cell, made once per
+    level (``sse``: for a cell compiled with SSE2, see SSE_FEATURES).
 
     Static relocation model and the small code model: the whole kernel lives
     in the first gigabytes of an identity-mapped address space, so 32-bit
@@ -76,7 +86,8 @@ def kernel_target_machine(opt: int = 2) -> llvm.TargetMachine:
     _init_llvm()
     target = llvm.Target.from_triple(KERNEL_TRIPLE)
     return target.create_target_machine(
-        cpu="x86-64", features=KERNEL_FEATURES, opt=opt, reloc="static", codemodel="small"
+        cpu="x86-64", features=SSE_FEATURES if sse else KERNEL_FEATURES, opt=opt,
+        reloc="static", codemodel="small"
     )
 
 
@@ -265,31 +276,35 @@ class CompiledObject:
 
 
 def compile_object(module: ir.Module | str, cell: str, *, opt: int = 2,
-                   use_cache: bool = True, extra_ir: str = "") -> CompiledObject:
+                   use_cache: bool = True, extra_ir: str = "", sse: bool = False) -> CompiledObject:
     """Compile IR (an ``ir.Module`` or IR text) of ``cell`` to an ELF object.
 
     ``extra_ir`` is appended to the module's text (module-level asm, such as
-    the signature table). Raises ``BuildError`` with LLVM's message when the
+    the signature table); ``sse`` compiles with SSE_FEATURES instead of
+    KERNEL_FEATURES. Raises ``BuildError`` with LLVM's message when the
     IR does not verify.
     """
     text = _prepare_text(module, cell) + extra_ir
-    key_src = "\0".join([text, KERNEL_FEATURES, str(opt), llvmlite.__version__])
+    features = SSE_FEATURES if sse else KERNEL_FEATURES
+    key_src = "\0".join([text, features, str(opt), llvmlite.__version__])
     key = hashlib.sha256(key_src.encode()).hexdigest()[:32]
     path = cache_dir() / f"{cell}-{key}.o"
     if use_cache and path.exists():
         return CompiledObject(path.read_bytes(), True, key)
-    parsed, machine = _parse_prepared(text, cell, opt)
+    parsed, machine = _parse_prepared(text, cell, opt, sse)
     data = machine.emit_object(parsed)
     store_cached(path, data)
     return CompiledObject(data, False, key)
 
 
-def _parse_for_kernel(module: ir.Module | str, cell: str, opt: int) -> tuple[llvm.ModuleRef, llvm.TargetMachine]:
-    return _parse_prepared(_prepare_text(module, cell), cell, opt)
+def _parse_for_kernel(module: ir.Module | str, cell: str, opt: int,
+                      sse: bool = False) -> tuple[llvm.ModuleRef, llvm.TargetMachine]:
+    return _parse_prepared(_prepare_text(module, cell), cell, opt, sse)
 
 
-def _parse_prepared(text: str, cell: str, opt: int) -> tuple[llvm.ModuleRef, llvm.TargetMachine]:
-    machine = kernel_target_machine(opt)
+def _parse_prepared(text: str, cell: str, opt: int,
+                    sse: bool = False) -> tuple[llvm.ModuleRef, llvm.TargetMachine]:
+    machine = kernel_target_machine(opt, sse)
     try:
         parsed = llvm.parse_assembly(text)
         parsed.verify()
@@ -301,15 +316,15 @@ def _parse_prepared(text: str, cell: str, opt: int) -> tuple[llvm.ModuleRef, llv
     return parsed, machine
 
 
-def kernel_ir(module: ir.Module | str, cell: str, opt: int = 2) -> str:
+def kernel_ir(module: ir.Module | str, cell: str, opt: int = 2, sse: bool = False) -> str:
     """The IR of ``cell`` exactly as the kernel build compiles it (targeted,
     sections assigned, after LLVM's -O``opt`` pipeline)."""
-    return str(_parse_for_kernel(module, cell, opt)[0])
+    return str(_parse_for_kernel(module, cell, opt, sse)[0])
 
 
-def kernel_asm(module: ir.Module | str, cell: str, opt: int = 2) -> str:
+def kernel_asm(module: ir.Module | str, cell: str, opt: int = 2, sse: bool = False) -> str:
     """The x86-64 assembly (AT&T) of ``cell`` exactly as the kernel build emits it."""
-    parsed, machine = _parse_for_kernel(module, cell, opt)
+    parsed, machine = _parse_for_kernel(module, cell, opt, sse)
     return machine.emit_assembly(parsed)
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,10 @@ __all__ = ["CellSource", "LANGUAGES", "compile_source", "compile_among", "interf
 #: File suffix -> language of a cell.
 LANGUAGES = {".py": "cell", ".ll": "ir", ".s": "asm"}
 
+#: An IR cell that asks for SSE2 says so in a comment line of its own, like
+#: a cell-language cell's ``# cell: unsafe``.
+_SSE_MARKER = re.compile(r"^;\s*cell:\s*sse2\s*$", re.M)
+
 @dataclass(frozen=True)
 class CellSource:
     """One cell's source text, where it came from, and its language."""
@@ -39,6 +44,16 @@ class CellSource:
     #: None: as the cell's header says (a ``# cell: unsafe`` comment line);
     #: True: unsafe either way; False: safe, and a marked cell is refused.
     unsafe: bool | None = None
+    #: Compile with SSE2 (build.SSE_FEATURES) instead of the kernel's SSE-free
+    #: target; None: as an IR cell's header says (a ``; cell: sse2`` line).
+    sse: bool | None = None
+
+    @property
+    def uses_sse(self) -> bool:
+        """Is this cell compiled with SSE2 (its flag, or an IR cell's ``; cell: sse2``)?"""
+        if self.sse is not None:
+            return self.sse
+        return self.language == "ir" and _SSE_MARKER.search(self.text) is not None
 
     @classmethod
     def from_path(cls, path: Path) -> "CellSource":
@@ -76,9 +91,9 @@ def compile_source(src: CellSource, interfaces: dict) -> build.CompiledObject:
     ``CellError`` for bad source and ``BuildError`` for IR LLVM refuses.
     """
     if src.language == "asm":
-        return build.compile_object(build.module_asm(src.text), src.name)
+        return build.compile_object(build.module_asm(src.text), src.name, sse=src.uses_sse)
     if src.language == "ir":
-        return build.compile_object(src.text, src.name)
+        return build.compile_object(src.text, src.name, sse=src.uses_sse)
     key = _source_key(src, interfaces, lang.imports_of(src.text, name=src.name,
                                                       filename=src.filename))
     path = build.cache_dir() / f"{src.name}-src-{key}.o"
@@ -86,7 +101,7 @@ def compile_source(src: CellSource, interfaces: dict) -> build.CompiledObject:
         return build.CompiledObject(path.read_bytes(), True, key)
     compiled = lang.compile_cell(src.text, src.name, filename=src.filename,
                                  unsafe=src.unsafe, interfaces=interfaces)
-    result = build.compile_object(compiled.module, src.name,
+    result = build.compile_object(compiled.module, src.name, sse=src.uses_sse,
                                   extra_ir=signature_asm(src.name, compiled))
     build.store_cached(path, result.data)
     return result
@@ -118,7 +133,8 @@ def _compiler_fingerprint() -> str:
 
 
 def _source_key(src: CellSource, interfaces: dict, imports: list[str]) -> str:
-    parts = [_compiler_fingerprint(), src.name, src.filename, str(src.unsafe), src.text]
+    parts = [_compiler_fingerprint(), src.name, src.filename, str(src.unsafe), str(src.uses_sse),
+             src.text]
     parts += [f"{cell}={_interface_text(interfaces.get(cell))}" for cell in sorted(set(imports))]
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
 
