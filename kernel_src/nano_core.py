@@ -15,13 +15,8 @@ table and checks every `from kernel_src.X import` against it):
     1  serial clock multiboot: the console, time and ticks, what the boot loader said
     2  names frames elf reloc section_table task_table sha256: tables and formats; hashing
     3  namespace archive signatures object_check: lookups by name; is an object well-formed
-<<<<<<< HEAD
-    4  irq symfile call_by_name: interrupts off (irq finds its helper by name); the host's symbol file; calls by name
-    5  paging switcher console: the page tables; who runs next; print()'s critical section
-=======
     4  irq symfile call_by_name fpu: interrupts off (irq finds its helper by name); the host's symbol file; calls by name; tasks' SSE registers
-    5  paging switcher: the page tables; who runs next
->>>>>>> kvm-work
+    5  paging switcher console: the page tables; who runs next; print()'s critical section
     6  heap timer: the kernel heap (and whole pages for paging); the clock interrupt
     7  stacks placement retire: guarded stacks; sections placed by permission; old code
     8  task loader command: a task's life; loading cells; running a shell command
