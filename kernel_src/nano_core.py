@@ -15,10 +15,10 @@ table and checks every `from kernel_src.X import` against it):
     1  serial clock multiboot: the console, time and ticks, what the boot loader said
     2  names frames elf reloc section_table task_table sha256: tables and formats; hashing
     3  namespace archive signatures object_check: lookups by name; is an object well-formed
-    4  irq symfile call_by_name fpu: interrupts off (irq finds its helper by name); the host's symbol file; calls by name; tasks' SSE registers
+    4  irq symfile call_by_name fpu ring: interrupts off (irq finds its helper by name); the host's symbol file; calls by name; tasks' SSE registers; ring-3 tasks' stacks
     5  paging switcher console: the page tables; who runs next; print()'s critical section
     6  heap timer: the kernel heap (and whole pages for paging); the clock interrupt
-    7  stacks placement retire: guarded stacks; sections placed by permission; old code
+    7  stacks placement retire gates: guarded stacks; sections placed by permission; old code; isolated cells and their gates
     8  task loader command: a task's life; loading cells; running a shell command
     9  fault shell sync boot_cells swap_cells: faults; the shell; channels; loading at boot; hot swap
     10 idt upload: interrupt dispatch; receiving objects

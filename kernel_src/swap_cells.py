@@ -54,6 +54,7 @@ from kernel_src.signatures import sig_in_object
 from kernel_src.reloc import patch, width
 from kernel_src.paging import PERM_RW, perm_of, protect
 from kernel_src.irq import irq_off, irq_restore
+from kernel_src.ring import user_access_on, user_access_off
 from kernel_src.retire import (room_for, rows_of, relocations_of, new_group, kept_relocation,
                                 retire_relocation, retire_cell, reclaim, retired_reloc_count,
                                 retired_reloc_alive, retired_reloc_place, retired_reloc_type,
@@ -183,8 +184,10 @@ def _carry_state() -> None:
                         and section_size(sym_section(s)) == size:
                     src: u64 = sym_addr(s)
                     dst: u64 = global_addr(k)
+                    user_access_on()     # an isolated cell's data are user pages (SMAP)
                     for i in range(size):
                         store8(dst + i, load8(src + i))
+                    user_access_off()
                     write("carried ")
                 else:
                     write("reset ")

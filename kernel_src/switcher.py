@@ -28,6 +28,7 @@ from kernel_src.call_by_name import find_function, still_callable, lookup_error,
 from kernel_src.clock import ticks
 from kernel_src.irq import irq_off, irq_restore
 from kernel_src.fpu import switch_to as fpu_switch_to
+from kernel_src.ring import enter as ring_enter
 from kernel_src.task_table import (RUNNABLE, RUNNING, BLOCKED, SLEEPING, NO_TASK, IDLE, INPUT_KEY,
                                    started, current, task_count, task_state, task_wait_key,
                                    task_saved_rsp, set_state, set_current, set_saved_rsp,
@@ -217,6 +218,7 @@ def _switch_to(nxt: u64) -> u64:
     set_current(nxt)
     set_state(nxt, RUNNING)
     fpu_switch_to(nxt)               # its SSE registers, eagerly (fpu.py)
+    ring_enter(nxt)                  # a ring-3 task's interrupts land on its kernel stack
     return task_saved_rsp(nxt)
 
 

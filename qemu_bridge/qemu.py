@@ -89,6 +89,11 @@ class QemuConfig:
                      "-machine", "memory-backend=ram"]
         if self.kvm:
             args += ["-enable-kvm", "-cpu", "host"]
+        else:
+            # TCG's default model (qemu64) has neither SMEP nor SMAP; "max" is
+            # every feature TCG emulates, both included, so isolated cells
+            # (kernel_src/gates.py) are protected under emulation too.
+            args += ["-cpu", "max"]
         args += self.extra_args
         return args
 

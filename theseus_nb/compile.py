@@ -23,6 +23,7 @@ from pathlib import Path
 from . import build, lang
 from .objects import CellObject, parse_object
 from .signatures import signature_asm
+from .isolation import isolated_marker_line, isolation_asm
 
 __all__ = ["CellSource", "LANGUAGES", "compile_source", "compile_among", "interfaces_of"]
 
@@ -47,6 +48,17 @@ class CellSource:
     #: Compile with SSE2 (build.SSE_FEATURES) instead of the kernel's SSE-free
     #: target; None: as an IR cell's header says (a ``; cell: sse2`` line).
     sse: bool | None = None
+    #: Load the cell isolated (ring 3, its own pages, calls out through gates:
+    #: kernel_src/gates.py); None: as the header says (a ``# cell: isolated``
+    #: comment line). Cell-language cells only.
+    isolated: bool | None = None
+
+    @property
+    def is_isolated(self) -> bool:
+        """Is this cell loaded isolated (its flag, or its header's ``# cell: isolated``)?"""
+        if self.isolated is not None:
+            return self.isolated
+        return self.language == "cell" and isolated_marker_line(self.text) is not None
 
     @property
     def uses_sse(self) -> bool:
@@ -62,10 +74,10 @@ class CellSource:
 
     @classmethod
     def cell(cls, name: str, text: str, *, unsafe: bool | None = None,
-             filename: str | None = None) -> "CellSource":
+             filename: str | None = None, isolated: bool | None = None) -> "CellSource":
         """Cell-language source typed in a notebook or passed to a swap (``unsafe``
-        as for the field: None takes it from the cell's header)."""
-        return cls(name, text, "cell", filename or f"<cell {name}>", unsafe)
+        and ``isolated`` as for the fields: None takes it from the cell's header)."""
+        return cls(name, text, "cell", filename or f"<cell {name}>", unsafe, isolated=isolated)
 
 
 def interfaces_of(sources: Iterable[CellSource]) -> dict:
@@ -101,8 +113,10 @@ def compile_source(src: CellSource, interfaces: dict) -> build.CompiledObject:
         return build.CompiledObject(path.read_bytes(), True, key)
     compiled = lang.compile_cell(src.text, src.name, filename=src.filename,
                                  unsafe=src.unsafe, interfaces=interfaces)
-    result = build.compile_object(compiled.module, src.name, sse=src.uses_sse,
-                                  extra_ir=signature_asm(src.name, compiled))
+    extra = signature_asm(src.name, compiled)
+    if src.is_isolated:
+        extra += isolation_asm(compiled, interfaces)
+    result = build.compile_object(compiled.module, src.name, sse=src.uses_sse, extra_ir=extra)
     build.store_cached(path, result.data)
     return result
 
@@ -126,7 +140,8 @@ def _compiler_fingerprint() -> str:
     if _compiler_hash is None:
         here = Path(__file__).resolve().parent
         digest = hashlib.sha256()
-        for path in sorted([*here.glob("lang/*.py"), here / "build.py", here / "signatures.py"]):
+        for path in sorted([*here.glob("lang/*.py"), here / "build.py", here / "signatures.py",
+                            here / "isolation.py"]):
             digest.update(path.read_bytes())
         _compiler_hash = digest.hexdigest()
     return _compiler_hash
@@ -134,7 +149,7 @@ def _compiler_fingerprint() -> str:
 
 def _source_key(src: CellSource, interfaces: dict, imports: list[str]) -> str:
     parts = [_compiler_fingerprint(), src.name, src.filename, str(src.unsafe), str(src.uses_sse),
-             src.text]
+             str(src.is_isolated), src.text]
     parts += [f"{cell}={_interface_text(interfaces.get(cell))}" for cell in sorted(set(imports))]
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
 

@@ -27,6 +27,7 @@ from qemu_bridge import ConsoleBuffer, Machine, QemuConfig, Reply
 from .compile import CellSource, compile_among
 from .graph import SectionGraph
 from .guest_errors import SwapError, guest_errors
+from .lang.marker import unsafe_marker_line
 from .objects import CellObject, parse_object
 from .swap_report import SwapReport, section_changes
 from .tasks import TaskList, parse_tasks
@@ -135,12 +136,21 @@ class LiveKernel:
         return self._evolve("swap", cells, unsafe, timeout)
 
     def load(self, name: str, source: str | None = None, *, data: bytes | None = None,
-             unsafe: bool | None = None, timeout: float = 30.0) -> SwapReport:
+             unsafe: bool | None = None, isolated: bool | None = None, trusted: bool = False,
+             timeout: float = 30.0) -> SwapReport:
         """Add a new cell to the running kernel (same arguments as ``swap``);
-        cells loaded later may import it."""
+        cells loaded later may import it.
+
+        ``isolated=True`` loads it isolated: ring 3, its own pages, calls out
+        through gates (kernel_src/gates.py). None: as its header says (a
+        ``# cell: isolated`` line), except that an unsafe cell is isolated
+        unless ``trusted=True``: the language cannot vouch for it."""
         if name in self.objects:
             raise SwapError(f"the running kernel already has a cell {name!r}: use swap()")
-        return self._evolve("load", {name: source if data is None else data}, unsafe, timeout)
+        if isolated and trusted:
+            raise SwapError(f"cell {name!r} cannot be both isolated and trusted: pass one")
+        return self._evolve("load", {name: source if data is None else data}, unsafe, timeout,
+                            isolated, trusted)
 
     def subscribe(self, listener: Callable[[SwapReport], None]) -> Callable[[], None]:
         """Call ``listener(report)`` after every swap or load that went in;
@@ -148,9 +158,17 @@ class LiveKernel:
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
-    def _source(self, name: str, source: str | None, unsafe: bool | None) -> CellSource:
+    def _source(self, name: str, source: str | None, unsafe: bool | None,
+                isolated: bool | None = None, trusted: bool = False) -> CellSource:
         if source is not None:
-            return CellSource.cell(name, source, unsafe=unsafe)
+            src = CellSource.cell(name, source, unsafe=unsafe, isolated=isolated)
+            if isolated is None and not trusted and not src.is_isolated:
+                # The language cannot vouch for an unsafe cell: the hardware does.
+                old = self.sources.get(name)
+                was = old is not None and old.is_isolated
+                src = CellSource.cell(name, source, unsafe=unsafe,
+                                      isolated=was or (not old and _is_unsafe(src)))
+            return src
         current = self.sources.get(name)
         if current is None:
             raise SwapError(f"the running kernel has no source for cell {name!r} to compile "
@@ -158,10 +176,11 @@ class LiveKernel:
         return current
 
     def _evolve(self, verb: str, cells: dict[str, str | bytes | None], unsafe: bool | None,
-                timeout: float) -> SwapReport:
+                timeout: float, isolated: bool | None = None, trusted: bool = False) -> SwapReport:
         start = time.perf_counter()
         given = {n: parse_object(v, n) for n, v in cells.items() if isinstance(v, bytes)}
-        new = [self._source(n, v, unsafe) for n, v in cells.items() if not isinstance(v, bytes)]
+        new = [self._source(n, v, unsafe, isolated, trusted) for n, v in cells.items()
+               if not isinstance(v, bytes)]
         compiled = compile_among(self.sources.values(), new)
         objects = {n: given[n] if n in given else compiled[n] for n in cells}
         compiled_at = time.perf_counter()
@@ -196,6 +215,10 @@ class LiveKernel:
         for listener in list(self._listeners):
             listener(report)
         return report
+
+    def isolated_cells(self) -> set[str]:
+        """Names of the cells loaded isolated (as the host loaded them)."""
+        return {n for n, s in self.sources.items() if s.is_isolated}
 
     # --- life cycle and state ---------------------------------------------
 
@@ -253,3 +276,10 @@ class LiveKernel:
                 if self.last_swap else "")
         return (f"<div><b>theseus-nb kernel</b>, {len(self.objects)} cells{swap}</div>"
                 + self.machine._repr_html_())
+
+
+def _is_unsafe(src: CellSource) -> bool:
+    # Unsafe by its flag or by its header's marker.
+    if src.unsafe is not None:
+        return src.unsafe
+    return unsafe_marker_line(src.text) is not None

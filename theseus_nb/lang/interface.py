@@ -38,9 +38,16 @@ class FunctionSig:
         The @safe_interface mark is part of it, so that a swap which drops the
         mark (and so takes the promise back from the safe cells that call the
         function) is a changed signature that the kernel refuses."""
+        return hashlib.sha256(f"{self.name}:{self.hashed_text}".encode()).hexdigest()[:16]
+
+    @property
+    def hashed_text(self) -> str:
+        """What the hash covers after ``NAME:``: ``str,u64->None`` (plus the
+        @safe_interface mark). An isolated cell's object lists it for each
+        import, and the kernel believes it only if it hashes to the callee's hash."""
         types_only = ",".join(str(t) for _, t in self.params) + "->" + str(self.ret)
         mark = f"@{SAFE_INTERFACE}" if self.safe_interface else ""
-        return hashlib.sha256(f"{self.name}:{types_only}{mark}".encode()).hexdigest()[:16]
+        return f"{types_only}{mark}"
 
 
 @dataclass(frozen=True)

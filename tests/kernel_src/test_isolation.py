@@ -1,0 +1,204 @@
+"""Isolated cells in real QEMU: ring 3, their own pages, calls out through gates.
+
+An unsafe cell loaded isolated (kernel_src/gates.py) calls the `serial`
+and `task` functions it imports and gets right answers; its store into
+another cell's global, its `outb`, its `cli` and its jump into the kernel
+each end only its task with the cause named, and the other cell's value is
+unchanged; a str argument that points outside its pages is refused at the
+gate; an isolated cell that uses another cell's data, and a cell that
+calls into an isolated one, are refused at load with the symbol named; a
+swap keeps a cell isolated; and the same unsafe cell loaded trusted still
+does what it did before isolation existed (here: silently corrupts).
+"""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from theseus_nb import Image, Kernel, LiveKernel, SwapError, TaskRecord
+
+pytestmark = pytest.mark.qemu
+
+#: A trusted, safe cell with a global the isolated cell will try to overwrite.
+NEIGHBOUR = """
+from theseus_nb.lang.prelude import *
+
+value: u64 = 1234
+
+def get(a: u64) -> u64:
+    return value
+"""
+
+#: The buggy unsafe cell of the notebook, with one function per attack.
+ISO = """
+# cell: unsafe
+# cell: isolated
+from theseus_nb.lang.prelude import *
+from theseus_nb.lang.unsafe import store64, outb, cli, call_addr, make_str
+from kernel_src.serial import write, write_u64, newline
+from kernel_src.task import spawn, sleep
+
+def calls(a: u64) -> u64:
+    write("ring 3 says hello ")
+    write_u64(a + 1)
+    newline()
+    sleep(1)
+    return spawn("neighbour::get", 0)
+
+def poke(addr: u64) -> u64:
+    store64(addr, 0)
+    return 0
+
+def port(a: u64) -> u64:
+    outb(0x80, 1)
+    return 0
+
+def nointr(a: u64) -> u64:
+    cli()
+    return 0
+
+def jump(addr: u64) -> u64:
+    return call_addr(addr, 0)
+
+def bad_str(addr: u64) -> u64:
+    write(make_str(addr, 16))
+    return 0
+"""
+
+#: The same store, loaded trusted: it works, and silently corrupts.
+RAW = """
+# cell: unsafe
+from theseus_nb.lang.prelude import *
+from theseus_nb.lang.unsafe import store64
+
+def poke(addr: u64) -> u64:
+    store64(addr, 99)
+    return 0
+"""
+
+#: An isolated cell that reads another cell's global: refused at load.
+GREEDY = """
+# cell: unsafe
+from theseus_nb.lang.prelude import *
+import cells.neighbour
+
+def steal(a: u64) -> u64:
+    return cells.neighbour.value
+"""
+
+#: A trusted cell that calls into the isolated one: refused at load.
+CALLER = """
+# cell: unsafe
+from theseus_nb.lang.prelude import *
+from cells.iso import poke
+
+def main(a: u64) -> u64:
+    return poke(a)
+"""
+
+
+@pytest.fixture(scope="module")
+def image(tmp_path_factory: pytest.TempPathFactory) -> Image:
+    """The default kernel with the neighbour cell, built once."""
+    kernel = Kernel.default().with_cell("neighbour", NEIGHBOUR)
+    return kernel.build(tmp_path_factory.mktemp("isolation-kernel"))
+
+
+@pytest.fixture()
+def vm(image: Image):
+    """A fresh boot with the isolated cell loaded at run time."""
+    with image.boot() as m:
+        m.load("iso", ISO)
+        yield m
+
+
+def _ended(vm: LiveKernel, tid: int, timeout: float = 10.0) -> TaskRecord:
+    deadline = time.monotonic() + timeout
+    while True:
+        record = vm.tasks().by_id(tid)
+        if record.state in ("exited", "faulted") or time.monotonic() > deadline:
+            return record
+        time.sleep(0.05)
+
+
+def _value_address(vm: LiveKernel) -> int:
+    for line in vm.command("sections neighbour").splitlines():
+        words = line.split()
+        if words[0] == "data":
+            return int(words[1], 16)
+    raise AssertionError("neighbour has no data section")
+
+
+def _neighbour_value(vm: LiveKernel) -> int:
+    return _ended(vm, vm.spawn("neighbour::get")).value
+
+
+def test_an_isolated_task_calls_serial_and_task_and_gets_right_answers(vm: LiveKernel) -> None:
+    mark = vm.console.mark()
+    record = _ended(vm, vm.spawn("iso::calls", 41))
+    assert (record.state, record.cause) == ("exited", "")
+    spawned = vm.tasks().by_id(record.value)        # task.spawn's answer: a real task id
+    assert spawned.name == "neighbour::get"
+    assert "ring 3 says hello 42" in vm.console.since(mark)
+
+
+@pytest.mark.parametrize("fn, cause", [
+    ("port", "privileged instruction in iso::port"),
+    ("nointr", "privileged instruction in iso::nointr"),
+])
+def test_privileged_instructions_end_only_the_task(vm: LiveKernel, fn: str, cause: str) -> None:
+    record = _ended(vm, vm.spawn(f"iso::{fn}"))
+    assert (record.state, record.cause) == ("faulted", cause)
+    assert _neighbour_value(vm) == 1234
+
+
+def test_a_store_into_another_cells_global_faults_and_the_value_is_intact(vm: LiveKernel) -> None:
+    addr = _value_address(vm)
+    record = _ended(vm, vm.spawn("iso::poke", addr))
+    assert (record.state, record.cause) == \
+        ("faulted", f"access outside the cell's pages at {addr:#x} in iso::poke")
+    assert _neighbour_value(vm) == 1234
+
+
+def test_a_jump_to_a_kernel_address_faults(vm: LiveKernel) -> None:
+    addr = _value_address(vm) & ~0xFFF
+    code = next(int(l.split()[1], 16) for l in vm.command("sections neighbour").splitlines()
+                if l.split()[0] == "text")
+    record = _ended(vm, vm.spawn("iso::jump", code))
+    assert record.state == "faulted"
+    assert record.cause.startswith(f"access outside the cell's pages at {code:#x}")
+    assert addr and _neighbour_value(vm) == 1234
+
+
+def test_a_str_argument_outside_the_callers_pages_is_refused(vm: LiveKernel) -> None:
+    record = _ended(vm, vm.spawn("iso::bad_str", _value_address(vm)))
+    assert (record.state, record.cause) == \
+        ("faulted", "gate refused: a str argument lies outside the calling cell's pages")
+
+
+def test_an_isolated_cell_using_another_cells_data_is_refused_at_load(vm: LiveKernel) -> None:
+    with pytest.raises(SwapError, match="an isolated cell may not use another cell's data.*neighbour::value"):
+        vm.load("greedy", GREEDY, isolated=True)
+
+
+def test_a_call_into_an_isolated_cell_is_refused_at_load_naming_the_caller(vm: LiveKernel) -> None:
+    with pytest.raises(SwapError, match="calls into an isolated cell are refused.*caller::main"):
+        vm.load("caller", CALLER, trusted=True)
+
+
+def test_a_swap_keeps_an_isolated_cell_isolated(vm: LiveKernel) -> None:
+    # The new version has no marker and is swapped as is: the kernel keeps it isolated.
+    vm.swap("iso", ISO.replace("# cell: isolated\n", ""))
+    addr = _value_address(vm)
+    record = _ended(vm, vm.spawn("iso::poke", addr))
+    assert record.cause == f"access outside the cell's pages at {addr:#x} in iso::poke"
+    assert _ended(vm, vm.spawn("iso::calls", 1)).state == "exited"   # gates rebuilt
+    assert _neighbour_value(vm) == 1234
+
+
+def test_a_trusted_unsafe_cell_works_as_before_and_corrupts_silently(vm: LiveKernel) -> None:
+    vm.load("raw", RAW, trusted=True)
+    record = _ended(vm, vm.spawn("raw::poke", _value_address(vm)))
+    assert (record.state, record.cause) == ("exited", "")
+    assert _neighbour_value(vm) == 99
