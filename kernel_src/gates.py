@@ -38,7 +38,7 @@ it calls task::exit_current(value) through the gate.
 # cell: unsafe
 from theseus_nb.lang.prelude import *
 from theseus_nb.lang.unsafe import load8, load64, store8, store64, call_addr
-from kernel_src.params import MAX_CELLS
+from kernel_src.isolated_cells import is_isolated
 from kernel_src.section_table import (NONE, KIND_TEXT, REGION_TEXT, REGION_RODATA, REGION_DATA,
                                       section_kind, section_cell, cell_alive, cell_region_at,
                                       cell_region_size, section_at)
@@ -59,7 +59,6 @@ CPUID_SMEP: u64 = 0x80          # CPUID.7.0:EBX bit 7
 CPUID_SMAP: u64 = 0x100000      # bit 20
 _ARG_FLAG: u64 = 6              # word of the argument block: call with user access
 
-_isolated: Array[bool, 128] = [False] * 128           # params.MAX_CELLS
 _imp_cell: Array[u64, 1024] = [0] * 1024              # MAX_IMPORTS: the importing cell + 1; 0: free
 _imp_stub: Array[u64, 1024] = [0] * 1024              # MAX_IMPORTS
 _imp_name: Array[u64, 1024] = [0] * 1024              # MAX_IMPORTS: the callee's name handle
@@ -103,16 +102,6 @@ def init(rsp0_at: u64) -> bool:
 
 
 # ---- which cells are isolated ----------------------------------------------
-
-def set_isolated(cell: u64, on: bool) -> None:
-    """Cell record `cell` (just made by the loader) is isolated or trusted."""
-    _isolated[cell] = on
-
-
-def is_isolated(cell: u64) -> bool:
-    """Is cell record `cell` an isolated cell?"""
-    return cell != NONE and cell < MAX_CELLS and _isolated[cell]
-
 
 def section_isolated(s: u64) -> bool:
     """Does section s belong to an isolated cell?"""

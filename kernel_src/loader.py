@@ -35,7 +35,8 @@ from kernel_src.names import mem_equal, name_add, name_addr, name_len
 from kernel_src.section_table import (NONE, KIND_TEXT, add_cell, add_dep, add_reloc, section_name,
                                       section_addr, section_size, section_kind, find_cell,
                                       rec_begin, rec_commit, rec_rollback)
-from kernel_src.gates import (STUB_BYTES, set_isolated, is_isolated, section_isolated, begin_cell,
+from kernel_src.isolated_cells import set_isolated, is_isolated
+from kernel_src.gates import (STUB_BYTES, section_isolated, begin_cell,
                               forget_cell, add_import, find_import, reason as gate_reason)
 from kernel_src.namespace import sym_find_mem, sym_add, sym_addr, sym_section, sym_name, sym_remove_cell, sym_cell
 

@@ -14,7 +14,7 @@ table and checks every `from kernel_src.X import` against it):
     0  params frame: limits; the layout of a saved interrupt frame
     1  serial clock multiboot: the console, time and ticks, what the boot loader said
     2  names frames elf reloc section_table task_table sha256: tables and formats; hashing
-    3  namespace archive signatures object_check: lookups by name; is an object well-formed
+    3  namespace archive signatures object_check isolated_cells: lookups by name; is an object well-formed; which cells are isolated
     4  irq symfile call_by_name fpu ring: interrupts off (irq finds its helper by name); the host's symbol file; calls by name; tasks' SSE registers; ring-3 tasks' stacks
     5  paging switcher console: the page tables; who runs next; print()'s critical section
     6  heap timer: the kernel heap (and whole pages for paging); the clock interrupt

@@ -55,6 +55,7 @@ from kernel_src.reloc import patch, width
 from kernel_src.paging import PERM_RW, perm_of, protect
 from kernel_src.irq import irq_off, irq_restore
 from kernel_src.ring import user_access_on, user_access_off
+from kernel_src.isolated_cells import is_isolated
 from kernel_src.retire import (room_for, rows_of, relocations_of, new_group, kept_relocation,
                                 retire_relocation, retire_cell, reclaim, retired_reloc_count,
                                 retired_reloc_alive, retired_reloc_place, retired_reloc_type,
@@ -131,6 +132,13 @@ def _check_users() -> u64:
         if j == NONE or _is_old(section_cell(reloc_section(r))):
             continue
         sym: u64 = reloc_symbol(r)
+        if is_isolated(staged_cell(j)):
+            # An isolated cell takes no calls from other cells (no upcall gate).
+            write("refused: the new version is isolated, and '")
+            name_write(section_name(reloc_section(r)))
+            writeln("' calls into it")
+            stage_rollback()
+            return 1
         if not stage_open(j):
             return refuse_loader()
         if sym == 0 or not exports(name_addr(sym), name_len(sym)):

@@ -23,12 +23,14 @@ that was in progress; the handler frames the policy ran in are abandoned
 from theseus_nb.lang.prelude import *
 from theseus_nb.lang.unsafe import addr_of, call_addr, make_str, sti, cli
 from kernel_src.params import SPEC_MAX, CAUSE_MAX, POLICY_TICKS
-from kernel_src.namespace import sym_find_mem, sym_addr, NONE
+from kernel_src.namespace import sym_find_mem, sym_addr, sym_section, NONE
 from kernel_src.call_by_name import find_function, still_callable, lookup_error, signature_hash
 from kernel_src.clock import ticks
 from kernel_src.irq import irq_off, irq_restore
 from kernel_src.fpu import switch_to as fpu_switch_to
 from kernel_src.ring import enter as ring_enter
+from kernel_src.isolated_cells import is_isolated
+from kernel_src.section_table import section_cell
 from kernel_src.task_table import (RUNNABLE, RUNNING, BLOCKED, SLEEPING, NO_TASK, IDLE, INPUT_KEY,
                                    started, current, task_count, task_state, task_wait_key,
                                    task_saved_rsp, set_state, set_current, set_saved_rsp,
@@ -69,8 +71,13 @@ def set_policy(cell: str) -> bool:
     tail: str = "::pick_next"
     for i in range(11):
         _asked[n + i] = u8(ord(tail[i]))
-    if find_function(addr_of(_asked), n + 11, "u64", "u64", "a scheduling policy", True) == NONE:
+    found: u64 = find_function(addr_of(_asked), n + 11, "u64", "u64", "a scheduling policy", True)
+    if found == NONE:
         _error = lookup_error()
+        return False
+    if is_isolated(section_cell(sym_section(found))):
+        # The policy runs in ring 0, inside the timer interrupt.
+        _error = "the cell is isolated: its code runs only as a task, not as the policy"
         return False
     flags: u64 = irq_off()
     for i in range(n + 11):

@@ -17,6 +17,7 @@ Every bridge error comes out as its theseus_nb class (``guest_errors``).
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import time
 from collections.abc import Callable
@@ -144,7 +145,9 @@ class LiveKernel:
         ``isolated=True`` loads it isolated: ring 3, its own pages, calls out
         through gates (kernel_src/gates.py). None: as its header says (a
         ``# cell: isolated`` line), except that an unsafe cell is isolated
-        unless ``trusted=True``: the language cannot vouch for it."""
+        unless ``trusted=True`` (the language cannot vouch for it). An
+        isolated cell's functions run only as tasks: not as shell commands,
+        a policy, nor callees of other cells."""
         if name in self.objects:
             raise SwapError(f"the running kernel already has a cell {name!r}: use swap()")
         if isolated and trusted:
@@ -161,13 +164,16 @@ class LiveKernel:
     def _source(self, name: str, source: str | None, unsafe: bool | None,
                 isolated: bool | None = None, trusted: bool = False) -> CellSource:
         if source is not None:
-            src = CellSource.cell(name, source, unsafe=unsafe, isolated=isolated)
+            src = CellSource.cell(name, source, unsafe=unsafe,
+                                  isolated=False if trusted else isolated)
+            old = self.sources.get(name)
             if isolated is None and not trusted and not src.is_isolated:
-                # The language cannot vouch for an unsafe cell: the hardware does.
-                old = self.sources.get(name)
-                was = old is not None and old.is_isolated
-                src = CellSource.cell(name, source, unsafe=unsafe,
-                                      isolated=was or (not old and _is_unsafe(src)))
+                if old is not None:
+                    # A swap keeps the cell's kind (the kernel keeps it isolated too).
+                    src = dataclasses.replace(src, isolated=old.is_isolated)
+                elif _is_unsafe(src):
+                    # A new unsafe cell: the language cannot vouch for it, the hardware does.
+                    src = dataclasses.replace(src, isolated=True)
             return src
         current = self.sources.get(name)
         if current is None:

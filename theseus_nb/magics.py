@@ -1,7 +1,10 @@
 """Magics: the IPython extension (``%load_ext theseus_nb``).
 
-    %%cell NAME [--unsafe]    compile a cell; show its sections, symbols and
+    %%cell NAME [--unsafe] [--isolated|--trusted]
+                              compile a cell; show its sections, symbols and
                               relocations (or the error); swap it in if attached
+                              (an unsafe cell loaded at run time is isolated
+                              unless --trusted)
     %boot [--kvm] [--as VAR]  build the default kernel plus the notebook's cells, boot it
     %attach [VAR] / %detach   choose the machine the other magics talk to
     %kernel COMMAND           run a shell command in the guest
@@ -144,7 +147,7 @@ class TheseusMagics(Magics):
         """The default kernel with every notebook cell added (or replacing a file's cell)."""
         kernel = Kernel.default()
         for src in self.cells.values():
-            kernel = kernel.with_cell(src.name, src.text, unsafe=src.unsafe)
+            kernel = kernel.with_cell(src.name, src.text, unsafe=src.unsafe, isolated=src.isolated)
         return kernel
 
     def _attached(self) -> LiveKernel | None:
@@ -176,23 +179,30 @@ class TheseusMagics(Magics):
     @magic_arguments()
     @argument("name", help="the cell's name (its symbols are NAME::function)")
     @argument("--unsafe", action="store_true", help="allow the unsafe intrinsics")
+    @argument("--isolated", action="store_true", help="run it in ring 3 behind gates")
+    @argument("--trusted", action="store_true", help="load an unsafe cell trusted (ring 0)")
     @cell_magic
     def cell(self, line: str, body: str) -> Any:
         """Compile a cell; show its sections, symbols and relocations; swap it in if attached."""
         args = parse_argstring(self.cell, line)
         try:
+            if args.isolated and args.trusted:
+                raise _Usage("a cell is either --isolated or --trusted, not both")
             # without --unsafe the cell's own header decides (its marker line)
-            return self._cell(args.name, body, True if args.unsafe else None)
+            return self._cell(args.name, body, True if args.unsafe else None,
+                              True if args.isolated else None, args.trusted)
         except Exception as exc:
             self.last_error = exc
             display(_error_html(f"cell {args.name}", exc))
             return None
 
-    def _cell(self, name: str, body: str, unsafe: bool | None) -> CellReport:
+    def _cell(self, name: str, body: str, unsafe: bool | None, isolated: bool | None = None,
+              trusted: bool = False) -> CellReport:
         # The editor's line 1 is the %%cell line: one empty line in front makes
         # every line number in an error the one the editor shows.
         body = "\n" + body
-        source = CellSource.cell(name, body, unsafe=unsafe)
+        source = CellSource.cell(name, body, unsafe=unsafe,
+                                 isolated=False if trusted else isolated)
         live = self._attached()
         swap: SwapReport | None = None
         if live is None:
@@ -205,8 +215,10 @@ class TheseusMagics(Magics):
             if name in live.objects:
                 swap, action = live.swap(name, body, unsafe=source.unsafe), "swapped into the running kernel"
             else:
-                swap, action = live.load(name, body, unsafe=source.unsafe), "loaded into the running kernel"
+                swap = live.load(name, body, unsafe=source.unsafe, isolated=isolated, trusted=trusted)
+                action = "loaded into the running kernel"
             obj = swap.objects[name]
+            source = live.sources[name]
         report = _cell_report(name, obj)
         report.swap, report.action = swap, action
         self.cells[name] = source

@@ -64,6 +64,12 @@ def jump(addr: u64) -> u64:
 def bad_str(addr: u64) -> u64:
     write(make_str(addr, 16))
     return 0
+
+def main(a: u64) -> u64:
+    return 0
+
+def pick_next(a: u64) -> u64:
+    return a
 """
 
 #: The same store, loaded trusted: it works, and silently corrupts.
@@ -75,6 +81,35 @@ from theseus_nb.lang.unsafe import store64
 def poke(addr: u64) -> u64:
     store64(addr, 99)
     return 0
+"""
+
+#: An unsafe cell with no marker at all: loaded at run time, isolated by default.
+PLAIN = """
+# cell: unsafe
+from theseus_nb.lang.prelude import *
+from theseus_nb.lang.unsafe import store64
+
+def poke(addr: u64) -> u64:
+    store64(addr, 7)
+    return 0
+"""
+
+#: A trusted library and a cell that calls it, for a swap that would isolate the library.
+LIB = """
+# cell: unsafe
+from theseus_nb.lang.prelude import *
+
+def twice(x: u64) -> u64:
+    return x * 2
+"""
+
+USER = """
+# cell: unsafe
+from theseus_nb.lang.prelude import *
+from cells.lib import twice
+
+def main(a: u64) -> u64:
+    return twice(21)
 """
 
 #: An isolated cell that reads another cell's global: refused at load.
@@ -197,8 +232,48 @@ def test_a_swap_keeps_an_isolated_cell_isolated(vm: LiveKernel) -> None:
     assert _neighbour_value(vm) == 1234
 
 
+def test_an_unsafe_cell_loaded_at_run_time_is_isolated_unless_trusted(vm: LiveKernel) -> None:
+    vm.load("plain", PLAIN)
+    assert "plain" in vm.isolated_cells()
+    addr = _value_address(vm)
+    record = _ended(vm, vm.spawn("plain::poke", addr))
+    assert record.cause == f"access outside the cell's pages at {addr:#x} in plain::poke"
+    assert _neighbour_value(vm) == 1234
+
+
+def test_an_isolated_cell_runs_neither_as_a_command_nor_as_the_policy(vm: LiveKernel) -> None:
+    reply = vm.request("iso")
+    assert reply.status == 126
+    assert reply.output.strip() == ("refused: iso::main belongs to an isolated cell, which runs "
+                                    "only as a task (spawn it)")
+    assert "the cell is isolated: its code runs only as a task" in vm.command("sched iso")
+    assert vm.command("echo still here") == "still here"
+
+
+def test_a_swap_that_would_isolate_a_called_cell_is_refused(vm: LiveKernel) -> None:
+    vm.load("lib", LIB, trusted=True)
+    vm.load("user", USER, trusted=True)
+    assert vm.command("user") == "" and vm.request("user").status == 42
+    with pytest.raises(SwapError, match="the new version is isolated, and 'user::main' calls into it"):
+        vm.swap("lib", "# cell: isolated\n" + LIB)
+    assert vm.request("user").status == 42
+    assert "lib" not in vm.isolated_cells()
+
+
 def test_a_trusted_unsafe_cell_works_as_before_and_corrupts_silently(vm: LiveKernel) -> None:
     vm.load("raw", RAW, trusted=True)
     record = _ended(vm, vm.spawn("raw::poke", _value_address(vm)))
     assert (record.state, record.cause) == ("exited", "")
     assert _neighbour_value(vm) == 99
+
+
+def test_a_boot_archive_cell_named_in_kernel_isolated_boots_isolated(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    base = Kernel.default().with_cell("neighbour", NEIGHBOUR).with_cell("plain", PLAIN)
+    kernel = Kernel(base.nano_core, base.cells, isolated={"plain"})
+    with kernel.build(tmp_path_factory.mktemp("isolated-at-boot")).boot() as vm:
+        assert "plain" in vm.isolated_cells()
+        addr = _value_address(vm)
+        record = _ended(vm, vm.spawn("plain::poke", addr))
+        assert record.cause == f"access outside the cell's pages at {addr:#x} in plain::poke"
+        assert _neighbour_value(vm) == 1234

@@ -19,7 +19,7 @@ LAYERS: list[set[str]] = [
     {"errors", "display"},
     {"lang", "tasks", "guest_errors", "graph_render"},
     {"build", "objects", "archive"},
-    {"signatures", "link", "graph", "swap_report"},
+    {"signatures", "link", "graph", "swap_report", "isolation"},
     {"multiboot", "symfile", "compile", "stages"},
     {"live"},
     {"image"},
