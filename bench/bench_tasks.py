@@ -10,20 +10,26 @@ A bench cell (TASKBENCH below, added to the default kernel) measures
                      stack: whole pages from the heap, the guard page unmapped)
   spawn, 1 MiB       the same with spawn_stack(..., 1 MiB) (STACKBENCH)
   max tasks          tasks that block forever, spawned until spawn() fails
-under TCG, and under KVM when /dev/kvm can be opened.  Prints one table.
-With --baseline DIR the kernel of another checkout is measured too (TCG),
-in its own column (see baseline.py).
+  FXSAVE+FXRSTOR     one save and one restore of the SSE registers, what
+                     every switch between two tasks adds (kernel_src/fpu.py)
+  kernel call        a cell calling a public kernel function (a plain call
+                     through a relocation: there are no system calls)
+under TCG, and under KVM when a probe guest boots with it
+(qemu_bridge.kvm_usable), side by side with the ratio KVM/TCG.  With
+--baseline DIR the kernel of another checkout is measured too (TCG), in
+its own column (see baseline.py): against the commit before SSE, that is
+what eager FXSAVE costs the context switch.
 
-    python bench/bench_tasks.py [--switches N] [--no-kvm] [--baseline DIR]
+    python bench/bench_tasks.py [--switches N] [--kvm-switches N] [--no-kvm] [--baseline DIR]
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 
 from baseline import add_option, kernel_in
+from qemu_bridge import kvm_usable
 from theseus_nb import Kernel
 
 TASKBENCH = '''
@@ -36,6 +42,9 @@ from kernel_src.timer import irq_cycles
 from kernel_src.clock import ticks, cycles_per_ms
 from kernel_src.heap import in_use
 from kernel_src.serial import write, write_u64, newline
+from kernel_src.namespace import symbol_address
+from kernel_src.task_table import current, IDLE
+from theseus_nb.lang.unsafe import call_addr
 from cells.fmt import line
 
 _first: u64 = 0
@@ -102,13 +111,14 @@ def _timer(ms: u64) -> None:
 
 def _spawn(n: u64) -> None:
     total: u64 = 0
+    # Each task is joined at once (not timed).  Joining them sixteen at a
+    # time made LLVM address _ids[i - 15] as "_ids - 120 + 8i", a relocation
+    # the loader refuses (it points outside its symbol's section).
     for i in range(n):
         t: u64 = rdtsc()
-        _ids[i] = spawn("taskbench::nop", i)
+        id: u64 = spawn("taskbench::nop", i)
         total += rdtsc() - t
-        if i % 16 == 15:
-            for k in range(i - 15, i + 1):
-                join(_ids[k])
+        join(id)
     kv("spawn_cycles", total // n)
 
 
@@ -128,9 +138,38 @@ def _max() -> None:
         kill(_ids[i])
 
 
+def _fx(n: u64) -> None:
+    # Save the registers into the idle task's area (it never loads it) and
+    # load them back: the registers are unchanged, the cost is a switch's.
+    save: u64 = symbol_address("interrupts::fx_save")
+    restore: u64 = symbol_address("interrupts::fx_restore")
+    area: u64 = symbol_address("fpu::area")
+    if save == 0 or restore == 0 or area == 0:
+        return
+    where: u64 = call_addr(area, IDLE)
+    start: u64 = rdtsc()
+    for i in range(n):
+        call_addr(save, where)
+        call_addr(restore, where)
+    kv("fx_pair_cycles", (rdtsc() - start) // n)
+
+
+def _call(n: u64) -> None:
+    # current() is public, so compiled noinline and reached through a
+    # relocation: each iteration is one real call into the kernel.
+    start: u64 = rdtsc()
+    for i in range(n):
+        current()
+    kv("kernel_call_cycles", (rdtsc() - start) // n)
+
+
 def main(a: u64) -> u64:
     w: str = arg(1)
-    if w == "switch":
+    if w == "fx":
+        _fx(arg_u64(2))
+    elif w == "call":
+        _call(arg_u64(2))
+    elif w == "switch":
         _switch(arg_u64(2))
     elif w == "timer":
         _timer(arg_u64(2))
@@ -180,34 +219,40 @@ def _kv(text: str) -> dict[str, str]:
     return out
 
 
-def measure(images: dict, kvm: bool, switches: int) -> dict[str, dict[str, str]]:
+def measure(images: dict, accel: str, switches: int) -> dict[str, dict[str, str]]:
     """Run every measurement in one boot of each image, the machines taking
     turns command by command; for each image, the key -> value lines, merged."""
     results: dict[str, dict[str, str]] = {name: {} for name in images}
-    machines = {name: image.boot(kvm=kvm, boot_timeout=30) for name, image in images.items()}
+    machines = {name: image.boot(accel=accel) for name, image in images.items()}
+    timeout = 120 if accel == "tcg" else 900
     try:
         # "max" last: it leaves the task table's high-water mark at its top,
         # and every scan of the table (spawn, join, the policy) pays for that.
-        commands = [f"taskbench switch {switches}", "taskbench timer 500",
+        commands = [f"taskbench switch {switches}", f"taskbench fx {switches}",
+                    f"taskbench call {switches * 10}", "taskbench timer 500",
                     "taskbench spawn 256", "stackbench 64", "taskbench max"]
         for cmd in commands:
             for name, m in machines.items():
-                if cmd.split()[0] in m.command("cells"):
-                    results[name].update(_kv(m.command(cmd, timeout=120)))
+                if cmd.split()[0] in m.command("cells", timeout=timeout):
+                    results[name].update(_kv(m.command(cmd, timeout=timeout)))
     finally:
         for m in machines.values():
             m.shutdown()
     return results
 
 
-def _kvm_usable() -> bool:
-    return os.access("/dev/kvm", os.R_OK | os.W_OK)
+def _ratio(a: str | None, b: str | None) -> str:
+    if a is None or b is None or not a.isdigit() or not b.isdigit() or int(b) == 0:
+        return "-"
+    return f"{int(a) / int(b):.2f}x"
 
 
 def main() -> None:
     """Build the kernel with the bench cell, measure, print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--switches", type=int, default=20000)
+    parser.add_argument("--kvm-switches", type=int, default=20000,
+                        help="switches under KVM (fewer on a host that emulates the guest)")
     parser.add_argument("--no-kvm", action="store_true")
     add_option(parser)
     args = parser.parse_args()
@@ -218,14 +263,21 @@ def main() -> None:
     if args.baseline:
         before = kernel_in(args.baseline).with_cell("taskbench", TASKBENCH, unsafe=True)
         images["baseline"] = before.build(tempfile.mkdtemp(prefix="bench-tasks-"))
-    columns = measure(images, False, args.switches)
-    if not args.no_kvm and _kvm_usable():
+    columns = measure(images, "tcg", args.switches)
+    usable, why = kvm_usable()
+    if args.no_kvm:
+        print("(KVM not measured: --no-kvm)")
+    elif not usable:
+        print(f"(KVM not measured: {why})")
+    else:
         try:
-            columns["KVM"] = measure({"KVM": image}, True, args.switches)["KVM"]
+            columns["KVM"] = measure({"KVM": image}, "kvm", args.kvm_switches)["KVM"]
         except Exception as exc:  # KVM listed but unusable: say so, keep TCG's figures
             print(f"(KVM run failed: {str(exc).splitlines()[0]})")
-    rows = [("int/iret round trip (yield, no switch)*", "yield_cycles", "cycles"),
+    rows = [("yield round trip (no switch)*", "yield_cycles", "cycles"),
             ("context switch (yield to another task)", "switch_cycles", "cycles"),
+            ("  of which FXSAVE+FXRSTOR (eager SSE)", "fx_pair_cycles", "cycles"),
+            ("kernel call (cell -> task_table::current)", "kernel_call_cycles", "cycles"),
             ("timer interrupt: timer.tick() itself", "timer_handler_cycles", "cycles"),
             ("spawn (task table + 16 KiB stack, guarded)", "spawn_cycles", "cycles"),
             ("spawn with a 1 MiB stack", "spawn_1m_cycles", "cycles"),
@@ -233,9 +285,13 @@ def main() -> None:
             ("heap per task", "heap_per_task", "bytes"),
             ("TSC rate", "cycles_per_ms", "cycles/ms")]
     names = list(columns)
-    print(f"{'tasks benchmark (TSC in the guest)':44}" + "".join(f"{n:>12}" for n in names) + "  unit")
+    ratios = [n for n in names if n != "TCG"]
+    print(f"{'tasks benchmark (TSC in the guest)':44}" + "".join(f"{n:>12}" for n in names)
+          + "".join(f"{n + '/TCG':>14}" for n in ratios) + "  unit")
     for label, key, unit in rows:
-        print(f"{label:44}" + "".join(f"{columns[n].get(key, '-'):>12}" for n in names) + f"  {unit}")
+        cells = "".join(f"{columns[n].get(key, '-'):>12}" for n in names)
+        cells += "".join(f"{_ratio(columns[n].get(key), columns['TCG'].get(key)):>14}" for n in ratios)
+        print(f"{label:44}{cells}  {unit}")
     for n in names:
         print(f"{n}: spawn stopped at max_tasks because: {columns[n].get('why', '?')}")
     print("* the timer interrupt enters and leaves through the same stubs as a yield, so its "

@@ -1,7 +1,7 @@
 # interrupts.s: interrupt entry stubs and the context switch.
 #
-# Design note.  Every interrupt, exception and voluntary yield (int $0x81)
-# enters through one path: the stub pushes a vector number (and a zero where
+# Design note.  Every interrupt, exception and voluntary yield (vector 0x81,
+# see yield_now) enters through one path: the stub pushes a vector number (and a zero where
 # the CPU pushes no error code), isr_common saves the 15 general registers on
 # the current stack and calls idt::dispatch(frame).  dispatch returns the
 # frame to resume: the same one, or the saved frame of another task.  So a
@@ -358,8 +358,28 @@ isr_129:
     .section .text.interrupts.yield_now,"ax",@progbits
     .globl "interrupts::yield_now"
 "interrupts::yield_now":                # give up the CPU: the scheduler picks who runs
-    int $0x81
-    xorl %eax, %eax
+    # The frame `int $0x81` would push, built by hand: rsp aligned down to
+    # 16, then ss, the old rsp, rflags, cs and the resume address; interrupts
+    # off as the gate would turn them.  Not `int` itself: under KVM on a
+    # host that runs its guests deprivileged (Linux's PVM, as on the
+    # project's machine), a software interrupt traps to the host's
+    # instruction emulator, which handles `int` in real mode only and stops
+    # the guest ("KVM internal error. Suberror: 1").  The stub and the
+    # frame are the same either way (vector 0x81), and it is cheaper: no
+    # IDT lookup.  The gate of vector 0x81 stays, for code that uses `int`.
+    movq %rsp, %rax
+    andq $-16, %rsp
+    pushq $0x10                      # ss: frame.KERNEL_DATA
+    pushq %rax                       # rsp as it was at the yield
+    pushfq
+    cli
+    pushq $0x08                      # cs: frame.KERNEL_CODE
+    leaq 1f(%rip), %rax
+    pushq %rax                       # rip: where iretq resumes
+    pushq $0                         # no error code
+    pushq $0x81                      # the yield vector
+    jmp isr_common
+1:  xorl %eax, %eax
     ret
 
     .section .text.interrupts.load_tables,"ax",@progbits

@@ -12,7 +12,7 @@ dependencies go one way (tests/kernel_src/test_import_order.py reads this
 table and checks every `from kernel_src.X import` against it):
 
     0  params frame: limits; the layout of a saved interrupt frame
-    1  serial clock multiboot: the console, time and ticks, what the boot loader said
+    1  serial clock multiboot boot_steps: the console, time and ticks, what the boot loader said; the TSC at each boot step
     2  names frames elf reloc section_table task_table sha256: tables and formats; hashing
     3  namespace archive signatures object_check isolated_cells: lookups by name; is an object well-formed; which cells are isolated
     4  irq symfile call_by_name fpu ring: interrupts off (irq finds its helper by name); the host's symbol file; calls by name; tasks' SSE registers; ring-3 tasks' stacks
@@ -41,12 +41,15 @@ from kernel_src.task import init as tasks_init
 from kernel_src.timer import init as timer_init
 from kernel_src.shell import run
 from kernel_src.upload import buffer as upload_buffer
+from kernel_src.boot_steps import mark
 
 
 def main(magic: u64, info: u64, kernel_end: u64) -> None:
-    """Bring the kernel up, then run the shell."""
+    """Bring the kernel up, then run the shell (mark(N): the TSC after step N, see `bootsteps`)."""
     serial_init()                                  # COM1: we can talk
+    mark(0)
     clock_init()                                   # TSC rate, measured with the PIT
+    mark(1)
     if not multiboot_init(magic, info):
         panic("not started by a Multiboot loader")
     reserved: u64 = kernel_end                     # the image and the boot archive
@@ -54,19 +57,26 @@ def main(magic: u64, info: u64, kernel_end: u64) -> None:
         reserved = module_end()
     if not frames_init(reserved):
         panic("no usable memory above the kernel")
+    mark(2)
     archive: bool = load_core(module_start(), module_end() - module_start())   # the nano_core's own symbols
+    mark(3)
     if archive and not paging_init():              # W^X for the image, page 0 and guards unmapped
         panic("cannot build the kernel's page tables")
+    mark(4)
     if not heap_init():
         panic("not enough memory for the kernel heap")
+    mark(5)
     load_all()                                     # every other cell, each mapped by kind
     upload_buffer()                                # where the host puts objects (1 MiB, from the heap)
+    mark(6)
     # The interrupt stubs are found through the namespace, which the host's
     # symbol file fills: without a boot archive the shell runs alone.
     if idt_init() and tasks_init():                # interrupts (IDT, TSS); the shell is task 0
+        mark(7)
         fault_init(symbol_address("interrupts::read_cr2"))   # exceptions end tasks
         timer_init()                               # timer: PIT at TIMER_HZ, preemption
         sti()
+        mark(8)
     else:
         writeln("no interrupt stubs in the namespace: tasks are off")
     writeln("theseus-nb nano_core ready")

@@ -13,6 +13,7 @@ MAX_CELLS: u64 = 128         # loaded cells, nano_core's included
 MAX_SECTIONS: u64 = 4096     # loaded sections (functions and globals)
 MAX_SYMBOLS: u64 = 4096      # public symbols in the namespace
 MAX_DEPS: u64 = 16384        # distinct (section -> section) dependencies
+DEP_SLOTS: u64 = 32768       # dependency index slots: a power of two, >= 2 * MAX_DEPS
 MAX_RELOCS: u64 = 16384      # relocations applied, kept for hot swap
 NAME_POOL: u64 = 262144      # bytes of names (symbols, sections, cells)
 NAME_INDEX: u64 = 16384      # slots of the kept-name index: a power of two, > distinct names

@@ -13,7 +13,7 @@ record of the cells created since, so a refused cell leaves no trace.
 globals, so every field other cells read has a one-line reader here.)
 """
 from theseus_nb.lang.prelude import *
-from kernel_src.params import MAX_CELLS, MAX_SECTIONS, MAX_DEPS, MAX_RELOCS, MAX_TXN_CELLS
+from kernel_src.params import MAX_CELLS, MAX_SECTIONS, MAX_DEPS, DEP_SLOTS, MAX_RELOCS, MAX_TXN_CELLS
 
 KIND_TEXT: u8 = 0
 KIND_RODATA: u8 = 1
@@ -71,6 +71,14 @@ _cells: Array[Cell, 128] = [Cell() for _ in range(128)]                # params.
 _sections: Array[Section, 4096] = [Section() for _ in range(4096)]     # params.MAX_SECTIONS
 _deps: Array[Dep, 16384] = [Dep() for _ in range(16384)]               # params.MAX_DEPS
 _relocs: Array[Reloc, 16384] = [Reloc() for _ in range(16384)]         # params.MAX_RELOCS
+# Where the live record of a dependency (src, dst) is: open addressing on
+# hash(src, dst), each slot d + 1 (0: empty).  A record that dies leaves its
+# slot behind (skipped: it no longer matches); when live and stale slots fill
+# three quarters, the index is rebuilt from the live records.  Without it,
+# add_dep scanned every dependency for each relocation of a load, which
+# made the boot quadratic in the graph (most of it, under an emulating KVM).
+_dep_index: Array[u64, 32768] = [0] * 32768                           # params.DEP_SLOTS
+_dep_index_used: u64 = 0
 # High-water marks (iterate up to these, skipping dead records) and how
 # many dead records lie below them (when 0, a new record is appended).
 _ncells: u64 = 0
@@ -160,18 +168,65 @@ def add_section(name: u64, cell: u64, kind: u8, addr: u64, size: u64) -> u64:
     return s
 
 
+def _dep_slot(src: u64, dst: u64) -> u64:
+    # A 64-bit mix of the pair; its high bits pick the first slot.
+    h: u64 = wrapping_mul(src ^ wrapping_mul(dst, 0x9E3779B97F4A7C15, u64), 0xBF58476D1CE4E5B9, u64)
+    return (h >> 40) & (DEP_SLOTS - 1)
+
+
+def _dep_find(src: u64, dst: u64) -> u64:
+    # The live record of (src, dst), or NONE.
+    i: u64 = _dep_slot(src, dst)
+    for probe in range(DEP_SLOTS):
+        e: u64 = _dep_index[i]
+        if e == 0:
+            return NONE
+        d: u64 = e - 1
+        if _deps[d].count != 0 and _deps[d].src == src and _deps[d].dst == dst:
+            return d
+        i = (i + 1) & (DEP_SLOTS - 1)
+    return NONE
+
+
+def _dep_put(d: u64) -> None:
+    # Index record d (its slot: the first empty one from its hash).
+    global _dep_index_used
+    i: u64 = _dep_slot(_deps[d].src, _deps[d].dst)
+    while _dep_index[i] != 0:
+        i = (i + 1) & (DEP_SLOTS - 1)
+    _dep_index[i] = d + 1
+    _dep_index_used += 1
+
+
+def _dep_index_add(d: u64) -> None:
+    # Index a new record; rebuild from the live ones first when the stale
+    # slots have filled the index (live records are at most half of it).
+    global _dep_index_used
+    if _dep_index_used >= DEP_SLOTS // 4 * 3:
+        for i in range(DEP_SLOTS):
+            _dep_index[i] = 0
+        _dep_index_used = 0
+        for k in range(_ndeps):
+            if _deps[k].count != 0 and k != d:
+                _dep_put(k)
+    _dep_put(d)
+
+
 def add_dep(src: u64, dst: u64, n: u64) -> bool:
     """Record that section src depends on section dst (n more relocations)."""
     global _ndeps, _dead_deps
     if src == dst:
         return True
+    found: u64 = _dep_find(src, dst)
+    if found != NONE:
+        _deps[found].count += n
+        return True
     free: u64 = NONE
-    for d in range(_ndeps):
-        if _deps[d].count == 0:
-            free = d
-        elif _deps[d].src == src and _deps[d].dst == dst:
-            _deps[d].count += n
-            return True
+    if _dead_deps > 0:
+        for k in range(_ndeps):      # the last dead record, as the index was not there to say
+            if _deps[_ndeps - 1 - k].count == 0:
+                free = _ndeps - 1 - k
+                break
     if free == NONE:
         if _ndeps >= MAX_DEPS:
             return False
@@ -182,6 +237,7 @@ def add_dep(src: u64, dst: u64, n: u64) -> bool:
     _deps[free].src = src
     _deps[free].dst = dst
     _deps[free].count = n
+    _dep_index_add(free)
     return True
 
 
@@ -246,12 +302,11 @@ def redirect(old: u64, new: u64) -> None:
 def move_dep(src: u64, old: u64, new: u64) -> None:
     """One relocation of section src moved from pointing at old to new."""
     global _dead_deps
-    for d in range(_ndeps):
-        if _deps[d].count != 0 and _deps[d].src == src and _deps[d].dst == old:
-            _deps[d].count -= 1
-            if _deps[d].count == 0:
-                _dead_deps += 1
-            break
+    d: u64 = _dep_find(src, old)
+    if d != NONE:
+        _deps[d].count -= 1
+        if _deps[d].count == 0:
+            _dead_deps += 1
     add_dep(src, new, 1)
 
 

@@ -5,7 +5,7 @@ its own stack (see interrupts.s).  schedule(frame) records the current
 task's frame, asks the policy cell which slot runs next (looked up by name
 on every pick, so swapping the policy cell takes effect at once), and
 returns that slot's frame: the stub then pops it, which is the switch.
-Called by the timer (every tick, through preempt), by a yield (int $0x81),
+Called by the timer (every tick, through preempt), by a yield (vector 0x81),
 by the console interrupt and after a task faults; the table it reads and
 writes is task_table's.
 

@@ -13,8 +13,9 @@ from .errors import (BootError, BridgeError, CommandInterrupted, CommandStopped,
 from .evolution import KernelSwap, SwapError
 from .machine import Machine
 from .protocol import Reply
-from .qemu import QemuConfig
+from .qemu import QemuConfig, accel_from_env, kvm_usable, resolve_accel
 
 __all__ = ["Machine", "BridgeError", "BootError", "CommandInterrupted", "CommandStopped",
            "ConsoleBuffer", "GuestTimeout", "GuestExited", "ProtocolError",
-           "KernelSwap", "QemuConfig", "Reply", "SwapError"]
+           "KernelSwap", "QemuConfig", "Reply", "SwapError", "accel_from_env", "kvm_usable",
+           "resolve_accel"]

@@ -52,10 +52,11 @@ def _run(args: argparse.Namespace) -> int:
     commands = args.cmd or DEFAULT_COMMANDS
     machine = None
     try:
-        machine = image.boot(kvm=args.kvm, boot_timeout=args.timeout)
+        machine = image.boot(kvm=args.kvm, accel=args.accel,
+                             boot_timeout=args.timeout)
         print(f"booted in QEMU (pid {machine.pid})")
         for command in commands:
-            output = machine.command(command, timeout=args.timeout)
+            output = machine.command(command, timeout=args.timeout or 10.0)
             print(f"theseus> {command}")
             if output:
                 print(output)
@@ -96,8 +97,11 @@ def main(argv: list[str] | None = None) -> int:
     r = sub.add_parser("run", help="build, boot, run shell commands, halt")
     r.add_argument("--out", type=Path, default=Path("build"), help="output folder (default: build/)")
     r.add_argument("--cmd", action="append", help="a shell command to run (repeatable)")
-    r.add_argument("--kvm", action="store_true", help="use KVM instead of TCG")
-    r.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the guest")
+    r.add_argument("--kvm", action="store_true", help="use KVM instead of TCG (as --accel kvm)")
+    r.add_argument("--accel", choices=["tcg", "kvm", "auto"], default=None,
+                   help="tcg, kvm or auto (default: $THESEUS_NB_ACCEL, else tcg)")
+    r.add_argument("--timeout", type=float, default=None,
+                   help="seconds to wait for the boot and each command (default: 10 under TCG)")
     g = sub.add_parser("graph", help="draw the default kernel's section graph (SVG)")
     g.add_argument("--out", type=Path, default=Path("docs"), help="output folder (default: docs/)")
     lab = sub.add_parser("lab", help="open the notebooks in JupyterLab (localhost only)")

@@ -18,7 +18,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from qemu_bridge import QemuConfig
+from qemu_bridge import QemuConfig, accel_from_env
 
 from .archive import ArchiveEntry, pack_archive
 from .compile import CellSource
@@ -30,7 +30,10 @@ from .multiboot import HEADER_SIZE, LOAD_BASE, multiboot_image
 from .objects import CellObject
 from .symfile import SYMFILE_ENTRY, write_symfile
 
-__all__ = ["Image", "write_image"]
+__all__ = ["Image", "write_image", "KVM_BOOT_TIMEOUT"]
+
+#: Seconds a boot under KVM may take before it counts as hung.
+KVM_BOOT_TIMEOUT = 300.0
 
 
 @dataclass
@@ -60,13 +63,21 @@ class Image:
         digest.update(self.archive_path.read_bytes())
         return digest.hexdigest()
 
-    def boot(self, *, kvm: bool = False, memory: str = "128M",
-             boot_timeout: float = 10.0, **kwargs: Any) -> LiveKernel:
+    def boot(self, *, kvm: bool = False, accel: str | None = None, memory: str = "128M",
+             boot_timeout: float | None = None, **kwargs: Any) -> LiveKernel:
         """Boot this image in QEMU and return the running kernel.
 
+        ``accel``: "tcg", "kvm" or "auto"; None takes THESEUS_NB_ACCEL (default
+        "tcg"), and ``kvm=True`` means "kvm".  ``boot_timeout`` None: 10 s under
+        TCG, KVM_BOOT_TIMEOUT under KVM (a KVM host that emulates the guest's
+        instructions, as this project's does, boots far slower than TCG).
         Raises BootError (with the console transcript) if the prompt does not come.
         """
-        config = QemuConfig(self.kernel_path, self.archive_path, memory=memory, kvm=kvm)
+        if accel is None:
+            accel = "kvm" if kvm else accel_from_env()
+        config = QemuConfig(self.kernel_path, self.archive_path, memory=memory, accel=accel)
+        if boot_timeout is None:
+            boot_timeout = 10.0 if config.accelerator == "tcg" else KVM_BOOT_TIMEOUT
         return LiveKernel.boot(self, config, boot_timeout=boot_timeout, **kwargs)
 
     def _repr_html_(self) -> str:

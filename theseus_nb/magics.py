@@ -5,7 +5,7 @@
                               relocations (or the error); swap it in if attached
                               (an unsafe cell loaded at run time is isolated
                               unless --trusted)
-    %boot [--kvm] [--as VAR]  build the default kernel plus the notebook's cells, boot it
+    %boot [--accel A] [--as VAR] build the default kernel plus the notebook's cells, boot it
     %attach [VAR] / %detach   choose the machine the other magics talk to
     %kernel COMMAND           run a shell command in the guest
     %tasks                    the guest's task table
@@ -229,7 +229,9 @@ class TheseusMagics(Magics):
     # -- machines ------------------------------------------------------------------
 
     @magic_arguments()
-    @argument("--kvm", action="store_true", help="use KVM instead of TCG")
+    @argument("--kvm", action="store_true", help="use KVM instead of TCG (as --accel kvm)")
+    @argument("--accel", choices=["tcg", "kvm", "auto"], default=None,
+              help="tcg, kvm or auto (default: $THESEUS_NB_ACCEL, else tcg)")
     @argument("--as", dest="var", default="vm", help="variable to hold the Machine (vm)")
     @line_magic
     def boot(self, line: str) -> Any:
@@ -247,7 +249,7 @@ class TheseusMagics(Magics):
         try:
             image = self.notebook_kernel().build(progress=bar)
             shown.update(bar)  # so the saved text form says the build finished
-            machine = image.boot(kvm=args.kvm)
+            machine = image.boot(kvm=args.kvm, accel=args.accel)
         except Exception as exc:
             bar.fail(str(exc))
             self.last_error = exc

@@ -9,12 +9,12 @@ with SSE2 (its `; cell: sse2` line), the way a wasm cell will be.
 
 from __future__ import annotations
 
-import os
 import struct
 import time
 
 import pytest
 
+import qemu_bridge
 from theseus_nb import CellSource, Image, Kernel, LiveKernel, TaskRecord, build
 from theseus_nb.signatures import function_hash
 
@@ -166,7 +166,7 @@ def test_tasks_keep_their_own_sse_registers_across_switches(vm: LiveKernel) -> N
         assert record.value == series(n) & 0xFFFFFFFFFFFFFFFF
 
 
-@pytest.mark.skipif(os.environ.get("THESEUS_NB_ACCEL", "tcg") == "tcg",
+@pytest.mark.skipif(qemu_bridge.resolve_accel(qemu_bridge.accel_from_env()) == "tcg",
                     reason="QEMU's TCG never raises #XM (its SSE ignores MXCSR's exception "
                            "masks); run with THESEUS_NB_ACCEL=kvm")
 def test_an_unmasked_sse_exception_ends_only_its_task(vm: LiveKernel) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -31,9 +32,42 @@ def test_archive_memory_kvm_and_extra_args() -> None:
     assert argv[0] == "/usr/bin/qemu"
     assert argv[argv.index("-initrd") + 1] == "/k/cells.img"
     assert argv[argv.index("-m") + 1] == "256M"
-    assert argv[argv.index("-enable-kvm") + 1:argv.index("-enable-kvm") + 3] == ["-cpu", "host"]
+    assert config.accel == "kvm"                     # kvm=True is the old spelling
+    assert argv[argv.index("-accel") + 1] == "kvm"
     assert argv[-2:] == ["-smp", "2"]
     assert isinstance(config.kernel, Path) and isinstance(config.archive, Path)
+
+
+@pytest.mark.parametrize("accel", ["tcg", "kvm"])
+def test_the_accelerator_and_the_cpu_model_are_explicit(accel: str) -> None:
+    argv = QemuConfig("/k/kernel.bin", accel=accel).argv()
+    assert argv[argv.index("-accel") + 1] == accel
+    # One CPU under both accelerators: qemu64 plus SSSE3/SSE4.x and SMEP/SMAP.
+    assert argv[argv.index("-cpu") + 1] == qemu_bridge.qemu.CPU_MODEL
+    assert {"+ssse3", "+sse4.1", "+smep", "+smap"} <= set(qemu_bridge.qemu.CPU_MODEL.split(","))
+    assert "host" not in argv and "-enable-kvm" not in argv
+
+
+def test_an_unknown_accelerator_is_a_clear_error() -> None:
+    with pytest.raises(BridgeError, match="unknown accelerator 'hvf': use one of tcg, kvm, auto"):
+        QemuConfig("/k/kernel.bin", accel="hvf")
+
+
+def test_the_accelerator_variable_is_read_and_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(qemu_bridge.qemu.ACCEL_ENV, raising=False)
+    assert qemu_bridge.accel_from_env() == "tcg"
+    monkeypatch.setenv(qemu_bridge.qemu.ACCEL_ENV, " KVM ")
+    assert qemu_bridge.accel_from_env() == "kvm"
+    monkeypatch.setenv(qemu_bridge.qemu.ACCEL_ENV, "fast")
+    with pytest.raises(BridgeError, match="THESEUS_NB_ACCEL='fast' is not an accelerator"):
+        qemu_bridge.accel_from_env()
+
+
+def test_auto_is_kvm_exactly_when_the_probe_boots_under_it() -> None:
+    usable, why = qemu_bridge.kvm_usable()
+    assert usable == (why == "")
+    assert qemu_bridge.resolve_accel("auto") == ("kvm" if usable else "tcg")
+    assert QemuConfig("/k/kernel.bin", accel="auto").accelerator in ("tcg", "kvm")
 
 
 def test_extra_args_are_not_shared_between_configs() -> None:
@@ -61,3 +95,14 @@ def test_all_is_honest() -> None:
     assert public == set(qemu_bridge.__all__)
     for name in qemu_bridge.__all__:
         assert getattr(qemu_bridge, name).__module__.startswith("qemu_bridge.")
+
+
+@pytest.mark.qemu
+def test_the_kvm_probe_kernel_boots_and_exits_under_tcg(tmp_path: Path) -> None:
+    # The probe image kvm_usable() boots is a real Multiboot kernel: under TCG
+    # it leaves through isa-debug-exit at once (status (0 << 1) | 1).
+    kernel = tmp_path / "probe.bin"
+    kernel.write_bytes(qemu_bridge.qemu._probe_kernel())
+    done = subprocess.run(QemuConfig(kernel, accel="tcg").argv(find_qemu()),
+                          stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+    assert done.returncode == 1, done.stderr
