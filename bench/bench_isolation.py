@@ -111,15 +111,15 @@ def _cell(name: str) -> str:
 
 
 def _run(vm, spec: str, arg: int, timeout: float) -> str:
-    tid = vm.spawn(spec, arg)
+    tid = vm.spawn(spec, arg, timeout=timeout)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        record = vm.tasks().by_id(tid)
+        record = vm.tasks(timeout=timeout).by_id(tid)
         if record.state == "exited":
             return str(record.value)
         if record.state == "faulted":
             return f"faulted: {record.cause}"
-        time.sleep(0.2)
+        time.sleep(1.0)                  # each look is a command the guest answers
     return "timeout"
 
 

@@ -1,7 +1,7 @@
 """graph: the whole live section graph, one record a line, for the host.
 
 The format is the one theseus_nb.graph.SectionGraph.from_dump reads:
-    cell NAME core|loaded
+    cell NAME core|loaded|isolated
     sec CELL::NAME CELL KIND SIZE ADDRESS
     dep FROM TO COUNT
 """
@@ -11,6 +11,7 @@ from kernel_src.section_table import (cell_count, cell_name, cell_core, section_
                                       section_size, dep_count, dep_src, dep_dst, dep_weight,
                                       cell_alive, section_alive, dep_alive)
 from kernel_src.names import name_text
+from kernel_src.isolated_cells import is_isolated
 from kernel_src.serial import write, write_u64, write_hex, newline
 from cells.sections import kind_name
 
@@ -24,6 +25,8 @@ def main(arg: u64) -> u64:
         write(name_text(cell_name(c)))
         if cell_core(c):
             write(" core")
+        elif is_isolated(c):
+            write(" isolated")
         else:
             write(" loaded")
         newline()

@@ -18,6 +18,7 @@ def set_isolated(cell: u64, on: bool) -> None:
     _isolated[cell] = on
 
 
+@safe_interface
 def is_isolated(cell: u64) -> bool:
     """Is cell record `cell` an isolated cell?"""
     return cell < MAX_CELLS and _isolated[cell]

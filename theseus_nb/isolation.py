@@ -21,12 +21,12 @@ import warnings
 
 from .build import module_asm
 from .lang.marker import header_end
+from .objects import ISOLATED_SECTION
 
 __all__ = ["ISOLATED_MARK", "ISOLATED_SECTION", "isolated_marker_line", "isolation_asm",
            "import_lines"]
 
 ISOLATED_MARK = "# cell: isolated"
-ISOLATED_SECTION = ".theseus.isolated"
 
 
 def isolated_marker_line(source: str) -> int | None:

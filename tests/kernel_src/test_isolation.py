@@ -178,6 +178,20 @@ def test_an_isolated_task_calls_serial_and_task_and_gets_right_answers(vm: LiveK
     assert "ring 3 says hello 42" in vm.console.since(mark)
 
 
+def test_the_live_graph_and_cells_mark_the_isolated_cell_and_its_gate_edges(vm: LiveKernel) -> None:
+    rows = {line.split()[0]: line.split()[1] for line in vm.command("cells").splitlines()[1:]}
+    assert (rows["iso"], rows["neighbour"], rows["serial"]) == ("isolated", "loaded", "nano_core")
+    graph = vm.graph()
+    assert graph.isolated == {"iso"}
+    assert graph.is_gate("iso::calls", "serial::write")
+    assert not graph.is_gate("shell::run", "serial::write")
+    # The kernel's graph of the isolated cell is the one the host predicts from its object.
+    predicted = vm.compile("iso")
+    assert predicted.isolated and {d for d in graph.dependencies("iso::calls")} >= \
+        {"serial::write", "task::spawn", "task::sleep"}
+    assert 'arrowhead=empty' in graph.render(view="sections", cell="iso").source
+
+
 @pytest.mark.parametrize("fn, cause", [
     ("port", "privileged instruction in iso::port"),
     ("nointr", "privileged instruction in iso::nointr"),
