@@ -138,6 +138,13 @@ def measure(image, accel: str, calls: int, switches: int) -> dict[str, str]:
     return out
 
 
+def _shown(v: str | None) -> str:
+    # A figure, or what stopped it (the reason is printed under the table).
+    if v is None:
+        return "-"
+    return v if v.isdigit() else "(!)"
+
+
 def _ratio(a: str | None, b: str | None) -> str:
     if a is None or b is None or not a.isdigit() or not b.isdigit() or int(b) == 0:
         return "-"
@@ -173,12 +180,18 @@ def main() -> None:
     for col in columns:
         head += f"{col + ' direct':>22}{'gated':>10}{'gated/direct':>14}"
     print(head)
+    notes: dict[str, str] = {}
     for label, key in rows:
         line = f"{label:42}"
-        for figures in columns.values():
+        for col, figures in columns.items():
             d, g = figures.get(f"direct {key}"), figures.get(f"gated {key}")
-            line += f"{d or '-':>22}{g or '-':>10}{_ratio(g, d):>14}"
+            for v in (d, g):
+                if v is not None and not v.isdigit():
+                    notes[f"{col}: {v}"] = v
+            line += f"{_shown(d):>22}{_shown(g):>10}{_ratio(g, d):>14}"
         print(line)
+    for note in notes:
+        print(f"(!) {note}")
     print("direct: the cell loaded trusted (ring 0, plain calls); gated: the same cell "
           "isolated (ring 3, every call through the syscall gate).")
     print("TCG figures are QEMU's emulation, not a CPU's: compare the KVM column with the "
