@@ -255,7 +255,7 @@ def _ring3_cause(frame: u64, vector: u64) -> bool:
     # one of its own is an access outside the cell's pages.  False: name it
     # as any other fault (a write to its own constants, say).
     if load64(frame + FRAME_CS * 8) & 3 != 3:
-        return False
+        return _smep_smap_cause(frame, vector)
     if vector == GENERAL_PROTECTION:
         _cause("privileged instruction")
         return True
@@ -272,6 +272,27 @@ def _ring3_cause(frame: u64, vector: u64) -> bool:
         _say_hex(addr)
     else:
         return False
+    return True
+
+
+def _smep_smap_cause(frame: u64, vector: u64) -> bool:
+    # Ring 0 touched a present user page: SMEP (an execute) or SMAP (a read
+    # or write) stopped it.  The kernel never does that on purpose; a
+    # trusted cell's stray pointer into an isolated cell does.
+    if vector != PAGE_FAULT:
+        return False
+    addr: u64 = _cr2()
+    error: u64 = load64(frame + FRAME_ERROR * 8)
+    if error & PF_PRESENT == 0 or not is_user(addr):
+        return False
+    if error & PF_FETCH != 0:
+        _cause("kernel execute of an isolated cell's code at ")
+        _say_hex(addr)
+        _say(" (SMEP)")
+    else:
+        _cause("kernel access to an isolated cell's page at ")
+        _say_hex(addr)
+        _say(" (SMAP)")
     return True
 
 

@@ -65,6 +65,14 @@ def bad_str(addr: u64) -> u64:
     write(make_str(addr, 16))
     return 0
 
+def talk(a: u64) -> u64:
+    print("isolated and printing", a)
+    return a
+
+def boom(a: u64) -> u64:
+    table: Array[u64, 4] = [1, 2, 3, 4]
+    return table[a]
+
 def main(a: u64) -> u64:
     return 0
 
@@ -110,6 +118,19 @@ from cells.lib import twice
 
 def main(a: u64) -> u64:
     return twice(21)
+"""
+
+#: A trusted cell with a stray pointer: SMAP and SMEP stop it at an isolated cell's pages.
+STRAY = """
+# cell: unsafe
+from theseus_nb.lang.prelude import *
+from theseus_nb.lang.unsafe import load64, call_addr
+
+def peek(addr: u64) -> u64:
+    return load64(addr)
+
+def jump(addr: u64) -> u64:
+    return call_addr(addr, 0)
 """
 
 #: An isolated cell that reads another cell's global: refused at load.
@@ -192,6 +213,15 @@ def test_the_live_graph_and_cells_mark_the_isolated_cell_and_its_gate_edges(vm: 
     assert 'arrowhead=empty' in graph.render(view="sections", cell="iso").source
 
 
+def test_print_and_checked_panics_work_through_gates(vm: LiveKernel) -> None:
+    mark = vm.console.mark()
+    assert _ended(vm, vm.spawn("iso::talk", 7)).value == 7
+    assert "isolated and printing 7" in vm.console.since(mark)
+    record = _ended(vm, vm.spawn("iso::boom", 9))    # rt::panic, called through a gate
+    assert (record.state, record.cause) == \
+        ("faulted", "panic: index out of bounds for Array[u64, 4] in iso::boom line 41")
+
+
 @pytest.mark.parametrize("fn, cause", [
     ("port", "privileged instruction in iso::port"),
     ("nointr", "privileged instruction in iso::nointr"),
@@ -272,6 +302,18 @@ def test_a_swap_that_would_isolate_a_called_cell_is_refused(vm: LiveKernel) -> N
         vm.swap("lib", "# cell: isolated\n" + LIB)
     assert vm.request("user").status == 42
     assert "lib" not in vm.isolated_cells()
+
+
+def test_smap_and_smep_stop_the_kernel_at_an_isolated_cells_pages(vm: LiveKernel) -> None:
+    vm.load("stray", STRAY, trusted=True)
+    words = {l.split()[0]: int(l.split()[1], 16) for l in vm.command("sections iso").splitlines()}
+    code = words["text"]
+    record = _ended(vm, vm.spawn("stray::peek", code))
+    assert (record.state, record.cause) == \
+        ("faulted", f"kernel access to an isolated cell's page at {code:#x} (SMAP) in stray::peek")
+    record = _ended(vm, vm.spawn("stray::jump", code))
+    assert record.state == "faulted"
+    assert record.cause.startswith(f"kernel execute of an isolated cell's code at {code:#x} (SMEP)")
 
 
 def test_a_trusted_unsafe_cell_works_as_before_and_corrupts_silently(vm: LiveKernel) -> None:
