@@ -39,11 +39,9 @@ it calls task::exit_current(value) through the gate.
 from theseus_nb.lang.prelude import *
 from theseus_nb.lang.unsafe import load8, load64, store8, store64, call_addr
 from kernel_src.isolated_cells import is_isolated
-from kernel_src.section_table import (NONE, KIND_TEXT, REGION_TEXT, REGION_RODATA, REGION_DATA,
-                                      section_kind, section_cell, cell_alive, cell_region_at,
-                                      cell_region_size, section_at)
+from kernel_src.section_table import (NONE, KIND_TEXT, section_kind, section_cell, cell_region_at,
+                                      cell_region_size)
 from kernel_src.namespace import sym_alive, sym_name, sym_sig, sym_addr, sym_section, sym_find, symbol_address
-from kernel_src.names import name_add
 from kernel_src.sha256 import sha_begin, sha_byte, sha_end
 from kernel_src.task_table import current, set_cause, add_cause_byte
 from kernel_src.ring import (init as ring_init, set_protection, smap_on, is_user_task,
@@ -300,7 +298,8 @@ def _own(cell: u64, p: u64, n: u64) -> bool:
     return False
 
 
-def _refuse(why: str, i: u64) -> u64:
+def _refuse(why: str) -> u64:
+    # The cause of the task that made the call; 0 tells gate_entry.s to end it.
     set_cause(current(), "gate refused: ")
     for k in range(len(why)):
         add_cause_byte(current(), u8(ord(why[k])))
@@ -313,7 +312,7 @@ def resolve(index: u64, block: u64, user_rip: u64) -> u64:
     global _calls
     if index >= MAX_IMPORTS or _imp_cell[index] == 0 or not is_user_task(current()) \
             or _imp_stub[index] + STUB_RETURN != user_rip or not is_isolated(_imp_cell[index] - 1):
-        return _refuse("not an import of the calling cell", index)
+        return _refuse("not an import of the calling cell")
     cell: u64 = _imp_cell[index] - 1
     if _imp_exit[index]:
         _calls += 1
@@ -323,14 +322,14 @@ def resolve(index: u64, block: u64, user_rip: u64) -> u64:
         # A swap replaced the callee: find it again, with the same signature.
         s = sym_find(_imp_name[index])
         if s == NONE or sym_sig(s) != _imp_sig[index] or section_kind(sym_section(s)) != KIND_TEXT:
-            return _refuse("the imported function is gone or changed its signature", index)
+            return _refuse("the imported function is gone or changed its signature")
         _imp_sym[index] = s
     strs: u64 = _imp_strs[index]
     if strs != 0:
         for r in range(5):
             if strs & (u64(1) << r) != 0:
                 if not _own(cell, load64(block + r * 8), load64(block + (r + 1) * 8)):
-                    return _refuse("a str argument lies outside the calling cell's pages", index)
+                    return _refuse("a str argument lies outside the calling cell's pages")
         if smap_on():
             store64(block + _ARG_FLAG * 8, 1)
     _calls += 1
@@ -338,5 +337,6 @@ def resolve(index: u64, block: u64, user_rip: u64) -> u64:
 
 
 def refuse(block: u64) -> None:
-    """A refused gate call: the task ends faulted, with the cause resolve() wrote."""
+    """A refused gate call (block: its saved arguments, unused): the task
+    ends faulted, with the cause resolve() wrote."""
     call_addr(_die_fn, 0)

@@ -74,10 +74,12 @@ class CellSource:
 
     @classmethod
     def cell(cls, name: str, text: str, *, unsafe: bool | None = None,
-             filename: str | None = None, isolated: bool | None = None) -> "CellSource":
-        """Cell-language source typed in a notebook or passed to a swap (``unsafe``
-        and ``isolated`` as for the fields: None takes it from the cell's header)."""
-        return cls(name, text, "cell", filename or f"<cell {name}>", unsafe, isolated=isolated)
+             filename: str | None = None, sse: bool | None = None,
+             isolated: bool | None = None) -> "CellSource":
+        """Cell-language source typed in a notebook or passed to a swap (``unsafe``,
+        ``sse`` and ``isolated`` as for the fields: None takes unsafe and
+        isolated from the cell's header)."""
+        return cls(name, text, "cell", filename or f"<cell {name}>", unsafe, sse, isolated)
 
 
 def interfaces_of(sources: Iterable[CellSource]) -> dict:
