@@ -16,7 +16,8 @@ import time
 
 import pytest
 
-from theseus_nb import Image, Kernel, LiveKernel, SwapError, TaskRecord
+from theseus_nb import Image, Kernel, LiveKernel, SwapError, TaskRecord, build
+from theseus_nb.signatures import function_hash
 
 pytestmark = pytest.mark.qemu
 
@@ -131,6 +132,21 @@ def peek(addr: u64) -> u64:
 
 def jump(addr: u64) -> u64:
     return call_addr(addr, 0)
+"""
+
+#: An isolated cell in assembly that makes its own syscall with any index it
+#: likes (the task's argument), from an address that is no stub of its own.
+FORGER = f"""
+    .section .theseus.sigs,"",@progbits
+    .ascii "forger::forge {function_hash("forge", ["u64"], "u64")}\\n"
+    .section .theseus.isolated,"",@progbits
+    .ascii "\\n"
+    .section .text.forger.forge,"ax",@progbits
+    .globl "forger::forge"
+"forger::forge":
+    movl %edi, %eax
+    syscall
+    ret
 """
 
 #: An isolated cell that reads another cell's global: refused at load.
@@ -254,6 +270,18 @@ def test_a_str_argument_outside_the_callers_pages_is_refused(vm: LiveKernel) -> 
     record = _ended(vm, vm.spawn("iso::bad_str", _value_address(vm)))
     assert (record.state, record.cause) == \
         ("faulted", "gate refused: a str argument lies outside the calling cell's pages")
+
+
+@pytest.mark.parametrize("index", [0, 1, 2, 1023, 1 << 31])
+def test_a_forged_gate_call_is_refused(vm: LiveKernel, index: int) -> None:
+    # Indexes 0.. are real imports (iso's among them), but the call does not
+    # come from the stub of that import: refused, whatever the index.
+    vm.load("forger", data=build.compile_object(build.module_asm(FORGER), "forger").data)
+    kinds = {line.split()[0]: line.split()[1] for line in vm.command("cells").splitlines()[1:]}
+    assert kinds["forger"] == "isolated"                  # the object's section says so
+    record = _ended(vm, vm.spawn("forger::forge", index))
+    assert (record.state, record.cause) == ("faulted", "gate refused: not an import of the calling cell")
+    assert vm.command("echo still here") == "still here"
 
 
 def test_an_isolated_cell_using_another_cells_data_is_refused_at_load(vm: LiveKernel) -> None:
