@@ -3,9 +3,13 @@
 Design note.  A cell is loaded trusted (as every cell was before) or
 *isolated*: its object carries a `.theseus.isolated` section, or it is the
 new version of an isolated cell (a swap keeps a cell isolated).  An
-isolated cell's code, constants and data are user pages, and so are the
-stacks of the tasks it runs (ring.py); everything else is supervisor-only,
-so a store into another cell's global, a jump into the kernel or a read of
+isolated cell's code, constants and data, and the stacks of the tasks it
+runs (ring.py), are user pages while one of its tasks runs, and only then:
+map_cell(), called at each switch to a ring-3 task of another cell, makes
+the previous cell's pages supervisor-only again and the next one's user
+pages, so no isolated cell ever sees another's (switches between tasks of
+one cell change nothing).  Everything else is always supervisor-only, so
+a store into another cell's global, a jump into the kernel or a read of
 the kernel's tables faults in ring 3 and ends just that task (fault.py).
 Privileged instructions (cli, hlt, in/out with IOPL 0) fault there too.
 
@@ -39,13 +43,14 @@ it calls task::exit_current(value) through the gate.
 from theseus_nb.lang.prelude import *
 from theseus_nb.lang.unsafe import load8, load64, store8, store64, call_addr
 from kernel_src.isolated_cells import is_isolated
-from kernel_src.section_table import (NONE, KIND_TEXT, section_kind, section_cell, cell_region_at,
-                                      cell_region_size)
+from kernel_src.section_table import (NONE, KIND_TEXT, REGION_TEXT, REGION_RODATA, section_kind,
+                                      section_cell, cell_region_at, cell_region_size, cell_alive)
+from kernel_src.paging import PERM_RX, PERM_RO, PERM_RW, protect, protect_user
 from kernel_src.namespace import sym_alive, sym_name, sym_sig, sym_addr, sym_section, sym_find, symbol_address
 from kernel_src.sha256 import sha_begin, sha_byte, sha_end
-from kernel_src.task_table import current, set_cause, add_cause_byte
+from kernel_src.task_table import current, task_count, set_cause, add_cause_byte
 from kernel_src.ring import (init as ring_init, set_protection, smap_on, is_user_task,
-                             user_stack_lo, user_stack_size)
+                             user_stack_lo, user_stack_size, user_cell, set_map_fn)
 
 STUB_BYTES: u64 = 16            # one stub; the loader reserves (imports + 1) of them
 STUB_RETURN: u64 = 10           # where syscall returns in a stub: its user rip
@@ -71,6 +76,7 @@ _exit_fn: u64 = 0
 _die_fn: u64 = 0
 _why: str = ""
 _calls: u64 = 0
+_mapped: u64 = 0               # the isolated cell whose pages are user pages now, + 1 (0: none)
 
 
 def init(rsp0_at: u64) -> bool:
@@ -83,9 +89,11 @@ def init(rsp0_at: u64) -> bool:
     global _exit_fn, _die_fn
     _exit_fn = symbol_address("task::exit_current")
     _die_fn = symbol_address("task::die_current")
+    map_fn: u64 = symbol_address("gates::map_cell")
     if entry == 0 or msrs == 0 or features == 0 or cr4 == 0 or _exit_fn == 0 or _die_fn == 0 \
-            or not ring_init(rsp0_at):
+            or map_fn == 0 or not ring_init(rsp0_at):
         return False
+    set_map_fn(map_fn)
     call_addr(msrs, entry)
     ebx: u64 = call_addr(features, 0)
     bits: u64 = 0
@@ -110,6 +118,60 @@ def section_isolated(s: u64) -> bool:
 def gate_calls() -> u64:
     """Gate calls accepted since boot."""
     return _calls
+
+
+# ---- one isolated cell's pages at a time -------------------------------------
+
+def record_made(cell: u64) -> None:
+    """The loader made cell record `cell` (a record index is used again): its
+    pages are not the user pages, whatever an older cell of that index was."""
+    global _mapped
+    if _mapped == cell + 1:
+        _mapped = 0
+
+
+def cell_mapped(cell: u64) -> bool:
+    """Are cell's pages the user pages now (its tasks' new stacks must be too)?"""
+    return _mapped == cell + 1
+
+
+def _map_cell_pages(cell: u64, user: bool) -> None:
+    # Its regions (a dead record's may have gone back to the heap: left
+    # alone) and its tasks' user stacks, as user pages or supervisor-only.
+    if cell_alive(cell):
+        for r in range(3):
+            a: u64 = cell_region_at(cell, r)
+            if a != 0:
+                perm: u64 = PERM_RW
+                if r == REGION_TEXT:
+                    perm = PERM_RX
+                elif r == REGION_RODATA:
+                    perm = PERM_RO
+                if user:
+                    protect_user(a, cell_region_size(cell, r), perm)
+                else:
+                    protect(a, cell_region_size(cell, r), perm)
+    for slot in range(task_count()):
+        if is_user_task(slot) and user_cell(slot) == cell:
+            if user:
+                protect_user(user_stack_lo(slot), user_stack_size(slot), PERM_RW)
+            else:
+                protect(user_stack_lo(slot), user_stack_size(slot), PERM_RW)
+
+
+def map_cell(slot: u64) -> u64:
+    """Ring-3 task slot runs next (ring.enter, interrupts off): its cell's
+    pages become the only user pages, so no isolated cell sees another's.
+    Nothing changes while tasks of one cell take turns."""
+    global _mapped
+    c: u64 = user_cell(slot)
+    if _mapped == c + 1:
+        return 0
+    if _mapped != 0:
+        _map_cell_pages(_mapped - 1, False)
+    _mapped = c + 1
+    _map_cell_pages(c, True)
+    return 0
 
 
 # ---- imports, made by the loader ---------------------------------------------

@@ -37,7 +37,8 @@ from kernel_src.section_table import (NONE, KIND_TEXT, add_cell, add_dep, add_re
                                       rec_begin, rec_commit, rec_rollback)
 from kernel_src.isolated_cells import set_isolated, is_isolated
 from kernel_src.gates import (STUB_BYTES, section_isolated, begin_cell,
-                              forget_cell, add_import, find_import, reason as gate_reason)
+                              forget_cell, add_import, find_import, record_made,
+                              reason as gate_reason)
 from kernel_src.namespace import sym_find_mem, sym_add, sym_addr, sym_section, sym_name, sym_remove_cell, sym_cell
 
 _reason: str = ""
@@ -344,6 +345,7 @@ def stage(name_at: u64, name_n: u64, base: u64, size: u64) -> u64:
         return NONE
     _st_cell[t] = cell
     set_isolated(cell, isolated)
+    record_made(cell)
     stubs: u64 = 0
     if isolated:
         stubs = 1                             # the exit stub, then one per undefined symbol

@@ -23,7 +23,7 @@ from kernel_src.elf import (SHT_NOBITS, SHF_ALLOC, SHF_WRITE, SHF_EXEC, shnum, s
                             symbol_is_global, symbol_names_thing, symbol_name_addr,
                             symbol_name_len)
 from kernel_src.heap import alloc_pages, free_pages
-from kernel_src.paging import PERM_RX, PERM_RO, PERM_RW, protect, protect_user
+from kernel_src.paging import PERM_RX, PERM_RO, PERM_RW, protect
 from kernel_src.names import (mem_equal, name_addr, name_len, name_begin, name_append_mem,
                               name_append_str, name_end, name_keep)
 from kernel_src.section_table import (NONE, KIND_TEXT, KIND_RODATA, KIND_DATA, KIND_BSS,
@@ -197,25 +197,21 @@ def failed_at() -> u64:
     return _failed_at
 
 
-def protect_placed(user: bool) -> bool:
+def protect_placed(data_too: bool) -> bool:
     """Map the code of the object read-execute and its read-only data
-    read-only (after its relocations are applied); user: all three regions
-    become user pages (an isolated cell); False if paging cannot."""
+    read-only (after its relocations are applied); data_too: its data too,
+    read-write, so that all three regions have 4 KiB pages of their own
+    now (an isolated cell's, which gates.map_cell makes user pages and back
+    at task switches); False if paging cannot."""
     r: u64 = _t * REGIONS
     ok: bool = True
     if _region_at[r + REGION_TEXT] != 0:
-        ok = _map(_region_at[r + REGION_TEXT], _region_size[r + REGION_TEXT], PERM_RX, user)
+        ok = protect(_region_at[r + REGION_TEXT], _region_size[r + REGION_TEXT], PERM_RX)
     if ok and _region_at[r + REGION_RODATA] != 0:
-        ok = _map(_region_at[r + REGION_RODATA], _region_size[r + REGION_RODATA], PERM_RO, user)
-    if ok and user and _region_at[r + REGION_DATA] != 0:
-        ok = _map(_region_at[r + REGION_DATA], _region_size[r + REGION_DATA], PERM_RW, user)
+        ok = protect(_region_at[r + REGION_RODATA], _region_size[r + REGION_RODATA], PERM_RO)
+    if ok and data_too and _region_at[r + REGION_DATA] != 0:
+        ok = protect(_region_at[r + REGION_DATA], _region_size[r + REGION_DATA], PERM_RW)
     return ok
-
-
-def _map(a: u64, size: u64, perm: u64, user: bool) -> bool:
-    if user:
-        return protect_user(a, size, perm)
-    return protect(a, size, perm)
 
 
 def free_placed(t: u64) -> None:

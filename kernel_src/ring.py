@@ -4,7 +4,10 @@ A task whose entry is an isolated cell's function (gates.py) has two
 stacks: its user stack (user pages, above an unmapped guard, where its
 own code runs) and a kernel stack (supervisor pages), where the CPU puts
 an interrupt's frame when it arrives in ring 3 (the TSS's rsp0) and
-where a gate call runs (gate_entry::kernel_rsp).  The task table records
+where a gate call runs (gate_entry::kernel_rsp).  Before a ring-3 task
+runs, the pages of its cell (and its cell's tasks' user stacks) become the
+only user pages (gates.map_cell), so one isolated cell never sees
+another's.  The task table records
 the kernel stack, because the task's saved frame lives there (the
 switcher, reap and the swap's stack walk read it); this cell records the
 user stack beside it, per slot.  enter(slot), called by the switcher on
@@ -23,6 +26,8 @@ from kernel_src.namespace import symbol_address
 _kstack_top: Array[u64, 1024] = [0] * 1024   # params.MAX_TASKS: 0: a ring-0 task
 _ustack_lo: Array[u64, 1024] = [0] * 1024    # params.MAX_TASKS: lowest byte of its user stack
 _ustack_size: Array[u64, 1024] = [0] * 1024  # params.MAX_TASKS
+_ucell: Array[u64, 1024] = [0] * 1024        # params.MAX_TASKS: the isolated cell it runs
+_map_fn: u64 = 0                             # gates::map_cell(slot), set by gates.init
 _rsp0_at: u64 = 0                            # the TSS's rsp0 (idt.init says where)
 _gate_rsp_at: u64 = 0                        # gate_entry::kernel_rsp
 _smap: bool = False
@@ -72,12 +77,26 @@ def user_access_off() -> None:
         call_addr(_off_fn, 0)
 
 
-def set_user_task(slot: u64, kstack_top: u64, ustack_lo: u64, ustack_size: u64) -> None:
-    """slot runs in ring 3 on the user stack [ustack_lo, +ustack_size), with
-    its kernel stack ending at kstack_top (kstack_top 0: a ring-0 task)."""
+def set_user_task(slot: u64, kstack_top: u64, ustack_lo: u64, ustack_size: u64, cell: u64) -> None:
+    """slot runs cell's code in ring 3 on the user stack [ustack_lo,
+    +ustack_size), with its kernel stack ending at kstack_top (kstack_top 0:
+    a ring-0 task)."""
     _kstack_top[slot] = kstack_top
     _ustack_lo[slot] = ustack_lo
     _ustack_size[slot] = ustack_size
+    _ucell[slot] = cell
+
+
+def user_cell(slot: u64) -> u64:
+    """The isolated cell whose code ring-3 task slot runs."""
+    return _ucell[slot]
+
+
+def set_map_fn(fn: u64) -> None:
+    """enter() calls fn(slot) before a ring-3 task runs (gates::map_cell: only
+    the running isolated cell's pages are user pages)."""
+    global _map_fn
+    _map_fn = fn
 
 
 def is_user_task(slot: u64) -> bool:
@@ -101,3 +120,5 @@ def enter(slot: u64) -> None:
     if top != 0 and _rsp0_at != 0:
         store64(_rsp0_at, top)
         store64(_gate_rsp_at, top)
+        if _map_fn != 0:
+            call_addr(_map_fn, slot)

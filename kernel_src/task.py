@@ -25,7 +25,7 @@ from kernel_src.switcher import set_policy
 from kernel_src.fpu import init as fpu_init, fresh as fpu_fresh, forget as fpu_forget
 from kernel_src.paging import PERM_RW, protect, protect_user
 from kernel_src.ring import set_user_task, is_user_task, user_stack_lo, user_stack_size
-from kernel_src.gates import section_isolated, exit_stub
+from kernel_src.gates import section_isolated, exit_stub, cell_mapped
 from kernel_src.section_table import section_cell
 from kernel_src.task_table import (RUNNABLE, RUNNING, BLOCKED, SLEEPING, EXITED, FAULTED, NO_TASK,
                                    NO_VALUE, SHELL, IDLE, JOIN_KEY, INPUT_KEY, start, started,
@@ -75,7 +75,8 @@ USER_DATA: u64 = 0x2B          # ring-3 data (0x28) | RPL 3
 KERNEL_STACK: u64 = 16384      # a ring-3 task's kernel stack: interrupts and gate calls
 
 
-def _build_user_frame(slot: u64, entry: u64, arg: u64, ustack: u64, size: u64, ret: u64) -> None:
+def _build_user_frame(slot: u64, entry: u64, arg: u64, ustack: u64, size: u64, ret: u64,
+                      cell: u64) -> None:
     # The first frame of a task of an isolated cell: on its kernel stack,
     # resuming in ring 3 at entry(arg) on its user stack, whose top word is
     # the cell's exit stub (written before the stack became a user page).
@@ -90,7 +91,7 @@ def _build_user_frame(slot: u64, entry: u64, arg: u64, ustack: u64, size: u64, r
     store64(frame + FRAME_RSP * 8, ret)
     store64(frame + FRAME_SS * 8, USER_DATA)
     set_saved_rsp(slot, frame)
-    set_user_task(slot, top, ustack, size)
+    set_user_task(slot, top, ustack, size, cell)
 
 
 def _free_user_stack(slot: u64) -> None:
@@ -100,7 +101,7 @@ def _free_user_stack(slot: u64) -> None:
         if not protect(lo, user_stack_size(slot), PERM_RW):
             panic("task: a user stack cannot be mapped back")
         free_stack(lo, user_stack_size(slot))
-        set_user_task(slot, 0, 0, 0)
+        set_user_task(slot, 0, 0, 0, 0)
 
 
 def init() -> bool:
@@ -296,10 +297,12 @@ def _spawn_user(slot: u64, spec: str, entry: u64, arg: u64, size: u64, cell: u64
         _error = "out of memory for a task stack"
         return 0
     store64(ret, exit_stub(cell))
-    if not protect_user(ustack, size, PERM_RW):
+    # A user page now only if its cell's pages are the user pages now;
+    # otherwise gates.map_cell makes it one when the task first runs.
+    if cell_mapped(cell) and not protect_user(ustack, size, PERM_RW):
         panic("task: a user stack cannot be mapped")
     id: u64 = task_new(slot, NO_TASK, spec, entry, arg, kstack, kstack, kstack + KERNEL_STACK)
-    _build_user_frame(slot, entry, arg, ustack, size, ret)
+    _build_user_frame(slot, entry, arg, ustack, size, ret, cell)
     fpu_fresh(slot)
     set_state(slot, RUNNABLE)
     irq_restore(flags)

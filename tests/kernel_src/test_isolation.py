@@ -294,6 +294,30 @@ def test_a_call_into_an_isolated_cell_is_refused_at_load_naming_the_caller(vm: L
         vm.load("caller", CALLER, trusted=True)
 
 
+#: A second isolated cell with a global of its own, for the first to attack.
+OTHER = """
+# cell: unsafe
+# cell: isolated
+from theseus_nb.lang.prelude import *
+
+secret: u64 = 77
+
+def get(a: u64) -> u64:
+    return secret
+"""
+
+
+def test_one_isolated_cell_cannot_touch_anothers_pages(vm: LiveKernel) -> None:
+    vm.load("other", OTHER)
+    assert _ended(vm, vm.spawn("other::get")).value == 77        # its pages were user pages
+    secret = next(int(l.split()[1], 16) for l in vm.command("sections other").splitlines()
+                  if l.split()[0] == "data")
+    record = _ended(vm, vm.spawn("iso::poke", secret))
+    assert (record.state, record.cause) == \
+        ("faulted", f"access outside the cell's pages at {secret:#x} in iso::poke")
+    assert _ended(vm, vm.spawn("other::get")).value == 77        # intact, and usable again
+
+
 def test_a_swap_keeps_an_isolated_cell_isolated(vm: LiveKernel) -> None:
     # The new version has no marker and is swapped as is: the kernel keeps it isolated.
     vm.swap("iso", ISO.replace("# cell: isolated\n", ""))
@@ -334,6 +358,9 @@ def test_a_swap_that_would_isolate_a_called_cell_is_refused(vm: LiveKernel) -> N
 
 def test_smap_and_smep_stop_the_kernel_at_an_isolated_cells_pages(vm: LiveKernel) -> None:
     vm.load("stray", STRAY, trusted=True)
+    # iso's pages are user pages while its tasks run, and until another
+    # isolated cell's task runs: run one, so they are now.
+    assert _ended(vm, vm.spawn("iso::talk", 1)).state == "exited"
     words = {l.split()[0]: int(l.split()[1], 16) for l in vm.command("sections iso").splitlines()}
     code = words["text"]
     record = _ended(vm, vm.spawn("stray::peek", code))
