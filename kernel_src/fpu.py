@@ -40,7 +40,7 @@ _mxcsr_fn: u64 = 0
 _cr0_fn: u64 = 0
 _sse_on_fn: u64 = 0
 _owner: u64 = 0xFFFFFFFFFFFFFFFF   # task_table.NO_TASK: the task whose state the CPU's registers hold
-_saves: u64 = 0              # switches that moved the registers (fpu_stats)
+_saves: u64 = 0              # switches that moved the registers (switched())
 
 
 def area(slot: u64) -> u64:
