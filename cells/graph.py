@@ -1,7 +1,7 @@
 """graph: the whole live section graph, one record a line, for the host.
 
 The format is the one theseus_nb.graph.SectionGraph.from_dump reads:
-    cell NAME core|loaded
+    cell NAME core|loaded|isolated
     sec CELL::NAME CELL KIND SIZE ADDRESS
     dep FROM TO COUNT
 """
@@ -9,6 +9,7 @@ from theseus_nb.lang.prelude import *
 from kernel_src.section_table import dep_alive, all_cells, all_deps, all_sections
 from kernel_src import section_table
 from kernel_src.names import name_text
+from kernel_src.isolated_cells import is_isolated
 from kernel_src.serial import write, write_u64, write_hex, newline
 from cells.sections import kind_name
 
@@ -22,6 +23,8 @@ def main(arg: u64) -> u64:
         write(name_text(all_cells[c].name))
         if all_cells[c].core:
             write(" core")
+        elif is_isolated(c):
+            write(" isolated")
         else:
             write(" loaded")
         newline()

@@ -30,7 +30,7 @@ runs the recovery in task context, where a cell may be swapped.
 from theseus_nb.lang.prelude import *
 from theseus_nb.lang.unsafe import load64, outl, cli, hlt, call_addr
 from kernel_src.params import DEBUG_EXIT_PORT, EXIT_FAULT, GUARD
-from kernel_src.frame import FRAME_VECTOR, FRAME_ERROR, FRAME_RIP, FRAME_RSP, FRAME_RBP
+from kernel_src.frame import FRAME_VECTOR, FRAME_ERROR, FRAME_RIP, FRAME_RSP, FRAME_RBP, FRAME_CS
 from kernel_src.serial import write, write_hex, write_u64, newline
 from kernel_src.section_table import NONE, section_at, all_sections
 from kernel_src.names import name_text
@@ -48,6 +48,8 @@ from kernel_src.switcher import (schedule, policy_running, policy_cause_begin, p
 from kernel_src.paging import PAGE
 from kernel_src.command import running as in_command, abandon_frame, abandon_now
 from kernel_src.fpu import mxcsr, cr0, recover as fpu_recover, forget as fpu_forget
+from kernel_src.paging import is_user
+from kernel_src.ring import user_stack_lo
 
 PAGE_FAULT: u64 = 14
 DOUBLE_FAULT: u64 = 8
@@ -322,10 +324,62 @@ def _simd_cause(m: u64) -> str:
     return "no unmasked flag in MXCSR"
 
 
+GENERAL_PROTECTION: u64 = 13
+
+
+def _ring3_cause(frame: u64, vector: u64) -> bool:
+    # A fault in ring 3 (an isolated cell's task): privileged instructions
+    # (cli, hlt, in/out) raise #GP there; a page fault on a page that is not
+    # one of its own is an access outside the cell's pages.  False: name it
+    # as any other fault (a write to its own constants, say).
+    if load64(frame + FRAME_CS * 8) & 3 != 3:
+        return _smep_smap_cause(frame, vector)
+    if vector == GENERAL_PROTECTION:
+        _cause("privileged instruction")
+        return True
+    if vector != PAGE_FAULT:
+        return False
+    addr: u64 = _cr2()
+    lo: u64 = user_stack_lo(current())
+    if lo >= GUARD and addr >= lo - GUARD and addr < lo:
+        _cause("stack overflow")
+    elif addr < PAGE:
+        _cause("null pointer access")
+    elif not is_user(addr):
+        _cause("access outside the cell's pages at ")
+        _say_hex(addr)
+    else:
+        return False
+    return True
+
+
+def _smep_smap_cause(frame: u64, vector: u64) -> bool:
+    # Ring 0 touched a present user page: SMEP (an execute) or SMAP (a read
+    # or write) stopped it.  The kernel never does that on purpose; a
+    # trusted cell's stray pointer into an isolated cell does.
+    if vector != PAGE_FAULT:
+        return False
+    addr: u64 = _cr2()
+    error: u64 = load64(frame + FRAME_ERROR * 8)
+    if error & PF_PRESENT == 0 or not is_user(addr):
+        return False
+    if error & PF_FETCH != 0:
+        _cause("kernel execute of an isolated cell's code at ")
+        _say_hex(addr)
+        _say(" (SMEP)")
+    else:
+        _cause("kernel access to an isolated cell's page at ")
+        _say_hex(addr)
+        _say(" (SMAP)")
+    return True
+
+
 def _describe(frame: u64, vector: u64) -> None:
     # What happened and where: "page fault at 0x... (not mapped) in cell::function".
     rip: u64 = load64(frame + FRAME_RIP * 8)
-    if vector == PAGE_FAULT:
+    if _ring3_cause(frame, vector):
+        pass
+    elif vector == PAGE_FAULT:
         _page_fault_cause(frame)
     elif vector == DOUBLE_FAULT and _in_guard(load64(frame + FRAME_RSP * 8) - 8):
         _cause("stack overflow")

@@ -8,6 +8,10 @@ table), each with a guard page: the page fault (IST2), because the usual
 page fault of a task is a stack overflow, and its frame cannot be pushed
 onto the stack that overflowed; and the double fault (IST1), what the CPU
 raises when it cannot deliver an exception at all.
+The GDT also has the ring-3 segments an isolated cell's tasks run in
+(data 0x28, code 0x30, in the order syscall/sysret need: gates.py), and
+the TSS's rsp0 is where an interrupt from ring 3 lands (ring.py sets it
+to the running task's kernel stack).
 """
 # cell: unsafe
 from theseus_nb.lang.prelude import *
@@ -21,6 +25,7 @@ from kernel_src.switcher import schedule, policy_abandoned
 from kernel_src.fault import exception, DOUBLE_FAULT, PAGE_FAULT
 from kernel_src.serial import receive, CONSOLE, HOST
 from kernel_src.command import interrupt as interrupt_command, pending_stop
+from kernel_src.gates import init as gates_init
 
 TIMER_VECTOR: u64 = 32
 CONSOLE_VECTOR: u64 = 36     # IRQ 4: COM1, the console
@@ -30,7 +35,7 @@ EXCEPTIONS: u64 = 32         # vectors below this are the CPU's exceptions
 STUBS: u64 = 48              # interrupts::stub_table covers the exceptions and the PIC's IRQs
 
 _idt: Array[u64, 512] = [0] * 512              # 256 gates of 16 bytes
-_gdt: Array[u64, 5] = [0] * 5                  # null, code, data, TSS (two words)
+_gdt: Array[u64, 7] = [0] * 7                  # null, code, data, TSS (two words), user data, user code
 _tss: Array[u64, 14] = [0] * 14                # 104 bytes used, as bytes via store*
 _pointers: Array[u64, 4] = [0] * 4             # gdtr at +0, idtr at +16
 _depth: u64 = 0                                # > 0 while a handler runs
@@ -61,6 +66,8 @@ def init() -> bool:
     _gdt[2] = 0x00CF92000000FFFF                   # data
     _gdt[3] = 103 | ((tss & 0xFFFFFF) << 16) | (0x89 << 40) | (((tss >> 24) & 0xFF) << 56)
     _gdt[4] = tss >> 32
+    _gdt[5] = 0x00CFF2000000FFFF                   # data, ring 3 (sysret's SS: 0x28 | 3)
+    _gdt[6] = 0x00AFFA000000FFFF                   # 64-bit code, ring 3 (sysret's CS: 0x30 | 3)
     for v in range(STUBS):
         ist: u64 = 0
         if v == DOUBLE_FAULT:
@@ -70,12 +77,12 @@ def init() -> bool:
         _gate(v, load64(table + v * 8), ist)
     _gate(YIELD_VECTOR, load64(yield_stub), 0)
     p: u64 = addr_of(_pointers)
-    store16(p, 5 * 8 - 1)
+    store16(p, 7 * 8 - 1)
     store64(p + 2, addr_of(_gdt))
     store16(p + 16, 256 * 16 - 1)
     store64(p + 18, addr_of(_idt))
     call_addr(load, p)
-    return True
+    return gates_init(tss + 4)                     # syscall, SMEP, SMAP; rsp0 is at +4
 
 
 def in_handler() -> bool:

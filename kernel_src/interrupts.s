@@ -36,6 +36,8 @@ isr_common:
     pushq %r14
     pushq %r15
     cld                              # the cell code assumes the ABI's direction flag
+    pushq $2                         # and AC off: ring 3 may have set it (popf), and with
+    popfq                            # AC on SMAP would not stop the handler touching user pages
     movq %rsp, %rdi                  # 22 words pushed since the CPU aligned rsp: aligned
     call "idt::dispatch"
     movq %rax, %rsp                  # the context switch: maybe another task's frame

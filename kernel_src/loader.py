@@ -10,12 +10,17 @@ be staged in one transaction (a hot swap of several cells can then use
 each other's new functions); stage_rollback() undoes everything, so a
 refused object leaves the kernel exactly as it was (sections freed,
 records and names rolled back).
+An isolated cell (gates.py) is loaded the same way, except that each of
+its references to another cell's function resolves to a gate stub in its
+own code, its references to other cells' data are refused, and so is any
+other cell's reference into it; its regions become user pages.
 """
 # cell: unsafe
 from theseus_nb.lang.prelude import *
 from theseus_nb.lang.unsafe import addr_of, load8, make_str
 from kernel_src.params import MAX_STAGED, SYMBOL_NAME_MAX
-from kernel_src.elf import (SHT_RELA, SHN_UNDEF, open_object, check_sections,
+from kernel_src.elf import (SHT_RELA, SHN_UNDEF, open_object, check_sections, find_section,
+                            section_data, sh_size,
                             open_symbols, elf_reason, shnum, sh_type, sh_info,
                             section_name_addr, section_name_len, symbol_count,
                             symbol_name_addr, symbol_name_len, symbol_section, symbol_value,
@@ -25,10 +30,14 @@ from kernel_src.reloc import patch
 from kernel_src.object_check import target_fits, check_object, check_reason
 from kernel_src.signatures import sig_in_object
 from kernel_src.placement import (use, forget, placed_addr, placed_rec, place_sections, failed_at,
-                                  protect_placed, free_placed)
-from kernel_src.names import mem_equal, name_add, name_equals_mem
-from kernel_src.section_table import (NONE, add_cell, add_dep, add_reloc, rec_begin, rec_commit,
-                                      rec_rollback, all_sections)
+                                  protect_placed, free_placed, reserve_stubs, stub_area)
+from kernel_src.names import mem_equal, name_add, name_equals_mem, name_addr, name_len
+from kernel_src.section_table import (NONE, KIND_TEXT, add_cell, add_dep, add_reloc, find_cell,
+                                      rec_begin, rec_commit, rec_rollback, all_sections)
+from kernel_src.isolated_cells import set_isolated, is_isolated
+from kernel_src.gates import (STUB_BYTES, section_isolated, begin_cell,
+                              forget_cell, add_import, find_import, record_made,
+                              reason as gate_reason)
 from kernel_src.namespace import sym_find_mem, sym_add, sym_addr, sym_section, sym_name, sym_remove_cell, sym_cell
 
 _reason: str = ""
@@ -45,6 +54,8 @@ _st_cell: Array[u64, 8] = [0] * 8         # params.MAX_STAGED
 _st_base: Array[u64, 8] = [0] * 8         # params.MAX_STAGED
 _st_size: Array[u64, 8] = [0] * 8         # params.MAX_STAGED
 _nstaged: u64 = 0
+_cell: u64 = 0                            # the cell being relocated (stage_link sets it)
+ISOLATED_SECTION: str = ".theseus.isolated"   # its presence marks an isolated cell
 
 # The names a swap's new cells define while their old versions still hold them
 # in the namespace: a staged cell that uses one links to the new definition
@@ -141,11 +152,66 @@ def object_defines(base: u64, size: u64, a: u64, n: u64) -> bool:
 _target_addr: u64 = 0
 _target_rec: u64 = 0
 _target_name: u64 = 0
+_gated: bool = False                      # the target is a gate stub; _gate_dst the callee's section
+_gate_dst: u64 = 0
+
+
+def _signature_line(a: u64, n: u64) -> u64:
+    # The .theseus.isolated line "NAME TEXT" for the n bytes at a: where its
+    # TEXT starts (its length in _line_len), or 0.
+    global _line_len
+    t: u64 = find_section(ISOLATED_SECTION)
+    if t == 0:
+        return 0
+    p: u64 = section_data(t)
+    end: u64 = p + sh_size(t)
+    while p + n + 1 < end:
+        e: u64 = p
+        while e < end and load8(e) != 10:
+            e += 1
+        if load8(p + n) == 32 and mem_equal(p, a, n):
+            _line_len = e - (p + n + 1)
+            return p + n + 1
+        p = e + 1
+    return 0
+
+
+_line_len: u64 = 0
+
+
+def _gate(s: u64, a: u64, n: u64) -> bool:
+    # An isolated cell refers to namespace symbol s (named by the n bytes at
+    # a): a function of a trusted cell becomes a gate stub; anything else is refused.
+    global _target_addr, _target_rec, _target_name, _gated, _gate_dst
+    sec: u64 = sym_section(s)
+    if sec == NONE or all_sections[sec].kind != KIND_TEXT:
+        return _fail("an isolated cell may not use another cell's data", a, n)
+    if section_isolated(sec):
+        return _fail("an isolated cell may not call another isolated cell", a, n)
+    stub: u64 = find_import(_cell, sym_name(s))
+    if stub == 0:
+        text: u64 = _signature_line(a, n)
+        if text == 0:
+            return _fail("an isolated cell's import has no signature line", a, n)
+        fn: u64 = a
+        for i in range(1, n):
+            if load8(a + i - 1) == 58 and load8(a + i) == 58 and fn == a:
+                fn = a + i + 1
+        stub = add_import(_cell, s, fn, n - (fn - a), text, _line_len)
+        if stub == 0:
+            return _fail(gate_reason(), a, n)
+    _target_addr = stub
+    _target_rec = NONE
+    _target_name = 0
+    _gated = True
+    _gate_dst = sec
+    return True
 
 
 def _resolve(k: u64, needer: u64) -> bool:
-    global _target_addr, _target_rec, _target_name, _unresolved, _needer
+    global _target_addr, _target_rec, _target_name, _unresolved, _needer, _gated
     shndx: u64 = symbol_section(k)
+    _gated = False
     if shndx == SHN_UNDEF:
         a: u64 = symbol_name_addr(k)
         n: u64 = symbol_name_len(k)
@@ -160,6 +226,13 @@ def _resolve(k: u64, needer: u64) -> bool:
             _unresolved = True
             _needer = all_sections[needer].name
             return _fail("unresolved symbol", a, n)
+        if is_isolated(_cell):
+            return _gate(s, a, n)
+        if section_isolated(sym_section(s)):
+            # No upcall gate: the kernel would have to run the callee in ring 3.
+            h: u64 = all_sections[needer].name
+            return _fail("calls into an isolated cell are refused (no upcall gate); the caller is",
+                         name_addr(h), name_len(h))
         _target_addr = sym_addr(s)
         _target_rec = sym_section(s)
         _target_name = sym_name(s)
@@ -211,7 +284,16 @@ def _relocate() -> bool:
             why: str = patch(placed_addr(t) + offset, rtype, _target_addr, addend)
             if len(why) > 0:
                 return _fail(why, 0, 0)
-            if not add_dep(placed_rec(t), _target_rec, 1) or \
+            if _gated:
+                # The edge is the graph's; no relocation is kept: the call goes
+                # through the gate, which finds the callee again after a swap,
+                # and nothing may patch an isolated cell's (user) pages later.
+                if not add_dep(placed_rec(t), _gate_dst, 1):
+                    return _fail("dependency table full", 0, 0)
+            elif is_isolated(_cell):
+                if not add_dep(placed_rec(t), _target_rec, 1):
+                    return _fail("dependency table full", 0, 0)
+            elif not add_dep(placed_rec(t), _target_rec, 1) or \
                     not add_reloc(placed_rec(t), offset, rtype, addend, _target_rec, _target_name):
                 return _fail("dependency table full", 0, 0)
     return True
@@ -290,17 +372,33 @@ def stage(name_at: u64, name_n: u64, base: u64, size: u64) -> u64:
     name: u64 = name_add(name_at, name_n)
     if not _open(base, size):
         return NONE
+    # Isolated if the object says so, or if it replaces an isolated cell.
+    old: u64 = find_cell(name)
+    isolated: bool = find_section(ISOLATED_SECTION) != 0 or (old != NONE and is_isolated(old))
     cell: u64 = add_cell(name, False)
     if cell == NONE:
         _fail("cell table full", 0, 0)
         return NONE
     _st_cell[t] = cell
+    set_isolated(cell, isolated)
+    record_made(cell)
+    stubs: u64 = 0
+    if isolated:
+        stubs = 1                             # the exit stub, then one per undefined symbol
+        for k in range(1, symbol_count()):
+            if symbol_section(k) == SHN_UNDEF and symbol_name_len(k) > 0:
+                stubs += 1
+    reserve_stubs(stubs * STUB_BYTES)
     why: str = place_sections(cell)
+    reserve_stubs(0)
     if len(why) > 0:
         if failed_at() != 0:
             _fail_section(why, failed_at())
         else:
             _fail(why, 0, 0)
+        return NONE
+    if isolated and not begin_cell(cell, stub_area(), stubs):
+        _fail(gate_reason(), 0, 0)
         return NONE
     return cell
 
@@ -323,9 +421,11 @@ def stage_link(t: u64, swapping: bool) -> bool:
     with stage_names), apply its relocations, then map its code read-execute
     and its read-only data read-only; False (with a reason) if something does
     not resolve."""
+    global _cell
+    _cell = _st_cell[t]
     if not (stage_open(t) and (swapping or _export(_st_cell[t], False)) and _relocate()):
         return False
-    if not protect_placed():
+    if not protect_placed(is_isolated(_st_cell[t])):
         return _fail("no memory for the page tables that protect the cell", 0, 0)
     return True
 
@@ -351,6 +451,8 @@ def stage_rollback() -> None:
         free_placed(t)
         if _st_cell[t] != NONE:
             sym_remove_cell(_st_cell[t])
+            forget_cell(_st_cell[t])
+            set_isolated(_st_cell[t], False)
     rec_rollback()
 
 

@@ -14,14 +14,16 @@ table and checks every `from kernel_src.X import` against it):
     0  params frame: limits; the layout of a saved interrupt frame
     1  serial clock multiboot boot_steps: the console, time and ticks, what the boot loader said; the TSC at each boot step
     2  names frames elf reloc section_table task_table sha256: tables and formats; hashing
-    3  namespace archive signatures object_check backtrace restart_table: lookups by name; is an
-       object well-formed; the frames that led to a fault; which tasks are restartable
-    4  irq symfile call_by_name fpu fault_log: interrupts off (irq finds its helper by name); the
-       host's symbol file; calls by name; tasks' SSE registers; every fault, its backtrace and
-       what was done
+    3  namespace archive signatures object_check backtrace restart_table isolated_cells: lookups
+       by name; is an object well-formed; the frames that led to a fault; which tasks are
+       restartable; which cells are isolated
+    4  irq symfile call_by_name fpu fault_log ring: interrupts off (irq finds its helper by name);
+       the host's symbol file; calls by name; tasks' SSE registers; every fault, its backtrace
+       and what was done; ring-3 tasks' stacks
     5  paging switcher console: the page tables; who runs next; print()'s critical section
     6  heap timer: the kernel heap (and whole pages for paging); the clock interrupt
-    7  stacks placement retire: guarded stacks; sections placed by permission; old code
+    7  stacks placement retire gates: guarded stacks; sections placed by permission; old code;
+       isolated cells and their gates
     8  task loader command versions: a task's life; loading cells; running a shell command; the
        current and previous object of each swapped cell
     9  fault shell sync boot_cells swap_cells: faults; the shell; channels; loading at boot; hot swap

@@ -14,6 +14,10 @@ EFER.NXE makes bit 63 of an entry mean no-execute; CR0.WP makes ring 0
 obey read-only pages too.  Every change is made with interrupts off and
 followed by invlpg of the page it changed, so no stale translation lets
 an old permission through.
+A page may also be a *user* page (bit 2 at every level): only an isolated
+cell's own code, constants, data and its tasks' user stacks are
+(gates.py); every other page is supervisor-only, so ring 3 faults on it.
+The upper levels all carry the user bit, so the leaf entry alone decides.
 """
 # cell: unsafe
 from theseus_nb.lang.prelude import *
@@ -32,6 +36,7 @@ NOT_MAPPED: u64 = 3                     # what perm_of() says of a page that fau
 
 _PRESENT: u64 = 0x1
 _WRITABLE: u64 = 0x2
+_USER: u64 = 0x4                        # ring 3 may use the page (at every level on the way)
 _HUGE: u64 = 0x80                       # in a page-directory entry: maps 2 MiB itself
 _NO_EXEC: u64 = 0x8000000000000000      # bit 63 (with EFER.NXE)
 _ADDR: u64 = 0x000FFFFFFFFFF000         # the frame address bits of an entry
@@ -76,7 +81,7 @@ def _leaf(p: u64) -> u64:
         keep: u64 = pde & (_PRESENT | _WRITABLE | _NO_EXEC)
         for k in range(512):
             store64(pt + k * 8, (base + k * PAGE) | keep)
-        store64(pde_at, pt | _PRESENT | _WRITABLE)   # the leaf entries decide
+        store64(pde_at, pt | _PRESENT | _WRITABLE | _USER)   # the leaf entries decide
         _flush(base)
         table_frames += 1
         split_pages += 1
@@ -127,8 +132,8 @@ def init() -> bool:
     for j in range(4):
         for i in range(512):
             store64(_pd[j] + i * 8, ((j * 512 + i) * HUGE) | _PRESENT | _WRITABLE | _HUGE | _NO_EXEC)
-        store64(_pdpt + j * 8, _pd[j] | _PRESENT | _WRITABLE)
-    store64(_pml4, _pdpt | _PRESENT | _WRITABLE)
+        store64(_pdpt + j * 8, _pd[j] | _PRESENT | _WRITABLE | _USER)
+    store64(_pml4, _pdpt | _PRESENT | _WRITABLE | _USER)
     # The new tables are not in use yet: the image's code must be executable
     # in them before CR3 points at them.
     text: u64 = load64(layout)
@@ -157,6 +162,25 @@ def protect(addr: u64, size: u64, perm: u64) -> bool:
     if not _on:
         return True
     return _set(addr, size, _bits(perm), True)
+
+
+def protect_user(addr: u64, size: u64, perm: u64) -> bool:
+    """Like protect(), but the pages become user pages: ring 3 may use them
+    with perm (an isolated cell's regions and its tasks' stacks).  protect()
+    makes them supervisor-only again."""
+    if not _on:
+        return True
+    return _set(addr, size, _bits(perm) | _USER, True)
+
+
+def is_user(addr: u64) -> bool:
+    """Is the page holding addr mapped as a user page?"""
+    if not _on or addr >= MAPPED_END:
+        return False
+    e: u64 = load64(_pd[addr >> 30] + ((addr >> 21) & 511) * 8)
+    if e & _HUGE == 0:
+        e = load64((e & _ADDR) + ((addr >> 12) & 511) * 8)
+    return e & (_PRESENT | _USER) == (_PRESENT | _USER)
 
 
 def unmap(addr: u64, size: u64) -> bool:

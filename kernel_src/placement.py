@@ -23,7 +23,7 @@ from kernel_src.elf import (SHT_NOBITS, SHF_ALLOC, SHF_WRITE, SHF_EXEC, shnum, s
                             symbol_is_global, symbol_names_thing, symbol_name_addr,
                             symbol_name_len)
 from kernel_src.heap import alloc_pages, free_pages
-from kernel_src.paging import PERM_RX, PERM_RO, protect
+from kernel_src.paging import PERM_RX, PERM_RO, PERM_RW, protect
 from kernel_src.names import (mem_equal, name_addr, name_len, name_begin, name_append_mem,
                               name_append_str, name_end, name_keep)
 from kernel_src.section_table import (NONE, KIND_TEXT, KIND_RODATA, KIND_DATA, KIND_BSS,
@@ -34,6 +34,8 @@ _addr: Array[u64, 2048] = [0] * 2048     # params.MAX_STAGED * params.MAX_OBJECT
 _rec: Array[u64, 2048] = [0] * 2048      # params.MAX_STAGED * params.MAX_OBJECT_SECTIONS
 _region_at: Array[u64, 24] = [0] * 24    # params.MAX_STAGED * 3 (section_table.REGIONS)
 _region_size: Array[u64, 24] = [0] * 24  # params.MAX_STAGED * 3
+_stub_off: Array[u64, 8] = [0] * 8       # params.MAX_STAGED: where the gate stubs start in the code region
+_reserve: u64 = 0                        # bytes of stubs the next place_sections() leaves after the code
 _t: u64 = 0                              # the staged object the readers are about
 _failed_at: u64 = 0                      # the section place_sections() could not place
 
@@ -146,6 +148,11 @@ def place_sections(cell: u64) -> str:
             at: u64 = _align_up(_region_size[r], sh_align(i))
             _addr[base + i] = at + 1
             _region_size[r] = at + max(sh_size(i), 1)    # an empty section gets an address too
+    if _reserve > 0:
+        # An isolated cell's gate stubs (gates.py) follow its code, in its own pages.
+        rt: u64 = _t * REGIONS + REGION_TEXT
+        _stub_off[_t] = _align_up(_region_size[rt], 16)
+        _region_size[rt] = _stub_off[_t] + _reserve
     for r in range(REGIONS):
         size: u64 = _region_size[_t * REGIONS + r]
         if size > 0:
@@ -174,20 +181,36 @@ def place_sections(cell: u64) -> str:
     return ""
 
 
+def reserve_stubs(size: u64) -> None:
+    """The next place_sections() leaves size bytes after the code for gate stubs."""
+    global _reserve
+    _reserve = size
+
+
+def stub_area() -> u64:
+    """Where the gate stubs of the staged object go (after reserve_stubs())."""
+    return _region_at[_t * REGIONS + REGION_TEXT] + _stub_off[_t]
+
+
 def failed_at() -> u64:
     """The section the last place_sections() failed on (0: none in particular)."""
     return _failed_at
 
 
-def protect_placed() -> bool:
+def protect_placed(data_too: bool) -> bool:
     """Map the code of the object read-execute and its read-only data
-    read-only (after its relocations are applied); False if paging cannot."""
+    read-only (after its relocations are applied); data_too: its data too,
+    read-write, so that all three regions have 4 KiB pages of their own
+    now (an isolated cell's, which gates.map_cell makes user pages and back
+    at task switches); False if paging cannot."""
     r: u64 = _t * REGIONS
     ok: bool = True
     if _region_at[r + REGION_TEXT] != 0:
         ok = protect(_region_at[r + REGION_TEXT], _region_size[r + REGION_TEXT], PERM_RX)
     if ok and _region_at[r + REGION_RODATA] != 0:
         ok = protect(_region_at[r + REGION_RODATA], _region_size[r + REGION_RODATA], PERM_RO)
+    if ok and data_too and _region_at[r + REGION_DATA] != 0:
+        ok = protect(_region_at[r + REGION_DATA], _region_size[r + REGION_DATA], PERM_RW)
     return ok
 
 

@@ -25,8 +25,9 @@ from kernel_src.serial import (get_from, ready_on, ready, put, write, newline, w
                                frame_end, reply_done, frame_count, frame_checksum, CONSOLE, HOST)
 from kernel_src.namespace import sym_addr
 from kernel_src.call_by_name import find_function, lookup_error, lookup_found
+from kernel_src.isolated_cells import is_isolated
 from kernel_src.names import name_begin, name_append_mem, name_append_str, name_end, name_addr, name_len, names_mark, names_rewind
-from kernel_src.section_table import NONE
+from kernel_src.section_table import NONE, section_at, all_sections
 from kernel_src.task import wait_input, reap
 from kernel_src.task_table import SHELL, task_cause, set_cause
 from kernel_src.restart_table import pending_count
@@ -210,6 +211,13 @@ def execute() -> u64:
     if entry == 0 and lookup_found():
         write("refused: ")
         write(lookup_error())
+        newline()
+        return 126
+    if entry != 0 and is_isolated(all_sections[section_at(entry)].cell):
+        # A command runs in ring 0, on the shell's behalf: not an isolated cell's code.
+        write("refused: ")
+        write(arg(0))
+        write("::main belongs to an isolated cell, which runs only as a task (spawn it)")
         newline()
         return 126
     if entry == 0:

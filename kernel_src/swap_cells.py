@@ -53,6 +53,8 @@ from kernel_src.signatures import sig_in_object
 from kernel_src.reloc import patch, width
 from kernel_src.paging import PERM_RW, perm_of, protect
 from kernel_src.irq import irq_off, irq_restore
+from kernel_src.ring import user_access_on, user_access_off
+from kernel_src.isolated_cells import is_isolated
 from kernel_src.retire import (room_for, rows_of, relocations_of, new_group, kept_relocation,
                                retire_relocation, retire_cell, reclaim, retired_reloc_count,
                                retired_reloc_alive, retarget_retired, retired_addend,
@@ -129,6 +131,13 @@ def _check_users() -> u64:
         if j == NONE or _is_old(all_sections[all_relocs[r].section].cell):
             continue
         sym: u64 = all_relocs[r].symbol
+        if is_isolated(staged_cell(j)):
+            # An isolated cell takes no calls from other cells (no upcall gate).
+            write("refused: the new version is isolated, and '")
+            name_write(all_sections[all_relocs[r].section].name)
+            writeln("' calls into it")
+            stage_rollback()
+            return 1
         if not stage_open(j):
             return refuse_loader()
         if sym == 0 or not exports(name_addr(sym), name_len(sym)):
@@ -214,8 +223,10 @@ def _carry_state() -> None:
                         and sym_sig(s) == sig_in_object(a, n) and all_sections[sym_section(s)].size == size:
                     src: u64 = sym_addr(s)
                     dst: u64 = global_addr(k)
+                    user_access_on()     # an isolated cell's data are user pages (SMAP)
                     for i in range(size):
                         store8(dst + i, load8(src + i))
+                    user_access_off()
                     write("carried ")
                 else:
                     write("reset ")

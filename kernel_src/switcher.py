@@ -23,11 +23,14 @@ that was in progress; the handler frames the policy ran in are abandoned
 from theseus_nb.lang.prelude import *
 from theseus_nb.lang.unsafe import addr_of, call_addr, make_str, sti, cli
 from kernel_src.params import SPEC_MAX, CAUSE_MAX, POLICY_TICKS
-from kernel_src.namespace import sym_find_mem, sym_addr, sym_sig, NONE
-from kernel_src.call_by_name import find_function, still_callable, lookup_error
+from kernel_src.namespace import sym_find_mem, sym_addr, sym_sig, sym_section, NONE
+from kernel_src.call_by_name import find_function, still_callable, lookup_error, signature_hash
 from kernel_src.clock import ticks
 from kernel_src.irq import irq_off, irq_restore
 from kernel_src.fpu import switch_to as fpu_switch_to
+from kernel_src.ring import enter as ring_enter
+from kernel_src.isolated_cells import is_isolated
+from kernel_src.section_table import all_sections
 from kernel_src.task_table import (RUNNABLE, RUNNING, BLOCKED, SLEEPING, NO_TASK, IDLE, INPUT_KEY,
                                    started, current, set_state, set_current, set_saved_rsp,
                                    charge_tick, wake_sleepers, tasks)
@@ -71,6 +74,10 @@ def set_policy(cell: str) -> bool:
     found: u64 = find_function(addr_of(_asked), n + 11, "u64", "u64", "a scheduling policy", True)
     if found == NONE:
         _error = lookup_error()
+        return False
+    if is_isolated(all_sections[sym_section(found)].cell):
+        # The policy runs in ring 0, inside the timer interrupt.
+        _error = "the cell is isolated: its code runs only as a task, not as the policy"
         return False
     flags: u64 = irq_off()
     for i in range(n + 11):
@@ -218,6 +225,7 @@ def _switch_to(nxt: u64) -> u64:
     set_current(nxt)
     set_state(nxt, RUNNING)
     fpu_switch_to(nxt)               # its SSE registers, eagerly (fpu.py)
+    ring_enter(nxt)                  # a ring-3 task's interrupts land on its kernel stack
     return tasks[nxt].rsp
 
 

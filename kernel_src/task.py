@@ -14,7 +14,7 @@ from theseus_nb.lang.unsafe import addr_of, store64, call_addr, sti, hlt
 from kernel_src.params import TASK_STACK, MIN_STACK, MAX_STACK, IDLE_STACK, SPEC_MAX
 from kernel_src.frame import (FRAME_RDI, FRAME_RIP, FRAME_CS, FRAME_RFLAGS, FRAME_RSP, FRAME_SS,
                               FRAME_WORDS, KERNEL_CODE, KERNEL_DATA, RFLAGS_IF, RFLAGS_FIXED)
-from kernel_src.namespace import NONE, sym_addr, symbol_address
+from kernel_src.namespace import NONE, sym_addr, sym_section, symbol_address
 from kernel_src.call_by_name import find_function, find_safe_function, lookup_error
 from kernel_src.stacks import alloc_stack, free_stack
 from kernel_src.paging import PAGE
@@ -23,6 +23,10 @@ from kernel_src.irq import irq_off, irq_restore
 from kernel_src.serial import ready
 from kernel_src.switcher import set_policy
 from kernel_src.fpu import init as fpu_init, fresh as fpu_fresh, forget as fpu_forget
+from kernel_src.paging import PERM_RW, protect, protect_user
+from kernel_src.ring import set_user_task, is_user_task, user_stack_lo, user_stack_size
+from kernel_src.gates import section_isolated, exit_stub, cell_mapped
+from kernel_src.section_table import all_sections
 from kernel_src.task_table import (RUNNABLE, RUNNING, BLOCKED, SLEEPING, EXITED, FAULTED, NO_TASK,
                                    NO_VALUE, SHELL, IDLE, JOIN_KEY, INPUT_KEY, start, started,
                                    current, task_new, take_slot, give_back_slot, set_state,
@@ -66,6 +70,40 @@ def _build_frame(slot: u64, entry: u64, arg: u64) -> None:
     store64(frame + FRAME_RSP * 8, ret)
     store64(frame + FRAME_SS * 8, KERNEL_DATA)
     set_saved_rsp(slot, frame)
+
+
+USER_CODE: u64 = 0x33          # idt.py's GDT: ring-3 code (0x30) | RPL 3
+USER_DATA: u64 = 0x2B          # ring-3 data (0x28) | RPL 3
+KERNEL_STACK: u64 = 16384      # a ring-3 task's kernel stack: interrupts and gate calls
+
+
+def _build_user_frame(slot: u64, entry: u64, arg: u64, ustack: u64, size: u64, ret: u64,
+                      cell: u64) -> None:
+    # The first frame of a task of an isolated cell: on its kernel stack,
+    # resuming in ring 3 at entry(arg) on its user stack, whose top word is
+    # the cell's exit stub (written before the stack became a user page).
+    top: u64 = tasks[slot].stack_hi
+    frame: u64 = top - FRAME_WORDS * 8
+    for w in range(FRAME_WORDS):
+        store64(frame + w * 8, 0)
+    store64(frame + FRAME_RDI * 8, arg)
+    store64(frame + FRAME_RIP * 8, entry)
+    store64(frame + FRAME_CS * 8, USER_CODE)
+    store64(frame + FRAME_RFLAGS * 8, RFLAGS_IF | RFLAGS_FIXED)
+    store64(frame + FRAME_RSP * 8, ret)
+    store64(frame + FRAME_SS * 8, USER_DATA)
+    set_saved_rsp(slot, frame)
+    set_user_task(slot, top, ustack, size, cell)
+
+
+def _free_user_stack(slot: u64) -> None:
+    # Its pages become supervisor-only again before the heap reuses them.
+    if is_user_task(slot):
+        lo: u64 = user_stack_lo(slot)
+        if not protect(lo, user_stack_size(slot), PERM_RW):
+            panic("task: a user stack cannot be mapped back")
+        free_stack(lo, user_stack_size(slot))
+        set_user_task(slot, 0, 0, 0, 0)
 
 
 def init() -> bool:
@@ -181,6 +219,7 @@ def reap() -> u64:
             stack: u64 = take_dead_stack(i)
             if stack != 0:
                 free_stack(stack, size)
+                _free_user_stack(i)
                 n += 1
     irq_restore(flags)
     return n
@@ -245,6 +284,8 @@ def _spawn(spec: str, arg: u64, stack_bytes: u64, trusted: bool) -> u64:
         irq_restore(flags)
         _error = "task table full"
         return 0
+    if section_isolated(sym_section(sym)):
+        return _spawn_user(slot, spec, entry, arg, size, all_sections[sym_section(sym)].cell, flags)
     stack: u64 = alloc_stack(size)
     if stack == 0:
         give_back_slot(slot)
@@ -291,6 +332,35 @@ def respawn(slot: u64, stack_bytes: u64) -> bool:
     set_state(slot, RUNNABLE)
     irq_restore(flags)
     return True
+
+
+def _spawn_user(slot: u64, spec: str, entry: u64, arg: u64, size: u64, cell: u64,
+                flags: u64) -> u64:
+    # A task of an isolated cell: ring 3, a user stack and a kernel stack.
+    global _error
+    kstack: u64 = alloc_stack(KERNEL_STACK)
+    ustack: u64 = alloc_stack(size)
+    ret: u64 = ustack + size - 8               # rsp = 8 mod 16, as after a call
+    if kstack == 0 or ustack == 0:
+        if kstack != 0:
+            free_stack(kstack, KERNEL_STACK)
+        if ustack != 0:
+            free_stack(ustack, size)
+        give_back_slot(slot)
+        irq_restore(flags)
+        _error = "out of memory for a task stack"
+        return 0
+    store64(ret, exit_stub(cell))
+    # A user page now only if its cell's pages are the user pages now;
+    # otherwise gates.map_cell makes it one when the task first runs.
+    if cell_mapped(cell) and not protect_user(ustack, size, PERM_RW):
+        panic("task: a user stack cannot be mapped")
+    id: u64 = task_new(slot, NO_TASK, spec, entry, arg, kstack, kstack, kstack + KERNEL_STACK)
+    _build_user_frame(slot, entry, arg, ustack, size, ret, cell)
+    fpu_fresh(slot)
+    set_state(slot, RUNNABLE)
+    irq_restore(flags)
+    return id
 
 
 @safe_interface

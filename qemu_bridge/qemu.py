@@ -188,6 +188,7 @@ class QemuConfig:
             args += ["-object", f"memory-backend-file,id=ram,size={self.memory},"
                                 f"mem-path={ram_file},share=on",
                      "-machine", "memory-backend=ram"]
+        # CPU_MODEL has SMEP and SMAP, which isolated cells rely on (kernel_src/gates.py).
         args += ["-accel", self.accelerator, "-cpu", self.cpu]
         args += self.extra_args
         return args

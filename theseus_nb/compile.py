@@ -25,6 +25,7 @@ from llvmlite import ir
 from . import build, lang
 from .objects import CellObject, parse_object
 from .signatures import SIGS_SECTION, function_hash, signature_asm
+from .isolation import isolated_marker_line, isolation_asm
 from .wasm.clang import c_to_wasm
 from .wasm.kernel_cell import kernel_cell
 from .wasm.wat import wat_to_wasm
@@ -54,6 +55,17 @@ class CellSource:
     #: Compile with SSE2 (build.SSE_FEATURES) instead of the kernel's SSE-free
     #: target; None: as an IR cell's header says (a ``; cell: sse2`` line).
     sse: bool | None = None
+    #: Load the cell isolated (ring 3, its own pages, calls out through gates:
+    #: kernel_src/gates.py); None: as the header says (a ``# cell: isolated``
+    #: comment line). Cell-language cells only.
+    isolated: bool | None = None
+
+    @property
+    def is_isolated(self) -> bool:
+        """Is this cell loaded isolated (its flag, or its header's ``# cell: isolated``)?"""
+        if self.isolated is not None:
+            return self.isolated
+        return self.language == "cell" and isolated_marker_line(self.text) is not None
 
     @property
     def uses_sse(self) -> bool:
@@ -85,10 +97,12 @@ class CellSource:
 
     @classmethod
     def cell(cls, name: str, text: str, *, unsafe: bool | None = None,
-             filename: str | None = None, sse: bool | None = None) -> "CellSource":
-        """Cell-language source typed in a notebook or passed to a swap (``unsafe``
-        and ``sse`` as for the fields: None takes unsafe from the cell's header)."""
-        return cls(name, text, "cell", filename or f"<cell {name}>", unsafe, sse)
+             filename: str | None = None, sse: bool | None = None,
+             isolated: bool | None = None) -> "CellSource":
+        """Cell-language source typed in a notebook or passed to a swap (``unsafe``,
+        ``sse`` and ``isolated`` as for the fields: None takes unsafe and
+        isolated from the cell's header)."""
+        return cls(name, text, "cell", filename or f"<cell {name}>", unsafe, sse, isolated)
 
 
 def interfaces_of(sources: Iterable[CellSource]) -> dict:
@@ -126,8 +140,10 @@ def compile_source(src: CellSource, interfaces: dict) -> build.CompiledObject:
         return build.CompiledObject(path.read_bytes(), True, key)
     compiled = lang.compile_cell(src.text, src.name, filename=src.filename,
                                  unsafe=src.unsafe, interfaces=interfaces)
-    result = build.compile_object(compiled.module, src.name, sse=src.uses_sse,
-                                  extra_ir=signature_asm(src.name, compiled))
+    extra = signature_asm(src.name, compiled)
+    if src.is_isolated:
+        extra += isolation_asm(compiled, interfaces)
+    result = build.compile_object(compiled.module, src.name, sse=src.uses_sse, extra_ir=extra)
     build.store_cached(path, result.data)
     return result
 
@@ -194,7 +210,8 @@ def _compiler_fingerprint() -> str:
     if _compiler_hash is None:
         here = Path(__file__).resolve().parent
         digest = hashlib.sha256()
-        for path in sorted([*here.glob("lang/*.py"), here / "build.py", here / "signatures.py"]):
+        for path in sorted([*here.glob("lang/*.py"), here / "build.py", here / "signatures.py",
+                            here / "isolation.py"]):
             digest.update(path.read_bytes())
         _compiler_hash = digest.hexdigest()
     return _compiler_hash
@@ -202,7 +219,7 @@ def _compiler_fingerprint() -> str:
 
 def _source_key(src: CellSource, interfaces: dict, imports: list[str]) -> str:
     parts = [_compiler_fingerprint(), src.name, src.filename, str(src.unsafe), str(src.uses_sse),
-             src.text]
+             str(src.is_isolated), src.text]
     parts += [f"{cell}={_interface_text(interfaces.get(cell))}" for cell in sorted(set(imports))]
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
 

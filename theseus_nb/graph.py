@@ -74,7 +74,8 @@ class SectionGraph(GraphRenderMixin):
                  edges: Mapping[tuple[str, str], int],
                  *, nano_core: Iterable[str] = (), cells: Iterable[str] = (),
                  unresolved: Iterable[tuple[str, str]] = (),
-                 changed: Iterable[str] | None = None) -> None:
+                 changed: Iterable[str] | None = None,
+                 isolated: Iterable[str] = ()) -> None:
         self._info: dict[str, SectionInfo] = {}
         for info in sections:
             if info.name in self._info:
@@ -95,6 +96,8 @@ class SectionGraph(GraphRenderMixin):
         self.unresolved: list[tuple[str, str]] = sorted(set(unresolved))
         #: Sections to highlight (e.g. those replaced by the latest hot swap).
         self.changed: set[str] = set(changed or ())
+        #: Cells loaded isolated (ring 3, calls out through gates: kernel_src/gates.py).
+        self.isolated: set[str] = set(isolated) & set(self.cells)
         self._out: dict[str, set[str]] = {name: set() for name in self._info}
         self._in: dict[str, set[str]] = {name: set() for name in self._info}
         for a, b in self.edges:
@@ -144,7 +147,8 @@ class SectionGraph(GraphRenderMixin):
                 if target != source:
                     weights[(source, target)] += 1
         return cls(infos, weights, nano_core={o.cell for o in nano_core},
-                   cells=[o.cell for o in objects], unresolved=unresolved)
+                   cells=[o.cell for o in objects], unresolved=unresolved,
+                   isolated={o.cell for o in cells if o.isolated})
 
     @classmethod
     def from_dump(cls, text: str) -> "SectionGraph":
@@ -156,6 +160,7 @@ class SectionGraph(GraphRenderMixin):
         infos: dict[str, SectionInfo] = {}
         cells: set[str] = set()
         core: set[str] = set()
+        isolated: set[str] = set()
         deps: list[tuple[int, str, str, int]] = []
         for number, raw in enumerate(text.splitlines(), start=1):
             line = raw.strip()
@@ -166,11 +171,14 @@ class SectionGraph(GraphRenderMixin):
             try:
                 if record == "cell":
                     _expect(args, 2)
-                    if args[1] not in ("core", "loaded"):
-                        raise ValueError(f"cell origin must be 'core' or 'loaded', not {args[1]!r}")
+                    if args[1] not in ("core", "loaded", "isolated"):
+                        raise ValueError("cell origin must be 'core', 'loaded' or 'isolated', "
+                                         f"not {args[1]!r}")
                     cells.add(args[0])
                     if args[1] == "core":
                         core.add(args[0])
+                    elif args[1] == "isolated":
+                        isolated.add(args[0])
                 elif record == "sec":
                     _expect(args, 5)
                     name, cell, kind, size, address = args
@@ -194,15 +202,15 @@ class SectionGraph(GraphRenderMixin):
                 if end not in infos:
                     raise ValueError(f"graph dump line {number}: dep names unknown section {end!r}")
             weights[(a, b)] += count
-        return cls(infos.values(), weights, nano_core=core, cells=cells)
+        return cls(infos.values(), weights, nano_core=core, cells=cells, isolated=isolated)
 
     def to_dump(self) -> str:
         """This graph in the kernel's dump format, one record a line.
 
-        ``cell <name> <core|loaded>``, ``sec <section> <cell> <kind> <size>
+        ``cell <name> <core|loaded|isolated>``, ``sec <section> <cell> <kind> <size>
         <address-hex>`` (``-`` when not loaded), ``dep <from> <to> <count>``.
         """
-        lines = [f"cell {c} {'core' if c in self.nano_core else 'loaded'}" for c in self.cells]
+        lines = [f"cell {c} {self.origin(c)}" for c in self.cells]
         for name in self.sections:
             i = self._info[name]
             where = "-" if i.address is None else f"{i.address:x}"
@@ -264,6 +272,18 @@ class SectionGraph(GraphRenderMixin):
                 counts[(ca, cb)] += 1
         return dict(sorted(counts.items()))
 
+    def origin(self, cell: str) -> str:
+        """"core" (the nano_core), "isolated" (ring 3, behind gates) or "loaded"."""
+        if cell in self.nano_core:
+            return "core"
+        return "isolated" if cell in self.isolated else "loaded"
+
+    def is_gate(self, a: str, b: str) -> bool:
+        """Does the edge from section a to section b go through a gate (a call
+        out of an isolated cell into another cell)?"""
+        ca, cb = self._info[a].cell, self._info[b].cell
+        return ca != cb and ca in self.isolated
+
     def subgraph(self, cells: Iterable[str] | None = None, hide_nano_core: bool = False,
                  sections: Iterable[str] | None = None) -> "SectionGraph":
         """The part of this graph in ``cells`` (all when None), or these ``sections``.
@@ -285,7 +305,7 @@ class SectionGraph(GraphRenderMixin):
         return SectionGraph(kept, {e: w for e, w in self._weights.items() if set(e) <= keep},
                             nano_core=self.nano_core & keep_cells, cells=keep_cells,
                             unresolved=[u for u in self.unresolved if u[0] in keep],
-                            changed=self.changed & keep)
+                            changed=self.changed & keep, isolated=self.isolated & keep_cells)
 
     # -- comparing --------------------------------------------------------
 
@@ -325,3 +345,4 @@ def _number(text: str, base: int) -> int:
     if value < 0:
         raise ValueError(f"{text!r} is negative")
     return value
+

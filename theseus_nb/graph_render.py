@@ -39,8 +39,13 @@ KIND_STYLE: dict[str, dict[str, str]] = {
 _WASM_FILL = "#eee3f7"   # a cell translated from WebAssembly, in every view...
 _WASM_LINE = "#7b3fb5"   # ... and the outline of its sections
 _CHANGED = {"color": "#d9480f", "penwidth": "2.5", "fontcolor": "#d9480f"}
+#: An isolated cell (ring 3, behind gates): a magenta double border everywhere.
+_ISOLATED = {"color": "#a0306e", "penwidth": "2", "peripheries": "2"}
+#: A call out of an isolated cell, through a gate: dashed, magenta, open arrowhead.
+_GATE = {"style": "dashed", "color": "#a0306e", "arrowhead": "empty"}
 _OUTSIDE = {"color": "grey60", "fontcolor": "grey40", "fillcolor": "grey95"}
-_LEGEND = "box = text, rounded = rodata, ellipse = data, dashed = bss"
+_LEGEND = ("box = text, rounded = rodata, ellipse = data, dashed = bss; "
+           "double magenta border = isolated cell, dashed magenta arrow = through a gate")
 
 
 class GraphvizNotFound(TheseusError, RuntimeError):
@@ -157,7 +162,10 @@ def _cells_view(graph: "SectionGraph", only: str | None) -> Drawing:
     else:
         shown_set = set(graph.cells)
     shown = [c for c in graph.cells if c in shown_set]
-    dot = _digraph("cells", f"cells: {len(shown)}; an arrow's width (and label) = section edges")
+    title = f"cells: {len(shown)}; an arrow's width (and label) = section edges"
+    if graph.isolated & set(shown):
+        title += "; double magenta border = isolated cell, dashed magenta arrow = through gates"
+    dot = _digraph("cells", title)
     ids = {c: f"c{i}" for i, c in enumerate(graph.cells)}
     linked = {c for e in weights for c in e}
 
@@ -168,9 +176,13 @@ def _cells_view(graph: "SectionGraph", only: str | None) -> Drawing:
         wasm = c in graph.wasm_cells
         attrs = {"shape": "box", "style": "filled,rounded",
                  "fillcolor": _WASM_FILL if wasm else "#e8eef7"}
+        if c in graph.isolated:
+            attrs.update(_ISOLATED)
         if c == only:
             attrs["penwidth"] = "2"
         label = f"{c}{' (wasm)' if wasm else ''}\n{len(names)} sections, {size} B"
+        if c in graph.isolated:
+            label += "\nisolated (ring 3)"
         if changed:
             # A cell touched by the latest swap stands out like its sections do.
             attrs.update(_CHANGED)
@@ -206,8 +218,11 @@ def _cells_view(graph: "SectionGraph", only: str | None) -> Drawing:
         if b == _CORE:
             # One arrow per cell into the nano_core, ending at its cluster's edge.
             b, attrs["lhead"] = _anchor(graph, weights), "cluster_nano_core"
-        dot.edge(ids[a], ids[b], penwidth=_penwidth(w), tooltip=f"{a} -> {b}: {w}",
-                 minlen=str(stagger.get(a, 1)), **attrs)
+        if a in graph.isolated:
+            attrs.update(_GATE)
+            attrs["tooltip"] = f"{a} -> {b}: {w} (through gates)"
+        dot.edge(ids[a], ids[b], penwidth=_penwidth(w), minlen=str(stagger.get(a, 1)),
+                 **{"tooltip": f"{a} -> {b}: {w}", **attrs})
     return dot
 
 
@@ -241,6 +256,8 @@ def _section_node(dot: graphviz.Digraph, graph: "SectionGraph", name: str, node_
         attrs["color"] = _WASM_LINE
     if outside:
         attrs.update(_OUTSIDE)
+    if info.cell in graph.isolated:
+        attrs.update(_ISOLATED)
     if name in graph.changed:
         attrs.update(_CHANGED)
     where = "" if info.address is None else f" at {info.address:#x}"
@@ -258,8 +275,11 @@ def _clustered(dot: graphviz.Digraph, graph: "SectionGraph", names: Iterable[str
         core = c in graph.nano_core
         wasm = c in graph.wasm_cells
         with dot.subgraph(name=f"cluster_{i}") as sub:
-            sub.attr(label=f"{c} (nano_core)" if core else f"{c} (wasm)" if wasm else c,
-                     style="rounded,filled", color="grey60",
+            label = f"{c} (nano_core)" if core else f"{c} (wasm)" if wasm else c
+            if c in graph.isolated:
+                label += " (isolated, ring 3)"
+            sub.attr(label=label, style="rounded,filled",
+                     color="#a0306e" if c in graph.isolated else "grey60",
                      fillcolor="#f4f4f4" if core else _WASM_FILL if wasm else "#fbfbfb")
             for n in members:
                 _section_node(sub, graph, n, ids[n], _short(n), outside=n in outside)
@@ -285,7 +305,8 @@ def _sections_view(graph: "SectionGraph", only: str | None) -> Drawing:
         if a in names and b in names and not (a in outside and b in outside):
             w = graph.weight(a, b)
             dot.edge(ids[a], ids[b], tooltip=f"{a} -> {b}: {w}",
-                     **({"penwidth": _penwidth(w)} if w > 1 else {}))
+                     **({"penwidth": _penwidth(w)} if w > 1 else {}),
+                     **(_GATE if graph.is_gate(a, b) else {}))
     return dot
 
 
@@ -305,7 +326,8 @@ def _focus_view(graph: "SectionGraph", focus: str, depth: int,
     dot.highlighted = [ids[n] for n in sorted(names) if n in graph.changed]
     for a, b in graph.edges:
         if a in names and b in names:
-            dot.edge(ids[a], ids[b], tooltip=f"{a} -> {b}: {graph.weight(a, b)}")
+            dot.edge(ids[a], ids[b], tooltip=f"{a} -> {b}: {graph.weight(a, b)}",
+                     **(_GATE if graph.is_gate(a, b) else {}))
     return dot
 
 

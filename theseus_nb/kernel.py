@@ -8,6 +8,7 @@ compile path (``theseus_nb.compile``).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import tempfile
@@ -18,11 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .archive import ArchiveEntry
+from .errors import TheseusError
 from .compile import LANGUAGES, CellSource, compile_source, interfaces_of
 from .image import Image, write_image
 from .objects import CellObject, parse_object
 
-__all__ = ["Kernel", "repo_root"]
+__all__ = ["Kernel", "KernelError", "repo_root"]
 
 
 def repo_root() -> Path:
@@ -38,6 +40,10 @@ def _sources_in(folder: Path) -> list[CellSource]:
             if p.suffix in LANGUAGES and not p.name.startswith(("_", "."))]
 
 
+class KernelError(TheseusError, ValueError):
+    """A kernel asked for something it cannot be (an isolated nano_core cell, an unknown cell)."""
+
+
 @dataclass
 class Kernel:
     """A kernel to build: the nano_core's cells plus the loadable cells."""
@@ -46,6 +52,24 @@ class Kernel:
     cells: list[CellSource] = field(default_factory=list)
     #: For each cell of the last build: was its object taken from the cache?
     last_build_cached: dict[str, bool] = field(default_factory=dict, repr=False)
+    #: Cells (of ``cells``) to load isolated at boot: ring 3, their own pages,
+    #: calls out through gates (kernel_src/gates.py); a ``# cell: isolated``
+    #: line in a cell's header does the same. The nano_core stays trusted.
+    isolated: Iterable[str] = ()
+
+    def __post_init__(self) -> None:
+        wanted = set(self.isolated)
+        core = wanted & {c.name for c in self.nano_core}
+        if core:
+            raise KernelError(f"the nano_core's cell {sorted(core)[0]!r} cannot be isolated: "
+                              "the nano_core is the kernel itself; isolate a loadable cell")
+        unknown = wanted - {c.name for c in self.cells}
+        if unknown:
+            raise KernelError(f"no cell {sorted(unknown)[0]!r} to isolate "
+                              f"(cells: {', '.join(c.name for c in self.cells)})")
+        self.cells = [dataclasses.replace(c, isolated=True) if c.name in wanted else c
+                      for c in self.cells]
+        self.isolated = frozenset(wanted)
 
     @classmethod
     def default(cls) -> "Kernel":
@@ -63,11 +87,12 @@ class Kernel:
         return next((c for c in self.sources if c.name == name), None)
 
     def with_cell(self, name: str, source: str | CellSource, *,
-                  unsafe: bool | None = None) -> "Kernel":
+                  unsafe: bool | None = None, isolated: bool | None = None) -> "Kernel":
         """A copy of this kernel with cell ``name`` added or replaced (``source``:
-        cell-language text, or any ``CellSource``, a WebAssembly or C one say)."""
-        new = source if isinstance(source, CellSource) else CellSource.cell(name, source,
-                                                                            unsafe=unsafe)
+        cell-language text, or any ``CellSource``, a WebAssembly or C one say;
+        ``unsafe`` and ``isolated`` as for ``CellSource``, for text)."""
+        new = source if isinstance(source, CellSource) else CellSource.cell(
+            name, source, unsafe=unsafe, isolated=isolated)
         cells = [c for c in self.cells if c.name != name] + [new]
         return Kernel(list(self.nano_core), cells)
 

@@ -17,6 +17,7 @@ Every bridge error comes out as its theseus_nb class (``guest_errors``).
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import time
 from collections.abc import Callable
@@ -29,6 +30,7 @@ from .graph import SectionGraph
 from .guest_errors import SwapError, guest_errors
 from .fault_lines import with_call_lines
 from .history import CellHistory
+from .lang.marker import unsafe_marker_line
 from .objects import CellObject, parse_object
 from .swap_report import SwapReport, section_changes
 from .tasks import TaskList, parse_tasks
@@ -196,13 +198,23 @@ class LiveKernel:
 
     def load(self, name: str, source: str | None = None, *, data: bytes | None = None,
              wasm: bytes | str | None = None, c: str | None = None,
-             unsafe: bool | None = None, timeout: float = 30.0) -> SwapReport:
+             unsafe: bool | None = None, isolated: bool | None = None, trusted: bool = False,
+             timeout: float = 30.0) -> SwapReport:
         """Add a new cell to the running kernel (same arguments as ``swap``);
-        cells loaded later may import it."""
+        cells loaded later may import it.
+
+        ``isolated=True`` loads it isolated: ring 3, its own pages, calls out
+        through gates (kernel_src/gates.py). None: as its header says (a
+        ``# cell: isolated`` line), except that an unsafe cell is isolated
+        unless ``trusted=True`` (the language cannot vouch for it). An
+        isolated cell's functions run only as tasks: not as shell commands,
+        a policy, nor callees of other cells."""
         if name in self.objects:
             raise SwapError(f"the running kernel already has a cell {name!r}: use swap()")
+        if isolated and trusted:
+            raise SwapError(f"cell {name!r} cannot be both isolated and trusted: pass one")
         return self._evolve("load", {name: _given(name, source, data, wasm, c)}, unsafe,
-                            timeout)
+                            timeout, isolated, trusted)
 
     def history(self, name: str) -> CellHistory:
         """Every version cell ``name`` has run since boot, oldest first, with
@@ -261,9 +273,20 @@ class LiveKernel:
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
-    def _source(self, name: str, source: str | None, unsafe: bool | None) -> CellSource:
+    def _source(self, name: str, source: str | None, unsafe: bool | None,
+                isolated: bool | None = None, trusted: bool = False) -> CellSource:
         if source is not None:
-            return CellSource.cell(name, source, unsafe=unsafe)
+            src = CellSource.cell(name, source, unsafe=unsafe,
+                                  isolated=False if trusted else isolated)
+            old = self.sources.get(name)
+            if isolated is None and not trusted and not src.is_isolated:
+                if old is not None:
+                    # A swap keeps the cell's kind (the kernel keeps it isolated too).
+                    src = dataclasses.replace(src, isolated=old.is_isolated)
+                elif _is_unsafe(src):
+                    # A new unsafe cell: the language cannot vouch for it, the hardware does.
+                    src = dataclasses.replace(src, isolated=True)
+            return src
         current = self.sources.get(name)
         if current is None:
             raise SwapError(f"the running kernel has no source for cell {name!r} to compile "
@@ -271,11 +294,12 @@ class LiveKernel:
         return current
 
     def _evolve(self, verb: str, cells: dict[str, str | bytes | CellSource | None],
-                unsafe: bool | None, timeout: float) -> SwapReport:
+                unsafe: bool | None, timeout: float, isolated: bool | None = None,
+                trusted: bool = False) -> SwapReport:
         start = time.perf_counter()
         self._follow_recovery()
         given = {n: parse_object(v, n) for n, v in cells.items() if isinstance(v, bytes)}
-        new = [v if isinstance(v, CellSource) else self._source(n, v, unsafe)
+        new = [v if isinstance(v, CellSource) else self._source(n, v, unsafe, isolated, trusted)
                for n, v in cells.items() if not isinstance(v, bytes)]
         compiled = compile_among(self.sources.values(), new)
         objects = {n: given[n] if n in given else compiled[n] for n in cells}
@@ -315,6 +339,10 @@ class LiveKernel:
         for listener in list(self._listeners):
             listener(report)
         return report
+
+    def isolated_cells(self) -> set[str]:
+        """Names of the cells loaded isolated (as the host loaded them)."""
+        return {n for n, s in self.sources.items() if s.is_isolated}
 
     # --- life cycle and state ---------------------------------------------
 
@@ -382,3 +410,10 @@ def _given(name: str, source: str | None, data: bytes | None, wasm: bytes | str 
     if c is not None:
         return CellSource.c(name, c)
     return source if data is None else data
+
+
+def _is_unsafe(src: CellSource) -> bool:
+    # Unsafe by its flag or by its header's marker.
+    if src.unsafe is not None:
+        return src.unsafe
+    return unsafe_marker_line(src.text) is not None

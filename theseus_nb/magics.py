@@ -1,8 +1,11 @@
 """Magics: the IPython extension (``%load_ext theseus_nb``).
 
-    %%cell NAME [--unsafe]    compile a cell; show its sections, symbols and
+    %%cell NAME [--unsafe] [--isolated|--trusted]
+                              compile a cell; show its sections, symbols and
                               relocations (or the error); swap it in if attached
     %%cell NAME --wasm / --c  the same for WAT text, or C compiled by clang to wasm32
+                              (an unsafe cell loaded at run time is isolated
+                              unless --trusted)
     %boot [--accel A] [--as VAR] build the default kernel plus the notebook's cells, boot it
     %attach [VAR] / %detach   choose the machine the other magics talk to
     %kernel COMMAND           run a shell command in the guest
@@ -182,21 +185,26 @@ class TheseusMagics(Magics):
     @argument("--unsafe", action="store_true", help="allow the unsafe intrinsics")
     @argument("--wasm", action="store_true", help="the body is WebAssembly text (WAT)")
     @argument("--c", action="store_true", help="the body is C, compiled by clang to wasm32")
+    @argument("--isolated", action="store_true", help="run it in ring 3 behind gates")
+    @argument("--trusted", action="store_true", help="load an unsafe cell trusted (ring 0)")
     @cell_magic
     def cell(self, line: str, body: str) -> Any:
         """Compile a cell; show its sections, symbols and relocations; swap it in if attached."""
         args = parse_argstring(self.cell, line)
         try:
+            if args.isolated and args.trusted:
+                raise _Usage("a cell is either --isolated or --trusted, not both")
             language = "wat" if args.wasm else "c" if args.c else "cell"
             # without --unsafe the cell's own header decides (its marker line)
-            return self._cell(args.name, body, True if args.unsafe else None, language)
+            return self._cell(args.name, body, True if args.unsafe else None, language,
+                              True if args.isolated else None, args.trusted)
         except Exception as exc:
             self.last_error = exc
             display(_error_html(f"cell {args.name}", exc))
             return None
 
-    def _cell(self, name: str, body: str, unsafe: bool | None,
-              language: str = "cell") -> CellReport:
+    def _cell(self, name: str, body: str, unsafe: bool | None, language: str = "cell",
+              isolated: bool | None = None, trusted: bool = False) -> CellReport:
         # The editor's line 1 is the %%cell line: one empty line in front makes
         # every line number in an error the one the editor shows.
         body = "\n" + body
@@ -205,7 +213,8 @@ class TheseusMagics(Magics):
         elif language == "c":
             source = CellSource.c(name, body)
         else:
-            source = CellSource.cell(name, body, unsafe=unsafe)
+            source = CellSource.cell(name, body, unsafe=unsafe,
+                                     isolated=False if trusted else isolated)
         live = self._attached()
         swap: SwapReport | None = None
         if live is None:
@@ -216,12 +225,16 @@ class TheseusMagics(Magics):
             # A cell the running kernel refuses is not registered either: the
             # registry only holds versions that compiled and went in.
             verb = live.swap if name in live.objects else live.load
-            if language == "cell":
-                swap = verb(name, body, unsafe=source.unsafe)
+            if language == "cell" and verb == live.load:
+                swap = live.load(name, body, unsafe=source.unsafe, isolated=isolated,
+                                 trusted=trusted)
+            elif language == "cell":
+                swap = live.swap(name, body, unsafe=source.unsafe)
             else:
                 swap = verb(name, wasm=body) if language == "wat" else verb(name, c=body)
             action = ("swapped into" if verb == live.swap else "loaded into") + " the running kernel"
             obj = swap.objects[name]
+            source = live.sources[name]
         report = _cell_report(name, obj)
         report.swap, report.action = swap, action
         self.cells[name] = source

@@ -27,6 +27,7 @@ __all__ = [
     "CellObject",
     "parse_object",
     "SUPPORTED_RELOCATIONS",
+    "ISOLATED_SECTION",
 ]
 
 _RELOC_NAMES = {number: name for name, number in ENUM_RELOC_TYPE_x64.items()}
@@ -37,6 +38,11 @@ SUPPORTED_RELOCATIONS = frozenset(
     {"R_X86_64_64", "R_X86_64_PC32", "R_X86_64_PLT32", "R_X86_64_32", "R_X86_64_32S",
      "R_X86_64_PC64"}
 )
+
+
+#: A non-allocated section whose presence marks an isolated cell's object
+#: (its lines are the cell's imports: theseus_nb/isolation.py).
+ISOLATED_SECTION = ".theseus.isolated"
 
 
 class ObjectError(TheseusError):
@@ -97,6 +103,12 @@ class CellObject:
     def undefined(self) -> list[Symbol]:
         """Symbols this object needs from other cells."""
         return [s for s in self.symbols if s.section is None and s.name]
+
+    @property
+    def isolated(self) -> bool:
+        """Is this the object of an isolated cell (it has ``.theseus.isolated``)?"""
+        return bool(self.data) and \
+            ELFFile(io.BytesIO(self.data)).get_section_by_name(ISOLATED_SECTION) is not None
 
     def symbol_of(self, section: Section) -> str:
         """The qualified name that stands for ``section`` in the section graph.

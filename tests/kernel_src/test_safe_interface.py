@@ -43,7 +43,7 @@ def test_the_exploit_is_refused_and_the_counter_keeps_counting(vm: LiveKernel) -
 
 def test_a_safe_cell_calls_a_marked_function_and_a_swap_dropping_the_mark_is_refused(
         vm: LiveKernel) -> None:
-    vm.load("lib", LIB)
+    vm.load("lib", LIB, trusted=True)       # unsafe: isolated unless trusted, and app calls it
     vm.load("app", APP)
     assert vm.command("app") == "42"
     with pytest.raises(SwapError, match="changes the signature of 'lib::double', which "

@@ -84,7 +84,8 @@ def _still_scheduling(vm: LiveKernel, wait_until, task: int) -> bool:
 def test_a_failing_policy_is_dropped_and_the_kernel_goes_on(vm: LiveKernel, wait_until,
                                                             kind: str) -> None:
     source, fault = POLICIES[kind]
-    vm.load(f"sp_{kind}", source, unsafe=source.startswith("# cell: unsafe"))
+    # a policy runs in ring 0, so an unsafe one must be loaded trusted
+    vm.load(f"sp_{kind}", source, unsafe=source.startswith("# cell: unsafe"), trusted=True)
     counter = vm.spawn("counter::run", 0)
     before = _heap(vm)
     assert vm.command(f"sched sp_{kind}").splitlines()[0] == f"sp_{kind}::pick_next"  # it may fail at once

@@ -34,6 +34,7 @@ BUDGET = {
     "04_faults.ipynb": 60,
     "05_dependencies.ipynb": 60,
     "06_experiment_template.ipynb": 90,
+    "07_two_half_bets.ipynb": 120,
     "08_webassembly.ipynb": 90,
 }
 

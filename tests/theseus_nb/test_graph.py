@@ -180,7 +180,7 @@ def test_dump_from_the_kernel_keeps_addresses_and_skips_unknown_records() -> Non
 @pytest.mark.parametrize("line, reason", [
     ("cell io", "expected 2 fields"),
     ("cell io  core", "expected 2 fields"),
-    ("cell io kernel", "must be 'core' or 'loaded'"),
+    ("cell io kernel", "must be 'core', 'loaded' or 'isolated'"),
     ("sec io::x io text 12", "expected 5 fields"),
     ("sec io::x io code 12 1000", "unknown section kind 'code'"),
     ("sec io::x io text twelve 1000", "'twelve' is not a decimal number"),

@@ -168,3 +168,29 @@ def test_a_wasm_cell_is_marked_in_every_view(objects, tmp_path, monkeypatch) -> 
     assert "winc (wasm)" in _texts(_svg(g, view="sections"))      # its cluster
     focus = g.render(view="focus", focus="winc::inc").source
     assert "#7b3fb5" in focus and "#7b3fb5" not in g.render(view="focus", focus="app::main").source
+
+
+ISOLATED_DUMP = """
+cell io core
+cell app loaded
+cell box isolated
+sec io::write io text 16 1000
+sec app::main app text 16 2000
+sec box::run box text 16 3000
+dep app::main io::write 1
+dep box::run io::write 2
+"""
+
+
+def test_every_view_marks_an_isolated_cell_and_draws_its_gate_edges_dashed() -> None:
+    graph = SectionGraph.from_dump(ISOLATED_DUMP)
+    assert graph.isolated == {"box"} and graph.origin("box") == "isolated"
+    assert SectionGraph.from_dump(graph.to_dump()).isolated == {"box"}
+    assert graph.is_gate("box::run", "io::write") and not graph.is_gate("app::main", "io::write")
+    gate = re.compile(r"->.*arrowhead=empty")
+    for options in ({"view": "cells"}, {"view": "sections"}, {"view": "focus", "focus": "io::write"}):
+        source = graph.render(**options).source  # type: ignore[arg-type]
+        assert "peripheries=2" in source, options            # the isolated cell's mark
+        assert len(gate.findall(source)) == 1, options       # box's edge only, not app's
+    assert "isolated (ring 3)" in _texts(_svg(graph, view="cells"))
+    assert "box (isolated, ring 3)" in _texts(_svg(graph, view="sections"))

@@ -19,7 +19,7 @@ LAYERS: list[set[str]] = [
     {"errors", "display"},
     {"lang", "tasks", "guest_errors", "graph_render"},
     {"build", "objects", "archive", "wasm"},
-    {"signatures", "link", "graph", "swap_report", "fault_lines"},
+    {"signatures", "link", "graph", "swap_report", "fault_lines", "isolation"},
     {"multiboot", "symfile", "compile", "stages", "history"},
     {"live"},
     {"image"},

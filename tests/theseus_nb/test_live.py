@@ -127,5 +127,6 @@ def test_the_unsafe_marker_is_a_header_comment_and_unsafe_false_wins(vm: LiveKer
         vm.load("peek", MARKED, unsafe=False)
     assert (refused.value.line, refused.value.col) == (1, 1)
     assert vm.objects == before and "peek" not in vm.sources
-    assert vm.load("peek", MARKED).verb == "load"  # not said: the header decides
+    # not said: the header decides (trusted: a command runs in ring 0)
+    assert vm.load("peek", MARKED, trusted=True).verb == "load"
     assert vm.command("peek") == "" and vm.request("peek").ok

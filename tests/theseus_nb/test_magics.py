@@ -86,6 +86,13 @@ def test_graph_before_boot_is_the_next_images(ip, magics):
     assert magics.last_error is not None
 
 
+def test_cell_is_isolated_or_trusted_never_both(ip, magics):
+    assert ip.run_cell_magic("cell", "both --isolated --trusted", COUNTER) is None
+    assert "either --isolated or --trusted" in str(magics.last_error)
+    assert ip.run_cell_magic("cell", "counter2 --isolated", COUNTER) is not None, magics.last_error
+    assert magics.cells["counter2"].is_isolated            # detached: isolated at the next %boot
+
+
 def test_machine_magics_need_a_machine(ip, magics):
     magics.machine = None
     ip.run_line_magic("kernel", "help")
@@ -137,6 +144,14 @@ def test_boot_swap_load_and_detach(ip, magics, capsys):
     assert report is not None, magics.last_error
     assert report.action.startswith("loaded")
     assert vm.command("hello") == "hi from hello"
+    # an unsafe cell loaded at run time is isolated unless --trusted
+    poker = ("# cell: unsafe\nfrom theseus_nb.lang.prelude import *\n"
+             "from theseus_nb.lang.unsafe import store64\n"
+             "def poke(a: u64) -> u64:\n    store64(a, 0)\n    return 0\n")
+    assert ip.run_cell_magic("cell", "poker", poker) is not None, magics.last_error
+    assert magics.cells["poker"].is_isolated and "poker" in vm.isolated_cells()
+    assert ip.run_cell_magic("cell", "poker2 --trusted", poker) is not None, magics.last_error
+    assert not magics.cells["poker2"].is_isolated and "poker2" not in vm.isolated_cells()
     tasks = ip.run_line_magic("tasks", "")
     assert tasks is not None, magics.last_error
     assert "<table" in tasks._repr_html_() and tasks.by_id(0).name == "shell::run"

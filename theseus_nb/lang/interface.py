@@ -42,9 +42,17 @@ class FunctionSig:
         calls by name a safe cell can ask for (task.spawn) take only the plain
         hash, and a swap that drops the mark (taking the promise back from the
         safe cells that call the function) is a changed signature it refuses."""
+        return hashlib.sha256(f"{self.name}:{self.hashed_text}".encode()).hexdigest()[:16]
+
+    @property
+    def hashed_text(self) -> str:
+        """What the hash covers after ``NAME:``: ``str,u64->None`` (plus
+        ``@unsafe``, see ``signature_hash``). An isolated cell's object lists it
+        for each import, and the kernel believes it only if it hashes to the
+        callee's hash."""
         types_only = ",".join(str(t) for _, t in self.params) + "->" + str(self.ret)
         tail = "@unsafe" if self.unsafe_cell and not self.safe_interface else ""
-        return hashlib.sha256(f"{self.name}:{types_only}{tail}".encode()).hexdigest()[:16]
+        return f"{types_only}{tail}"
 
 
 @dataclass(frozen=True)
