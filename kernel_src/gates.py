@@ -326,10 +326,17 @@ def add_import(cell: u64, s: u64, fn_at: u64, fn_len: u64, text_at: u64, text_le
         return 0
     r: u64 = p + 2                                         # after "->"
     e: u64 = r
-    while e < text_len and load8(text_at + e) != 64:       # up to "@safe_interface"
+    while e < text_len and load8(text_at + e) != 64:       # up to "@unsafe"
         e += 1
     if not (_is_word(text_at + r, e - r, "None") or _is_scalar(text_at + r, e - r)):
         _why = "it returns something other than a scalar, which would point into kernel memory"
+        return 0
+    if e < text_len:
+        # "@unsafe": a function of an unsafe cell not marked @safe_interface
+        # (it may take a raw address). An isolated cell gets what a safe
+        # cell gets, and no more: the gate cannot check what an address means.
+        _why = ("it is not a safe interface (an unsafe cell's function not marked "
+                "@safe_interface may take a raw address)")
         return 0
     i: u64 = _new_import(cell)
     if i == NO_IMPORT:

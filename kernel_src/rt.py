@@ -18,6 +18,7 @@ from kernel_src.fault import can_end_current, panic_in_task, panic_in_policy, cr
 from kernel_src.switcher import policy_running
 
 
+@safe_interface
 def panic(msg: str, where: str, line: u64) -> None:
     """End the current task (or command, or scheduling policy) with this
     panic, or report it and halt the machine."""

@@ -220,7 +220,11 @@ def _compiler_fingerprint() -> str:
 def _source_key(src: CellSource, interfaces: dict, imports: list[str]) -> str:
     parts = [_compiler_fingerprint(), src.name, src.filename, str(src.unsafe), str(src.uses_sse),
              str(src.is_isolated), src.text]
-    parts += [f"{cell}={_interface_text(interfaces.get(cell))}" for cell in sorted(set(imports))]
+    # The compiler's own calls (rt::panic for every check, console for print)
+    # are imports too, though no line of the cell names them.
+    implicit = {"rt", "console"}
+    parts += [f"{cell}={_interface_text(interfaces.get(cell))}"
+              for cell in sorted(set(imports) | implicit)]
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
 
 

@@ -289,6 +289,32 @@ def test_an_isolated_cell_using_another_cells_data_is_refused_at_load(vm: LiveKe
         vm.load("greedy", GREEDY, isolated=True)
 
 
+#: An isolated cell that reaches for the kernel's raw-address functions through gates.
+RAW_REACH = """
+# cell: unsafe
+# cell: isolated
+from kernel_src.FROM import NAME
+
+
+def run(arg: u64) -> u64:
+    \"\"\"Hand the kernel a raw address.\"\"\"
+    NAME(CALL)
+    return 0
+"""
+
+
+@pytest.mark.parametrize("module, name, call", [
+    ("heap", "free", "arg"),
+    ("serial", "write_mem", "arg, 8"),
+])
+def test_an_isolated_cell_may_not_gate_into_a_raw_address_function(vm: LiveKernel, module: str,
+                                                                   name: str, call: str) -> None:
+    source = RAW_REACH.replace("FROM", module).replace("NAME", name).replace("CALL", call)
+    with pytest.raises(SwapError, match="it is not a safe interface"):
+        vm.load(f"raw{name.replace('_', '')}", source, isolated=True)
+    assert vm.command("echo still here") == "still here"
+
+
 def test_a_call_into_an_isolated_cell_is_refused_at_load_naming_the_caller(vm: LiveKernel) -> None:
     with pytest.raises(SwapError, match="calls into an isolated cell are refused.*caller::main"):
         vm.load("caller", CALLER, trusted=True)
