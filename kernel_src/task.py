@@ -127,6 +127,7 @@ def init() -> bool:
 
 # ---- what tasks call ---------------------------------------------------
 
+@safe_interface
 def yield_now() -> None:
     """Let the scheduler run another task (returns at once if none is ready)."""
     if _yield_fn != 0:
