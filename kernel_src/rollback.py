@@ -15,26 +15,17 @@ as `swap` does (qemu_bridge/evolution.py reads them).
 # cell: unsafe
 from theseus_nb.lang.prelude import *
 from kernel_src.params import MAX_BLOBS
-from kernel_src.serial import write, writeln, write_u64, newline
+from kernel_src.serial import write, writeln, newline
 from kernel_src.shell import arg, argc
-from kernel_src.clock import cycles, to_us
-from kernel_src import heap
+from kernel_src.clock import cycles
 from kernel_src.names import name_write
 from kernel_src.section_table import NONE, find_cell
-from kernel_src.swap import split_at_equals, part_name, find_source, source_addr, source_size, source_blob
-from kernel_src.swap_cells import rewritten, retired_rewritten, freed
-from kernel_src.retire import retired
+from kernel_src.swap import (split_at_equals, part_name, find_source, source_addr, source_size, source_blob,
+                             print_figures)
 from kernel_src.upload import discard
 from kernel_src.command import hold, release
 from kernel_src.versions import previous_object, note_undo
 from kernel_src.restart import roll_back, swap_to
-
-
-def _kv(key: str, v: u64) -> None:
-    write(key)
-    write(" ")
-    write_u64(v)
-    newline()
 
 
 def _to_upload(cell: u64, source: u64) -> u64:
@@ -85,11 +76,5 @@ def main(arg_: u64) -> u64:
     write("rolled back ")
     name_write(cell)
     newline()
-    _kv("rewritten", rewritten())
-    _kv("retired_rewritten", retired_rewritten())
-    _kv("freed", freed())
-    _kv("retired", retired())
-    _kv("cycles", took)
-    _kv("us", to_us(took))
-    _kv("heap", heap.in_use)
+    print_figures(took)
     return 0

@@ -110,6 +110,18 @@ def source_blob() -> u64:
     return _src_blob
 
 
+def print_figures(took: u64) -> None:
+    """The figures of a swap (or rollback) that took `took` cycles, one
+    WORD VALUE line each, as the host reads them (qemu_bridge.evolution)."""
+    _kv("rewritten", rewritten())
+    _kv("retired_rewritten", retired_rewritten())
+    _kv("freed", freed())
+    _kv("retired", retired())
+    _kv("cycles", took)
+    _kv("us", to_us(took))
+    _kv("heap", heap.in_use)
+
+
 def _kv(key: str, v: u64) -> None:
     write(key)
     write(" ")
@@ -177,11 +189,5 @@ def main(arg_: u64) -> u64:
         write("swapped ")
         name_write(all_cells[staged_cell(j)].name)
         newline()
-    _kv("rewritten", rewritten())
-    _kv("retired_rewritten", retired_rewritten())
-    _kv("freed", freed())
-    _kv("retired", retired())
-    _kv("cycles", took)
-    _kv("us", to_us(took))
-    _kv("heap", heap.in_use)
+    print_figures(took)
     return 0
