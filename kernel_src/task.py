@@ -60,15 +60,20 @@ def _build_frame(slot: u64, entry: u64, arg: u64) -> None:
     top: u64 = tasks[slot].stack_hi & 0xFFFFFFFFFFFFFFF0
     ret: u64 = top - 16 + 8                    # rsp = 8 mod 16, as after a call
     store64(ret, _return_fn)
-    frame: u64 = ret - FRAME_WORDS * 8
+    _first_frame(slot, ret - FRAME_WORDS * 8, entry, arg, ret, KERNEL_CODE, KERNEL_DATA)
+
+
+def _first_frame(slot: u64, frame: u64, entry: u64, arg: u64, rsp: u64, cs: u64, ss: u64) -> None:
+    # The interrupt frame at `frame` from which slot's task starts: entry(arg)
+    # on the stack at rsp, in the ring the cs and ss selectors say.
     for w in range(FRAME_WORDS):
         store64(frame + w * 8, 0)
     store64(frame + FRAME_RDI * 8, arg)
     store64(frame + FRAME_RIP * 8, entry)
-    store64(frame + FRAME_CS * 8, KERNEL_CODE)
+    store64(frame + FRAME_CS * 8, cs)
     store64(frame + FRAME_RFLAGS * 8, RFLAGS_IF | RFLAGS_FIXED)
-    store64(frame + FRAME_RSP * 8, ret)
-    store64(frame + FRAME_SS * 8, KERNEL_DATA)
+    store64(frame + FRAME_RSP * 8, rsp)
+    store64(frame + FRAME_SS * 8, ss)
     set_saved_rsp(slot, frame)
 
 
@@ -83,16 +88,7 @@ def _build_user_frame(slot: u64, entry: u64, arg: u64, ustack: u64, size: u64, r
     # resuming in ring 3 at entry(arg) on its user stack, whose top word is
     # the cell's exit stub (written before the stack became a user page).
     top: u64 = tasks[slot].stack_hi
-    frame: u64 = top - FRAME_WORDS * 8
-    for w in range(FRAME_WORDS):
-        store64(frame + w * 8, 0)
-    store64(frame + FRAME_RDI * 8, arg)
-    store64(frame + FRAME_RIP * 8, entry)
-    store64(frame + FRAME_CS * 8, USER_CODE)
-    store64(frame + FRAME_RFLAGS * 8, RFLAGS_IF | RFLAGS_FIXED)
-    store64(frame + FRAME_RSP * 8, ret)
-    store64(frame + FRAME_SS * 8, USER_DATA)
-    set_saved_rsp(slot, frame)
+    _first_frame(slot, top - FRAME_WORDS * 8, entry, arg, ret, USER_CODE, USER_DATA)
     set_user_task(slot, top, ustack, size, cell)
 
 

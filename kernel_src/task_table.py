@@ -95,20 +95,25 @@ def task_new(slot: u64, id: u64, spec: str, entry: u64, arg: u64, stack: u64,
         if i + 1 < n and ord(spec[i]) == 58 and ord(spec[i + 1]) == 58 and tasks[slot].colon == 0:
             tasks[slot].colon = i
     tasks[slot].spec_len = n
-    tasks[slot].entry = entry
     tasks[slot].arg = arg
+    tasks[slot].ticks = 0
+    tasks[slot].switches = 0
+    _start_run(slot, entry, stack, lo, hi)
+    _cause_len[slot] = 0
+    return id
+
+
+def _start_run(slot: u64, entry: u64, stack: u64, lo: u64, hi: u64) -> None:
+    # What a task starts with, the first time and at every restart.
+    tasks[slot].entry = entry
     tasks[slot].rsp = 0
     tasks[slot].stack = stack
     tasks[slot].stack_lo = lo
     tasks[slot].stack_hi = hi
-    tasks[slot].ticks = 0
-    tasks[slot].switches = 0
     tasks[slot].wake = 0
     tasks[slot].wait_key = 0
     tasks[slot].value = 0
     tasks[slot].free_stack = False
-    _cause_len[slot] = 0
-    return id
 
 
 def renew(slot: u64, entry: u64, stack: u64, lo: u64, hi: u64) -> None:
@@ -116,15 +121,7 @@ def renew(slot: u64, entry: u64, stack: u64, lo: u64, hi: u64) -> None:
     cause (the last one, kept for the task table), new entry address and
     stack; state FREE until set_state.  Its old stack must be freed already."""
     set_state(slot, FREE)
-    tasks[slot].entry = entry
-    tasks[slot].rsp = 0
-    tasks[slot].stack = stack
-    tasks[slot].stack_lo = lo
-    tasks[slot].stack_hi = hi
-    tasks[slot].wake = 0
-    tasks[slot].wait_key = 0
-    tasks[slot].value = 0
-    tasks[slot].free_stack = False
+    _start_run(slot, entry, stack, lo, hi)
 
 
 def take_slot() -> u64:

@@ -131,6 +131,12 @@ def note_swap(name: u64, addr: u64, size: u64, copy: bool) -> bool:
     _prev[i] = _cur[i]
     _prev_size[i] = _cur_size[i]
     _prev_owned[i] = _cur_owned[i]
+    return _keep_current(i, addr, size, copy)
+
+
+def _keep_current(i: u64, addr: u64, size: u64, copy: bool) -> bool:
+    # Row i's current object is the one at addr (a heap copy of it if copy);
+    # False, and the current object unknown, if the heap had no room.
     kept: u64 = addr
     if copy:
         kept = alloc(size, 16)
@@ -177,13 +183,4 @@ def note_undo(name: u64, addr: u64, size: u64, copy: bool) -> bool:
     _drop_previous(i)
     if _cur_owned[i]:
         free(_cur[i])
-    kept: u64 = addr
-    if copy:
-        kept = alloc(size, 16)
-        if kept != 0:
-            for k in range(size):
-                store8(kept + k, load8(addr + k))
-    _cur[i] = kept
-    _cur_size[i] = size
-    _cur_owned[i] = copy and kept != 0
-    return kept != 0
+    return _keep_current(i, addr, size, copy)
