@@ -15,9 +15,11 @@ One instance's symbols, all named by a ``Names`` given to the lowering:
 * with ``bounds="guard"`` no access is compared with the size: the runtime reserves the
   whole reach of a 32-bit index plus a 32-bit offset (8 GiB), maps only the live pages, and
   turns a fault in the rest into the out-of-bounds trap. A load's only check is then the
-  access itself: one whose value is dropped at once is made volatile so LLVM keeps it,
-  but one whose value dies later in the function may be deleted with its trap, which is
-  why explicit checks are the default.
+  access itself, so every load of linear memory is volatile: LLVM deletes a load whose
+  value dies (at once, or after inlining, or on the path it was sunk into), and its trap
+  with it; a volatile load happens exactly where and as often as the module says.
+  Stores need nothing: LLVM removes a store only when a later one covers it (and traps
+  wherever it would have).
 * the runtime's own functions: ``trap(i32 kind, i32 function index)`` (never returns),
   ``memory_grow(ptr memory, i32 delta) -> i32`` and, when the runtime checks stack depth,
   a global ``i64`` stack limit that every function compares its frame address with.
@@ -43,8 +45,8 @@ MEMORY_T = ir.LiteralStructType([PTR, I64, I64])
 TABLE_T = ir.LiteralStructType([PTR, I64])
 ENTRY_T = ir.LiteralStructType([I64, PTR])
 INIT_ELEM_FIT, INIT_DATA_FIT = 1, 2
-#: the name of a load that must stay though its value is dropped (guard regions); ir_text
-#: makes it volatile, which llvmlite.ir cannot say
+#: the name prefix of a load that must happen as written (guard regions); ir_text makes it
+#: volatile, which llvmlite.ir cannot say
 VOLATILE_PREFIX = "wasm.keep."
 
 

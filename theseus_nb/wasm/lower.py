@@ -54,7 +54,7 @@ class ModuleLowerer:
         self.strict: set[str] = set()   # functions that use constrained float intrinsics
         self._tags: tuple | None = None
         self._rsp: ir.Value | None = None
-        self.volatile: list = []   # loads kept although their value is dropped (guard regions)
+        self.volatile: list = []   # loads that must happen as written (guard regions: keep())
         self.ir = ir.Module(name="wasm")
         if triple:
             self.ir.triple = triple
@@ -157,13 +157,14 @@ class ModuleLowerer:
             self._rsp = self.ir.add_metadata([ir.MetaDataString(self.ir, "rsp")])
         return self._rsp
 
-    def tag_of_memory(self) -> ir.Value:
-        """The TBAA tag of linear-memory accesses."""
-        return self._tbaa()[0]
-
     def tag_memory(self, inst: ir.Instruction) -> None:
         """Mark an access to linear memory (see tag_meta)."""
         inst.set_metadata("tbaa", self._tbaa()[0])
+
+    def keep(self, load: ir.LoadInstr) -> None:
+        """Make a load volatile (in ir_text): with guard regions its access is its check."""
+        load.name = f"{VOLATILE_PREFIX}{len(self.volatile)}"
+        self.volatile.append(load)
 
     def tag_meta(self, inst: ir.Instruction) -> None:
         """Mark a load of a memory's or table's base or size."""

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Optional
 
 from llvmlite import ir
 
-from .abi import ENTRY_T, I32, I64, LLTYPES, PTR, VOLATILE_PREFIX, llvm_functype, signature_hash
+from .abi import ENTRY_T, I32, I64, LLTYPES, PTR, llvm_functype, signature_hash
 from .lower_ops import TRAP, lower_bulk, lower_memory, lower_numeric
 from .module import FuncType, Function, Instr
 from .opcodes import MEMORY_OPS, SIGNATURES
@@ -274,7 +274,7 @@ class FuncLowerer:
         elif op == "global.set":
             b.store(self.pop(), self.ml.globals[imm])  # type: ignore[index]
         elif op == "drop":
-            self.drop(self.pop())
+            self.pop()
         elif op in ("select", "select_t"):
             c = self.pop()
             y, x = self.pop(), self.pop()
@@ -343,19 +343,6 @@ class FuncLowerer:
             lower_bulk(self, op, imm)
         else:
             raise AssertionError(f"no lowering for {op}")
-
-    def drop(self, value: ir.Value) -> None:
-        """With guard regions a load is checked only by being made: LLVM would delete one whose
-        value is dropped, and its trap with it, so such a load becomes volatile (ir_text).
-        (A load whose value dies later, unseen here, may still be deleted: see abi.)"""
-        if self.ml.names.bounds != "guard":
-            return
-        if isinstance(value, ir.CastInstr):
-            value = value.operands[0]
-        if isinstance(value, ir.LoadInstr) and value.metadata.get("tbaa") is not None \
-                and value.metadata["tbaa"] is self.ml.tag_of_memory():
-            value.name = f"{VOLATILE_PREFIX}{len(self.ml.volatile)}"
-            self.ml.volatile.append(value)
 
     def push_results(self, ft: FuncType, res: ir.Value) -> None:
         if len(ft.results) == 1:

@@ -172,6 +172,8 @@ def lower_memory(fl: "FuncLowerer", op: str, imm: tuple) -> None:
     llt = LLTYPES[ty] if size * 8 == _bits(ty) else ir.IntType(size * 8)
     val = b.load(b.bitcast(ptr, llt.as_pointer()), align=1)
     fl.tag_memory(val)
+    if fl.ml.names.bounds == "guard":
+        fl.ml.keep(val)
     if llt != LLTYPES[ty]:
         val = b.sext(val, LLTYPES[ty]) if op.endswith("_s") else b.zext(val, LLTYPES[ty])
     fl.push(val)

@@ -198,6 +198,28 @@ def test_guard_regions_turn_a_fault_into_the_trap(wat) -> None:
     assert inst.grow(5) == -1
 
 
+DEAD_LOADS = """(module (memory 1)
+  (func $get (param i32) (result i32) (i32.load (local.get 0)))
+  (func (export "unread") (param i32) (local i32)
+    (local.set 1 (i32.load (local.get 0))))                  ;; stored in a local never read
+  (func (export "inlined") (param i32) (drop (call $get (local.get 0))))
+  (func (export "sunk") (param i32 i32) (result i32) (local i32)
+    (local.set 2 (i32.load (local.get 0)))                   ;; used on one path only
+    (if (result i32) (local.get 1) (then (local.get 2)) (else (i32.const 0)))))"""
+
+
+@pytest.mark.parametrize("bounds", ["checks", "guard"])
+def test_a_load_whose_value_dies_still_traps(wat, bounds) -> None:
+    # With guard regions the access is the check: LLVM must not delete or sink it.
+    inst = instantiate(wat(DEAD_LOADS), bounds=bounds)
+    for call in (lambda: inst.unread(65536), lambda: inst.inlined(65533),
+                 lambda: inst.sunk(70000, 0)):
+        with pytest.raises(WasmTrap, match="out of bounds memory access"):
+            call()
+    inst.unread(65532)
+    assert inst.sunk(8, 0) == 0
+
+
 def test_guarded_and_checked_memories_do_not_mix(wat) -> None:
     lib = instantiate(wat('(module (memory (export "m") 1))'), bounds="guard")
     with pytest.raises(LinkError, match="do not mix"):
