@@ -7,7 +7,12 @@ bench_lang.py uses) is compiled twice: by gcc -O2 into a shared library, and by 
 explicit bounds checks and with guard regions) and on wasmtime (the PyPI package, the peer) with its default
 guard regions and with explicit checks forced (no reservation, no guard). Each is called
 from Python through ctypes or the runtime's own binding; best of N rounds, taking turns.
-Usage: python bench/bench_wasm.py [--quick]     (needs `pip install wasmtime==50.0.1`)
+
+Then the same kernels run in the kernel, under QEMU (TCG: emulated, so only the ratio
+between the two schemes means anything): bench/c/kernel_timing.c, loaded twice as a wasm
+cell, once with guard regions and once with explicit checks, each kernel timed inside
+the guest with the TSC (fewest cycles of N runs).
+Usage: python bench/bench_wasm.py [--quick] [--no-kernel]   (needs `pip install wasmtime==50.0.1`)
 """
 from __future__ import annotations
 
@@ -93,6 +98,42 @@ def main() -> None:
         row = f"{name:<10}" + "".join(f"{t * 1000:>13.2f}" for t, _ in timed)
         row += "".join(f"{t / base:>17.2f}x" for t, _ in timed[1:])
         print(row)
+    if "--no-kernel" not in sys.argv:
+        in_the_kernel(max(repeat, 7))   # emulated time is noisier: more runs
+
+
+def in_the_kernel(repeat: int) -> None:
+    """The kernels as wasm cells in a booted kernel: guard regions against explicit checks."""
+    from theseus_nb import Kernel, LiveKernel
+
+    source = (HERE / "c" / "kernel_timing.c").read_text().replace(
+        '#include "kernels.c"', C_SRC.read_text())
+    with tempfile.TemporaryDirectory() as tmp:
+        live: LiveKernel = Kernel.default().build(Path(tmp)).boot()
+        try:
+            for bounds in ("guard", "checks"):
+                live.load(f"k{bounds}", c=source, bounds=bounds)
+            print(f"\nin the kernel (QEMU TCG, emulated: compare the columns, not with the "
+                  f"host), fewest cycles of {repeat} runs")
+            print(f"{'kernel':<10}{'guard':>16}{'checks':>16}{'guard/checks':>16}")
+            for name, *_ in KERNELS:
+                got = [_timed(live, f"k{b}::time_{name}", repeat) for b in ("guard", "checks")]
+                print(f"{name:<10}{got[0]:>16,}{got[1]:>16,}{got[0] / got[1]:>15.2f}x")
+        finally:
+            live.shutdown()
+
+
+def _timed(live, entry: str, rounds: int) -> int:
+    task = live.spawn(entry, rounds)
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        rec = next(t for t in live.tasks() if t.id == task)
+        if not rec.alive:
+            if rec.state != "exited":
+                raise RuntimeError(f"{entry}: {rec.state} ({rec.cause})")
+            return int(rec.value)
+        time.sleep(0.2)
+    raise RuntimeError(f"{entry} did not finish in 10 minutes")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
-"""mem: physical frames, kernel heap and page tables in use."""
+"""mem: physical frames, kernel heap, page tables and WebAssembly memories in use."""
 from theseus_nb.lang.prelude import *
-from kernel_src import frames, heap, paging
+from kernel_src import frames, heap, paging, wasm_memory
 from kernel_src.heap import size, page_rounding
 from kernel_src.names import names_used
 from kernel_src.retire import reclaim, retired
@@ -22,4 +22,6 @@ def main(arg: u64) -> u64:
     kv("page_rounding", page_rounding())        # bytes they lose to rounding up to pages
     kv("page_tables", paging.table_frames)      # frames holding page tables
     kv("pages_split", paging.split_pages)       # 2 MiB pages split where permissions differ
+    kv("wasm_slots", wasm_memory.slots_used())  # guard-region memories (one per wasm cell)
+    kv("wasm_frames", wasm_memory.frames_mapped)   # frames of their live pages
     return 0

@@ -5,8 +5,9 @@ what happened, where, and the cell::function the section table finds at
 the faulting instruction.  A page fault is named from its error code, the
 faulting address (CR2) and the page tables: a stack overflow (the guard
 page under the task's stack), a null pointer access (page 0), a write to
-read-only memory, an execute of non-executable memory, or an address that
-is not mapped.  The task is marked faulted, its stack and guard page go
+read-only memory, an execute of non-executable memory, an address that
+is not mapped, or (inside a WebAssembly memory's guard region) the
+module's out-of-bounds trap.  The task is marked faulted, its stack and guard page go
 back to the heap, and the scheduler goes on.  A double fault (a fault
 while the CPU delivered another) ends the task the same way, from the
 double-fault stack.  A shell command that faults ends just the command
@@ -50,6 +51,7 @@ from kernel_src.command import running as in_command, abandon_frame, abandon_now
 from kernel_src.fpu import mxcsr, cr0, recover as fpu_recover, forget as fpu_forget
 from kernel_src.paging import is_user
 from kernel_src.ring import user_stack_lo
+from kernel_src.wasm_memory import in_space as in_wasm_space
 
 PAGE_FAULT: u64 = 14
 DOUBLE_FAULT: u64 = 8
@@ -282,7 +284,10 @@ def _in_guard(addr: u64) -> bool:
 def _page_fault_cause(frame: u64) -> None:
     addr: u64 = _cr2()
     error: u64 = load64(frame + FRAME_ERROR * 8)
-    if error & PF_PRESENT == 0:
+    if in_wasm_space(addr):
+        # past a wasm memory's live pages: the module's own trap (wasm_memory.py)
+        _cause("wasm trap: out of bounds memory access")
+    elif error & PF_PRESENT == 0:
         if _in_guard(addr):
             _cause("stack overflow")
         elif addr < PAGE:

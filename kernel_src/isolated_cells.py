@@ -10,7 +10,7 @@ only as a task's entry, which runs in ring 3.
 from theseus_nb.lang.prelude import *
 from kernel_src.params import MAX_CELLS
 
-_isolated: Array[bool, 128] = [False] * 128           # params.MAX_CELLS
+_isolated: Array[bool, 256] = [False] * 256           # params.MAX_CELLS
 
 
 def set_isolated(cell: u64, on: bool) -> None:

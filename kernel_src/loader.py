@@ -17,7 +17,7 @@ other cell's reference into it; its regions become user pages.
 """
 # cell: unsafe
 from theseus_nb.lang.prelude import *
-from theseus_nb.lang.unsafe import addr_of, load8, make_str
+from theseus_nb.lang.unsafe import addr_of, load8, make_str, call_addr
 from kernel_src.params import MAX_STAGED, SYMBOL_NAME_MAX
 from kernel_src.elf import (SHT_RELA, SHN_UNDEF, open_object, check_sections, find_section,
                             section_data, sh_size,
@@ -461,6 +461,42 @@ def stage_commit() -> None:
     rec_commit()
 
 
+INSTANTIATE: str = ".wasm_instantiate"   # theseus_nb.wasm.kernel_cell.INSTANTIATE
+NO_MEMORY: u64 = 3                      # kernel_cell.NO_MEMORY: its answer when no memory is left
+
+
+def _ends_with(at: u64, length: u64, s: str) -> bool:
+    n: u64 = len(s)
+    if length <= n:
+        return False
+    for i in range(n):
+        if load8(at + length - n + i) != u8(ord(s[i])):
+            return False
+    return True
+
+
+def _instantiate() -> bool:
+    # A WebAssembly cell sets its instance up now (its memory, globals and
+    # segments: kernel_cell.py), so a module that cannot have its memory is
+    # refused when it is loaded rather than trapping at its first call.  Its
+    # code is linked and mapped; the transaction is still open.
+    n: u64 = len(INSTANTIATE)
+    for k in range(1, symbol_count()):
+        shndx: u64 = symbol_section(k)
+        at: u64 = symbol_name_addr(k)
+        length: u64 = symbol_name_len(k)
+        if symbol_is_global(k) and shndx != SHN_UNDEF and shndx < shnum() \
+                and placed_addr(shndx) != 0 and _ends_with(at, length, INSTANTIATE):
+            code: u64 = call_addr(placed_addr(shndx) + symbol_value(k), 0)
+            if code == NO_MEMORY:
+                return _fail("no memory for the WebAssembly instance (every guard-region slot "
+                             "or frame is taken)", at, length - n - 2)
+            if code != 0:
+                return _fail("a data or element segment of the WebAssembly module does not "
+                             "fit its memory or table", at, length - n - 2)
+    return True
+
+
 def load_object(name_at: u64, name_n: u64, base: u64, size: u64) -> u64:
     """Load the cell object at [base, base+size), named by the name_n bytes
     at name_at; its cell index, or NONE.
@@ -470,7 +506,7 @@ def load_object(name_at: u64, name_n: u64, base: u64, size: u64) -> u64:
     """
     stage_begin()
     cell: u64 = stage(name_at, name_n, base, size)
-    if cell != NONE and stage_link(0, False):
+    if cell != NONE and stage_link(0, False) and _instantiate():
         stage_commit()
         return cell
     stage_rollback()

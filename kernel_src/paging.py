@@ -18,6 +18,11 @@ A page may also be a *user* page (bit 2 at every level): only an isolated
 cell's own code, constants, data and its tasks' user stacks are
 (gates.py); every other page is supervisor-only, so ring 3 faults on it.
 The upper levels all carry the user bit, so the leaf entry alone decides.
+Above MAPPED_END nothing is mapped unless map_page() puts a frame there
+(a WebAssembly memory's live pages, wasm_memory.py): those pages are
+read-write, not executable and supervisor-only, and their tables are
+built on the way down when first needed (and kept: a memory that shrinks
+back leaves its empty page tables for the next one).
 """
 # cell: unsafe
 from theseus_nb.lang.prelude import *
@@ -29,6 +34,7 @@ from kernel_src.irq import irq_off, irq_restore
 PAGE: u64 = 4096
 HUGE: u64 = 0x200000                    # a 2 MiB page: one page-directory entry
 MAPPED_END: u64 = 0x100000000           # 4 GiB: four page directories
+HIGH_END: u64 = 0x800000000000          # 128 TiB: the lower half of the 48-bit address space
 PERM_RO: u64 = 0                        # read only, not executable (rodata)
 PERM_RW: u64 = 1                        # read-write, not executable (data, heap, stacks)
 PERM_RX: u64 = 2                        # read and execute (code)
@@ -173,6 +179,68 @@ def protect_user(addr: u64, size: u64, perm: u64) -> bool:
     return _set(addr, size, _bits(perm) | _USER, True)
 
 
+def _table_under(entry_at: u64, make: bool) -> u64:
+    # The table an upper-level entry points at; with make, a new zeroed one
+    # if it has none.  0: absent (or no frame left).
+    global table_frames
+    e: u64 = load64(entry_at)
+    if e & _PRESENT != 0:
+        return e & _ADDR
+    if not make:
+        return 0
+    t: u64 = frame_alloc()
+    if t == 0:
+        return 0
+    store64(entry_at, t | _PRESENT | _WRITABLE)
+    table_frames += 1
+    return t
+
+
+def _high_leaf(p: u64, make: bool) -> u64:
+    # Address of the 4 KiB entry of page p (MAPPED_END <= p < HIGH_END), walking
+    # PML4 -> PDPT -> PD -> PT; 0 if a level is absent and make is False.
+    pdpt: u64 = _table_under(_pml4 + ((p >> 39) & 511) * 8, make)
+    if pdpt == 0:
+        return 0
+    pd: u64 = _table_under(pdpt + ((p >> 30) & 511) * 8, make)
+    if pd == 0:
+        return 0
+    pt: u64 = _table_under(pd + ((p >> 21) & 511) * 8, make)
+    if pt == 0:
+        return 0
+    return pt + ((p >> 12) & 511) * 8
+
+
+def map_page(virt: u64, frame: u64) -> bool:
+    """Map the 4 KiB page at virt (MAPPED_END <= virt < HIGH_END) to frame,
+    read-write and not executable, for ring 0 only; False before init(), for
+    an address outside that range, or when no frame is left for a table."""
+    if not _on or virt < MAPPED_END or virt >= HIGH_END:
+        return False
+    flags: u64 = irq_off()
+    e: u64 = _high_leaf(virt & _PAGE_MASK, True)
+    if e != 0:
+        store64(e, (frame & _ADDR) | _bits(PERM_RW))
+        _flush(virt)
+    irq_restore(flags)
+    return e != 0
+
+
+def unmap_page(virt: u64) -> u64:
+    """Unmap the page at virt (one map_page() mapped); the frame it had, or 0."""
+    if not _on or virt < MAPPED_END or virt >= HIGH_END:
+        return 0
+    flags: u64 = irq_off()
+    e: u64 = _high_leaf(virt & _PAGE_MASK, False)
+    frame: u64 = 0
+    if e != 0 and load64(e) & _PRESENT != 0:
+        frame = load64(e) & _ADDR
+        store64(e, 0)
+        _flush(virt)
+    irq_restore(flags)
+    return frame
+
+
 def is_user(addr: u64) -> bool:
     """Is the page holding addr mapped as a user page?"""
     if not _on or addr >= MAPPED_END:
@@ -194,11 +262,18 @@ def perm_of(addr: u64) -> u64:
     """How the page holding addr is mapped: PERM_RO, PERM_RW, PERM_RX or NOT_MAPPED."""
     if not _on:
         return PERM_RW
+    e: u64 = 0
     if addr >= MAPPED_END:
-        return NOT_MAPPED
-    e: u64 = load64(_pd[addr >> 30] + ((addr >> 21) & 511) * 8)
-    if e & _HUGE == 0:
-        e = load64((e & _ADDR) + ((addr >> 12) & 511) * 8)
+        if addr >= HIGH_END:
+            return NOT_MAPPED
+        at: u64 = _high_leaf(addr & _PAGE_MASK, False)
+        if at == 0:
+            return NOT_MAPPED
+        e = load64(at)
+    else:
+        e = load64(_pd[addr >> 30] + ((addr >> 21) & 511) * 8)
+        if e & _HUGE == 0:
+            e = load64((e & _ADDR) + ((addr >> 12) & 511) * 8)
     if e & _PRESENT == 0:
         return NOT_MAPPED
     if e & _NO_EXEC == 0:

@@ -9,7 +9,7 @@ table against this file, so changing a limit here and not there fails CI.
 from theseus_nb.lang.prelude import *
 
 # The section graph and the namespace
-MAX_CELLS: u64 = 128         # loaded cells, nano_core's included
+MAX_CELLS: u64 = 256         # loaded cells, nano_core's included
 MAX_SECTIONS: u64 = 4096     # loaded sections (functions and globals)
 MAX_SYMBOLS: u64 = 4096      # public symbols in the namespace
 MAX_DEPS: u64 = 16384        # distinct (section -> section) dependencies
@@ -41,6 +41,7 @@ MAX_ARGS: u64 = 8            # words on a shell line
 
 # Memory
 HEAP_FRAMES: u64 = 8192      # 4 KiB frames taken for the kernel heap at boot (32 MiB)
+WASM_MEMORIES: u64 = 64      # WebAssembly memories in guard regions (8 GiB of address space each)
 
 # Tasks
 MAX_TASKS: u64 = 1024        # task table slots (the shell and the idle task included)
@@ -62,7 +63,7 @@ FAULT_LOG: u64 = 64          # faults the fault log keeps (the oldest goes first
 BACKTRACE_MAX: u64 = 8       # frames of a backtrace the fault log keeps
 FRAME_TEXT: u64 = 64         # bytes of one frame's "cell::function" in the fault log
 MAX_RESTARTS: u64 = 1000     # the most restarts a restartable task may ask for
-MAX_VERSIONS: u64 = 128      # cells whose current and previous objects the kernel keeps (= MAX_CELLS)
+MAX_VERSIONS: u64 = 256      # cells whose current and previous objects the kernel keeps (= MAX_CELLS)
 MAX_CHANNELS: u64 = 32       # channels (kernel_src/sync.py)
 CHANNEL_SLOTS: u64 = 16      # values a channel holds before a sender blocks
 

@@ -67,7 +67,7 @@ class Reloc:
     symbol: u64      # name handle of the global it was resolved by, or 0
 
 
-all_cells: Array[Cell, 128] = [Cell() for _ in range(128)]                # params.MAX_CELLS
+all_cells: Array[Cell, 256] = [Cell() for _ in range(256)]                # params.MAX_CELLS
 all_sections: Array[Section, 4096] = [Section() for _ in range(4096)]     # params.MAX_SECTIONS
 all_deps: Array[Dep, 16384] = [Dep() for _ in range(16384)]               # params.MAX_DEPS
 all_relocs: Array[Reloc, 16384] = [Reloc() for _ in range(16384)]         # params.MAX_RELOCS

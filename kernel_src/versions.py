@@ -25,13 +25,13 @@ from kernel_src.archive import entry_find, entry_data, entry_size
 
 NONE: u64 = 0xFFFFFFFFFFFFFFFF
 
-_name: Array[u64, 128] = [0] * 128         # params.MAX_VERSIONS: kept name of the cell (0: free row)
-_cur: Array[u64, 128] = [0] * 128          # params.MAX_VERSIONS: its current object (0: unknown)
-_cur_size: Array[u64, 128] = [0] * 128     # params.MAX_VERSIONS
-_cur_owned: Array[bool, 128] = [False] * 128   # params.MAX_VERSIONS: a heap copy (ours to free)
-_prev: Array[u64, 128] = [0] * 128         # params.MAX_VERSIONS: the object before its last swap (0: none)
-_prev_size: Array[u64, 128] = [0] * 128    # params.MAX_VERSIONS
-_prev_owned: Array[bool, 128] = [False] * 128  # params.MAX_VERSIONS
+_name: Array[u64, 256] = [0] * 256         # params.MAX_VERSIONS: kept name of the cell (0: free row)
+_cur: Array[u64, 256] = [0] * 256          # params.MAX_VERSIONS: its current object (0: unknown)
+_cur_size: Array[u64, 256] = [0] * 256     # params.MAX_VERSIONS
+_cur_owned: Array[bool, 256] = [False] * 256   # params.MAX_VERSIONS: a heap copy (ours to free)
+_prev: Array[u64, 256] = [0] * 256         # params.MAX_VERSIONS: the object before its last swap (0: none)
+_prev_size: Array[u64, 256] = [0] * 256    # params.MAX_VERSIONS
+_prev_owned: Array[bool, 256] = [False] * 256  # params.MAX_VERSIONS
 _found: u64 = 0
 _found_size: u64 = 0
 

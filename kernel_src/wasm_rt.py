@@ -1,15 +1,18 @@
 """wasm_rt: the kernel side of WebAssembly cells (theseus_nb/wasm/kernel_cell.py is the other).
 
 A wasm cell finds its linear memory through a struct in its own data,
-{base, bytes, max_pages}; on its first call the cell asks memory_alloc for
-the bytes (zeroed, from the heap) and fills the struct, then writes its
-globals and segments.  Every pointer a module passes here is an offset into
+{base, bytes, max_pages}; on its first call the cell asks for the bytes
+and fills the struct, then writes its globals and segments.  A cell whose
+accesses are checked explicitly asks memory_alloc (zeroed, from the heap;
+memory_grow moves it); a cell built for guard regions asks memory_reserve
+(its own 8 GiB slot with only the live pages mapped: wasm_memory.py;
+memory_grow_guard maps more in place).  Every pointer a module passes here is an offset into
 that memory and is checked against its size before use, so a module can
 reach only its own memory through these calls too.  A trap ends the running
 task faulted with "wasm trap: KIND in CELL::FUNCTION".
 
 The imports a module may name (anything else is refused when it is
-compiled): module "theseus" — print(ptr, len) (print_str here), print_u64(v), ticks(),
+compiled): module "theseus" — print(ptr, len) (print_str here), print_u64(v), ticks(), cycles(),
 sleep(ticks), yield(), spawn(name ptr, name len, arg) of a "cell::function" task entry,
 channel(name), send(channel, value), recv(channel); module "wasi_snapshot_preview1" — fd_write to
 stdout/stderr, proc_exit, args_*/environ_* (none), clock_time_get, and
@@ -20,12 +23,14 @@ from theseus_nb.lang.prelude import *
 from theseus_nb.lang.unsafe import load8, load32, load64, store8, store32, store64, make_str
 from kernel_src.serial import put, write_u64
 from kernel_src.clock import ticks as clock_ticks
+from theseus_nb.lang.unsafe import rdtsc
 from kernel_src.heap import alloc, free
 from kernel_src.task_table import current, set_cause, add_cause_byte
 from kernel_src.command import running as in_command, abandon_now
 from kernel_src.task import die_current, exit_current, yield_now, sleep as task_sleep
 from kernel_src.task import spawn as task_spawn
 from kernel_src.sync import channel as sync_channel, send as sync_send, recv as sync_recv
+from kernel_src.wasm_memory import reserve, grow
 
 PAGE: u64 = 65536
 EBADF: u64 = 8
@@ -70,6 +75,28 @@ def memory_grow(mem: u64, delta: u64) -> u64:
     return old
 
 
+def memory_reserve(cell: str, nbytes: u64) -> u64:
+    """A zeroed memory of nbytes in cell's guard region (wasm_memory.py); 0 when
+    no slot or frame is left."""
+    return reserve(cell, nbytes)
+
+
+def memory_grow_guard(mem: u64, delta: u64) -> u64:
+    """memory.grow for a memory in a guard region: map delta more pages in place;
+    the old size in pages, or 0xFFFFFFFF past the maximum or when no frame is left."""
+    old_bytes: u64 = load64(mem + 8)
+    old: u64 = old_bytes // PAGE
+    d: u64 = delta & 0xFFFFFFFF
+    if old + d > load64(mem + 16):
+        return 0xFFFFFFFF
+    if d == 0:
+        return old
+    if not grow(load64(mem), (old + d) * PAGE):
+        return 0xFFFFFFFF
+    store64(mem + 8, (old + d) * PAGE)
+    return old
+
+
 def _fits(mem: u64, p: u64, n: u64) -> bool:
     return p + n <= load64(mem + 8)
 
@@ -104,6 +131,8 @@ def kind_name(kind: u64) -> str:
         return "call stack exhausted"
     if kind == 9:
         return "out of bounds table access"
+    if kind == 10:      # the kernel's own (kernel_cell.NO_MEMORY_TRAP): not the spec's
+        return "no memory left for the instance"
     return "trap"
 
 
@@ -139,6 +168,11 @@ def print_u64(mem: u64, v: u64) -> None:
 def ticks(mem: u64) -> u64:
     """Timer ticks since boot."""
     return clock_ticks()
+
+
+def cycles(mem: u64) -> u64:
+    """The CPU's time-stamp counter (rdtsc): cycles, for timing code from a module."""
+    return rdtsc()
 
 
 def sleep(mem: u64, n: u64) -> None:

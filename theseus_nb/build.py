@@ -14,6 +14,7 @@ import hashlib
 import os
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -274,10 +275,11 @@ def mark_probe_stack(text: str) -> str:
     return "\n".join(out) + "\n"
 
 
-def _prepare_text(module: ir.Module | str, cell: str) -> str:
+def _prepare_text(module: ir.Module | str, cell: str,
+                  render: Callable[[ir.Module], str] = str) -> str:
     if isinstance(module, ir.Module):
         assign_sections(module, cell)
-        text = str(module)
+        text = render(module)
     else:
         text = assign_sections_text(module, cell)
     # Both targets are set here so that a cell's IR never depends on them.
@@ -296,15 +298,18 @@ class CompiledObject:
 
 
 def compile_object(module: ir.Module | str, cell: str, *, opt: int = 2,
-                   use_cache: bool = True, extra_ir: str = "", sse: bool = False) -> CompiledObject:
+                   use_cache: bool = True, extra_ir: str = "", sse: bool = False,
+                   render: Callable[[ir.Module], str] = str) -> CompiledObject:
     """Compile IR (an ``ir.Module`` or IR text) of ``cell`` to an ELF object.
 
     ``extra_ir`` is appended to the module's text (module-level asm, such as
     the signature table); ``sse`` compiles with SSE_FEATURES instead of
-    KERNEL_FEATURES. Raises ``BuildError`` with LLVM's message when the
-    IR does not verify.
+    KERNEL_FEATURES; ``render`` turns an ``ir.Module`` into text once its
+    sections are assigned (a wasm cell's adds what llvmlite.ir cannot say:
+    ``theseus_nb.wasm.lower.ir_text``). Raises ``BuildError`` with LLVM's
+    message when the IR does not verify.
     """
-    text = _prepare_text(module, cell) + extra_ir
+    text = _prepare_text(module, cell, render) + extra_ir
     features = SSE_FEATURES if sse else KERNEL_FEATURES
     key_src = "\0".join([text, features, str(opt), llvmlite.__version__, *LLVM_OPTIONS])
     key = hashlib.sha256(key_src.encode()).hexdigest()[:32]

@@ -28,6 +28,7 @@ from .signatures import SIGS_SECTION, function_hash, signature_asm
 from .isolation import isolated_marker_line, isolation_asm
 from .wasm.clang import c_to_wasm
 from .wasm.kernel_cell import kernel_cell
+from .wasm.lower import ir_text
 from .wasm.wat import wat_to_wasm
 
 __all__ = ["CellSource", "LANGUAGES", "compile_source", "compile_among", "interfaces_of"]
@@ -75,6 +76,9 @@ class CellSource:
         return self.language == "ir" and _SSE_MARKER.search(self.text) is not None
     #: the module's bytes, for a "wasm" cell (its text is empty)
     data: bytes = b""
+    #: how a WebAssembly cell keeps its accesses inside its memory: "guard" (guard
+    #: regions, the default) or "checks" (explicit bounds checks); see wasm.kernel_cell
+    bounds: str = "guard"
 
     @classmethod
     def from_path(cls, path: Path) -> "CellSource":
@@ -84,16 +88,19 @@ class CellSource:
         return cls(path.stem, path.read_text(), LANGUAGES[path.suffix], str(path))
 
     @classmethod
-    def wasm(cls, name: str, module: bytes | str, *, filename: str | None = None) -> "CellSource":
-        """A WebAssembly cell: the module's bytes, or WAT text."""
+    def wasm(cls, name: str, module: bytes | str, *, filename: str | None = None,
+             bounds: str = "guard") -> "CellSource":
+        """A WebAssembly cell: the module's bytes, or WAT text (``bounds``: see the field)."""
         if isinstance(module, (bytes, bytearray)):
-            return cls(name, "", "wasm", filename or f"<wasm {name}>", data=bytes(module))
-        return cls(name, module, "wat", filename or f"<wat {name}>")
+            return cls(name, "", "wasm", filename or f"<wasm {name}>", data=bytes(module),
+                       bounds=bounds)
+        return cls(name, module, "wat", filename or f"<wat {name}>", bounds=bounds)
 
     @classmethod
-    def c(cls, name: str, text: str, *, filename: str | None = None) -> "CellSource":
+    def c(cls, name: str, text: str, *, filename: str | None = None,
+          bounds: str = "guard") -> "CellSource":
         """A C cell, compiled by clang to wasm32 and then translated."""
-        return cls(name, text, "c", filename or f"<c {name}>")
+        return cls(name, text, "c", filename or f"<c {name}>", bounds=bounds)
 
     @classmethod
     def cell(cls, name: str, text: str, *, unsafe: bool | None = None,
@@ -163,7 +170,7 @@ def _compile_wasm(src: CellSource) -> build.CompiledObject:
     # carries a global's value over, only when its signature is unchanged. Exports that
     # are not task entries are hashed with their wasm types.
     module = wasm_bytes(src)
-    cell = kernel_cell(src.name, module)
+    cell = kernel_cell(src.name, module, bounds=src.bounds)
     # the table's entries name this version's functions: a hash of the module in its
     # signature makes a swap start the new table from its own initializer
     version = hashlib.sha256(module).hexdigest()[:16]
@@ -185,10 +192,15 @@ def _compile_wasm(src: CellSource) -> build.CompiledObject:
         if (isinstance(g, ir.GlobalVariable) and not g.global_constant
                 and g.initializer is not None and g.linkage != "internal"):
             kind = str(g.value_type) + (version if g.name in cell.fresh else "")
+            if g.name in cell.instance:
+                # a swap between guard regions and checks starts a new instance: the
+                # memory of one is not the other's (a slot, or a heap block)
+                kind += cell.bounds
             lines.append(f"{g.name} {function_hash(g.name, [], kind)}")
     body = "".join(line + "\\n" for line in lines)
     sigs = build.module_asm(f'.section {SIGS_SECTION},"",@progbits\n.ascii "{body}"\n.text')
-    return build.compile_object(cell.module, src.name, extra_ir=sigs, sse=cell.floats)
+    return build.compile_object(cell.module, src.name, extra_ir=sigs, sse=cell.floats,
+                                render=ir_text)
 
 
 def compile_among(sources: Iterable[CellSource], new: list[CellSource]) -> dict[str, CellObject]:

@@ -166,7 +166,7 @@ class LiveKernel:
         return compile_among(self.sources.values(), [self._source(name, source, unsafe)])[name]
 
     def swap(self, name: str, source: str | None = None, *, data: bytes | None = None,
-             wasm: bytes | str | None = None, c: str | None = None,
+             wasm: bytes | str | None = None, c: str | None = None, bounds: str = "guard",
              unsafe: bool | None = None, timeout: float = 30.0) -> SwapReport:
         """Replace cell ``name`` in the running kernel with new ``source``
         (cell-language text), an already compiled object ``data``, or (neither)
@@ -177,12 +177,13 @@ class LiveKernel:
         refused with a CellError at the marker.
 
         ``wasm`` (a module's bytes, or WAT text) or ``c`` (C source) make it a
-        WebAssembly cell instead.
+        WebAssembly cell instead; ``bounds`` says how its accesses are kept in its
+        memory: "guard" (guard regions) or "checks" (explicit bounds checks).
 
         Raises ``CellError`` when the source does not compile and SwapError
         when the kernel refuses; in both cases the guest is exactly as it was.
         """
-        return self.swap_many({name: _given(name, source, data, wasm, c)}, unsafe=unsafe,
+        return self.swap_many({name: _given(name, source, data, wasm, c, bounds)}, unsafe=unsafe,
                               timeout=timeout)
 
     def swap_many(self, cells: dict[str, str | bytes | CellSource | None], *,
@@ -197,7 +198,7 @@ class LiveKernel:
         return self._evolve("swap", cells, unsafe, timeout)
 
     def load(self, name: str, source: str | None = None, *, data: bytes | None = None,
-             wasm: bytes | str | None = None, c: str | None = None,
+             wasm: bytes | str | None = None, c: str | None = None, bounds: str = "guard",
              unsafe: bool | None = None, isolated: bool | None = None, trusted: bool = False,
              timeout: float = 30.0) -> SwapReport:
         """Add a new cell to the running kernel (same arguments as ``swap``);
@@ -213,7 +214,7 @@ class LiveKernel:
             raise SwapError(f"the running kernel already has a cell {name!r}: use swap()")
         if isolated and trusted:
             raise SwapError(f"cell {name!r} cannot be both isolated and trusted: pass one")
-        return self._evolve("load", {name: _given(name, source, data, wasm, c)}, unsafe,
+        return self._evolve("load", {name: _given(name, source, data, wasm, c, bounds)}, unsafe,
                             timeout, isolated, trusted)
 
     def history(self, name: str) -> CellHistory:
@@ -403,12 +404,12 @@ class LiveKernel:
 
 
 def _given(name: str, source: str | None, data: bytes | None, wasm: bytes | str | None,
-           c: str | None) -> str | bytes | CellSource | None:
+           c: str | None, bounds: str = "guard") -> str | bytes | CellSource | None:
     # what swap()/load() were handed: cell-language text, an object, or a wasm/C cell
     if wasm is not None:
-        return CellSource.wasm(name, wasm)
+        return CellSource.wasm(name, wasm, bounds=bounds)
     if c is not None:
-        return CellSource.c(name, c)
+        return CellSource.c(name, c, bounds=bounds)
     return source if data is None else data
 
 

@@ -185,6 +185,8 @@ class TheseusMagics(Magics):
     @argument("--unsafe", action="store_true", help="allow the unsafe intrinsics")
     @argument("--wasm", action="store_true", help="the body is WebAssembly text (WAT)")
     @argument("--c", action="store_true", help="the body is C, compiled by clang to wasm32")
+    @argument("--bounds", choices=["guard", "checks"], default="guard",
+              help="a WebAssembly cell's memory: guard regions, or explicit checks")
     @argument("--isolated", action="store_true", help="run it in ring 3 behind gates")
     @argument("--trusted", action="store_true", help="load an unsafe cell trusted (ring 0)")
     @cell_magic
@@ -197,21 +199,22 @@ class TheseusMagics(Magics):
             language = "wat" if args.wasm else "c" if args.c else "cell"
             # without --unsafe the cell's own header decides (its marker line)
             return self._cell(args.name, body, True if args.unsafe else None, language,
-                              True if args.isolated else None, args.trusted)
+                              True if args.isolated else None, args.trusted, args.bounds)
         except Exception as exc:
             self.last_error = exc
             display(_error_html(f"cell {args.name}", exc))
             return None
 
     def _cell(self, name: str, body: str, unsafe: bool | None, language: str = "cell",
-              isolated: bool | None = None, trusted: bool = False) -> CellReport:
+              isolated: bool | None = None, trusted: bool = False,
+              bounds: str = "guard") -> CellReport:
         # The editor's line 1 is the %%cell line: one empty line in front makes
         # every line number in an error the one the editor shows.
         body = "\n" + body
         if language == "wat":
-            source = CellSource.wasm(name, body)
+            source = CellSource.wasm(name, body, bounds=bounds)
         elif language == "c":
-            source = CellSource.c(name, body)
+            source = CellSource.c(name, body, bounds=bounds)
         else:
             source = CellSource.cell(name, body, unsafe=unsafe,
                                      isolated=False if trusted else isolated)
@@ -231,7 +234,8 @@ class TheseusMagics(Magics):
             elif language == "cell":
                 swap = live.swap(name, body, unsafe=source.unsafe)
             else:
-                swap = verb(name, wasm=body) if language == "wat" else verb(name, c=body)
+                swap = (verb(name, wasm=body, bounds=bounds) if language == "wat"
+                        else verb(name, c=body, bounds=bounds))
             action = ("swapped into" if verb == live.swap else "loaded into") + " the running kernel"
             obj = swap.objects[name]
             source = live.sources[name]

@@ -7,9 +7,13 @@ a ``CELL::EXPORT`` task entry taking and returning u64, so that every
 small thunk, ``CELL::import.MODULE.NAME``, that calls the kernel function of
 ``wasm_rt`` with the instance's memory struct first and every argument widened
 to u64 (so the import is an edge to that kernel section in the graph).
-The memory struct and the table are in the cell's own data; an exported
-function's first call sets the instance up (``CELL::.wasm_setup``: memory from
-the kernel heap, then globals and segments), with interrupts off.
+The memory struct and the table are in the cell's own data. The loader sets the
+instance up when it loads the cell (``CELL::.wasm_instantiate``: the memory, in a
+guard region or from the heap, then globals and segments, with interrupts off) and
+refuses the load if that fails; an exported function's first call runs the start
+function (``CELL::.wasm_setup``; it also instantiates a cell that a recovery reload
+has reset). The start function waits for that first call because it is the module's
+own code: it may print, sleep or trap, which a load must not do.
 
 A module that uses f32/f64 is compiled with SSE (build.SSE_FEATURES, up to
 SSE4.2 as the CPU model has it, so floor/ceil/trunc/nearest are one roundsd
@@ -33,12 +37,18 @@ from .validate import validate
 __all__ = ["KernelCell", "kernel_cell", "KERNEL_IMPORTS", "KernelCellError"]
 
 STR_T = ir.LiteralStructType([PTR, I64])   # the cell language's str: {ptr, len}
+#: the function the loader calls when the cell is loaded (kernel_src/loader.py): i64 (),
+#: 0 once the instance is set up, else one of the codes below (and the load is refused)
+INSTANTIATE = ".wasm_instantiate"
+NO_MEMORY = 3          # after abi.INIT_ELEM_FIT (1) and INIT_DATA_FIT (2): no memory left
+NO_MEMORY_TRAP = 10    # wasm_rt.kind_name(10): the trap when the first call finds that
 _V = FuncType
 #: (module, name) -> (wasm type, wasm_rt function, does it return a value)
 KERNEL_IMPORTS: dict[tuple[str, str], tuple[FuncType, str, bool]] = {
     ("theseus", "print"): (_V(("i32", "i32"), ("i32",)), "print_str", True),
     ("theseus", "print_u64"): (_V(("i64",), ()), "print_u64", False),
     ("theseus", "ticks"): (_V((), ("i64",)), "ticks", True),
+    ("theseus", "cycles"): (_V((), ("i64",)), "cycles", True),
     ("theseus", "sleep"): (_V(("i64",), ()), "sleep", False),
     ("theseus", "yield"): (_V((), ()), "yield_", False),
     ("theseus", "spawn"): (_V(("i32", "i32", "i64"), ("i64",)), "spawn", True),
@@ -83,6 +93,10 @@ class KernelCell:
     tasks: list[str]
     #: it uses f32/f64: compile it with SSE
     floats: bool = False
+    #: "guard" or "checks" (kernel_cell's argument)
+    bounds: str = "guard"
+    #: the globals that say where the instance's memory is and whether it is set up
+    instance: tuple = ()
 
 
 def _uses_floats(m: Module) -> bool:
@@ -94,9 +108,20 @@ def _uses_floats(m: Module) -> bool:
                for f in m.funcs for i in f.body)
 
 
-def kernel_cell(cell: str, wasm: bytes) -> KernelCell:
+BOUNDS = ("guard", "checks")
+
+
+def kernel_cell(cell: str, wasm: bytes, bounds: str = "guard") -> KernelCell:
     """Translate a module into the IR of kernel cell ``cell``; refuse what the kernel cannot
-    run with a KernelCellError naming it (imports by module and name)."""
+    run with a KernelCellError naming it (imports by module and name).
+
+    ``bounds``: how no access leaves the instance's memory. "guard" (the default, the
+    faster: bench/bench_wasm.py): the memory has an 8 GiB slot of its own with only its
+    live pages mapped, and the page fault of an access past them is the trap
+    (kernel_src/wasm_memory.py); "checks": every access is compared with the memory's
+    size first, and the memory is a heap block."""
+    if bounds not in BOUNDS:
+        raise ValueError(f"bounds must be one of {BOUNDS}, not {bounds!r}")
     m = decode(wasm)
     validate(m)
     for imp in m.imports:
@@ -129,22 +154,25 @@ def kernel_cell(cell: str, wasm: bytes) -> KernelCell:
 
     names = Names(func=func_name, glob=lambda i: f"{cell}::global{i}",
                   memory=f"{cell}::.memory", table=f"{cell}::.table", init=f"{cell}::.wasm_init",
-                  trap=f"{cell}::.wasm_trap", memory_grow="wasm_rt::memory_grow",
+                  trap=f"{cell}::.wasm_trap",
+                  memory_grow="wasm_rt::memory_grow_guard" if bounds == "guard" else
+                  "wasm_rt::memory_grow", bounds=bounds,
                   data=lambda i: f"{cell}::.data{i}", define_memory=True,
                   ready=f"{cell}::.wasm_ready", setup=f"{cell}::.wasm_setup", semantics="1.0")
     mod = lower(m, names, triple="x86_64-unknown-none-elf")
-    _runtime_glue(mod, m, cell, names, func_name, spawn_i32, export_of)
+    _runtime_glue(mod, m, cell, names, func_name, spawn_i32, export_of, bounds)
     exports = {e.name: ftypes[e.index] for e in m.exports if e.kind == "func"}
     tasks = [n for n, ft in exports.items()
              if ft in (FuncType(("i64",), ("i64",)), FuncType(("i32",), ("i32",)))]
     if exports.get("_start") == FuncType((), ()) and "main" not in exports:
         tasks.append("main")
     return KernelCell(mod, exports, [f"{cell}::.table", f"{cell}::.table_entries"], tasks,
-                      floats=_uses_floats(m))
+                      floats=_uses_floats(m), bounds=bounds,
+                      instance=(names.memory, names.ready, f"{cell}::.wasm_made"))
 
 
 def _runtime_glue(mod: ir.Module, m: Module, cell: str, names: Names, func_name,
-                  spawn_i32: set, export_of: dict) -> None:
+                  spawn_i32: set, export_of: dict, bounds: str) -> None:
     """What ties the lowered functions to wasm_rt: thunks, trap, setup, memory and table."""
     g = mod.globals
     i8 = ir.IntType(8)
@@ -206,33 +234,66 @@ def _runtime_glue(mod: ir.Module, m: Module, cell: str, names: Names, func_name,
             b.ret(b.trunc(r, I32) if ft.results[0] == "i32" else r)
         else:
             b.ret_void()
-    # set-up: memory, then globals and segments; interrupts off so two tasks cannot race
-    setup = g[names.setup]
-    b = ir.IRBuilder(setup.append_basic_block("entry"))
+    # instantiation: memory, then globals and segments, once (the loader calls it when the
+    # cell is loaded, and refuses the load when it fails: kernel_src/loader.py)
+    made = ir.GlobalVariable(mod, i8, f"{cell}::.wasm_made")
+    made.initializer = ir.Constant(i8, 0)
+    inst = ir.Function(mod, ir.FunctionType(I64, []), f"{cell}::{INSTANTIATE}")
+    b = ir.IRBuilder(inst.append_basic_block("entry"))
     irq_off = ir.Function(mod, ir.FunctionType(I64, []), "irq::irq_off")
     irq_restore = ir.Function(mod, ir.FunctionType(ir.VoidType(), [I64]), "irq::irq_restore")
-    flags = b.call(irq_off, [])
-    ready = g[names.ready]
-    with b.if_then(b.icmp_unsigned("==", b.load(ready), ir.Constant(i8, 0))):
-        if m.memories:
-            nbytes = m.memories[0].min * PAGE
-            alloc = ir.Function(mod, ir.FunctionType(I64, [I64]), "wasm_rt::memory_alloc")
-            base = b.call(alloc, [ir.Constant(I64, nbytes)])
-            with b.if_then(b.icmp_unsigned("==", base, ir.Constant(I64, 0)), likely=False):
-                b.call(trap, [ir.Constant(I32, 4), ir.Constant(I32, -1)])
-                b.unreachable()
-            zero = ir.Constant(I32, 0)
-            b.store(b.inttoptr(base, PTR), b.gep(memptr, [zero, zero]))
-            b.store(ir.Constant(I64, nbytes), b.gep(memptr, [zero, ir.Constant(I32, 1)]))
+    flags = b.call(irq_off, [])          # interrupts off, so two tasks cannot race
+    status = b.alloca(I64)
+    b.store(ir.Constant(I64, 0), status)
+
+    def init_globals_and_segments() -> None:
         code = b.call(g[names.init], [])
-        with b.if_then(b.icmp_unsigned("!=", code, ir.Constant(I32, 0)), likely=False):
-            b.call(trap, [ir.Constant(I32, 4), ir.Constant(I32, -1)])
-            b.unreachable()
-        b.store(ir.Constant(i8, 1), ready)
+        b.store(b.zext(code, I64), status)   # INIT_ELEM_FIT / INIT_DATA_FIT, or 0
+        with b.if_then(b.icmp_unsigned("==", code, ir.Constant(I32, 0))):
+            b.store(ir.Constant(i8, 1), made)
+
+    with b.if_then(b.icmp_unsigned("==", b.load(made), ir.Constant(i8, 0))):
+        if not m.memories:
+            init_globals_and_segments()
+        else:
+            nbytes = m.memories[0].min * PAGE
+            if bounds == "guard":
+                reserve = ir.Function(mod, ir.FunctionType(I64, [STR_T, I64]),
+                                      "wasm_rt::memory_reserve")
+                base = b.call(reserve, [_string(mod, f"{cell}::.name_cell", cell),
+                                        ir.Constant(I64, nbytes)])
+            else:
+                alloc = ir.Function(mod, ir.FunctionType(I64, [I64]), "wasm_rt::memory_alloc")
+                base = b.call(alloc, [ir.Constant(I64, nbytes)])
+            with b.if_else(b.icmp_unsigned("==", base, ir.Constant(I64, 0))) as (none, some):
+                with none:
+                    b.store(ir.Constant(I64, NO_MEMORY), status)
+                with some:
+                    zero = ir.Constant(I32, 0)
+                    b.store(b.inttoptr(base, PTR), b.gep(memptr, [zero, zero]))
+                    b.store(ir.Constant(I64, nbytes), b.gep(memptr, [zero, ir.Constant(I32, 1)]))
+                    init_globals_and_segments()
     b.call(irq_restore, [flags])
+    b.ret(b.load(status))
+    # the first call of an export: instantiate if the loader has not, then the start function
+    setup = g[names.setup]
+    b = ir.IRBuilder(setup.append_basic_block("entry"))
+    code = b.call(inst, [])
+    with b.if_then(b.icmp_unsigned("!=", code, ir.Constant(I64, 0)), likely=False):
+        b.call(trap, [b.select(b.icmp_unsigned("==", code, ir.Constant(I64, NO_MEMORY)),
+                               ir.Constant(I32, NO_MEMORY_TRAP), ir.Constant(I32, 4)),
+                      ir.Constant(I32, -1)])
+        b.unreachable()
     if m.start is not None:
-        # after ready is set, so the start function may call the module's exports
-        b.call(g[func_name(m.start)], [])
+        flags = b.call(irq_off, [])     # one task wins the first call: it runs start
+        first = b.icmp_unsigned("==", b.load(g[names.ready]), ir.Constant(i8, 0))
+        b.store(ir.Constant(i8, 1), g[names.ready])
+        b.call(irq_restore, [flags])
+        with b.if_then(first):
+            # after ready is set, so the start function may call the module's exports
+            b.call(g[func_name(m.start)], [])
+    else:
+        b.store(ir.Constant(i8, 1), g[names.ready])
     b.ret_void()
     # a WASI program's _start as CELL::main(u64) -> u64: a shell command, or a task
     start = next((e for e in m.exports if e.name == "_start" and e.kind == "func"), None)

@@ -39,7 +39,9 @@ def ir_text(module: ir.Module) -> str:
         if f'%"{VOLATILE_PREFIX}' in line and " = load " in line:
             line = line.replace(" = load ", " = load volatile ", 1)
         if line.startswith("define ") and any(f'@"{n}"(' in line for n in strict):
-            line += " strictfp"
+            # a function attribute goes before the section a kernel cell's function has
+            line = (line.replace(' section "', ' strictfp section "', 1) if ' section "' in line
+                    else line + " strictfp")
         elif "@\"llvm.experimental.constrained." in line and " call " in line:
             line += " strictfp"
         out.append(line)

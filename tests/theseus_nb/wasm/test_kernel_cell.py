@@ -116,13 +116,21 @@ PROBE = """(module
 """
 
 
+@pytest.fixture(scope="module", params=["guard", "checks"])
+def bounds(request) -> str:
+    """Every test runs with guard regions and again with explicit bounds checks."""
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def wasm_vm(tmp_path_factory):
+def wasm_vm(tmp_path_factory, bounds: str):
     base = Kernel.default()
-    cells = [CellSource.c("hello", HELLO_C), CellSource.wasm("wsq", WSQ),
-             CellSource.wasm("wcount", wat_to_wasm(COUNTER)), CellSource.wasm("wchan", CHANNELS),
-             CellSource.wasm("wtab", TABLE_COUNTER),
-             CellSource.wasm("wprobe", PROBE)]
+    cells = [CellSource.c("hello", HELLO_C, bounds=bounds),
+             CellSource.wasm("wsq", WSQ, bounds=bounds),
+             CellSource.wasm("wcount", wat_to_wasm(COUNTER), bounds=bounds),
+             CellSource.wasm("wchan", CHANNELS, bounds=bounds),
+             CellSource.wasm("wtab", TABLE_COUNTER, bounds=bounds),
+             CellSource.wasm("wprobe", PROBE, bounds=bounds)]
     image = Kernel(base.nano_core, base.cells + cells).build(tmp_path_factory.mktemp("wasm"))
     live = image.boot()
     yield live
@@ -194,27 +202,30 @@ def test_the_kernel_refuses_pointers_outside_the_module_memory(wasm_vm: LiveKern
     assert wasm_vm.command("wprobe") == "ok"                 # the well-formed call works
 
 
-def test_memory_grow_moves_the_memory_and_keeps_its_bytes(wasm_vm: LiveKernel, wait_until) -> None:
+def test_memory_grow_keeps_the_memory_s_bytes(wasm_vm: LiveKernel, wait_until) -> None:
+    # with checks the memory moves to a larger heap block; in a guard region it grows in place
     rec = _finished(wasm_vm, wasm_vm.spawn("wprobe::grow", 0), wait_until)
     assert (rec.state, rec.value) == ("exited", 1 * 1000000 + 5 + 0x1234)
 
 
-def test_a_trap_in_a_shell_command_ends_only_the_command(wasm_vm: LiveKernel) -> None:
+def test_a_trap_in_a_shell_command_ends_only_the_command(wasm_vm: LiveKernel, bounds) -> None:
     reply = wasm_vm.request("wsq 0")   # main(0) is fine; the shell passes no argument anyway
     assert reply.ok and reply.output == "4242"
     wasm_vm.load("wdiv", wasm='(module (func (export "main") (param i64) (result i64) '
-                              '(i64.div_u (i64.const 1) (local.get 0))))')
+                              '(i64.div_u (i64.const 1) (local.get 0))))', bounds=bounds)
     reply = wasm_vm.request("wdiv")
     assert (reply.status, reply.output) == (255, "faulted: wasm trap: integer divide by zero "
                                                  "in wdiv::main")
     assert wasm_vm.command("echo ok") == "ok"
 
 
-def test_a_wasm_cell_is_swapped_under_its_running_task(wasm_vm: LiveKernel, wait_until) -> None:
+def test_a_wasm_cell_is_swapped_under_its_running_task(wasm_vm: LiveKernel, wait_until,
+                                                      bounds) -> None:
     task = wasm_vm.spawn("wcount::run", 0)
     assert wait_until(lambda: int(wasm_vm.command("wcount")) >= 3)
     report = wasm_vm.swap("wcount", wasm=COUNTER.replace("(i64.const 1)))\n  (func (export",
-                                                         "(i64.const 1000)))\n  (func (export"))
+                                                         "(i64.const 1000)))\n  (func (export"),
+                          bounds=bounds)
     assert report.old_code_rewritten >= 1                      # run() is the old code
     before = int(wasm_vm.command("wcount"))
     assert wait_until(lambda: int(wasm_vm.command("wcount")) >= before + 2000)
@@ -224,11 +235,13 @@ def test_a_wasm_cell_is_swapped_under_its_running_task(wasm_vm: LiveKernel, wait
     wasm_vm.kill(task)
 
 
-def test_a_swap_gives_the_table_the_new_functions(wasm_vm: LiveKernel, wait_until) -> None:
+def test_a_swap_gives_the_table_the_new_functions(wasm_vm: LiveKernel, wait_until,
+                                                  bounds) -> None:
     task = wasm_vm.spawn("wtab::run", 0)
     assert wait_until(lambda: int(wasm_vm.command("wtab")) >= 3)
     report = wasm_vm.swap("wtab", wasm=TABLE_COUNTER.replace(
-        "(i64.const 1)))\n  (func (export", "(i64.const 1000)))\n  (func (export"))
+        "(i64.const 1)))\n  (func (export", "(i64.const 1000)))\n  (func (export"),
+        bounds=bounds)
     assert "wtab::global0" in report.state_carried              # the count goes on...
     assert "wtab::.table_entries" not in report.state_carried   # ...the table is the new one
     before = int(wasm_vm.command("wtab"))

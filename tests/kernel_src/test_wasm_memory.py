@@ -1,0 +1,119 @@
+"""WebAssembly memories in guard regions (kernel_src/wasm_memory.py), attacked from the
+module's side in real QEMU: every access past the live pages traps (the last byte, the
+farthest a 32-bit index plus offset reaches, a load whose value is never used), a grow
+maps fresh zeroed pages in place, a cell keeps its slot across swaps, and a kernel whose
+slots are all taken refuses the next module at load with the reason."""
+
+from __future__ import annotations
+
+import pytest
+
+from theseus_nb import LiveKernel
+from theseus_nb.errors import TheseusError
+
+pytestmark = pytest.mark.qemu
+
+#: every export is a task entry (i64) -> i64
+GUARDED = """(module (memory 1 3)
+  (func (export "st") (param i64) (result i64)
+    (i64.store (i32.wrap_i64 (local.get 0)) (i64.const 7)) (i64.const 0))
+  (func (export "ld") (param i64) (result i64) (i64.load (i32.wrap_i64 (local.get 0))))
+  (func (export "far") (param i64) (result i64)                  ;; 8 GiB - 2 past the base
+    (i64.load offset=0xFFFFFFFF (i32.const -1)))
+  (func (export "probe") (param i64) (result i64)
+    (drop (i32.load8_u (i32.wrap_i64 (local.get 0)))) (i64.const 0))
+  (func (export "unread") (param i64) (result i64) (local i32)
+    (local.set 1 (i32.load (i32.wrap_i64 (local.get 0)))) (i64.const 0))
+  (func (export "grow") (param i64) (result i64)
+    (i64.extend_i32_u (memory.grow (i32.wrap_i64 (local.get 0))))))
+"""
+
+TINY = '(module (memory 1) (func (export "main") (param i64) (result i64) (i64.const 5)))'
+
+
+def _run(vm: LiveKernel, fn: str, arg: int, wait_until) -> tuple:
+    task = vm.spawn(fn, arg)
+    assert wait_until(lambda: next(t for t in vm.tasks() if t.id == task).state
+                      in ("exited", "faulted"))
+    rec = next(t for t in vm.tasks() if t.id == task)
+    return rec.state, rec.value if rec.state == "exited" else rec.cause
+
+
+def _mem(vm: LiveKernel) -> dict[str, int]:
+    return {k: int(v) for k, v in (line.split() for line in vm.command("mem").splitlines())}
+
+
+@pytest.fixture(scope="module")
+def vm(kernel_image):
+    live = kernel_image.boot()
+    yield live
+    live.shutdown()
+
+
+def test_every_access_past_the_live_pages_traps(vm: LiveKernel, wait_until) -> None:
+    before = _mem(vm)
+    vm.load("wguard", wasm=GUARDED)
+    assert _mem(vm)["wasm_slots"] == before["wasm_slots"] + 1
+    assert _run(vm, "wguard::st", 65528, wait_until) == ("exited", 0)     # the last 8 bytes
+    assert _run(vm, "wguard::ld", 65528, wait_until) == ("exited", 7)
+    for fn, arg in (("st", 65529), ("ld", 65536), ("far", 0), ("probe", 65536),
+                    ("unread", 65533)):
+        assert _run(vm, f"wguard::{fn}", arg, wait_until) == (
+            "faulted", f"wasm trap: out of bounds memory access in wguard::{fn}"), fn
+    assert vm.command("echo still here") == "still here"
+
+
+def test_a_grow_maps_zeroed_pages_in_place(vm: LiveKernel, wait_until) -> None:
+    if "wguard" not in vm.objects:
+        vm.load("wguard", wasm=GUARDED)
+    frames = _mem(vm)["wasm_frames"]
+    assert _run(vm, "wguard::grow", 1, wait_until) == ("exited", 1)       # it had one page
+    assert _mem(vm)["wasm_frames"] == frames + 16                         # 64 KiB of 4 KiB
+    assert _run(vm, "wguard::ld", 65536, wait_until) == ("exited", 0)     # fresh and zeroed
+    assert _run(vm, "wguard::st", 131064, wait_until) == ("exited", 0)
+    assert _run(vm, "wguard::ld", 131064, wait_until) == ("exited", 7)
+    assert _run(vm, "wguard::ld", 131072, wait_until)[0] == "faulted"
+    assert _run(vm, "wguard::grow", 5, wait_until) == ("exited", 0xFFFFFFFF)   # -1: max is 3
+    assert _mem(vm)["wasm_frames"] == frames + 16
+
+
+def test_a_cell_keeps_its_slot_across_swaps(vm: LiveKernel, wait_until) -> None:
+    vm.load("wkeep", wasm=GUARDED)
+    assert _run(vm, "wkeep::st", 8, wait_until) == ("exited", 0)
+    slots = _mem(vm)["wasm_slots"]
+    vm.swap("wkeep", wasm=GUARDED.replace("(i64.const 7)", "(i64.const 9)"))
+    assert _run(vm, "wkeep::ld", 8, wait_until) == ("exited", 7)          # the memory went on
+    # to explicit checks and back: each change of scheme is a fresh instance, in the same slot
+    vm.swap("wkeep", wasm=GUARDED, bounds="checks")
+    assert _run(vm, "wkeep::ld", 8, wait_until) == ("exited", 0)
+    assert _run(vm, "wkeep::ld", 65536, wait_until) == (
+        "faulted", "wasm trap: out of bounds memory access in wkeep::ld")
+    vm.swap("wkeep", wasm=GUARDED)
+    assert _run(vm, "wkeep::ld", 8, wait_until) == ("exited", 0)
+    assert _mem(vm)["wasm_slots"] == slots
+
+
+def test_a_segment_that_does_not_fit_is_refused_at_load(vm: LiveKernel) -> None:
+    bad = '(module (memory 1) (data (i32.const 65535) "ab"))'
+    for bounds in ("guard", "checks"):
+        with pytest.raises(TheseusError, match="a data or element segment of the WebAssembly "
+                                               "module does not fit its memory or table"):
+            vm.load("wbadseg", wasm=bad, bounds=bounds)
+        assert "wbadseg" not in vm.command("cells")
+
+
+def test_when_every_slot_is_taken_the_next_module_is_refused(kernel_image) -> None:
+    live = kernel_image.boot()
+    try:
+        free = 64 - {k: int(v) for k, v in (line.split() for line in
+                                            live.command("mem").splitlines())}["wasm_slots"]
+        for i in range(free):
+            live.load(f"wtiny{i}", wasm=TINY)
+        with pytest.raises(TheseusError, match=r"no memory for the WebAssembly instance "
+                                               r"\(every guard-region slot or frame is taken\)"):
+            live.load("wonemore", wasm=TINY)
+        assert "wonemore" not in live.command("cells")
+        live.load("wchecked", wasm=TINY, bounds="checks")    # a heap memory needs no slot
+        assert live.command("wchecked") == "" and live.command("echo ok") == "ok"
+    finally:
+        live.shutdown()
