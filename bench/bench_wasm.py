@@ -73,7 +73,7 @@ def main() -> None:
                        check=True)
         wasm = out.read_bytes()
     t0 = time.perf_counter()
-    ours = instantiate(wasm)
+    ours = instantiate(wasm, bounds="checks")
     translate_s = time.perf_counter() - t0
     guarded = instantiate(wasm, bounds="guard")
     try:

@@ -161,7 +161,7 @@ def _limits_match(kind: str, want: Limits, have: Limits, imp: Import) -> None:
 
 def instantiate(wasm_bytes: bytes | str,
                 imports: Optional[Mapping[str, Mapping[str, Any]]] = None,
-                *, semantics: str = "2.0", bounds: str = "checks", opt: int = 2) -> Instance:
+                *, semantics: str = "2.0", bounds: str = "guard", opt: int = 2) -> Instance:
     """Decode, validate, translate and run a module's initialisation on the host
     (``wasm_bytes`` may be WAT text, assembled by wat2wasm).
 
@@ -170,10 +170,11 @@ def instantiate(wasm_bytes: bytes | str,
     raise MalformedError/InvalidError with the byte offset, a missing or mismatched import
     LinkError, a trap of the start function WasmTrap. ``semantics="1.0"`` checks that every
     segment fits before writing any (WebAssembly 1.0); the default traps on the first
-    that does not, as 2.0 does. ``bounds="guard"``: no access is compared with the memory's
-    size; the memory's 8 GiB reservation has only its live pages mapped, and a SIGSEGV in
-    the rest is the out-of-bounds trap (a memory so made can be imported only by modules
-    translated the same way).
+    that does not, as 2.0 does. ``bounds="guard"`` (the default, the faster:
+    bench/bench_wasm.py): no access is compared with the memory's size; the memory's 8 GiB
+    reservation has only its live pages mapped, and a SIGSEGV in the rest is the
+    out-of-bounds trap. ``bounds="checks"``: every access is compared with the size. A
+    memory of one kind can be imported only by modules translated the same way.
     """
     if isinstance(wasm_bytes, str):
         wasm_bytes = wat_to_wasm(wasm_bytes)
@@ -233,9 +234,10 @@ def instantiate(wasm_bytes: bytes | str,
                         "into a module instantiated with the same bounds")
     if m.memories:
         memory = Memory(m.memories[0], guard=bounds == "guard")
-        if bounds == "guard":
-            rt.install_segv()
-            rt.register_guard(memory)
+    if memory is not None and memory.guard and memory._runtime_slot is None:
+        # its own, or one made in Python and imported: its faults become traps from now on
+        rt.install_segv()
+        rt.register_guard(memory)
     if m.tables:
         table = Table(m.tables[0])
     nimp_f, nimp_g = m.num_imported_funcs, len(global_objs)

@@ -57,7 +57,7 @@ class Memory:
     without committing it), so a grow never moves it: the base stays put. ``guard=True``
     reserves GUARD_RESERVE bytes with only the live pages accessible (bounds="guard")."""
 
-    def __init__(self, limits: Limits, guard: bool = False) -> None:
+    def __init__(self, limits: Limits, guard: bool = True) -> None:
         self.limits, self.guard = limits, guard
         self._runtime_slot: Any = None      # (runtime, index) of its entry in the guard table
         self.max_pages = MAX_PAGES if limits.max is None else limits.max

@@ -22,7 +22,6 @@ from typing import Any, Optional
 
 from .errors import LinkError, WasmError, WasmTrap
 from .host import Instance, instantiate
-from .host_runtime import Runtime
 from .host_objects import Function, Global, Memory, Table
 from .module import Limits
 
@@ -35,7 +34,7 @@ MVP_FLAGS = ["--disable-saturating-float-to-int", "--disable-sign-extension",
              "--disable-reference-types"]
 
 
-def _spectest(guard: bool = False) -> dict:
+def _spectest(guard: bool = True) -> dict:
     """The ``spectest`` host module the scripts import from."""
     def printer(*args: Any) -> None:
         return None
@@ -50,12 +49,8 @@ def _spectest(guard: bool = False) -> dict:
 
 
 def _spectest_memory(guard: bool) -> Memory:
-    memory = Memory(Limits(1, 2), guard=guard)
-    if guard:
-        # a guarded memory's faults are traps only once the runtime knows it
-        Runtime.get().install_segv()
-        Runtime.get().register_guard(memory)
-    return memory
+    # (instantiate tells the runtime about a guarded memory when a module imports it)
+    return Memory(Limits(1, 2), guard=guard)
 
 
 def _matching(src: str, start: int) -> int:
@@ -122,7 +117,7 @@ def _same(t: str, want: Any, got: int) -> bool:
 
 
 class _Script:
-    def __init__(self, folder: Path, one_zero: bool, bounds: str = "checks") -> None:
+    def __init__(self, folder: Path, one_zero: bool, bounds: str = "guard") -> None:
         self.folder, self.one_zero, self.bounds = folder, one_zero, bounds
         self.instances: dict[str, Instance] = {}
         self.last: Optional[Instance] = None
@@ -203,7 +198,7 @@ def _wat_ok(path: Path) -> bool:
 
 
 def run_file(path: Path, one_zero: Optional[bool] = None,
-             bounds: str = "checks") -> tuple[Counter, Counter, list]:
+             bounds: str = "guard") -> tuple[Counter, Counter, list]:
     """Run one script: (passed, total) by kind, and the failures (line, text); ``bounds`` is
     instantiate's (explicit checks, or guard regions)."""
     one_zero = "wasm-1.0" in str(path) if one_zero is None else one_zero
@@ -252,7 +247,7 @@ def _line(name: str, passed: Counter, total: Counter) -> str:
 
 
 def run_dir(folder: Path, files: tuple[str, ...] = (), verbose: bool = False,
-            out: Any = None, bounds: str = "checks") -> tuple[Counter, Counter]:
+            out: Any = None, bounds: str = "guard") -> tuple[Counter, Counter]:
     """Run every script of ``folder`` (or the named ones); print a line each and a total."""
     out = out or sys.stdout
     paths = [folder / f for f in files] if files else sorted(folder.glob("*.wast"))
@@ -275,7 +270,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("dir", type=Path)
     ap.add_argument("files", nargs="*")
     ap.add_argument("-v", "--verbose", action="store_true", help="print the failures")
-    ap.add_argument("--bounds", choices=("checks", "guard"), default="checks",
+    ap.add_argument("--bounds", choices=("checks", "guard"), default="guard",
                     help="explicit bounds checks (default) or guard regions")
     args = ap.parse_args(argv)
     passed, total = run_dir(args.dir, args.files, args.verbose, bounds=args.bounds)

@@ -220,10 +220,22 @@ def test_a_load_whose_value_dies_still_traps(wat, bounds) -> None:
     assert inst.sunk(8, 0) == 0
 
 
+def test_a_guarded_memory_made_in_python_traps_when_imported(wat) -> None:
+    # Memory() is guarded by default, as instantiate is: its faults must become traps
+    mem = Memory(Limits(1, 2))
+    inst = instantiate(wat('(module (import "m" "mem" (memory 1)) (func (export "ld") '
+                           '(param i32) (result i32) (i32.load (local.get 0))))'),
+                       {"m": {"mem": mem}})
+    with pytest.raises(WasmTrap, match="out of bounds memory access"):
+        inst.ld(65536)
+
+
 def test_guarded_and_checked_memories_do_not_mix(wat) -> None:
-    lib = instantiate(wat('(module (memory (export "m") 1))'), bounds="guard")
-    with pytest.raises(LinkError, match="do not mix"):
-        instantiate(wat('(module (import "l" "m" (memory 1)))'), {"l": lib.exports})
+    for made, importer in (("guard", "checks"), ("checks", "guard")):
+        lib = instantiate(wat('(module (memory (export "m") 1))'), bounds=made)
+        with pytest.raises(LinkError, match="do not mix"):
+            instantiate(wat('(module (import "l" "m" (memory 1)))'), {"l": lib.exports},
+                        bounds=importer)
 
 
 def test_bulk_memory(wat) -> None:

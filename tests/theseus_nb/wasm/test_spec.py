@@ -44,14 +44,14 @@ def test_current_next(name: str) -> None:
     _check(SUITE / "current" / f"{name}.wast")
 
 
-#: the scripts that test memory bounds, run again with guard regions instead of checks
+#: the scripts that test memory bounds, run again with explicit checks instead of guard regions
 GUARDED = ["address", "memory_trap", "traps", "memory_grow", "load", "store", "float_memory",
            "linking", "imports"]
 
 
 @pytest.mark.parametrize("name", GUARDED)
-def test_wasm_1_0_with_guard_regions(name: str) -> None:
-    passed, total, failures = run_file(SUITE / "wasm-1.0" / f"{name}.wast", bounds="guard")
+def test_wasm_1_0_with_explicit_checks(name: str) -> None:
+    passed, total, failures = run_file(SUITE / "wasm-1.0" / f"{name}.wast", bounds="checks")
     assert passed == total, "\n".join(f"line {ln}: {t}" for ln, t in failures[:20])
 
 
