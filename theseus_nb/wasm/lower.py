@@ -13,7 +13,7 @@ from llvmlite import ir
 from .abi import (ENTRY_T, I32, I64, INIT_DATA_FIT, INIT_ELEM_FIT, LLTYPES, MEMORY_T, PTR,
                   TABLE_T, VOLATILE_PREFIX, Names, llvm_functype, signature_hash)
 from .lower_func import FuncLowerer
-from .module import Instr, Module
+from .module import Function, Instr, Module
 
 __all__ = ["lower", "ir_text", "ModuleLowerer"]
 
@@ -46,6 +46,12 @@ def ir_text(module: ir.Module) -> str:
             line += " strictfp"
         out.append(line)
     return "\n".join(out) + "\n"
+
+
+#: Unrolling a small self-recursive function into itself (ModuleLowerer.recursion_clones):
+#: at most this many levels, and at most this many wasm instructions of copies in all.
+RECURSION_CLONE_DEPTH = 3
+RECURSION_CLONE_BUDGET = 400
 
 
 class ModuleLowerer:
@@ -175,8 +181,34 @@ class ModuleLowerer:
     def run(self) -> None:
         nimp = self.m.num_imported_funcs
         for i, f in enumerate(self.m.funcs):
-            FuncLowerer(self, nimp + i, f).lower()
+            clones = self.recursion_clones(nimp + i, f)
+            for fn, recurse in zip([self.funcs[nimp + i]] + clones, clones + [None]):
+                FuncLowerer(self, nimp + i, f, fn=fn, recurse=recurse).lower()
         self._init()
+
+    def recursion_clones(self, index: int, f: Function) -> list:
+        """Copies of a small self-recursive function for its own calls to go through.
+
+        LLVM never inlines a function into itself, but gcc -O2 unrolls a recursion such as
+        fib's a few levels (recursive inlining). The calls a function makes to itself go
+        to internal ``alwaysinline`` copies F.rec1 -> F.rec2 -> ... -> F instead, so LLVM
+        inlines the copies and the recursion is unrolled into F; every level keeps its
+        checks, and the last calls F for real (so a runaway recursion still exhausts the
+        stack). As in the cell language (theseus_nb.lang.lower.recursion_clones).
+        """
+        sites = sum(1 for ins in f.body if ins.op == "call" and ins.imm == index)
+        depth = 0
+        while sites and depth < RECURSION_CLONE_DEPTH and len(f.body) * sum(
+                sites ** level for level in range(1, depth + 2)) <= RECURSION_CLONE_BUDGET:
+            depth += 1
+        clones = []
+        for level in range(1, depth + 1):
+            fn = ir.Function(self.ir, self.funcs[index].function_type,
+                             f"{self.funcs[index].name}.rec{level}")
+            fn.linkage = "internal"
+            fn.attributes.add("alwaysinline")
+            clones.append(fn)
+        return clones
 
     def _const(self, b: ir.IRBuilder, expr: tuple[Instr, ...]) -> ir.Value:
         ins = expr[0]

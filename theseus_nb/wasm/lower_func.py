@@ -56,10 +56,13 @@ class _Frame:
 class FuncLowerer:
     """Fills one ``ir.Function`` from one wasm function; ``lower()`` does the work."""
 
-    def __init__(self, ml: "ModuleLowerer", index: int, func: Function) -> None:
+    def __init__(self, ml: "ModuleLowerer", index: int, func: Function, *,
+                 fn: ir.Function | None = None, recurse: ir.Function | None = None) -> None:
         self.ml, self.index, self.func = ml, index, func
         self.type = ml.m.types[func.type_index]
-        self.fn: ir.Function = ml.funcs[index]
+        self.fn: ir.Function = fn or ml.funcs[index]
+        #: where this body's calls to its own function go (a copy: see recursion_clones)
+        self.recurse = recurse
         self.stack: list[ir.Value] = []
         self.frames: list[_Frame] = []
         self.dead = 0        # 0: live code; n > 0: skipping, inside n - 1 nested dead constructs
@@ -145,7 +148,8 @@ class FuncLowerer:
                                    ir.FunctionType(I64, [ir.MetaDataType()]))
             here = b.call(read, [self.ml.rsp_name()])
             self.trap_if(b.icmp_unsigned("<", here, b.load(self.ml.stack_limit)), "stack")
-        if self.ml.ready is not None and self.index in self.ml.exported:
+        if self.ml.ready is not None and self.index in self.ml.exported \
+                and self.fn is self.ml.funcs[self.index]:
             # the kernel sets an instance up on its first call (kernel_cell.py)
             flag = b.load(self.ml.ready)
             with b.if_then(b.icmp_unsigned("==", flag, ir.Constant(flag.type, 0)), likely=False):
@@ -328,7 +332,10 @@ class FuncLowerer:
             ft = self.ml.func_types[imm]  # type: ignore[index]
             args = self.pops(len(ft.params))
             # notail: a self-recursive call turned into a loop would never exhaust the stack
-            res = b.call(self.ml.funcs[imm], args, tail="notail")  # type: ignore[index]
+            callee = self.ml.funcs[imm]  # type: ignore[index]
+            if imm == self.index and self.recurse is not None:
+                callee = self.recurse
+            res = b.call(callee, args, tail="notail")
             if imm < self.ml.m.num_imported_funcs:  # type: ignore[operator]
                 self.check_host()
             self.push_results(ft, res)

@@ -255,3 +255,33 @@ def test_bulk_memory(wat) -> None:
     inst.drop()
     with pytest.raises(WasmTrap, match="out of bounds memory access"):
         inst.init(0, 0, 1)                                # a dropped segment has no bytes
+
+
+RECURSIVE = """(module
+  (func $fib (export "fib") (param i64) (result i64)
+    (if (result i64) (i64.lt_u (local.get 0) (i64.const 2)) (then (local.get 0))
+      (else (i64.add (call $fib (i64.sub (local.get 0) (i64.const 1)))
+                     (call $fib (i64.sub (local.get 0) (i64.const 2)))))))
+  (func $down (export "down") (param i32) (result i32)    ;; divides by zero at the bottom
+    (if (result i32) (i32.eqz (local.get 0)) (then (i32.div_u (i32.const 1) (local.get 0)))
+      (else (call $down (i32.sub (local.get 0) (i32.const 1))))))
+  (func $runaway (export "runaway") (call $runaway)))"""
+
+
+def test_a_self_recursive_function_is_unrolled_and_keeps_its_traps(wat) -> None:
+    from theseus_nb.wasm.abi import Names
+    from theseus_nb.wasm.decode import decode
+    from theseus_nb.wasm.lower import lower
+
+    names = Names(func=lambda i: f"f{i}", glob=lambda i: f"g{i}", memory="m", table="t",
+                  init="init", trap="trap", memory_grow="grow", data=lambda i: f"d{i}")
+    ir_names = {f.name for f in lower(decode(wat(RECURSIVE)), names).functions}
+    assert {"f0.rec1", "f0.rec2", "f0.rec3", "f1.rec1", "f2.rec1"} <= ir_names
+    inst = instantiate(wat(RECURSIVE))
+    assert [inst.fib(n) for n in range(12)] == [0, 1, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89]
+    assert inst.fib(25) == 75025
+    for depth in (0, 1, 2, 3, 4, 7):     # the trap at every level of the unrolled copies
+        with pytest.raises(WasmTrap, match="integer divide by zero"):
+            inst.down(depth)
+    with pytest.raises(WasmTrap, match="call stack exhausted"):
+        inst.runaway()
