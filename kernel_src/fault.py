@@ -473,6 +473,14 @@ def panic_in_task(msg: str, where: str, line: u64) -> None:
     _say(where)
     _say(" line ")
     _say_dec(line)
+    end_current(line)
+
+
+def end_current(line: u64) -> None:
+    """End the running task (or shell command) faulted, its cause already
+    written (a panic's, a WebAssembly trap's): logged with the backtrace of
+    the code that called here, reported, and restarted if it is restartable.
+    Never returns.  Interrupts must be off."""
     _stack_bounds_walk(0, _caller_rbp(), True)
     restarting: bool = _after_fault(line)
     if in_command():

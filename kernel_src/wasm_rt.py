@@ -27,7 +27,9 @@ from theseus_nb.lang.unsafe import rdtsc
 from kernel_src.heap import alloc, free
 from kernel_src.task_table import current, set_cause, add_cause_byte
 from kernel_src.command import running as in_command, abandon_now
-from kernel_src.task import die_current, exit_current, yield_now, sleep as task_sleep
+from kernel_src.task import exit_current, yield_now, sleep as task_sleep
+from kernel_src.fault import end_current
+from kernel_src.irq import irq_off
 from kernel_src.task import spawn as task_spawn
 from kernel_src.sync import channel as sync_channel, send as sync_send, recv as sync_recv
 from kernel_src.wasm_memory import reserve, grow
@@ -137,14 +139,14 @@ def kind_name(kind: u64) -> str:
 
 
 def trap(kind: u64, where: str) -> None:
-    """End the running task (or shell command) faulted: wasm trap: KIND in CELL::FUNCTION."""
+    """End the running task (or shell command) faulted: wasm trap: KIND in CELL::FUNCTION
+    (logged and restarted as any fault: fault.end_current)."""
+    irq_off()
     set_cause(current(), "wasm trap: ")
     _say(kind_name(kind))
     _say(" in ")
     _say(where)
-    if in_command():
-        abandon_now()
-    die_current()
+    end_current(0)
 
 
 # ---- module "theseus" -----------------------------------------------------------

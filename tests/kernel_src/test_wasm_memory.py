@@ -117,3 +117,33 @@ def test_when_every_slot_is_taken_the_next_module_is_refused(kernel_image) -> No
         assert live.command("wchecked") == "" and live.command("echo ok") == "ok"
     finally:
         live.shutdown()
+
+
+#: each start counts itself in linear memory, then traps: explicitly (a division by zero)
+#: or through the guard region (a store past the memory)
+RECOVERING = """(module (memory 1)
+  (func $count (i64.store (i32.const 0) (i64.add (i64.load (i32.const 0)) (i64.const 1))))
+  (func (export "div") (param i64) (result i64) (call $count) (i64.div_u (i64.const 1) (local.get 0)))
+  (func (export "oob") (param i64) (result i64) (call $count)
+    (i64.store (i32.const 70000) (i64.const 1)) (i64.const 0))
+  (func (export "starts") (param i64) (result i64) (i64.load (i32.const 0))))
+"""
+
+
+@pytest.mark.parametrize("fn, kind", [("div", "integer divide by zero"),
+                                      ("oob", "out of bounds memory access")])
+def test_a_restartable_wasm_task_climbs_the_ladder_and_its_reload_is_fresh(
+        vm: LiveKernel, wait_until, fn: str, kind: str) -> None:
+    cell = f"wrec{fn}"
+    vm.load(cell, wasm=RECOVERING)
+    slots = _mem(vm)["wasm_slots"]
+    tid = vm.spawn(f"{cell}::{fn}", 0, restart="on-fault", max_restarts=2)
+    assert wait_until(lambda: [r.action for r in vm.faults() if r.task == tid][-1:] == ["gave_up"],
+                      timeout=30)
+    mine = [r for r in vm.faults() if r.task == tid]
+    assert [r.action for r in mine] == ["restarted", "restarted", "reloaded", "gave_up"]
+    assert all(r.cause == f"wasm trap: {kind} in {cell}::{fn}" for r in mine)
+    # the reload made a new instance in the same slot: one start counted since, not four
+    assert _run(vm, f"{cell}::starts", 0, wait_until) == ("exited", 1)
+    assert _mem(vm)["wasm_slots"] == slots
+    assert vm.command("echo ok") == "ok"
