@@ -54,27 +54,36 @@ def memory_alloc(nbytes: u64) -> u64:
     return base
 
 
+NO_GROW: u64 = 0xFFFFFFFF       # what memory.grow answers when it cannot (-1 as an i32)
+
+
+def _grown(mem: u64, delta: u64) -> u64:
+    # The memory's size in pages once grown by delta (an i32), or NO_GROW
+    # past its maximum.
+    pages: u64 = load64(mem + 8) // PAGE + (delta & 0xFFFFFFFF)
+    if pages > load64(mem + 16):
+        return NO_GROW
+    return pages
+
+
 def memory_grow(mem: u64, delta: u64) -> u64:
     """memory.grow: move the memory into a larger zeroed block; the old size in pages,
-    or 0xFFFFFFFF (-1 as an i32) past the maximum or when the heap is full."""
+    or NO_GROW past the maximum or when the heap is full."""
     old_bytes: u64 = load64(mem + 8)
-    old: u64 = old_bytes // PAGE
-    d: u64 = delta & 0xFFFFFFFF
-    if old + d > load64(mem + 16):
-        return 0xFFFFFFFF
-    if d == 0:
-        return old
-    base: u64 = memory_alloc((old + d) * PAGE)
+    pages: u64 = _grown(mem, delta)
+    if pages == NO_GROW or pages == old_bytes // PAGE:
+        return pages
+    base: u64 = memory_alloc(pages * PAGE)
     if base == 0:
-        return 0xFFFFFFFF
+        return NO_GROW
     src: u64 = load64(mem)
     for i in range(old_bytes // 8):
         store64(base + i * 8, load64(src + i * 8))
     if src != 0:
         free(src)
     store64(mem, base)
-    store64(mem + 8, (old + d) * PAGE)
-    return old
+    store64(mem + 8, pages * PAGE)
+    return old_bytes // PAGE
 
 
 def memory_reserve(cell: str, nbytes: u64) -> u64:
@@ -84,18 +93,15 @@ def memory_reserve(cell: str, nbytes: u64) -> u64:
 
 
 def memory_grow_guard(mem: u64, delta: u64) -> u64:
-    """memory.grow for a memory in a guard region: map delta more pages in place;
-    the old size in pages, or 0xFFFFFFFF past the maximum or when no frame is left."""
-    old_bytes: u64 = load64(mem + 8)
-    old: u64 = old_bytes // PAGE
-    d: u64 = delta & 0xFFFFFFFF
-    if old + d > load64(mem + 16):
-        return 0xFFFFFFFF
-    if d == 0:
-        return old
-    if not grow(load64(mem), (old + d) * PAGE):
-        return 0xFFFFFFFF
-    store64(mem + 8, (old + d) * PAGE)
+    """memory.grow for a memory in a guard region: map more pages in place; the old
+    size in pages, or NO_GROW past the maximum or when no frame is left."""
+    old: u64 = load64(mem + 8) // PAGE
+    pages: u64 = _grown(mem, delta)
+    if pages == NO_GROW or pages == old:
+        return pages
+    if not grow(load64(mem), pages * PAGE):
+        return NO_GROW
+    store64(mem + 8, pages * PAGE)
     return old
 
 
