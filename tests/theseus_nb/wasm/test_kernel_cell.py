@@ -283,3 +283,16 @@ def test_a_float_cell_runs_in_tasks_as_on_the_host(wasm_vm: LiveKernel, wait_unt
     rec = _finished(wasm_vm, wasm_vm.spawn("wfloat::huge", 7), wait_until)
     assert rec.state == "faulted" and "wasm trap: integer overflow in wfloat::huge" in rec.cause
     assert wasm_vm.command("echo ok") == "ok"
+
+
+def test_a_runaway_recursion_hits_its_stack_guard_and_the_kernel_goes_on(
+        wasm_vm: LiveKernel, wait_until, bounds) -> None:
+    # the kernel counts no call depth: every task's stack sits on an unmapped guard page,
+    # and every function larger than a page probes its frame (skip-stack-guard-page.wast)
+    wasm_vm.load("wrun", wasm="""(module
+      (func $down (export "down") (param i64) (result i64)
+        (i64.add (call $down (i64.add (local.get 0) (i64.const 1))) (i64.const 1))))""",
+                 bounds=bounds)
+    rec = _finished(wasm_vm, wasm_vm.spawn("wrun::down", 0), wait_until)
+    assert (rec.state, rec.cause) == ("faulted", "stack overflow in wrun::down")
+    assert wasm_vm.command("echo ok") == "ok"
