@@ -234,6 +234,30 @@ def _runtime_glue(mod: ir.Module, m: Module, cell: str, names: Names, func_name,
             b.ret(b.trunc(r, I32) if ft.results[0] == "i32" else r)
         else:
             b.ret_void()
+    _instantiation(mod, m, cell, names, bounds, trap, func_name(m.start) if m.start is not None
+                   else None)
+    # a WASI program's _start as CELL::main(u64) -> u64: a shell command, or a task
+    start = next((e for e in m.exports if e.name == "_start" and e.kind == "func"), None)
+    if start is not None and m.func_types[start.index] == FuncType((), ()):
+        w = ir.Function(mod, ir.FunctionType(I64, [I64]), f"{cell}::main")
+        b = ir.IRBuilder(w.append_basic_block("entry"))
+        b.call(g[func_name(start.index)], [])
+        b.ret(ir.Constant(I64, 0))
+    # task entries for (i32) -> i32 exports: u64 in, u64 out
+    for i in sorted(spawn_i32):
+        w = ir.Function(mod, ir.FunctionType(I64, [I64]), f"{cell}::{export_of[i]}")
+        b = ir.IRBuilder(w.append_basic_block("entry"))
+        r = b.call(g[func_name(i)], [b.trunc(w.args[0], I32)])
+        b.ret(b.zext(r, I64))
+
+
+def _instantiation(mod: ir.Module, m: Module, cell: str, names: Names, bounds: str,
+                   trap: ir.Function, start: str | None) -> None:
+    """CELL::.wasm_instantiate, which the loader calls, and CELL::.wasm_setup, which an
+    export's first call makes."""
+    g = mod.globals
+    i8 = ir.IntType(8)
+    memptr = g.get(names.memory)
     # instantiation: memory, then globals and segments, once (the loader calls it when the
     # cell is loaded, and refuses the load when it fails: kernel_src/loader.py)
     made = ir.GlobalVariable(mod, i8, f"{cell}::.wasm_made")
@@ -284,30 +308,17 @@ def _runtime_glue(mod: ir.Module, m: Module, cell: str, names: Names, func_name,
                                ir.Constant(I32, NO_MEMORY_TRAP), ir.Constant(I32, 4)),
                       ir.Constant(I32, -1)])
         b.unreachable()
-    if m.start is not None:
+    if start is not None:
         flags = b.call(irq_off, [])     # one task wins the first call: it runs start
         first = b.icmp_unsigned("==", b.load(g[names.ready]), ir.Constant(i8, 0))
         b.store(ir.Constant(i8, 1), g[names.ready])
         b.call(irq_restore, [flags])
         with b.if_then(first):
             # after ready is set, so the start function may call the module's exports
-            b.call(g[func_name(m.start)], [])
+            b.call(g[start], [])
     else:
         b.store(ir.Constant(i8, 1), g[names.ready])
     b.ret_void()
-    # a WASI program's _start as CELL::main(u64) -> u64: a shell command, or a task
-    start = next((e for e in m.exports if e.name == "_start" and e.kind == "func"), None)
-    if start is not None and m.func_types[start.index] == FuncType((), ()):
-        w = ir.Function(mod, ir.FunctionType(I64, [I64]), f"{cell}::main")
-        b = ir.IRBuilder(w.append_basic_block("entry"))
-        b.call(g[func_name(start.index)], [])
-        b.ret(ir.Constant(I64, 0))
-    # task entries for (i32) -> i32 exports: u64 in, u64 out
-    for i in sorted(spawn_i32):
-        w = ir.Function(mod, ir.FunctionType(I64, [I64]), f"{cell}::{export_of[i]}")
-        b = ir.IRBuilder(w.append_basic_block("entry"))
-        r = b.call(g[func_name(i)], [b.trunc(w.args[0], I32)])
-        b.ret(b.zext(r, I64))
 
 
 def _string(mod: ir.Module, sym: str, text: str) -> ir.Constant:
