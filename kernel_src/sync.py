@@ -6,13 +6,15 @@ condition with interrupts off before blocking, so a notify can never slip
 in between "the queue is empty" and "I sleep" (no lost wake-ups).
 A channel is a ring of CHANNEL_SLOTS values: send blocks while it is full,
 recv while it is empty; values arrive in the order they were sent.
-Call them from task context (interrupts on), never from a handler.
+Call them from task context, never from a handler: each puts the
+interrupt flag back as it found it (irq_off/irq_restore), so a caller that
+holds interrupts off keeps them off.
 """
 # cell: unsafe
 from theseus_nb.lang.prelude import *
-from theseus_nb.lang.unsafe import cli, sti
 from kernel_src.params import MAX_CHANNELS, CHANNEL_SLOTS
 from kernel_src.task import block_on, wake_key
+from kernel_src.irq import irq_off, irq_restore
 
 CHAN_KEY: u64 = 0x4300000000000000     # wait key of channel c: CHAN_KEY | c
 NO_CHANNEL: u64 = 0xFFFFFFFFFFFFFFFF
@@ -44,11 +46,11 @@ def notify(key: u64) -> u64:
 @safe_interface
 def channel(name: u64) -> u64:
     """The channel called name (created on first use), or NO_CHANNEL if all are taken."""
-    cli()
+    flags: u64 = irq_off()
     free: u64 = NO_CHANNEL
     for c in range(MAX_CHANNELS):
         if chans[c].used and chans[c].name == name:
-            sti()
+            irq_restore(flags)
             return c
         if not chans[c].used and free == NO_CHANNEL:
             free = c
@@ -58,7 +60,7 @@ def channel(name: u64) -> u64:
         chans[free].head = 0
         chans[free].count = 0
         chans[free].sent = 0
-    sti()
+    irq_restore(flags)
     return free
 
 
@@ -70,27 +72,27 @@ def close(c: u64) -> None:
 @safe_interface
 def send(c: u64, v: u64) -> None:
     """Put v on channel c, waiting while it is full."""
-    cli()
+    flags: u64 = irq_off()
     while chans[c].count == CHANNEL_SLOTS:
         wait(CHAN_KEY | c)
     chans[c].ring[(chans[c].head + chans[c].count) % CHANNEL_SLOTS] = v
     chans[c].count += 1
     chans[c].sent += 1
     notify(CHAN_KEY | c)
-    sti()
+    irq_restore(flags)
 
 
 @safe_interface
 def recv(c: u64) -> u64:
     """Take the oldest value from channel c, waiting while it is empty."""
-    cli()
+    flags: u64 = irq_off()
     while chans[c].count == 0:
         wait(CHAN_KEY | c)
     v: u64 = chans[c].ring[chans[c].head]
     chans[c].head = (chans[c].head + 1) % CHANNEL_SLOTS
     chans[c].count -= 1
     notify(CHAN_KEY | c)
-    sti()
+    irq_restore(flags)
     return v
 
 
