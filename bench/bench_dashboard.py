@@ -24,8 +24,7 @@ import statistics
 import time
 from collections.abc import Callable
 
-from baseline import add_option, kernel_in, ratio
-from theseus_nb import Kernel
+from baseline import add_option, boot_kernels, ratio
 from theseus_nb.graph import SectionGraph
 from theseus_nb.tasks import parse_tasks, task_rows_html
 from theseus_nb.widgets import Dashboard
@@ -98,9 +97,7 @@ def main() -> None:
     parser.add_argument("--kvm", action="store_true")
     add_option(parser)
     args = parser.parse_args()
-    machines = {"this": Kernel.default().build().boot(kvm=args.kvm)}
-    if args.baseline:
-        machines["baseline"] = kernel_in(args.baseline).build().boot(kvm=args.kvm)
+    machines = boot_kernels(args.baseline, args.kvm)
     boards = {}
     try:
         for label, vm in machines.items():
