@@ -14,6 +14,7 @@ import re
 import threading
 import time
 
+from .bounded_text import BoundedText
 from .errors import GuestExited, GuestTimeout
 
 __all__ = ["ConsoleBuffer"]
@@ -26,32 +27,15 @@ class ConsoleBuffer:
 
     def __init__(self, limit: int = 1 << 20) -> None:
         """An empty buffer keeping at most about ``limit`` characters."""
-        self._limit = limit
-        self._chunks: list[str] = []
-        self._size = 0
-        self._dropped = 0          # characters cut from the front so far
+        self._text = BoundedText(limit)
         self._ended: str | None = None
         self._changed = threading.Condition()
 
     def feed(self, data: str) -> None:
         """Append what the console printed (the Console's reader thread calls this)."""
         with self._changed:
-            # Chunks, joined only when read: appending stays cheap however much is printed.
-            self._chunks.append(data)
-            self._size += len(data)
-            if self._size > 2 * self._limit:
-                raw = "".join(self._chunks)
-                cut = len(raw) - self._limit
-                self._chunks, self._size = [raw[cut:]], len(raw) - cut
-                self._dropped += cut
+            self._text.append(data)
             self._changed.notify_all()
-
-    @property
-    def _raw(self) -> str:
-        # (caller holds the condition's lock)
-        if len(self._chunks) > 1:
-            self._chunks = ["".join(self._chunks)]
-        return self._chunks[0] if self._chunks else ""
 
     def end(self, why: str) -> None:
         """The console closed (QEMU exited): waiters stop waiting, with ``why``."""
@@ -63,7 +47,7 @@ class ConsoleBuffer:
     def text(self) -> str:
         """Everything kept, "\\r\\n" as "\\n"."""
         with self._changed:
-            return _LINE_END.sub("\n", self._raw)
+            return _LINE_END.sub("\n", self._text.text())
 
     def lines(self) -> list[str]:
         """The kept text as lines."""
@@ -72,12 +56,12 @@ class ConsoleBuffer:
     def mark(self) -> int:
         """A position: what is printed after now is ``since(mark)``."""
         with self._changed:
-            return self._dropped + self._size
+            return self._text.end
 
     def since(self, mark: int) -> str:
         """What was printed after ``mark`` (as much of it as is still kept)."""
         with self._changed:
-            return _LINE_END.sub("\n", self._raw[max(0, mark - self._dropped):])
+            return _LINE_END.sub("\n", self._text.since(mark))
 
     def wait_for(self, pattern: str | re.Pattern[str], timeout: float = 5.0,
                  since: int | None = None) -> re.Match[str]:
@@ -91,8 +75,8 @@ class ConsoleBuffer:
         deadline = time.monotonic() + timeout
         with self._changed:
             while True:
-                start = 0 if since is None else max(0, since - self._dropped)
-                found = regex.search(_LINE_END.sub("\n", self._raw[start:]))
+                start = self._text.first if since is None else since
+                found = regex.search(_LINE_END.sub("\n", self._text.since(start)))
                 if found is not None:
                     return found
                 if self._ended is not None:
@@ -105,7 +89,7 @@ class ConsoleBuffer:
                 self._changed.wait(left)
 
     def _tail(self) -> str:
-        return _LINE_END.sub("\n", self._raw[-4000:])
+        return _LINE_END.sub("\n", self._text.since(self._text.end - 4000))
 
     def __repr__(self) -> str:
         return f"<ConsoleBuffer {self.mark()} chars printed, last line {self.lines()[-1:]!r}>"
