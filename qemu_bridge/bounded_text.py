@@ -54,21 +54,26 @@ class BoundedText:
     def since(self, position: int) -> str:
         """The text from ``position`` to the end (from ``first`` if that was cut).
 
-        Joins only the chunks that hold it, and keeps them joined, so reading
-        the end of a long text costs what the end holds.
+        Joins only the chunks that hold it and keeps them joined, split at
+        ``position``, so reading the end of a long text again and again costs
+        what the end holds, not what was printed before it.
         """
         start = max(position, self.first)
-        if start >= self.end:
+        wanted = self.end - start
+        if wanted <= 0:
             return ""
         # Walk back from the end to the chunk that holds ``start``.
         held, i = 0, len(self._chunks)
-        while held < self.end - start:
+        while held < wanted:
             i -= 1
             held += len(self._chunks[i])
-        if i < len(self._chunks) - 1:
-            self._chunks[i:] = ["".join(self._chunks[i:])]
-        tail = self._chunks[i]
-        return tail[len(tail) - (self.end - start):]
+        if i == len(self._chunks) - 1 and held == wanted:
+            return self._chunks[i]
+        joined = "".join(self._chunks[i:])
+        before = len(joined) - wanted
+        # Split where the reader starts: a later read from there on does not copy what is before.
+        self._chunks[i:] = [joined[:before], joined[before:]] if before else [joined]
+        return joined[before:]
 
     def text(self) -> str:
         """Everything shown: the last ``limit`` characters."""

@@ -43,6 +43,17 @@ def test_since_joins_only_the_end_and_keeps_it_joined() -> None:
     assert text.text().splitlines()[0] == "line 0" and len(text._chunks) == 1
 
 
+def test_reading_the_end_again_and_again_does_not_copy_what_is_before() -> None:
+    # As a wait does: one line appended, the last lines read, again and again.
+    text = BoundedText(limit=1 << 20)
+    for i in range(1000):
+        text.append(f"line {i}\n")
+        assert text.since(text.end - 20).endswith(f"line {i}\n")
+    # No chunk grew with what was printed: each read copied about 20 characters.
+    assert max(len(chunk) for chunk in text._chunks) <= 20
+    assert text.text() == "".join(f"line {i}\n" for i in range(1000))
+
+
 def test_endswith() -> None:
     text = BoundedText(limit=4)
     assert not text.endswith("\n")
