@@ -49,10 +49,3 @@ def boot_kernels(baseline: Path | None, kvm: bool = False) -> dict[str, LiveKern
 def ratio(after: float, before: float) -> str:
     """after / before as a factor, for the last column of a table."""
     return f"{after / before:.2f}x" if before else "-"
-
-
-def figure_ratio(after: str | None, before: str | None) -> str:
-    """``ratio`` of two figures as a guest printed them: "-" unless both are counts."""
-    if after is None or before is None or not after.isdigit() or not before.isdigit():
-        return "-"
-    return ratio(int(after), int(before))

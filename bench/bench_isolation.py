@@ -32,8 +32,7 @@ import argparse
 import tempfile
 import time
 
-from baseline import figure_ratio
-from kvm_column import measure_under_kvm
+from qemu_bridge import kvm_usable
 from theseus_nb import Kernel
 
 BATCHES = 31
@@ -146,6 +145,12 @@ def _shown(v: str | None) -> str:
     return v if v.isdigit() else "(!)"
 
 
+def _ratio(a: str | None, b: str | None) -> str:
+    if a is None or b is None or not a.isdigit() or not b.isdigit() or int(b) == 0:
+        return "-"
+    return f"{int(a) / int(b):.1f}x"
+
+
 def main() -> None:
     """Build the kernel with both bench cells, measure, print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -158,9 +163,16 @@ def main() -> None:
     kernel = Kernel(base.nano_core, base.cells, isolated={"gated"})
     image = kernel.build(tempfile.mkdtemp(prefix="bench-isolation-"))
     columns = {"TCG (emulated)": measure(image, "tcg", args.calls, args.switches)}
-    kvm = measure_under_kvm(lambda: measure(image, "kvm", args.calls, args.switches), args.no_kvm)
-    if kvm is not None:
-        columns["KVM"] = kvm
+    usable, why = kvm_usable()
+    if args.no_kvm:
+        print("(KVM not measured: --no-kvm)")
+    elif not usable:
+        print(f"(KVM not measured: {why})")
+    else:
+        try:
+            columns["KVM"] = measure(image, "kvm", args.calls, args.switches)
+        except Exception as exc:  # KVM listed but unusable: say so, keep TCG's figures
+            print(f"(KVM run failed: {str(exc).splitlines()[0]})")
     rows = [("kernel call (clock::ticks)", "calls"),
             ("kernel call with a str (serial::write)", "str_calls"),
             ("task switch (two tasks yield)", "switches")]
@@ -176,7 +188,7 @@ def main() -> None:
             for v in (d, g):
                 if v is not None and not v.isdigit():
                     notes[f"{col}: {v}"] = v
-            line += f"{_shown(d):>22}{_shown(g):>10}{figure_ratio(g, d):>14}"
+            line += f"{_shown(d):>22}{_shown(g):>10}{_ratio(g, d):>14}"
         print(line)
     for note in notes:
         print(f"(!) {note}")

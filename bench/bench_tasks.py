@@ -28,8 +28,8 @@ from __future__ import annotations
 import argparse
 import tempfile
 
-from baseline import add_option, figure_ratio, kernel_in
-from kvm_column import measure_under_kvm
+from baseline import add_option, kernel_in
+from qemu_bridge import kvm_usable
 from theseus_nb import Kernel
 
 TASKBENCH = '''
@@ -245,6 +245,12 @@ def measure(images: dict, accel: str, switches: int) -> dict[str, dict[str, str]
     return results
 
 
+def _ratio(a: str | None, b: str | None) -> str:
+    if a is None or b is None or not a.isdigit() or not b.isdigit() or int(b) == 0:
+        return "-"
+    return f"{int(a) / int(b):.2f}x"
+
+
 def main() -> None:
     """Build the kernel with the bench cell, measure, print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -262,10 +268,16 @@ def main() -> None:
         before = kernel_in(args.baseline).with_cell("taskbench", TASKBENCH, unsafe=True)
         images["baseline"] = before.build(tempfile.mkdtemp(prefix="bench-tasks-"))
     columns = measure(images, "tcg", args.switches)
-    kvm = measure_under_kvm(lambda: measure({"KVM": image}, "kvm", args.kvm_switches)["KVM"],
-                            args.no_kvm)
-    if kvm is not None:
-        columns["KVM"] = kvm
+    usable, why = kvm_usable()
+    if args.no_kvm:
+        print("(KVM not measured: --no-kvm)")
+    elif not usable:
+        print(f"(KVM not measured: {why})")
+    else:
+        try:
+            columns["KVM"] = measure({"KVM": image}, "kvm", args.kvm_switches)["KVM"]
+        except Exception as exc:  # KVM listed but unusable: say so, keep TCG's figures
+            print(f"(KVM run failed: {str(exc).splitlines()[0]})")
     rows = [("yield round trip (no switch)*", "yield_cycles", "cycles"),
             ("context switch (yield to another task)", "switch_cycles", "cycles"),
             ("  of which FXSAVE+FXRSTOR (eager SSE)", "fx_pair_cycles", "cycles"),
@@ -282,7 +294,7 @@ def main() -> None:
           + "".join(f"{n + '/TCG':>14}" for n in ratios) + "  unit")
     for label, key, unit in rows:
         cells = "".join(f"{columns[n].get(key, '-'):>12}" for n in names)
-        cells += "".join(f"{figure_ratio(columns[n].get(key), columns['TCG'].get(key)):>14}" for n in ratios)
+        cells += "".join(f"{_ratio(columns[n].get(key), columns['TCG'].get(key)):>14}" for n in ratios)
         print(f"{label:44}{cells}  {unit}")
     for n in names:
         print(f"{n}: spawn stopped at max_tasks because: {columns[n].get('why', '?')}")
