@@ -70,7 +70,9 @@ def test_building_and_refreshing_never_wait_for_the_serial_line(wait_until, kern
         with m.machine._session.lock:  # as if a long command held the line
             worker = threading.Thread(target=build_and_refresh, daemon=True)
             worker.start()
-            worker.join(30.0)  # a hang guard: the lock is ours, so a wait on it never ends
+            # A part that waited for the line would wait until this block lets go of it:
+            # 30 s only bounds that wait, it measures nothing.
+            worker.join(30.0)
             # It finished while the line was still taken, so nothing in it waited for the
             # line: it shows the build-time graph and the transcript, and the line's work
             # (the live graph, the task table) waits in the background.
