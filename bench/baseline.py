@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from theseus_nb import CellSource, Kernel
+from theseus_nb import CellSource, Kernel, LiveKernel
 
 _SUFFIXES = (".py", ".ll", ".s")
 
@@ -35,6 +35,15 @@ def kernel_in(root: Path) -> Kernel:
                 if p.suffix in _SUFFIXES and not p.name.startswith(("_", "."))]
 
     return Kernel(sources(root / "kernel_src"), sources(root / "cells") if (root / "cells").is_dir() else [])
+
+
+def boot_kernels(baseline: Path | None, kvm: bool = False) -> dict[str, LiveKernel]:
+    """This checkout's default kernel booted as "this", and with --baseline DIR
+    that checkout's as "baseline" (both under KVM if ``kvm``)."""
+    machines = {"this": Kernel.default().build().boot(kvm=kvm)}
+    if baseline is not None:
+        machines["baseline"] = kernel_in(baseline).build().boot(kvm=kvm)
+    return machines
 
 
 def ratio(after: float, before: float) -> str:

@@ -19,8 +19,7 @@ import argparse
 import statistics
 import time
 
-from baseline import add_option, kernel_in, ratio
-from theseus_nb import Kernel
+from baseline import add_option, boot_kernels, ratio
 
 SMALL = '''
 from theseus_nb.lang.prelude import *
@@ -90,9 +89,7 @@ def main() -> None:
     parser.add_argument("--kvm", action="store_true")
     add_option(parser)
     args = parser.parse_args()
-    machines = {"this": Kernel.default().build().boot(kvm=args.kvm)}
-    if args.baseline:
-        machines["baseline"] = kernel_in(args.baseline).build().boot(kvm=args.kvm)
+    machines = boot_kernels(args.baseline, args.kvm)
     try:
         small_all = _measure(machines, "hotsmall", SMALL, args.swaps)
         large_all = _measure(machines, "hotlarge", _large(), args.swaps)

@@ -4,10 +4,12 @@ A name is a handle: (offset << 16) | length into the pool.  Names are
 copied in when a cell is loaded, so a cell's object can be freed later.
 Kept names are interned (one copy of each distinct name, found through a
 hash index), so swapping a cell a hundred times does not grow the pool.
+The kernel's memory helpers live here too (mem_equal, mem_copy): names is
+low enough (layer 2) for every cell that compares or copies bytes.
 """
 # cell: unsafe
 from theseus_nb.lang.prelude import *
-from theseus_nb.lang.unsafe import load8, store8, addr_of, make_str
+from theseus_nb.lang.unsafe import load8, load64, store8, store64, addr_of, make_str
 from kernel_src.params import NAME_POOL, NAME_INDEX
 from kernel_src.serial import write_mem
 
@@ -96,6 +98,17 @@ def mem_equal(a: u64, b: u64, n: u64) -> bool:
         if load8(a + i) != load8(b + i):
             return False
     return True
+
+
+def mem_copy(to: u64, src: u64, n: u64) -> None:
+    """Copy the n bytes at src to `to` (the two must not overlap): eight bytes
+    at a time, then the last n % 8 one by one, so that no byte past either
+    end is read or written (an object's copy may end anywhere in a block)."""
+    words: u64 = n // 8
+    for i in range(words):
+        store64(to + i * 8, load64(src + i * 8))
+    for k in range(words * 8, n):
+        store8(to + k, load8(src + k))
 
 
 def name_equals_mem(h: u64, addr: u64, n: u64) -> bool:

@@ -13,12 +13,11 @@ only if its size and checksum are right; a refused upload changes nothing.
 """
 # cell: unsafe
 from theseus_nb.lang.prelude import *
-from theseus_nb.lang.unsafe import load64, store64
 from kernel_src.serial import write, writeln, write_u64, newline
 from kernel_src.shell import arg, argc, arg_u64
 from kernel_src.command import hold, release
 from kernel_src.heap import alloc, free
-from kernel_src.names import name_add_str
+from kernel_src.names import name_add_str, mem_copy
 from kernel_src.archive import adler32
 from kernel_src.params import MAX_UPLOAD, MAX_BLOBS
 
@@ -66,15 +65,6 @@ def buffer() -> u64:
     return _buffer
 
 
-def _copy(to: u64, start: u64, n: u64) -> None:
-    # Eight bytes at a time (alloc gives 16-aligned blocks), then the tail.
-    words: u64 = n // 8
-    for i in range(words):
-        store64(to + i * 8, load64(start + i * 8))
-    if n % 8 != 0:
-        store64(to + words * 8, load64(start + words * 8))
-
-
 def _refuse(why: str) -> u64:
     write("refused: ")
     writeln(why)
@@ -107,7 +97,7 @@ def main(arg_: u64) -> u64:
     if buf == 0:
         release()
         return _refuse("out of kernel heap")
-    _copy(buf, shared, size)
+    mem_copy(buf, shared, size)
     if u64(adler32(buf, size)) != expected:
         free(buf)
         release()

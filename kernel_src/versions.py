@@ -17,10 +17,9 @@ needs to recover alone.
 """
 # cell: unsafe
 from theseus_nb.lang.prelude import *
-from theseus_nb.lang.unsafe import load8, store8
 from kernel_src.params import MAX_VERSIONS
 from kernel_src.heap import alloc, free
-from kernel_src.names import name_addr, name_len, name_equals_mem
+from kernel_src.names import name_addr, name_len, name_equals_mem, mem_copy
 from kernel_src.archive import entry_find, entry_data, entry_size
 
 NONE: u64 = 0xFFFFFFFFFFFFFFFF
@@ -141,8 +140,7 @@ def _keep_current(i: u64, addr: u64, size: u64, copy: bool) -> bool:
     if copy:
         kept = alloc(size, 16)
         if kept != 0:
-            for k in range(size):
-                store8(kept + k, load8(addr + k))
+            mem_copy(kept, addr, size)
     _cur[i] = kept
     _cur_size[i] = size
     _cur_owned[i] = copy and kept != 0

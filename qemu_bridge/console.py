@@ -21,6 +21,7 @@ import time
 
 import pexpect
 
+from .bounded_text import BoundedText
 from .console_buffer import ConsoleBuffer
 
 __all__ = ["Console", "Transcript", "normalise_newlines"]
@@ -73,27 +74,20 @@ class Transcript:
     """
 
     def __init__(self, limit: int = 1 << 20):
-        self._chunks: list[str] = []
-        self._size = 0
-        self._limit = limit
+        """An empty transcript keeping the last ``limit`` characters."""
+        self._text = BoundedText(limit)
         self._lock = threading.Lock()
 
     def write(self, data: str) -> None:
         """Append data read from a line (the file protocol pexpect uses)."""
         with self._lock:
-            self._chunks.append(data)
-            self._size += len(data)
-            if self._size > 2 * self._limit:
-                # Compact rarely so that appends stay cheap.
-                text = "".join(self._chunks)[-self._limit:]
-                self._chunks, self._size = [text], len(text)
+            self._text.append(data)
 
     def begin_line(self) -> None:
         """End the last line unless it is ended (before a request is written in)."""
         with self._lock:
-            if self._chunks and not self._chunks[-1].endswith("\n"):
-                self._chunks.append("\r\n")
-                self._size += 2
+            if self._text.end and not self._text.endswith("\n"):
+                self._text.append("\r\n")
 
     def flush(self) -> None:
         """Nothing to flush; present because pexpect calls it."""
@@ -103,7 +97,7 @@ class Transcript:
         """The transcript as a person would read it: "\\r\\n" turned into
         "\\n", and the framed replies' trailer lines left out."""
         with self._lock:
-            raw = "".join(self._chunks)[-self._limit:]
+            raw = self._text.text()
         return _TRAILER.sub("", normalise_newlines(raw))
 
 

@@ -89,14 +89,6 @@ def _prompt_pattern(prompt: str) -> str:
     return re.escape(prompt)
 
 
-def _ended(console: Console | None) -> Console:
-    # QEMU went away during boot: reap it.
-    assert console is not None
-    console.wait_exit(1.0)
-    console.kill()
-    return console
-
-
 def _exited(ref: "weakref.ref[Machine]", console: Console) -> GuestExited:
     # The session found QEMU gone: reap it and say so.
     console.wait_exit(1.0)
@@ -156,15 +148,24 @@ class Machine:
         ram = GuestRam(memory_bytes(config.memory))
         argv = config.argv(find_qemu(), host_socket=socket_path, ram_file=ram.path)
         console: Console | None = None
+
+        def abandon() -> None:
+            # Whatever stopped the boot (an exit, a timeout, a KeyboardInterrupt):
+            # leave no QEMU, no RAM file and no folder behind.
+            if console is not None:
+                console.kill()
+            ram.close()
+            shutil.rmtree(folder, ignore_errors=True)
+
         try:
             console = Console(argv)
             channel = HostChannel(socket_path, console.transcript, lambda: console.alive,
                                   boot_timeout)
             console.output.wait_for(_prompt_pattern(prompt), boot_timeout)
         except (pexpect.EOF, GuestExited):
-            console = _ended(console)
-            ram.close()
-            shutil.rmtree(folder, ignore_errors=True)
+            assert console is not None
+            console.wait_exit(1.0)  # QEMU went away by itself: let it say with what status
+            abandon()
             raise BootError(
                 f"QEMU exited with status {console.exit_status} before the guest "
                 f"printed its prompt {prompt!r}\ncommand line: {' '.join(argv)}",
@@ -172,19 +173,14 @@ class Machine:
             ) from None
         except GuestTimeout:
             assert console is not None
-            console.kill()
-            ram.close()
-            shutil.rmtree(folder, ignore_errors=True)
+            abandon()
             raise BootError(
                 f"the guest did not print its prompt {prompt!r} within "
                 f"{boot_timeout:g} s (QEMU was killed)\ncommand line: {' '.join(argv)}",
                 console.transcript.text, console.exit_status,
             ) from None
         except BaseException:
-            if console is not None:
-                console.kill()  # e.g. KeyboardInterrupt during boot: leave no QEMU behind
-            ram.close()
-            shutil.rmtree(folder, ignore_errors=True)
+            abandon()
             raise
         ram.unlink()  # QEMU has it open: the name is no longer needed
         return cls(config, console, channel, ram, folder, prompt)

@@ -14,13 +14,8 @@ pages) and which are scalars.
 """
 from __future__ import annotations
 
-import ast
-import io
-import tokenize
-import warnings
-
 from .build import module_asm
-from .lang.marker import header_end
+from .lang.marker import marker_line
 from .objects import ISOLATED_SECTION
 
 __all__ = ["ISOLATED_MARK", "ISOLATED_SECTION", "isolated_marker_line", "isolation_asm",
@@ -33,23 +28,7 @@ def isolated_marker_line(source: str) -> int | None:
     """The 1-based line of a ``# cell: isolated`` comment line in the cell's
     header (before the first statement after the docstring), or None; the
     same rule as the unsafe marker."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", SyntaxWarning)
-            tree = ast.parse(source)
-    except (SyntaxError, ValueError):
-        return None
-    end = header_end(tree)
-    try:
-        for tok in tokenize.generate_tokens(io.StringIO(source).readline):
-            if tok.start[0] >= end:
-                return None
-            if tok.type == tokenize.COMMENT and not tok.line[:tok.start[1]].strip() \
-                    and tok.string.rstrip() == ISOLATED_MARK:
-                return tok.start[0]
-    except (tokenize.TokenError, SyntaxError):
-        return None
-    return None
+    return marker_line(source, ISOLATED_MARK)
 
 
 def import_lines(compiled: object, interfaces: dict) -> list[str]:

@@ -260,7 +260,13 @@ class LiveKernel:
             self.sources[name] = target.source
         else:
             self.sources.pop(name, None)
-        report.upload_s = uploaded - start
+        return self._went_in(report, start, start, uploaded, done)
+
+    def _went_in(self, report: SwapReport, start: float, upload_start: float, uploaded: float,
+                 done: float) -> SwapReport:
+        # Every swap, load and rollback that went in ends here: its figures are
+        # filled in, it is the latest, and every view that subscribed hears of it.
+        report.upload_s = uploaded - upload_start
         report.swap_s = done - uploaded
         report.total_s = done - start
         self.last_swap = report
@@ -333,13 +339,7 @@ class LiveKernel:
         for name in given:
             self.sources.pop(name, None)  # an object alone says nothing of its source
         report.compile_s = compiled_at - start
-        report.upload_s = uploaded - upload_start
-        report.swap_s = done - uploaded
-        report.total_s = done - start
-        self.last_swap = report
-        for listener in list(self._listeners):
-            listener(report)
-        return report
+        return self._went_in(report, start, upload_start, uploaded, done)
 
     def isolated_cells(self) -> set[str]:
         """Names of the cells loaded isolated (as the host loaded them)."""

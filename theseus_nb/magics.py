@@ -164,6 +164,12 @@ class TheseusMagics(Magics):
         live = self._attached()
         return list(live.sources.values()) if live else self.notebook_kernel().sources
 
+    def _failed(self, title: str, exc: BaseException) -> None:
+        # Every magic that fails shows why under its cell (never a traceback)
+        # and keeps the error for the next cell to look at.
+        self.last_error = exc
+        display(_error_html(title, exc))
+
     def _need_machine(self) -> LiveKernel:
         if self.machine is None:
             raise _Usage("no machine attached: run %boot, or %attach VAR for a Machine you booted")
@@ -201,9 +207,7 @@ class TheseusMagics(Magics):
             return self._cell(args.name, body, True if args.unsafe else None, language,
                               True if args.isolated else None, args.trusted, args.bounds)
         except Exception as exc:
-            self.last_error = exc
-            display(_error_html(f"cell {args.name}", exc))
-            return None
+            return self._failed(f"cell {args.name}", exc)
 
     def _cell(self, name: str, body: str, unsafe: bool | None, language: str = "cell",
               isolated: bool | None = None, trusted: bool = False,
@@ -272,9 +276,7 @@ class TheseusMagics(Magics):
             machine = image.boot(kvm=args.kvm, accel=args.accel)
         except Exception as exc:
             bar.fail(str(exc))
-            self.last_error = exc
-            display(_error_html("boot failed", exc))
-            return None
+            return self._failed("boot failed", exc)
         self.machine = machine
         self.shell.user_ns[args.var] = machine
         self.last_error = None
@@ -314,9 +316,7 @@ class TheseusMagics(Magics):
         try:
             reply = self._need_machine().request(line.strip())
         except Exception as exc:
-            self.last_error = exc
-            display(_error_html(f"%kernel {line.strip()}", exc))
-            return None
+            return self._failed(f"%kernel {line.strip()}", exc)
         self.last_error = None
         print(reply.output)
         if reply.status:
@@ -329,9 +329,7 @@ class TheseusMagics(Magics):
         try:
             table = self._need_machine().tasks()
         except Exception as exc:
-            self.last_error = exc
-            display(_error_html("%tasks", exc))
-            return None
+            return self._failed("%tasks", exc)
         self.last_error = None
         return table
 
@@ -341,9 +339,7 @@ class TheseusMagics(Magics):
         try:
             log = self._need_machine().faults()
         except Exception as exc:
-            self.last_error = exc
-            display(_error_html("%faults", exc))
-            return None
+            return self._failed("%faults", exc)
         self.last_error = None
         return log
 
@@ -358,9 +354,7 @@ class TheseusMagics(Magics):
             live = self._need_machine()
             report = live.rollback(name)
         except Exception as exc:
-            self.last_error = exc
-            display(_error_html(f"%rollback {name}", exc))
-            return None
+            return self._failed(f"%rollback {name}", exc)
         # The registry follows: the next %boot builds the version running now.
         if name in self.cells and name in live.sources:
             self.cells[name] = live.sources[name]
@@ -375,9 +369,7 @@ class TheseusMagics(Magics):
         try:
             history = self._need_machine().history(name)
         except Exception as exc:
-            self.last_error = exc
-            display(_error_html(f"%history {name}", exc))
-            return None
+            return self._failed(f"%history {name}", exc)
         self.last_error = None
         return history
 
@@ -403,9 +395,7 @@ class TheseusMagics(Magics):
             view = "sections" if args.sections or args.cell else "cells"
             return graph.render(view, cell=args.cell, hide_nano_core=args.hide_core)
         except Exception as exc:
-            self.last_error = exc
-            display(_error_html("%graph", exc))
-            return None
+            return self._failed("%graph", exc)
 
     def _graph(self) -> SectionGraph:
         live = self._attached()
@@ -439,9 +429,7 @@ class TheseusMagics(Magics):
                 raise _Usage(f"no function {function!r} in cell {cell!r} at this stage "
                              "(it may have been inlined away: try --ir)")
         except Exception as exc:
-            self.last_error = exc
-            display(_error_html("%disasm", exc))
-            return None
+            return self._failed("%disasm", exc)
         self.last_error = None
         return Disassembly(args.function, STAGES[stage], body)
 

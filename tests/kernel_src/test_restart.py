@@ -10,6 +10,7 @@ escalation with the state carried; 200 fault-restart cycles leak nothing.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 
@@ -57,36 +58,7 @@ def main(arg: u64) -> u64:
 """
 
 #: A worker whose step() a swap breaks; `worker` prints its total.
-WORKER = """
-from theseus_nb.lang.prelude import *
-from kernel_src.task import sleep
-from kernel_src.serial import write_u64, newline
-
-total: u64 = 0
-calls: u64 = 0
-
-
-def step(n: u64) -> u64:
-    # A side effect keeps the call: a pure function of this cell could be
-    # folded into its caller, and a swap would never reach the new one.
-    global calls
-    calls += 1
-    return n
-
-
-def run(arg: u64) -> u64:
-    global total
-    while True:
-        total += step(1)
-        sleep(1)
-    return 0
-
-
-def main(arg: u64) -> u64:
-    write_u64(total)
-    newline()
-    return 0
-"""
+WORKER = (Path(__file__).resolve().parents[1] / "cells" / "worker.py").read_text()
 
 BROKEN_WORKER = WORKER.replace("    calls += 1\n", "    calls += 1\n    panic(\"worker: broken step\")\n")
 

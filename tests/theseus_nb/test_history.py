@@ -9,6 +9,7 @@ with the reason, and changes nothing.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 
@@ -19,36 +20,9 @@ from theseus_nb.history import CellHistory
 pytestmark = pytest.mark.qemu
 
 #: A task that adds step(1) to total each tick; `worker` prints total.
-WORKER = """
-from theseus_nb.lang.prelude import *
-from kernel_src.task import sleep
-from kernel_src.serial import write_u64, newline
+WORKER = (Path(__file__).resolve().parents[1] / "cells" / "worker.py").read_text()
 
-total: u64 = 0
-calls: u64 = 0
-
-
-def step(n: u64) -> u64:
-    global calls
-    calls += 1          # a side effect keeps the call (and the swap's reach)
-    return n
-
-
-def run(arg: u64) -> u64:
-    global total
-    while True:
-        total += step(1)
-        sleep(1)
-    return 0
-
-
-def main(arg: u64) -> u64:
-    write_u64(total)
-    newline()
-    return 0
-"""
-
-BROKEN = WORKER.replace("    calls += 1          #", "    panic(\"worker: broken\")\n    calls += 1  #")
+BROKEN = WORKER.replace("    calls += 1\n", "    panic(\"worker: broken\")\n    calls += 1\n")
 
 #: An interface cell and the version that adds a function.
 API = """

@@ -3,7 +3,8 @@
 The header is the lines before the first statement that is not the module
 docstring.  Only a real comment counts (a COMMENT token from `tokenize`, alone
 on its line), so the same text inside a docstring or a string literal, or
-below the imports, never makes a cell unsafe.
+below the imports, never makes a cell unsafe.  The same rule finds any header
+marker (``marker_line``): ``# cell: isolated`` (theseus_nb/isolation.py) is one too.
 """
 from __future__ import annotations
 
@@ -26,20 +27,27 @@ def unsafe_marker_line(source: str) -> Optional[int]:
     not parse has no marker (None); compiling it fails anyway.  This is what
     compile_cell uses when it is not told `unsafe=`.
     """
+    return marker_line(source, UNSAFE_MARK)
+
+
+def marker_line(source: str, mark: str) -> Optional[int]:
+    """The 1-based line of the comment ``mark`` in a cell's header, by the
+    rule above, or None (also for a source that does not parse). The
+    unsafe marker is one such comment; ``# cell: isolated`` is another."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SyntaxWarning)
             tree = ast.parse(source)
     except (SyntaxError, ValueError):
         return None
-    found = marker_position(source, tree)
+    found = marker_position(source, tree, mark)
     return found[0] if found else None
 
 
-def marker_position(source: str, tree: ast.Module) -> Optional[tuple]:
+def marker_position(source: str, tree: ast.Module, mark: str = UNSAFE_MARK) -> Optional[tuple]:
     """(line, column), both 1-based, of the header's marker in an already parsed source."""
     for line, col, text in _header_comments(source, header_end(tree)):
-        if text == UNSAFE_MARK:
+        if text == mark:
             return line, col
     return None
 

@@ -6,6 +6,7 @@ import pytest
 
 import theseus_nb.lang as lang
 from theseus_nb.lang import CellError, compile_cell, jit, unsafe_marker_line
+from theseus_nb.lang.marker import UNSAFE_MARK, marker_line
 
 PEEK = "from theseus_nb.lang.unsafe import load64\n\n\ndef peek(a: u64) -> u64:\n    return load64(a)\n"
 
@@ -113,3 +114,11 @@ def test_the_host_jit_follows_the_same_rules() -> None:
 def test_unsafe_marker_line_is_public() -> None:
     assert "unsafe_marker_line" in lang.__all__ and lang.unsafe_marker_line is unsafe_marker_line
     assert unsafe_marker_line.__doc__
+
+
+def test_each_header_marker_is_found_by_its_own_text() -> None:
+    both = "# cell: unsafe\n# cell: isolated\nx: u64 = 1\n"
+    assert marker_line(both, UNSAFE_MARK) == 1
+    assert marker_line(both, "# cell: isolated") == 2
+    assert marker_line("# cell: isolated\nx: u64 = 1\n", UNSAFE_MARK) is None
+    assert marker_line("# cell: unsafe plus\nx: u64 = 1\n", UNSAFE_MARK) is None
