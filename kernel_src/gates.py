@@ -42,7 +42,8 @@ it calls task::exit_current(value) through the gate.
 # cell: unsafe
 from theseus_nb.lang.prelude import *
 from theseus_nb.lang.unsafe import load8, load64, store8, store64, call_addr
-from kernel_src.isolated_cells import is_isolated
+from kernel_src.isolated_cells import (is_isolated, pass_on, old_regions, old_owned, old_at,
+                                       old_size, old_region, in_old_region)
 from kernel_src.section_table import (NONE, KIND_TEXT, REGION_TEXT, REGION_RODATA, all_sections,
                                       all_cells)
 from kernel_src.paging import PERM_RX, PERM_RO, PERM_RW, protect, protect_user
@@ -51,7 +52,7 @@ from kernel_src.sha256 import sha_begin, sha_byte, sha_end
 from kernel_src.task_table import current, set_cause, add_cause_byte
 from kernel_src import task_table
 from kernel_src.ring import (init as ring_init, set_protection, smap_on, is_user_task,
-                             user_stack_lo, user_stack_size, user_cell, set_map_fn)
+                             user_stack_lo, user_stack_size, user_cell, set_user_cell, set_map_fn)
 
 STUB_BYTES: u64 = 16            # one stub; the loader reserves (imports + 1) of them
 STUB_RETURN: u64 = 10           # where syscall returns in a stub: its user rip
@@ -70,6 +71,7 @@ _imp_sym: Array[u64, 1024] = [0] * 1024               # MAX_IMPORTS: its namespa
 _imp_sig: Array[u64, 1024] = [0] * 1024               # MAX_IMPORTS: its signature hash
 _imp_strs: Array[u64, 1024] = [0] * 1024              # MAX_IMPORTS: bit r: register r holds a str's pointer
 _imp_exit: Array[bool, 1024] = [False] * 1024         # MAX_IMPORTS: the way out, not a callee
+_imp_old: Array[bool, 1024] = [False] * 1024          # MAX_IMPORTS: a stub of a retired version
 _stub_at: Array[u64, 128] = [0] * 128                # params.MAX_CELLS: each cell's stub area
 _stub_room: Array[u64, 128] = [0] * 128              # params.MAX_CELLS: stubs it has room for
 _stubs_used: Array[u64, 128] = [0] * 128             # params.MAX_CELLS
@@ -136,22 +138,30 @@ def cell_mapped(cell: u64) -> bool:
     return _mapped == cell + 1
 
 
+def _map_region(a: u64, size: u64, r: u64, user: bool) -> None:
+    # One region of a cell (r: which), as its kind is mapped, user or not.
+    perm: u64 = PERM_RW
+    if r == REGION_TEXT:
+        perm = PERM_RX
+    elif r == REGION_RODATA:
+        perm = PERM_RO
+    if user:
+        protect_user(a, size, perm)
+    else:
+        protect(a, size, perm)
+
+
 def _map_cell_pages(cell: u64, user: bool) -> None:
-    # Its regions (a dead record's may have gone back to the heap: left
-    # alone) and its tasks' user stacks, as user pages or supervisor-only.
+    # Its regions, those of its retired versions a task may still be inside
+    # (isolated_cells.pass_on), and its tasks' user stacks, as user pages or
+    # supervisor-only.  A swap unmaps a cell before its record dies (swapped()).
     if all_cells[cell].alive:
         for r in range(3):
-            a: u64 = all_cells[cell].region_at[r]
-            if a != 0:
-                perm: u64 = PERM_RW
-                if r == REGION_TEXT:
-                    perm = PERM_RX
-                elif r == REGION_RODATA:
-                    perm = PERM_RO
-                if user:
-                    protect_user(a, all_cells[cell].region_size[r], perm)
-                else:
-                    protect(a, all_cells[cell].region_size[r], perm)
+            if all_cells[cell].region_at[r] != 0:
+                _map_region(all_cells[cell].region_at[r], all_cells[cell].region_size[r], r, user)
+    for k in range(old_regions()):
+        if old_owned(k, cell):
+            _map_region(old_at(k), old_size(k), old_region(k), user)
     for slot in range(task_table.high_slot):
         if is_user_task(slot) and user_cell(slot) == cell:
             if user:
@@ -173,6 +183,27 @@ def map_cell(slot: u64) -> u64:
     _mapped = c + 1
     _map_cell_pages(c, True)
     return 0
+
+
+def swapped(old: u64, new: u64) -> None:
+    """Isolated cell old is replaced by new (swap_cells' commit, interrupts
+    off, before old's record dies).  A task of old may still be inside the
+    old version (retire.py keeps it): from now on it is a task of new, whose
+    pages are new's and the retired ones (isolated_cells.pass_on), and its
+    gate calls through the old version's stubs are new's imports.  The old
+    version's stubs are not new's way out nor its imports for a later load."""
+    global _mapped
+    if _mapped == old + 1:
+        _map_cell_pages(old, False)
+        _mapped = 0                     # the next switch to one of them maps new's
+    pass_on(old, new)
+    for slot in range(task_table.high_slot):
+        if is_user_task(slot) and user_cell(slot) == old:
+            set_user_cell(slot, new)
+    for i in range(MAX_IMPORTS):
+        if _imp_cell[i] == old + 1:
+            _imp_cell[i] = new + 1
+            _imp_old[i] = True
 
 
 # ---- imports, made by the loader ---------------------------------------------
@@ -227,10 +258,13 @@ def _new_import(cell: u64) -> u64:
         _why = "more imports than stubs were reserved"
         return NO_IMPORT
     for i in range(MAX_IMPORTS):
+        if _imp_cell[i] != 0 and _imp_old[i] and not in_old_region(_imp_stub[i]):
+            _imp_cell[i] = 0                     # its retired version has been freed
         if _imp_cell[i] == 0:
             _imp_cell[i] = cell + 1
             _imp_stub[i] = _stub_at[cell] + _stubs_used[cell] * STUB_BYTES
             _imp_exit[i] = False
+            _imp_old[i] = False
             _imp_strs[i] = 0
             _imp_name[i] = 0
             for k in range(STUB_BYTES):
@@ -244,7 +278,7 @@ def _new_import(cell: u64) -> u64:
 def find_import(cell: u64, name: u64) -> u64:
     """The stub of cell's import of the function named by handle `name` (0: none yet)."""
     for i in range(MAX_IMPORTS):
-        if _imp_cell[i] == cell + 1 and not _imp_exit[i] and _imp_name[i] == name:
+        if _imp_cell[i] == cell + 1 and not _imp_exit[i] and not _imp_old[i] and _imp_name[i] == name:
             return _imp_stub[i]
     return 0
 
@@ -252,7 +286,7 @@ def find_import(cell: u64, name: u64) -> u64:
 def exit_stub(cell: u64) -> u64:
     """Address of cell's exit stub (where its tasks' entries return), or 0."""
     for i in range(MAX_IMPORTS):
-        if _imp_cell[i] == cell + 1 and _imp_exit[i]:
+        if _imp_cell[i] == cell + 1 and _imp_exit[i] and not _imp_old[i]:
             return _imp_stub[i]
     return 0
 
@@ -279,13 +313,16 @@ def _is_word(a: u64, n: u64, w: str) -> bool:
     return True
 
 
-def add_import(cell: u64, s: u64, fn_at: u64, fn_len: u64, text_at: u64, text_len: u64) -> u64:
-    """cell imports namespace function s, whose short name is the fn_len
-    bytes at fn_at, with the signature TEXT (text_len bytes at text_at, as
-    the compiler hashes it after "NAME:").  The stub's address, or 0 (then
-    reason() says why)."""
+def add_import(cell: u64, name: u64, sig: u64, s: u64, fn_at: u64, fn_len: u64, text_at: u64,
+               text_len: u64) -> u64:
+    """cell imports the function named by handle `name`, whose recorded
+    signature hash is sig: namespace entry s (NONE: a new definition of a
+    swap, not in the namespace yet; the first call finds it).  fn_len bytes
+    at fn_at are its short name, text_len bytes at text_at the signature
+    TEXT the cell was compiled against (what the compiler hashes after
+    "NAME:").  The stub's address, or 0 (then reason() says why)."""
     global _why
-    if sym_sig(s) == 0:
+    if sig == 0:
         _why = "the function has no recorded signature, so the gate cannot check its arguments"
         return 0
     sha_begin()
@@ -294,7 +331,7 @@ def add_import(cell: u64, s: u64, fn_at: u64, fn_len: u64, text_at: u64, text_le
     sha_byte(58)
     for k2 in range(text_len):
         sha_byte(load8(text_at + k2))
-    if sha_end() != sym_sig(s):
+    if sha_end() != sig:
         _why = "the signature the cell was compiled against is not the function's"
         return 0
     # Registers: scalars take one, a str two (pointer, length); six at most.
@@ -341,9 +378,9 @@ def add_import(cell: u64, s: u64, fn_at: u64, fn_len: u64, text_at: u64, text_le
     i: u64 = _new_import(cell)
     if i == NO_IMPORT:
         return 0
-    _imp_name[i] = sym_name(s)
+    _imp_name[i] = name
     _imp_sym[i] = s
-    _imp_sig[i] = sym_sig(s)
+    _imp_sig[i] = sig
     _imp_strs[i] = strs
     a: u64 = _imp_stub[i]
     _put3(a, 0x49, 0x89, 0xCA)                   # mov %rcx, %r10: syscall takes rcx
@@ -359,11 +396,15 @@ def _in(lo: u64, size: u64, p: u64, n: u64) -> bool:
 
 
 def _own(cell: u64, p: u64, n: u64) -> bool:
-    # Does [p, p + n) lie wholly in the cell's own pages or the task's user stack?
+    # Does [p, p + n) lie wholly in the cell's own pages (its current
+    # version's or a retired one its tasks may use) or the task's user stack?
     if _in(user_stack_lo(current()), user_stack_size(current()), p, n):
         return True
     for r in range(3):
         if _in(all_cells[cell].region_at[r], all_cells[cell].region_size[r], p, n):
+            return True
+    for k in range(old_regions()):
+        if old_owned(k, cell) and _in(old_at(k), old_size(k), p, n):
             return True
     return False
 
@@ -381,19 +422,26 @@ def resolve(index: u64, block: u64, user_rip: u64) -> u64:
     in the block gate_entry.s saved; 0 (the cause written) if refused."""
     global _calls
     if index >= MAX_IMPORTS or _imp_cell[index] == 0 or not is_user_task(current()) \
-            or _imp_stub[index] + STUB_RETURN != user_rip or not is_isolated(_imp_cell[index] - 1):
+            or _imp_stub[index] + STUB_RETURN != user_rip or not is_isolated(_imp_cell[index] - 1) \
+            or user_cell(current()) != _imp_cell[index] - 1:
         return _refuse("not an import of the calling cell")
     cell: u64 = _imp_cell[index] - 1
     if _imp_exit[index]:
         _calls += 1
         return _exit_fn
     s: u64 = _imp_sym[index]
-    if not (sym_alive(s) and sym_name(s) == _imp_name[index] and sym_sig(s) == _imp_sig[index]):
+    if s == NONE or not (sym_alive(s) and sym_name(s) == _imp_name[index]
+                         and sym_sig(s) == _imp_sig[index]):
         # A swap replaced the callee: find it again, with the same signature.
         s = sym_find(_imp_name[index])
         if s == NONE or sym_sig(s) != _imp_sig[index] or all_sections[sym_section(s)].kind != KIND_TEXT:
             return _refuse("the imported function is gone or changed its signature")
         _imp_sym[index] = s
+    if section_isolated(sym_section(s)):
+        # Its cell was swapped for an isolated version (a swap may reuse the
+        # namespace entry): the kernel would run its code in ring 0 (no
+        # upcall gate, as at load).
+        return _refuse("the imported function's cell is isolated now")
     strs: u64 = _imp_strs[index]
     if strs != 0:
         for r in range(5):

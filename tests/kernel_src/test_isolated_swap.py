@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from theseus_nb import Image, LiveKernel, TaskRecord
+from theseus_nb import Image, LiveKernel, SwapError, TaskRecord
 
 pytestmark = pytest.mark.qemu
 
@@ -144,9 +144,13 @@ def _ended(vm: LiveKernel, tid: int, timeout: float = 10.0) -> TaskRecord:
 
 
 def _regions(vm: LiveKernel, cell: str) -> dict[str, int]:
-    """The start of each of cell's regions (text, rodata, data) as `sections` shows them."""
-    return {l.split()[0]: int(l.split()[1], 16) for l in vm.command(f"sections {cell}").splitlines()
-            if l.split()[0] in ("text", "rodata", "data")}
+    """An address in each of cell's regions (text, rodata, data: its first
+    section of that kind, as `sections` shows them; bss is in the data region)."""
+    found: dict[str, int] = {}
+    for line in vm.command(f"sections {cell}").splitlines():
+        kind, addr = line.split()[:2]
+        found.setdefault("data" if kind == "bss" else kind, int(addr, 16))
+    return found
 
 
 def _mem(vm: LiveKernel) -> dict[str, int]:
@@ -228,3 +232,55 @@ def test_a_restarted_isolated_task_runs_in_ring_3_again(vm: LiveKernel, wait_unt
     assert [f.action for f in faults] == ["restarted", "reloaded", "gave_up"]
     assert {f.cause for f in faults} == {"privileged instruction in cli::nointr"}
     assert vm.tasks().by_id(task).value != 5
+
+
+#: A trusted cell that, in its new version, calls the isolated cell swapped with it.
+TRUSTED = """
+# cell: unsafe
+from theseus_nb.lang.prelude import *
+
+
+def main(a: u64) -> u64:
+    return a
+"""
+TRUSTED_CALLER = """
+# cell: unsafe
+from theseus_nb.lang.prelude import *
+from cells.cli import nointr
+
+
+def main(a: u64) -> u64:
+    return nointr(a)
+"""
+
+
+def test_a_swap_of_several_cells_keeps_calls_into_an_isolated_one_refused(vm: LiveKernel) -> None:
+    # In one transaction the new cli still holds its names through the old
+    # version (the loader's pending names): the rule is the same as at load.
+    vm.load("cli", CLI)
+    vm.load("plain", TRUSTED, trusted=True)
+    with pytest.raises(SwapError, match="calls into an isolated cell are refused.*plain::main"):
+        vm.swap_many({"cli": CLI.replace("return 5", "return 6"), "plain": TRUSTED_CALLER})
+    assert vm.request("plain").status == 0
+    # And an isolated cell swapped with the trusted one it calls goes through
+    # a gate (plain is safe now: a gate leads only into safe interfaces).
+    vm.swap_many({"cli": CLI.replace("cli()\n    sti()\n", "twice(a)\n")
+                  .replace("import cli, sti", "import cli, sti\nfrom cells.plain import main as twice"),
+                  "plain": TRUSTED.replace("# cell: unsafe\n", "").replace("return a", "return a + a")})
+    record = _ended(vm, vm.spawn("cli::nointr", 4))
+    assert (record.state, record.value) == ("exited", 5)
+    assert vm.graph().is_gate("cli::nointr", "plain::main")
+
+
+def test_a_gate_into_a_cell_swapped_for_an_isolated_version_is_refused(vm: LiveKernel) -> None:
+    # flag is trusted when snoop's task first calls it; then flag is swapped
+    # for an isolated version: its code would run in ring 0 on snoop's behalf.
+    vm.load("asker", SNOOP.replace("from theseus_nb.lang.unsafe import load64",
+                                   "from theseus_nb.lang.unsafe import load64\nfrom cells.flag import get")
+            .replace("return a + 1", "return get(a) + 1"))
+    assert _ended(vm, vm.spawn("asker::hello", 0)).value == 1
+    # (@safe_interface: the same signature hash as the safe version's.)
+    vm.swap("flag", "# cell: unsafe\n# cell: isolated\n" + FLAG.replace("def ", "@safe_interface\ndef "))
+    record = _ended(vm, vm.spawn("asker::hello", 0))
+    assert (record.state, record.cause) == \
+        ("faulted", "gate refused: the imported function's cell is isolated now")
