@@ -38,6 +38,17 @@ isolated cell from any other cell (no upcalls: the kernel would have to
 run the callee in ring 3 on the caller's behalf).  Each isolated cell's
 first stub is its tasks' way out: an entry that returns lands there, and
 it calls task::exit_current(value) through the gate.
+
+Swaps.  The new version of an isolated cell is isolated, with stubs of its
+own.  A task still inside the old version (retire.py keeps it) becomes a
+task of the new version's record at the commit (swapped()): its pages are
+the new version's and the retired regions (isolated_cells.pass_on), its
+calls through the old stubs are the new record's imports (marked old:
+neither its way out nor found by a later load), so it goes on and ends as
+a trusted cell's task would.  An old stub's slot is reused once its
+retired region has been freed.  resolve() also insists that the calling
+task belongs to the importing cell, and that the callee's cell is still
+trusted (a swap may replace it by an isolated version).
 """
 # cell: unsafe
 from theseus_nb.lang.prelude import *

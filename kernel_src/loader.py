@@ -12,8 +12,10 @@ refused object leaves the kernel exactly as it was (sections freed,
 records and names rolled back).
 An isolated cell (gates.py) is loaded the same way, except that each of
 its references to another cell's function resolves to a gate stub in its
-own code, its references to other cells' data are refused, and so is any
-other cell's reference into it; its regions become user pages.
+own code (also to a new definition of a cell swapped in the same
+transaction), its references to other cells' data are refused, and so is
+any other cell's reference into it (a new version's too); its regions
+become user pages.
 """
 # cell: unsafe
 from theseus_nb.lang.prelude import *

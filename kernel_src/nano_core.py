@@ -16,7 +16,7 @@ table and checks every `from kernel_src.X import` against it):
     2  names frames elf reloc section_table task_table sha256: tables and formats; hashing
     3  namespace archive signatures object_check backtrace restart_table isolated_cells: lookups
        by name; is an object well-formed; the frames that led to a fault; which tasks are
-       restartable; which cells are isolated
+       restartable; which cells are isolated (and their retired regions in use)
     4  irq symfile call_by_name fpu fault_log ring: interrupts off (irq finds its helper by name);
        the host's symbol file; calls by name; tasks' SSE registers; every fault, its backtrace
        and what was done; ring-3 tasks' stacks

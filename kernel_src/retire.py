@@ -12,7 +12,11 @@ while a retired relocation still points into it.  So retired code never
 reaches freed code.  reclaim() frees every group that no task is inside and
 no reachable retired code points into (at each swap, and in the `mem`
 command).  The stack scan is conservative: a stale word that happens to
-point into old code only delays the free.  The tables are fixed: a swap
+point into old code only delays the free.  A task of an isolated cell
+keeps its return addresses on its user stack, so that is scanned too,
+from the stack pointer it left (ring.user_rsp) to the top, never outside
+the stack; and a freed region stops being one an isolated cell's tasks
+may use (isolated_cells.drop_region).  The tables are fixed: a swap
 that would overflow them is refused before it starts (room_for()).
 """
 # cell: unsafe
