@@ -3,9 +3,10 @@ and which retired regions each one's tasks may still use.
 
 One flag per cell record, set by the loader when it makes the record
 (gates.py has the design).  It lives low in the layers because the
-kernel's callers by name ask it too: a command's main or a scheduling
-policy runs in ring 0, so a function of an isolated cell may be named
-only as a task's entry, which runs in ring 3.
+kernel's callers by name ask it too: a scheduling policy runs in ring 0,
+so a function of an isolated cell may be named only as a task's entry,
+which runs in ring 3 (a shell command of an isolated cell is such a task,
+shell.py).
 
 A swap of an isolated cell (swap_cells.py) retires the old version's three
 regions while a task is inside them (retire.py); that task belongs to the
