@@ -4,14 +4,12 @@ Design note.  A cell is loaded trusted (as every cell was before) or
 *isolated*: its object carries a `.theseus.isolated` section, or it is the
 new version of an isolated cell (a swap keeps a cell isolated).  An
 isolated cell's code, constants and data, and the stacks of the tasks it
-runs (ring.py), are user pages while one of its tasks runs, and only then:
-map_cell(), called at each switch to a ring-3 task of another cell, makes
-the previous cell's pages supervisor-only again and the next one's user
-pages, so no isolated cell ever sees another's (switches between tasks of
-one cell change nothing).  Everything else is always supervisor-only, so
-a store into another cell's global, a jump into the kernel or a read of
-the kernel's tables faults in ring 3 and ends just that task (fault.py).
-Privileged instructions (cli, hlt, in/out with IOPL 0) fault there too.
+runs (ring.py), are user pages while one of its tasks runs, and only then
+(user_pages.py), so no isolated cell ever sees another's.  Everything else
+is always supervisor-only, so a store into another cell's global, a jump
+into the kernel or a read of the kernel's tables faults in ring 3 and ends
+just that task (fault.py).  Privileged instructions (cli, hlt, in/out with
+IOPL 0) fault there too.
 
 Calls out.  The loader (loader.py) resolves each reference of an isolated
 cell to another cell's *function* to a stub of 16 bytes written into the
@@ -41,9 +39,10 @@ it calls task::exit_current(value) through the gate.
 
 Swaps.  The new version of an isolated cell is isolated, with stubs of its
 own.  A task still inside the old version (retire.py keeps it) becomes a
-task of the new version's record at the commit (swapped()): its pages are
-the new version's and the retired regions (isolated_cells.pass_on), its
-calls through the old stubs are the new record's imports (marked old:
+task of the new version's record at the commit (user_pages.hand_over: its
+pages are the new version's and the retired regions), and its calls
+through the old stubs become the new record's imports (hand_over_imports();
+marked old:
 neither its way out nor found by a later load), so it goes on and ends as
 a trusted cell's task would.  An old stub's slot is reused once its
 retired region has been freed.  resolve() also insists that the calling
@@ -53,17 +52,15 @@ trusted (a swap may replace it by an isolated version).
 # cell: unsafe
 from theseus_nb.lang.prelude import *
 from theseus_nb.lang.unsafe import load8, load64, store8, store64, call_addr
-from kernel_src.isolated_cells import (is_isolated, pass_on, old_regions, old_owned, old_at,
-                                       old_size, old_region, in_old_region)
-from kernel_src.section_table import (NONE, KIND_TEXT, REGION_TEXT, REGION_RODATA, all_sections,
-                                      all_cells)
-from kernel_src.paging import PERM_RX, PERM_RO, PERM_RW, protect, protect_user
+from kernel_src.isolated_cells import is_isolated
+from kernel_src.section_table import NONE, KIND_TEXT, all_sections
+from kernel_src.user_pages import owns, in_retired
 from kernel_src.namespace import sym_alive, sym_name, sym_sig, sym_addr, sym_section, sym_find, symbol_address
 from kernel_src.sha256 import sha_begin, sha_byte, sha_end
 from kernel_src.task_table import current, set_cause, add_cause_byte
 from kernel_src import task_table
 from kernel_src.ring import (init as ring_init, set_protection, smap_on, is_user_task,
-                             user_stack_lo, user_stack_size, user_cell, set_user_cell, set_map_fn)
+                             user_stack_lo, user_stack_size, user_cell, set_map_fn)
 
 STUB_BYTES: u64 = 16            # one stub; the loader reserves (imports + 1) of them
 STUB_RETURN: u64 = 10           # where syscall returns in a stub: its user rip
@@ -90,7 +87,6 @@ _exit_fn: u64 = 0
 _die_fn: u64 = 0
 _why: str = ""
 _calls: u64 = 0
-_mapped: u64 = 0               # the isolated cell whose pages are user pages now, + 1 (0: none)
 
 
 def init(rsp0_at: u64) -> bool:
@@ -103,7 +99,7 @@ def init(rsp0_at: u64) -> bool:
     global _exit_fn, _die_fn
     _exit_fn = symbol_address("task::exit_current")
     _die_fn = symbol_address("task::die_current")
-    map_fn: u64 = symbol_address("gates::map_cell")
+    map_fn: u64 = symbol_address("user_pages::map_cell")
     if entry == 0 or msrs == 0 or features == 0 or cr4 == 0 or _exit_fn == 0 or _die_fn == 0 \
             or map_fn == 0 or not ring_init(rsp0_at):
         return False
@@ -134,83 +130,14 @@ def gate_calls() -> u64:
     return _calls
 
 
-# ---- one isolated cell's pages at a time -------------------------------------
+# ---- a swap of an isolated cell ---------------------------------------------
 
-def record_made(cell: u64) -> None:
-    """The loader made cell record `cell` (a record index is used again): its
-    pages are not the user pages, whatever an older cell of that index was."""
-    global _mapped
-    if _mapped == cell + 1:
-        _mapped = 0
-
-
-def cell_mapped(cell: u64) -> bool:
-    """Are cell's pages the user pages now (its tasks' new stacks must be too)?"""
-    return _mapped == cell + 1
-
-
-def _map_region(a: u64, size: u64, r: u64, user: bool) -> None:
-    # One region of a cell (r: which), as its kind is mapped, user or not.
-    perm: u64 = PERM_RW
-    if r == REGION_TEXT:
-        perm = PERM_RX
-    elif r == REGION_RODATA:
-        perm = PERM_RO
-    if user:
-        protect_user(a, size, perm)
-    else:
-        protect(a, size, perm)
-
-
-def _map_cell_pages(cell: u64, user: bool) -> None:
-    # Its regions, those of its retired versions a task may still be inside
-    # (isolated_cells.pass_on), and its tasks' user stacks, as user pages or
-    # supervisor-only.  A swap unmaps a cell before its record dies (swapped()).
-    if all_cells[cell].alive:
-        for r in range(3):
-            if all_cells[cell].region_at[r] != 0:
-                _map_region(all_cells[cell].region_at[r], all_cells[cell].region_size[r], r, user)
-    for k in range(old_regions()):
-        if old_owned(k, cell):
-            _map_region(old_at(k), old_size(k), old_region(k), user)
-    for slot in range(task_table.high_slot):
-        if is_user_task(slot) and user_cell(slot) == cell:
-            if user:
-                protect_user(user_stack_lo(slot), user_stack_size(slot), PERM_RW)
-            else:
-                protect(user_stack_lo(slot), user_stack_size(slot), PERM_RW)
-
-
-def map_cell(slot: u64) -> u64:
-    """Ring-3 task slot runs next (ring.enter, interrupts off): its cell's
-    pages become the only user pages, so no isolated cell sees another's.
-    Nothing changes while tasks of one cell take turns."""
-    global _mapped
-    c: u64 = user_cell(slot)
-    if _mapped == c + 1:
-        return 0
-    if _mapped != 0:
-        _map_cell_pages(_mapped - 1, False)
-    _mapped = c + 1
-    _map_cell_pages(c, True)
-    return 0
-
-
-def swapped(old: u64, new: u64) -> None:
-    """Isolated cell old is replaced by new (swap_cells' commit, interrupts
-    off, before old's record dies).  A task of old may still be inside the
-    old version (retire.py keeps it): from now on it is a task of new, whose
-    pages are new's and the retired ones (isolated_cells.pass_on), and its
-    gate calls through the old version's stubs are new's imports.  The old
-    version's stubs are not new's way out nor its imports for a later load."""
-    global _mapped
-    if _mapped == old + 1:
-        _map_cell_pages(old, False)
-        _mapped = 0                     # the next switch to one of them maps new's
-    pass_on(old, new)
-    for slot in range(task_table.high_slot):
-        if is_user_task(slot) and user_cell(slot) == old:
-            set_user_cell(slot, new)
+def hand_over_imports(old: u64, new: u64) -> None:
+    """Isolated cell old is replaced by new (a swap's commit, interrupts off):
+    a task still inside the old version, a task of new from now on
+    (user_pages.hand_over), calls out through the old version's stubs, so
+    they are new's imports; but neither new's way out nor imports a later
+    load of new could find."""
     for i in range(MAX_IMPORTS):
         if _imp_cell[i] == old + 1:
             _imp_cell[i] = new + 1
@@ -269,7 +196,7 @@ def _new_import(cell: u64) -> u64:
         _why = "more imports than stubs were reserved"
         return NO_IMPORT
     for i in range(MAX_IMPORTS):
-        if _imp_cell[i] != 0 and _imp_old[i] and not in_old_region(_imp_stub[i]):
+        if _imp_cell[i] != 0 and _imp_old[i] and not in_retired(_imp_stub[i]):
             _imp_cell[i] = 0                     # its retired version has been freed
         if _imp_cell[i] == 0:
             _imp_cell[i] = cell + 1
@@ -402,22 +329,14 @@ def add_import(cell: u64, name: u64, sig: u64, s: u64, fn_at: u64, fn_len: u64, 
 
 # ---- a gate call (gate_entry.s) ------------------------------------------------
 
-def _in(lo: u64, size: u64, p: u64, n: u64) -> bool:
-    return size > 0 and p >= lo and n <= size and p - lo <= size - n
-
-
 def _own(cell: u64, p: u64, n: u64) -> bool:
     # Does [p, p + n) lie wholly in the cell's own pages (its current
     # version's or a retired one its tasks may use) or the task's user stack?
-    if _in(user_stack_lo(current()), user_stack_size(current()), p, n):
+    lo: u64 = user_stack_lo(current())
+    size: u64 = user_stack_size(current())
+    if size > 0 and p >= lo and n <= size and p - lo <= size - n:
         return True
-    for r in range(3):
-        if _in(all_cells[cell].region_at[r], all_cells[cell].region_size[r], p, n):
-            return True
-    for k in range(old_regions()):
-        if old_owned(k, cell) and _in(old_at(k), old_size(k), p, n):
-            return True
-    return False
+    return owns(cell, p, n)
 
 
 def _refuse(why: str) -> u64:

@@ -38,8 +38,8 @@ from kernel_src.section_table import (NONE, KIND_TEXT, add_cell, add_dep, add_re
                                       rec_begin, rec_commit, rec_rollback, all_sections)
 from kernel_src.isolated_cells import set_isolated, is_isolated
 from kernel_src.gates import (STUB_BYTES, section_isolated, begin_cell,
-                              forget_cell, add_import, find_import, record_made,
-                              reason as gate_reason)
+                              forget_cell, add_import, find_import, reason as gate_reason)
+from kernel_src.user_pages import record_made
 from kernel_src.namespace import (sym_find_mem, sym_add, sym_addr, sym_section, sym_name, sym_sig,
                                   sym_remove_cell, sym_cell)
 

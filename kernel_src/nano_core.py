@@ -16,12 +16,13 @@ table and checks every `from kernel_src.X import` against it):
     2  names frames elf reloc section_table task_table sha256: tables and formats; hashing
     3  namespace archive signatures object_check backtrace restart_table isolated_cells: lookups
        by name; is an object well-formed; the frames that led to a fault; which tasks are
-       restartable; which cells are isolated (and their retired regions in use)
+       restartable; which cells are isolated
     4  irq symfile call_by_name fpu fault_log ring: interrupts off (irq finds its helper by name);
        the host's symbol file; calls by name; tasks' SSE registers; every fault, its backtrace
        and what was done; ring-3 tasks' stacks
     5  paging switcher console: the page tables; who runs next; print()'s critical section
-    6  heap timer: the kernel heap (and whole pages for paging); the clock interrupt
+    6  heap timer user_pages: the kernel heap (and whole pages for paging); the clock interrupt;
+       which isolated cell's pages are user pages now
     7  stacks placement retire gates: guarded stacks; sections placed by permission; old code;
        isolated cells and their gates
     8  task loader command versions: a task's life; loading cells; running a shell command; the

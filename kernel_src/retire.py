@@ -16,7 +16,7 @@ point into old code only delays the free.  A task of an isolated cell
 keeps its return addresses on its user stack, so that is scanned too,
 from the stack pointer it left (ring.user_rsp) to the top, never outside
 the stack; and a freed region stops being one an isolated cell's tasks
-may use (isolated_cells.drop_region).  The tables are fixed: a swap
+may use (user_pages.drop_region).  The tables are fixed: a swap
 that would overflow them is refused before it starts (room_for()).
 """
 # cell: unsafe
@@ -32,7 +32,7 @@ from kernel_src.task_table import current, task_saved_rip, FREE, EXITED, FAULTED
 from kernel_src import task_table
 from kernel_src.ring import (is_user_task, user_rip, user_rsp, user_stack_lo, user_stack_size,
                              user_access_on, user_access_off)
-from kernel_src.isolated_cells import drop_region
+from kernel_src.user_pages import drop_region
 
 # Retired memory, one row a section (counted: the swap report says how many
 # sections are kept or freed) or a region (the pages that are freed, and

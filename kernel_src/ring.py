@@ -6,7 +6,7 @@ own code runs) and a kernel stack (supervisor pages), where the CPU puts
 an interrupt's frame when it arrives in ring 3 (the TSS's rsp0) and
 where a gate call runs (gate_entry::kernel_rsp).  Before a ring-3 task
 runs, the pages of its cell (and its cell's tasks' user stacks) become the
-only user pages (gates.map_cell), so one isolated cell never sees
+only user pages (user_pages.map_cell), so one isolated cell never sees
 another's.  The task table records
 the kernel stack, because the task's saved frame lives there (the
 switcher, reap and the swap's stack walk read it); this cell records the
@@ -36,7 +36,7 @@ _kstack_top: Array[u64, 1024] = [0] * 1024   # params.MAX_TASKS: 0: a ring-0 tas
 _ustack_lo: Array[u64, 1024] = [0] * 1024    # params.MAX_TASKS: lowest byte of its user stack
 _ustack_size: Array[u64, 1024] = [0] * 1024  # params.MAX_TASKS
 _ucell: Array[u64, 1024] = [0] * 1024        # params.MAX_TASKS: the isolated cell it runs
-_map_fn: u64 = 0                             # gates::map_cell(slot), set by gates.init
+_map_fn: u64 = 0                             # user_pages::map_cell(slot), set by gates.init
 _rsp0_at: u64 = 0                            # the TSS's rsp0 (idt.init says where)
 _gate_rsp_at: u64 = 0                        # gate_entry::kernel_rsp
 _smap: bool = False
@@ -131,7 +131,7 @@ def user_rsp(slot: u64) -> u64:
 
 
 def set_map_fn(fn: u64) -> None:
-    """enter() calls fn(slot) before a ring-3 task runs (gates::map_cell: only
+    """enter() calls fn(slot) before a ring-3 task runs (user_pages::map_cell: only
     the running isolated cell's pages are user pages)."""
     global _map_fn
     _map_fn = fn

@@ -55,7 +55,8 @@ from kernel_src.paging import PERM_RW, perm_of, protect, protect_user, is_user
 from kernel_src.irq import irq_off, irq_restore
 from kernel_src.ring import user_access_on, user_access_off
 from kernel_src.isolated_cells import is_isolated
-from kernel_src.gates import swapped
+from kernel_src.gates import hand_over_imports
+from kernel_src.user_pages import hand_over
 from kernel_src.retire import (room_for, rows_of, relocations_of, new_group, kept_relocation,
                                retire_relocation, retire_cell, reclaim, retired_reloc_count,
                                retired_reloc_alive, retarget_retired, retired_addend,
@@ -363,7 +364,9 @@ def swap_commit() -> u64:
     _rewritten = _rewrite()
     for j in range(_count):
         if is_isolated(_old[j]):
-            swapped(_old[j], staged_cell(j))   # its tasks, stubs and retired pages: the new one's
+            # A task inside the old version goes on as a task of the new one.
+            hand_over(_old[j], staged_cell(j))
+            hand_over_imports(_old[j], staged_cell(j))
         retire_cell(_old[j], _group[j])
     stage_commit()
     irq_restore(flags)

@@ -25,7 +25,8 @@ from kernel_src.switcher import set_policy
 from kernel_src.fpu import init as fpu_init, fresh as fpu_fresh, forget as fpu_forget
 from kernel_src.paging import PERM_RW, protect, protect_user
 from kernel_src.ring import set_user_task, is_user_task, user_stack_lo, user_stack_size
-from kernel_src.gates import section_isolated, exit_stub, cell_mapped
+from kernel_src.gates import section_isolated, exit_stub
+from kernel_src.user_pages import cell_mapped
 from kernel_src.section_table import all_sections
 from kernel_src.task_table import (RUNNABLE, RUNNING, BLOCKED, SLEEPING, EXITED, FAULTED, NO_TASK,
                                    NO_VALUE, SHELL, IDLE, JOIN_KEY, INPUT_KEY, start, started,
@@ -361,7 +362,7 @@ def _start_user(slot: u64, fresh: bool, spec: str, entry: u64, arg: u64, size: u
         return False
     store64(ret, exit_stub(cell))
     # A user page now only if its cell's pages are the user pages now;
-    # otherwise gates.map_cell makes it one when the task first runs.
+    # otherwise user_pages.map_cell makes it one when the task first runs.
     if cell_mapped(cell) and not protect_user(ustack, size, PERM_RW):
         panic("task: a user stack cannot be mapped")
     if fresh:
