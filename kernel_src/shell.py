@@ -32,8 +32,7 @@ from kernel_src.isolated_cells import is_isolated
 from kernel_src.names import name_begin, name_append_mem, name_append_str, name_end, name_addr, name_len, names_mark, names_rewind
 from kernel_src.section_table import NONE, section_at, all_sections
 from kernel_src.task import wait_input, reap, spawn_trusted, spawn_error, join, kill
-from kernel_src.task_table import (SHELL, NO_TASK, FAULTED as TASK_FAULTED, task_cause, set_cause,
-                                   slot_of, speak_for_shell, tasks)
+from kernel_src.task_table import SHELL, NO_TASK, task_cause, set_cause, slot_of, speak_for_shell
 from kernel_src.irq import irq_off, irq_restore
 from kernel_src.restart_table import pending_count
 from kernel_src.command import run as run_command, forget_stop, FAULTED, INTERRUPTED
@@ -210,10 +209,11 @@ def _is_halt() -> bool:
 
 def _wait_ring3(a: u64) -> u64:
     # On the command stack, as any command's main (so Ctrl-C stops it):
-    # wait for the command's ring-3 task; its value, or FAULTED with its cause.
+    # wait for the command's ring-3 task; its value, or FAULTED with its
+    # cause (it faulted, or another task killed it).
     v: u64 = join(_ring3_task)
     slot: u64 = slot_of(_ring3_task)
-    if slot != NO_TASK and tasks[slot].state == TASK_FAULTED:
+    if slot != NO_TASK and len(task_cause(slot)) > 0:
         set_cause(SHELL, task_cause(slot))
         return FAULTED
     return v
