@@ -55,7 +55,8 @@ from theseus_nb.lang.unsafe import load8, load64, store8, store64, call_addr
 from kernel_src.isolated_cells import is_isolated
 from kernel_src.section_table import NONE, KIND_TEXT, all_sections
 from kernel_src.user_pages import owns, in_retired
-from kernel_src.namespace import sym_alive, sym_name, sym_sig, sym_addr, sym_section, sym_find, symbol_address
+from kernel_src.namespace import (sym_alive, sym_name, sym_sig, sym_addr, sym_section, sym_find,
+                                  sym_cell, symbol_address)
 from kernel_src.sha256 import sha_begin, sha_byte, sha_end
 from kernel_src.task_table import current, set_cause, add_cause_byte
 from kernel_src import task_table
@@ -130,7 +131,17 @@ def gate_calls() -> u64:
     return _calls
 
 
-# ---- a swap of an isolated cell ---------------------------------------------
+# ---- swaps -----------------------------------------------------------------------
+
+def callee_swapped(old: u64) -> None:
+    """Cell old is being replaced (a swap's commit, before its names leave
+    the namespace): every gate import of one of its functions finds the
+    callee again at its next call (resolve)."""
+    for i in range(MAX_IMPORTS):
+        if _imp_cell[i] != 0 and _imp_sym[i] != NONE and sym_cell(_imp_sym[i]) == old:
+            _imp_sym[i] = NONE
+
+
 
 def hand_over_imports(old: u64, new: u64) -> None:
     """Isolated cell old is replaced by new (a swap's commit, interrupts off):
@@ -362,16 +373,16 @@ def resolve(index: u64, block: u64, user_rip: u64) -> u64:
     s: u64 = _imp_sym[index]
     if s == NONE or not (sym_alive(s) and sym_name(s) == _imp_name[index]
                          and sym_sig(s) == _imp_sig[index]):
-        # A swap replaced the callee: find it again, with the same signature.
+        # A swap replaced the callee (callee_swapped()): find it again, with
+        # the same signature, in a cell that is still trusted (a swap may
+        # replace a cell by an isolated version, whose code the kernel would
+        # then run in ring 0: no upcall gate, as at load).
         s = sym_find(_imp_name[index])
         if s == NONE or sym_sig(s) != _imp_sig[index] or all_sections[sym_section(s)].kind != KIND_TEXT:
             return _refuse("the imported function is gone or changed its signature")
+        if section_isolated(sym_section(s)):
+            return _refuse("the imported function's cell is isolated now")
         _imp_sym[index] = s
-    if section_isolated(sym_section(s)):
-        # Its cell was swapped for an isolated version (a swap may reuse the
-        # namespace entry): the kernel would run its code in ring 0 (no
-        # upcall gate, as at load).
-        return _refuse("the imported function's cell is isolated now")
     strs: u64 = _imp_strs[index]
     if strs != 0:
         for r in range(5):

@@ -55,7 +55,7 @@ from kernel_src.paging import PERM_RW, perm_of, protect, protect_user, is_user
 from kernel_src.irq import irq_off, irq_restore
 from kernel_src.ring import user_access_on, user_access_off
 from kernel_src.isolated_cells import is_isolated
-from kernel_src.gates import hand_over_imports
+from kernel_src.gates import hand_over_imports, callee_swapped
 from kernel_src.user_pages import hand_over
 from kernel_src.retire import (room_for, rows_of, relocations_of, new_group, kept_relocation,
                                retire_relocation, retire_cell, reclaim, retired_reloc_count,
@@ -358,6 +358,7 @@ def swap_commit() -> u64:
     _keep_old_relocations()
     _in_old_code = _redirect_retired()
     for j in range(_count):
+        callee_swapped(_old[j])
         sym_remove_cell(_old[j])
     for j in range(_count):
         stage_export(j)
