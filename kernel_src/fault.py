@@ -37,7 +37,7 @@ from kernel_src.section_table import NONE, section_at, all_sections
 from kernel_src.names import name_text
 from kernel_src.task_table import (can_fault, current, task_name, set_cause, add_cause_byte,
                                    FAULTED, NO_VALUE, tasks, started, task_cause, end_task,
-                                   wake_blocked, RESTARTING, INPUT_KEY)
+                                   wake_blocked, RESTARTING, INPUT_KEY, speaks_for_shell)
 from kernel_src.task import finish, die_current, yield_now
 from kernel_src.namespace import symbol_address
 from kernel_src.backtrace import walk
@@ -203,7 +203,8 @@ def _after_fault(line: u64) -> bool:
     # walked) and say so on the console.  A restartable task ends RESTARTING
     # and the shell is woken to run recovery: True.  Interrupts are off.
     slot: u64 = current()
-    if in_command():
+    if in_command() or speaks_for_shell(slot):
+        # (speaks_for_shell: the ring-3 task of an isolated cell's command.)
         record(slot, line, ENDED)       # the shell prints "faulted: CAUSE" in its reply
         return False
     again: bool = restartable(slot)

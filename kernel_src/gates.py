@@ -4,14 +4,12 @@ Design note.  A cell is loaded trusted (as every cell was before) or
 *isolated*: its object carries a `.theseus.isolated` section, or it is the
 new version of an isolated cell (a swap keeps a cell isolated).  An
 isolated cell's code, constants and data, and the stacks of the tasks it
-runs (ring.py), are user pages while one of its tasks runs, and only then:
-map_cell(), called at each switch to a ring-3 task of another cell, makes
-the previous cell's pages supervisor-only again and the next one's user
-pages, so no isolated cell ever sees another's (switches between tasks of
-one cell change nothing).  Everything else is always supervisor-only, so
-a store into another cell's global, a jump into the kernel or a read of
-the kernel's tables faults in ring 3 and ends just that task (fault.py).
-Privileged instructions (cli, hlt, in/out with IOPL 0) fault there too.
+runs (ring.py), are user pages while one of its tasks runs, and only then
+(user_pages.py), so no isolated cell ever sees another's.  Everything else
+is always supervisor-only, so a store into another cell's global, a jump
+into the kernel or a read of the kernel's tables faults in ring 3 and ends
+just that task (fault.py).  Privileged instructions (cli, hlt, in/out with
+IOPL 0) fault there too.
 
 Calls out.  The loader (loader.py) resolves each reference of an isolated
 cell to another cell's *function* to a stub of 16 bytes written into the
@@ -38,15 +36,27 @@ isolated cell from any other cell (no upcalls: the kernel would have to
 run the callee in ring 3 on the caller's behalf).  Each isolated cell's
 first stub is its tasks' way out: an entry that returns lands there, and
 it calls task::exit_current(value) through the gate.
+
+Swaps.  The new version of an isolated cell is isolated, with stubs of its
+own.  A task still inside the old version (retire.py keeps it) becomes a
+task of the new version's record at the commit (user_pages.hand_over: its
+pages are the new version's and the retired regions), and its calls
+through the old stubs become the new record's imports (hand_over_imports();
+marked old:
+neither its way out nor found by a later load), so it goes on and ends as
+a trusted cell's task would.  An old stub's slot is reused once its
+retired region has been freed.  resolve() also insists that the calling
+task belongs to the importing cell, and that the callee's cell is still
+trusted (a swap may replace it by an isolated version).
 """
 # cell: unsafe
 from theseus_nb.lang.prelude import *
 from theseus_nb.lang.unsafe import load8, load64, store8, store64, call_addr
 from kernel_src.isolated_cells import is_isolated
-from kernel_src.section_table import (NONE, KIND_TEXT, REGION_TEXT, REGION_RODATA, all_sections,
-                                      all_cells)
-from kernel_src.paging import PERM_RX, PERM_RO, PERM_RW, protect, protect_user
-from kernel_src.namespace import sym_alive, sym_name, sym_sig, sym_addr, sym_section, sym_find, symbol_address
+from kernel_src.section_table import NONE, KIND_TEXT, all_sections
+from kernel_src.user_pages import owns, in_retired
+from kernel_src.namespace import (sym_alive, sym_name, sym_sig, sym_addr, sym_section, sym_find,
+                                  sym_cell, symbol_address)
 from kernel_src.sha256 import sha_begin, sha_byte, sha_end
 from kernel_src.task_table import current, set_cause, add_cause_byte
 from kernel_src import task_table
@@ -70,6 +80,7 @@ _imp_sym: Array[u64, 1024] = [0] * 1024               # MAX_IMPORTS: its namespa
 _imp_sig: Array[u64, 1024] = [0] * 1024               # MAX_IMPORTS: its signature hash
 _imp_strs: Array[u64, 1024] = [0] * 1024              # MAX_IMPORTS: bit r: register r holds a str's pointer
 _imp_exit: Array[bool, 1024] = [False] * 1024         # MAX_IMPORTS: the way out, not a callee
+_imp_old: Array[bool, 1024] = [False] * 1024          # MAX_IMPORTS: a stub of a retired version
 _stub_at: Array[u64, 256] = [0] * 256                # params.MAX_CELLS: each cell's stub area
 _stub_room: Array[u64, 256] = [0] * 256              # params.MAX_CELLS: stubs it has room for
 _stubs_used: Array[u64, 256] = [0] * 256             # params.MAX_CELLS
@@ -77,7 +88,6 @@ _exit_fn: u64 = 0
 _die_fn: u64 = 0
 _why: str = ""
 _calls: u64 = 0
-_mapped: u64 = 0               # the isolated cell whose pages are user pages now, + 1 (0: none)
 
 
 def init(rsp0_at: u64) -> bool:
@@ -90,7 +100,7 @@ def init(rsp0_at: u64) -> bool:
     global _exit_fn, _die_fn
     _exit_fn = symbol_address("task::exit_current")
     _die_fn = symbol_address("task::die_current")
-    map_fn: u64 = symbol_address("gates::map_cell")
+    map_fn: u64 = symbol_address("user_pages::map_cell")
     if entry == 0 or msrs == 0 or features == 0 or cr4 == 0 or _exit_fn == 0 or _die_fn == 0 \
             or map_fn == 0 or not ring_init(rsp0_at):
         return False
@@ -121,58 +131,28 @@ def gate_calls() -> u64:
     return _calls
 
 
-# ---- one isolated cell's pages at a time -------------------------------------
+# ---- swaps -----------------------------------------------------------------------
 
-def record_made(cell: u64) -> None:
-    """The loader made cell record `cell` (a record index is used again): its
-    pages are not the user pages, whatever an older cell of that index was."""
-    global _mapped
-    if _mapped == cell + 1:
-        _mapped = 0
-
-
-def cell_mapped(cell: u64) -> bool:
-    """Are cell's pages the user pages now (its tasks' new stacks must be too)?"""
-    return _mapped == cell + 1
+def callee_swapped(old: u64) -> None:
+    """Cell old is being replaced (a swap's commit, before its names leave
+    the namespace): every gate import of one of its functions finds the
+    callee again at its next call (resolve)."""
+    for i in range(MAX_IMPORTS):
+        if _imp_cell[i] != 0 and _imp_sym[i] != NONE and sym_cell(_imp_sym[i]) == old:
+            _imp_sym[i] = NONE
 
 
-def _map_cell_pages(cell: u64, user: bool) -> None:
-    # Its regions (a dead record's may have gone back to the heap: left
-    # alone) and its tasks' user stacks, as user pages or supervisor-only.
-    if all_cells[cell].alive:
-        for r in range(3):
-            a: u64 = all_cells[cell].region_at[r]
-            if a != 0:
-                perm: u64 = PERM_RW
-                if r == REGION_TEXT:
-                    perm = PERM_RX
-                elif r == REGION_RODATA:
-                    perm = PERM_RO
-                if user:
-                    protect_user(a, all_cells[cell].region_size[r], perm)
-                else:
-                    protect(a, all_cells[cell].region_size[r], perm)
-    for slot in range(task_table.high_slot):
-        if is_user_task(slot) and user_cell(slot) == cell:
-            if user:
-                protect_user(user_stack_lo(slot), user_stack_size(slot), PERM_RW)
-            else:
-                protect(user_stack_lo(slot), user_stack_size(slot), PERM_RW)
 
-
-def map_cell(slot: u64) -> u64:
-    """Ring-3 task slot runs next (ring.enter, interrupts off): its cell's
-    pages become the only user pages, so no isolated cell sees another's.
-    Nothing changes while tasks of one cell take turns."""
-    global _mapped
-    c: u64 = user_cell(slot)
-    if _mapped == c + 1:
-        return 0
-    if _mapped != 0:
-        _map_cell_pages(_mapped - 1, False)
-    _mapped = c + 1
-    _map_cell_pages(c, True)
-    return 0
+def hand_over_imports(old: u64, new: u64) -> None:
+    """Isolated cell old is replaced by new (a swap's commit, interrupts off):
+    a task still inside the old version, a task of new from now on
+    (user_pages.hand_over), calls out through the old version's stubs, so
+    they are new's imports; but neither new's way out nor imports a later
+    load of new could find."""
+    for i in range(MAX_IMPORTS):
+        if _imp_cell[i] == old + 1:
+            _imp_cell[i] = new + 1
+            _imp_old[i] = True
 
 
 # ---- imports, made by the loader ---------------------------------------------
@@ -227,10 +207,13 @@ def _new_import(cell: u64) -> u64:
         _why = "more imports than stubs were reserved"
         return NO_IMPORT
     for i in range(MAX_IMPORTS):
+        if _imp_cell[i] != 0 and _imp_old[i] and not in_retired(_imp_stub[i]):
+            _imp_cell[i] = 0                     # its retired version has been freed
         if _imp_cell[i] == 0:
             _imp_cell[i] = cell + 1
             _imp_stub[i] = _stub_at[cell] + _stubs_used[cell] * STUB_BYTES
             _imp_exit[i] = False
+            _imp_old[i] = False
             _imp_strs[i] = 0
             _imp_name[i] = 0
             for k in range(STUB_BYTES):
@@ -244,7 +227,7 @@ def _new_import(cell: u64) -> u64:
 def find_import(cell: u64, name: u64) -> u64:
     """The stub of cell's import of the function named by handle `name` (0: none yet)."""
     for i in range(MAX_IMPORTS):
-        if _imp_cell[i] == cell + 1 and not _imp_exit[i] and _imp_name[i] == name:
+        if _imp_cell[i] == cell + 1 and not _imp_exit[i] and not _imp_old[i] and _imp_name[i] == name:
             return _imp_stub[i]
     return 0
 
@@ -252,7 +235,7 @@ def find_import(cell: u64, name: u64) -> u64:
 def exit_stub(cell: u64) -> u64:
     """Address of cell's exit stub (where its tasks' entries return), or 0."""
     for i in range(MAX_IMPORTS):
-        if _imp_cell[i] == cell + 1 and _imp_exit[i]:
+        if _imp_cell[i] == cell + 1 and _imp_exit[i] and not _imp_old[i]:
             return _imp_stub[i]
     return 0
 
@@ -279,13 +262,16 @@ def _is_word(a: u64, n: u64, w: str) -> bool:
     return True
 
 
-def add_import(cell: u64, s: u64, fn_at: u64, fn_len: u64, text_at: u64, text_len: u64) -> u64:
-    """cell imports namespace function s, whose short name is the fn_len
-    bytes at fn_at, with the signature TEXT (text_len bytes at text_at, as
-    the compiler hashes it after "NAME:").  The stub's address, or 0 (then
-    reason() says why)."""
+def add_import(cell: u64, name: u64, sig: u64, s: u64, fn_at: u64, fn_len: u64, text_at: u64,
+               text_len: u64) -> u64:
+    """cell imports the function named by handle `name`, whose recorded
+    signature hash is sig: namespace entry s (NONE: a new definition of a
+    swap, not in the namespace yet; the first call finds it).  fn_len bytes
+    at fn_at are its short name, text_len bytes at text_at the signature
+    TEXT the cell was compiled against (what the compiler hashes after
+    "NAME:").  The stub's address, or 0 (then reason() says why)."""
     global _why
-    if sym_sig(s) == 0:
+    if sig == 0:
         _why = "the function has no recorded signature, so the gate cannot check its arguments"
         return 0
     sha_begin()
@@ -294,7 +280,7 @@ def add_import(cell: u64, s: u64, fn_at: u64, fn_len: u64, text_at: u64, text_le
     sha_byte(58)
     for k2 in range(text_len):
         sha_byte(load8(text_at + k2))
-    if sha_end() != sym_sig(s):
+    if sha_end() != sig:
         _why = "the signature the cell was compiled against is not the function's"
         return 0
     # Registers: scalars take one, a str two (pointer, length); six at most.
@@ -341,9 +327,9 @@ def add_import(cell: u64, s: u64, fn_at: u64, fn_len: u64, text_at: u64, text_le
     i: u64 = _new_import(cell)
     if i == NO_IMPORT:
         return 0
-    _imp_name[i] = sym_name(s)
+    _imp_name[i] = name
     _imp_sym[i] = s
-    _imp_sig[i] = sym_sig(s)
+    _imp_sig[i] = sig
     _imp_strs[i] = strs
     a: u64 = _imp_stub[i]
     _put3(a, 0x49, 0x89, 0xCA)                   # mov %rcx, %r10: syscall takes rcx
@@ -354,18 +340,14 @@ def add_import(cell: u64, s: u64, fn_at: u64, fn_len: u64, text_at: u64, text_le
 
 # ---- a gate call (gate_entry.s) ------------------------------------------------
 
-def _in(lo: u64, size: u64, p: u64, n: u64) -> bool:
-    return size > 0 and p >= lo and n <= size and p - lo <= size - n
-
-
 def _own(cell: u64, p: u64, n: u64) -> bool:
-    # Does [p, p + n) lie wholly in the cell's own pages or the task's user stack?
-    if _in(user_stack_lo(current()), user_stack_size(current()), p, n):
+    # Does [p, p + n) lie wholly in the cell's own pages (its current
+    # version's or a retired one its tasks may use) or the task's user stack?
+    lo: u64 = user_stack_lo(current())
+    size: u64 = user_stack_size(current())
+    if size > 0 and p >= lo and n <= size and p - lo <= size - n:
         return True
-    for r in range(3):
-        if _in(all_cells[cell].region_at[r], all_cells[cell].region_size[r], p, n):
-            return True
-    return False
+    return owns(cell, p, n)
 
 
 def _refuse(why: str) -> u64:
@@ -381,18 +363,25 @@ def resolve(index: u64, block: u64, user_rip: u64) -> u64:
     in the block gate_entry.s saved; 0 (the cause written) if refused."""
     global _calls
     if index >= MAX_IMPORTS or _imp_cell[index] == 0 or not is_user_task(current()) \
-            or _imp_stub[index] + STUB_RETURN != user_rip or not is_isolated(_imp_cell[index] - 1):
+            or _imp_stub[index] + STUB_RETURN != user_rip or not is_isolated(_imp_cell[index] - 1) \
+            or user_cell(current()) != _imp_cell[index] - 1:
         return _refuse("not an import of the calling cell")
     cell: u64 = _imp_cell[index] - 1
     if _imp_exit[index]:
         _calls += 1
         return _exit_fn
     s: u64 = _imp_sym[index]
-    if not (sym_alive(s) and sym_name(s) == _imp_name[index] and sym_sig(s) == _imp_sig[index]):
-        # A swap replaced the callee: find it again, with the same signature.
+    if s == NONE or not (sym_alive(s) and sym_name(s) == _imp_name[index]
+                         and sym_sig(s) == _imp_sig[index]):
+        # A swap replaced the callee (callee_swapped()): find it again, with
+        # the same signature, in a cell that is still trusted (a swap may
+        # replace a cell by an isolated version, whose code the kernel would
+        # then run in ring 0: no upcall gate, as at load).
         s = sym_find(_imp_name[index])
         if s == NONE or sym_sig(s) != _imp_sig[index] or all_sections[sym_section(s)].kind != KIND_TEXT:
             return _refuse("the imported function is gone or changed its signature")
+        if section_isolated(sym_section(s)):
+            return _refuse("the imported function's cell is isolated now")
         _imp_sym[index] = s
     strs: u64 = _imp_strs[index]
     if strs != 0:

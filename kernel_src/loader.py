@@ -12,8 +12,10 @@ refused object leaves the kernel exactly as it was (sections freed,
 records and names rolled back).
 An isolated cell (gates.py) is loaded the same way, except that each of
 its references to another cell's function resolves to a gate stub in its
-own code, its references to other cells' data are refused, and so is any
-other cell's reference into it; its regions become user pages.
+own code (also to a new definition of a cell swapped in the same
+transaction), its references to other cells' data are refused, and so is
+any other cell's reference into it (a new version's too); its regions
+become user pages.
 """
 # cell: unsafe
 from theseus_nb.lang.prelude import *
@@ -36,9 +38,10 @@ from kernel_src.section_table import (NONE, KIND_TEXT, add_cell, add_dep, add_re
                                       rec_begin, rec_commit, rec_rollback, all_sections)
 from kernel_src.isolated_cells import set_isolated, is_isolated
 from kernel_src.gates import (STUB_BYTES, section_isolated, begin_cell,
-                              forget_cell, add_import, find_import, record_made,
-                              reason as gate_reason)
-from kernel_src.namespace import sym_find_mem, sym_add, sym_addr, sym_section, sym_name, sym_remove_cell, sym_cell
+                              forget_cell, add_import, find_import, reason as gate_reason)
+from kernel_src.user_pages import record_made
+from kernel_src.namespace import (sym_find_mem, sym_add, sym_addr, sym_section, sym_name, sym_sig,
+                                  sym_remove_cell, sym_cell)
 
 _reason: str = ""
 # The name (symbol or section) a failure is about: bytes inside the object,
@@ -64,6 +67,7 @@ ISOLATED_SECTION: str = ".theseus.isolated"   # its presence marks an isolated c
 _pend_name: Array[u64, 512] = [0] * 512
 _pend_addr: Array[u64, 512] = [0] * 512
 _pend_rec: Array[u64, 512] = [0] * 512
+_pend_sig: Array[u64, 512] = [0] * 512
 _npend: u64 = 0
 
 
@@ -179,16 +183,20 @@ def _signature_line(a: u64, n: u64) -> u64:
 _line_len: u64 = 0
 
 
-def _gate(s: u64, a: u64, n: u64) -> bool:
-    # An isolated cell refers to namespace symbol s (named by the n bytes at
-    # a): a function of a trusted cell becomes a gate stub; anything else is refused.
+def _gate(s: u64, sec: u64, sig: u64, a: u64, n: u64) -> bool:
+    # An isolated cell refers to the symbol named by the n bytes at a, in
+    # section sec with signature hash sig: namespace entry s, or NONE for a
+    # swap's new definition.  A function of a trusted cell becomes a gate
+    # stub; anything else is refused.
     global _target_addr, _target_rec, _target_name, _gated, _gate_dst
-    sec: u64 = sym_section(s)
     if sec == NONE or all_sections[sec].kind != KIND_TEXT:
         return _fail("an isolated cell may not use another cell's data", a, n)
     if section_isolated(sec):
         return _fail("an isolated cell may not call another isolated cell", a, n)
-    stub: u64 = find_import(_cell, sym_name(s))
+    name: u64 = name_add(a, n)
+    if name == 0:
+        return _fail("name pool full", a, n)
+    stub: u64 = find_import(_cell, name)
     if stub == 0:
         text: u64 = _signature_line(a, n)
         if text == 0:
@@ -197,7 +205,7 @@ def _gate(s: u64, a: u64, n: u64) -> bool:
         for i in range(1, n):
             if load8(a + i - 1) == 58 and load8(a + i) == 58 and fn == a:
                 fn = a + i + 1
-        stub = add_import(_cell, s, fn, n - (fn - a), text, _line_len)
+        stub = add_import(_cell, name, sig, s, fn, n - (fn - a), text, _line_len)
         if stub == 0:
             return _fail(gate_reason(), a, n)
     _target_addr = stub
@@ -206,6 +214,13 @@ def _gate(s: u64, a: u64, n: u64) -> bool:
     _gated = True
     _gate_dst = sec
     return True
+
+
+def _refuse_upcall(needer: u64) -> bool:
+    # No upcall gate: the kernel would have to run the callee in ring 3.
+    h: u64 = all_sections[needer].name
+    return _fail("calls into an isolated cell are refused (no upcall gate); the caller is",
+                 name_addr(h), name_len(h))
 
 
 def _resolve(k: u64, needer: u64) -> bool:
@@ -217,6 +232,12 @@ def _resolve(k: u64, needer: u64) -> bool:
         n: u64 = symbol_name_len(k)
         for p in range(_npend):
             if name_equals_mem(_pend_name[p], a, n):
+                # Another cell of this swap defines it anew (its old version
+                # still holds the name): the same rules as for a loaded cell.
+                if is_isolated(_cell):
+                    return _gate(NONE, _pend_rec[p], _pend_sig[p], a, n)
+                if section_isolated(_pend_rec[p]):
+                    return _refuse_upcall(needer)
                 _target_addr = _pend_addr[p]
                 _target_rec = _pend_rec[p]
                 _target_name = _pend_name[p]
@@ -227,12 +248,9 @@ def _resolve(k: u64, needer: u64) -> bool:
             _needer = all_sections[needer].name
             return _fail("unresolved symbol", a, n)
         if is_isolated(_cell):
-            return _gate(s, a, n)
+            return _gate(s, sym_section(s), sym_sig(s), a, n)
         if section_isolated(sym_section(s)):
-            # No upcall gate: the kernel would have to run the callee in ring 3.
-            h: u64 = all_sections[needer].name
-            return _fail("calls into an isolated cell are refused (no upcall gate); the caller is",
-                         name_addr(h), name_len(h))
+            return _refuse_upcall(needer)
         _target_addr = sym_addr(s)
         _target_rec = sym_section(s)
         _target_name = sym_name(s)
@@ -287,11 +305,10 @@ def _relocate() -> bool:
             if _gated:
                 # The edge is the graph's; no relocation is kept: the call goes
                 # through the gate, which finds the callee again after a swap,
-                # and nothing may patch an isolated cell's (user) pages later.
+                # and no other cell's swap ever patches an isolated cell's pages.
+                # (Its references inside itself are kept, as any cell's: a swap
+                # of the cell points its retired code at the new version.)
                 if not add_dep(placed_rec(t), _gate_dst, 1):
-                    return _fail("dependency table full", 0, 0)
-            elif is_isolated(_cell):
-                if not add_dep(placed_rec(t), _target_rec, 1):
                     return _fail("dependency table full", 0, 0)
             elif not add_dep(placed_rec(t), _target_rec, 1) or \
                     not add_reloc(placed_rec(t), offset, rtype, addend, _target_rec, _target_name):
@@ -312,7 +329,8 @@ def _export(cell: u64, swapping: bool) -> bool:
             n: u64 = symbol_name_len(k)
             taken: u64 = sym_find_mem(a, n)
             if taken != NONE and sym_cell(taken) != cell and swapping:
-                if not _pend(a, n, placed_addr(shndx) + symbol_value(k), placed_rec(shndx)):
+                if not _pend(a, n, placed_addr(shndx) + symbol_value(k), placed_rec(shndx),
+                             sig_in_object(a, n)):
                     return _fail("symbol table full", a, n)
                 continue
             if taken != NONE and sym_cell(taken) == cell:
@@ -326,8 +344,9 @@ def _export(cell: u64, swapping: bool) -> bool:
     return True
 
 
-def _pend(a: u64, n: u64, addr: u64, rec: u64) -> bool:
-    # Note a staged definition of a name an old cell still holds (once).
+def _pend(a: u64, n: u64, addr: u64, rec: u64, sig: u64) -> bool:
+    # Note a staged definition of a name an old cell still holds (once),
+    # with its signature hash (a gate checks an isolated caller's against it).
     global _npend
     for p in range(_npend):
         if name_equals_mem(_pend_name[p], a, n):
@@ -340,6 +359,7 @@ def _pend(a: u64, n: u64, addr: u64, rec: u64) -> bool:
     _pend_name[_npend] = h
     _pend_addr[_npend] = addr
     _pend_rec[_npend] = rec
+    _pend_sig[_npend] = sig
     _npend += 1
     return True
 

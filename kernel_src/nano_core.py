@@ -21,8 +21,9 @@ table and checks every `from kernel_src.X import` against it):
        the host's symbol file; calls by name; tasks' SSE registers; every fault, its backtrace
        and what was done; ring-3 tasks' stacks
     5  paging switcher console: the page tables; who runs next; print()'s critical section
-    6  heap timer wasm_memory: the kernel heap (and whole pages for paging); the clock interrupt;
-       WebAssembly memories in guard regions
+    6  heap timer wasm_memory user_pages: the kernel heap (and whole pages for paging); the clock
+       interrupt; WebAssembly memories in guard regions; which isolated cell's pages are user
+       pages now
     7  stacks placement retire gates: guarded stacks; sections placed by permission; old code;
        isolated cells and their gates
     8  task loader command versions: a task's life; loading cells; running a shell command; the

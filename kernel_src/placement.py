@@ -201,7 +201,7 @@ def protect_placed(data_too: bool) -> bool:
     """Map the code of the object read-execute and its read-only data
     read-only (after its relocations are applied); data_too: its data too,
     read-write, so that all three regions have 4 KiB pages of their own
-    now (an isolated cell's, which gates.map_cell makes user pages and back
+    now (an isolated cell's, which user_pages.map_cell makes user pages and back
     at task switches); False if paging cannot."""
     r: u64 = _t * REGIONS
     ok: bool = True

@@ -12,7 +12,11 @@ while a retired relocation still points into it.  So retired code never
 reaches freed code.  reclaim() frees every group that no task is inside and
 no reachable retired code points into (at each swap, and in the `mem`
 command).  The stack scan is conservative: a stale word that happens to
-point into old code only delays the free.  The tables are fixed: a swap
+point into old code only delays the free.  A task of an isolated cell
+keeps its return addresses on its user stack, so that is scanned too,
+from the stack pointer it left (ring.user_rsp) to the top, never outside
+the stack; and a freed region stops being one an isolated cell's tasks
+may use (user_pages.drop_region).  The tables are fixed: a swap
 that would overflow them is refused before it starts (room_for()).
 """
 # cell: unsafe
@@ -26,6 +30,9 @@ from kernel_src.section_table import (NONE, REGIONS, kill_cell, reloc_alive, all
 from kernel_src import section_table
 from kernel_src.task_table import current, task_saved_rip, FREE, EXITED, FAULTED, RESTARTING, tasks
 from kernel_src import task_table
+from kernel_src.ring import (is_user_task, user_rip, user_rsp, user_stack_lo, user_stack_size,
+                             user_access_on, user_access_off)
+from kernel_src.user_pages import drop_region
 
 # Retired memory, one row a section (counted: the swap report says how many
 # sections are kept or freed) or a region (the pages that are freed, and
@@ -189,14 +196,41 @@ def _points_into(v: u64) -> bool:
     return False
 
 
+def _user_inside(i: u64) -> bool:
+    # Is ring-3 task i inside the group _gather() took?  Where its own code
+    # goes on, or any word of its user stack from where it left the stack
+    # pointer to the top: its return addresses are there, not on its kernel
+    # stack.  The pointer is the task's to set, so the scan is bounded by the
+    # stack's own limits (from its bottom if the pointer lies outside).
+    if _points_into(user_rip(i)):
+        return True
+    lo: u64 = user_stack_lo(i)
+    hi: u64 = lo + user_stack_size(i)
+    p: u64 = user_rsp(i) & 0xFFFFFFFFFFFFFFF8
+    if p < lo or p >= hi:
+        p = lo
+    found: bool = False
+    user_access_on()                   # its user stack may be a user page now (SMAP)
+    while p + 8 <= hi and not found:
+        found = _points_into(load64(p))
+        p += 8
+    user_access_off()
+    return found
+
+
 def _task_inside(g: u64) -> bool:
-    # Is a task (other than the one running this) inside group g?  Its
-    # resume address or any word on its stack (a conservative scan: a stale
-    # word only delays the free).
+    # Is a task inside group g?  Its resume address or any word on its
+    # stack (a conservative scan: a stale word only delays the free), and a
+    # ring-3 task's user stack too.  The task running this is in the middle
+    # of its stack: only its user stack is read (a ring-3 task is in a gate call).
     _gather(g)
     for i in range(task_table.high_slot):
         st: u8 = tasks[i].state
-        if i == current() or st == FREE or st == EXITED or st == FAULTED or st == RESTARTING:
+        if st == FREE or st == EXITED or st == FAULTED or st == RESTARTING:
+            continue
+        if is_user_task(i) and _user_inside(i):
+            return True
+        if i == current():
             continue
         if _points_into(task_saved_rip(i)):
             return True
@@ -224,6 +258,7 @@ def _free_group(g: u64) -> u64:
     for k in range(MAX_RETIRED):
         if _ret_addr[k] != 0 and _ret_group[k] == g:
             if _ret_region[k]:
+                drop_region(_ret_addr[k])        # no isolated cell's task may use it now
                 free_pages(_ret_addr[k], _ret_size[k])
             else:
                 freed += 1

@@ -6,12 +6,19 @@ own code runs) and a kernel stack (supervisor pages), where the CPU puts
 an interrupt's frame when it arrives in ring 3 (the TSS's rsp0) and
 where a gate call runs (gate_entry::kernel_rsp).  Before a ring-3 task
 runs, the pages of its cell (and its cell's tasks' user stacks) become the
-only user pages (gates.map_cell), so one isolated cell never sees
+only user pages (user_pages.map_cell), so one isolated cell never sees
 another's.  The task table records
 the kernel stack, because the task's saved frame lives there (the
 switcher, reap and the swap's stack walk read it); this cell records the
 user stack beside it, per slot.  enter(slot), called by the switcher on
 every switch, points rsp0 at the task's kernel stack top.
+
+Where a ring-3 task's own code will go on (user_rip, user_rsp: what the
+swap's scan for tasks inside old code reads, retire.py) is in one of two
+places on its kernel stack: interrupted in ring 3, the CPU's frame at the
+very top (its cs has RPL 3); inside a gate call, gate_entry.s's argument
+block at the very top, whose word 6 (a flag, 0 or 1) lies where that
+frame's cs would.
 
 It also holds the one switch for SMAP: when it is on, the kernel reads or
 writes a user page only between user_access_on() and user_access_off()
@@ -20,20 +27,25 @@ fault on a CPU without SMAP).
 """
 # cell: unsafe
 from theseus_nb.lang.prelude import *
-from theseus_nb.lang.unsafe import store64, call_addr
+from theseus_nb.lang.unsafe import load64, store64, call_addr
+from kernel_src.frame import FRAME_WORDS, FRAME_CS, FRAME_RIP, FRAME_RSP
 from kernel_src.namespace import symbol_address
+from kernel_src.task_table import tasks
 
 _kstack_top: Array[u64, 1024] = [0] * 1024   # params.MAX_TASKS: 0: a ring-0 task
 _ustack_lo: Array[u64, 1024] = [0] * 1024    # params.MAX_TASKS: lowest byte of its user stack
 _ustack_size: Array[u64, 1024] = [0] * 1024  # params.MAX_TASKS
 _ucell: Array[u64, 1024] = [0] * 1024        # params.MAX_TASKS: the isolated cell it runs
-_map_fn: u64 = 0                             # gates::map_cell(slot), set by gates.init
+_map_fn: u64 = 0                             # user_pages::map_cell(slot), set by gates.init
 _rsp0_at: u64 = 0                            # the TSS's rsp0 (idt.init says where)
 _gate_rsp_at: u64 = 0                        # gate_entry::kernel_rsp
 _smap: bool = False
 _smep: bool = False
 _on_fn: u64 = 0
 _off_fn: u64 = 0
+GATE_BLOCK_WORDS: u64 = 10                   # gate_entry.s's argument block, at the kernel stack top
+GATE_USER_RIP: u64 = 8                       # its words: the user rip (after the stub's syscall)
+GATE_USER_RSP: u64 = 9                       # the user rsp
 
 
 def init(rsp0_at: u64) -> bool:
@@ -92,8 +104,34 @@ def user_cell(slot: u64) -> u64:
     return _ucell[slot]
 
 
+def set_user_cell(slot: u64, cell: u64) -> None:
+    """Ring-3 task slot's cell is now record `cell` (a swap replaced its cell:
+    the task may still run the old version, which is retired)."""
+    _ucell[slot] = cell
+
+
+def _user_word(slot: u64, frame_word: u64, block_word: u64) -> u64:
+    # A word of where slot's ring-3 code resumes: the CPU's frame when it was
+    # interrupted in ring 3, else the gate call's block (see the header).
+    top: u64 = _kstack_top[slot]
+    frame: u64 = top - FRAME_WORDS * 8
+    if tasks[slot].rsp == frame and load64(frame + FRAME_CS * 8) & 3 == 3:
+        return load64(frame + frame_word * 8)
+    return load64(top - GATE_BLOCK_WORDS * 8 + block_word * 8)
+
+
+def user_rip(slot: u64) -> u64:
+    """Where ring-3 task slot (not running, or in a gate call) goes on in its own code."""
+    return _user_word(slot, FRAME_RIP, GATE_USER_RIP)
+
+
+def user_rsp(slot: u64) -> u64:
+    """Its user stack pointer there (as the task left it: check it against the user stack)."""
+    return _user_word(slot, FRAME_RSP, GATE_USER_RSP)
+
+
 def set_map_fn(fn: u64) -> None:
-    """enter() calls fn(slot) before a ring-3 task runs (gates::map_cell: only
+    """enter() calls fn(slot) before a ring-3 task runs (user_pages::map_cell: only
     the running isolated cell's pages are user pages)."""
     global _map_fn
     _map_fn = fn

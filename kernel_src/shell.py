@@ -6,6 +6,8 @@ command.  Arguments are read by the command through arg() and rest().
 A command runs on a guarded stack of its own (command.py): if it faults or
 panics, the shell prints "faulted: CAUSE", the status is 255, and the next
 command is answered as usual; Ctrl-C stops it ("interrupted", status 130).
+An isolated cell's command runs in ring 3 instead, as a task of its cell
+that the shell waits for (_run_ring3), with the same statuses.
 
 Two lines, two line buffers.  What people type on the console (COM1) is
 echoed and run with its output on the console.  The host's requests come
@@ -14,13 +16,14 @@ goes back on COM2, followed by a trailer
     RS "!" ID " " STATUS " " BYTES " " ADLER32 CR LF
 (RS is byte 0x1E) counting the output without CRs.  The host checks the
 count and checksum, so it never has to guess where an answer ends; no
-task but the shell can print on COM2 (serial.py), so nothing a task
+task but the shell (and the ring-3 task of an isolated command while the
+shell waits for it) can print on COM2 (serial.py), so nothing another task
 prints can land inside a reply.
 """
 # cell: unsafe
 from theseus_nb.lang.prelude import *
 from theseus_nb.lang.unsafe import addr_of, make_str, outl, call_addr
-from kernel_src.params import LINE_MAX, MAX_ARGS, DEBUG_EXIT_PORT
+from kernel_src.params import LINE_MAX, MAX_ARGS, DEBUG_EXIT_PORT, COMMAND_STACK, SPEC_MAX
 from kernel_src.serial import (get_from, ready_on, ready, put, write, newline, write_u64, frame_begin,
                                frame_end, reply_done, frame_count, frame_checksum, CONSOLE, HOST)
 from kernel_src.namespace import sym_addr
@@ -28,8 +31,9 @@ from kernel_src.call_by_name import find_function, lookup_error, lookup_found
 from kernel_src.isolated_cells import is_isolated
 from kernel_src.names import name_begin, name_append_mem, name_append_str, name_end, name_addr, name_len, names_mark, names_rewind
 from kernel_src.section_table import NONE, section_at, all_sections
-from kernel_src.task import wait_input, reap
-from kernel_src.task_table import SHELL, task_cause, set_cause
+from kernel_src.task import wait_input, reap, spawn_trusted, spawn_error, join, kill
+from kernel_src.task_table import SHELL, NO_TASK, task_cause, set_cause, slot_of, speak_for_shell
+from kernel_src.irq import irq_off, irq_restore
 from kernel_src.restart_table import pending_count
 from kernel_src.command import run as run_command, forget_stop, FAULTED, INTERRUPTED
 
@@ -46,6 +50,8 @@ _arg_len: Array[u64, 8] = [0] * 8          # params.MAX_ARGS
 _argc: u64 = 0
 _base: u64 = 0               # words before the command (1 for the host: the request's id)
 _recover_fn: u64 = 0         # restart::run_pending, given by the nano_core (a higher layer)
+_spec: Array[u8, 64] = [0] * 64            # params.SPEC_MAX: "WORD::main" of an isolated command
+_ring3_task: u64 = 0         # the task an isolated cell's command runs in (0: none)
 
 
 def _typed_byte(c: u8) -> bool:
@@ -201,6 +207,54 @@ def _is_halt() -> bool:
         and ord(w[3]) == 116
 
 
+def _wait_ring3(a: u64) -> u64:
+    # On the command stack, as any command's main (so Ctrl-C stops it):
+    # wait for the command's ring-3 task; its value, or FAULTED with its
+    # cause (it faulted, or another task killed it).
+    v: u64 = join(_ring3_task)
+    slot: u64 = slot_of(_ring3_task)
+    if slot != NO_TASK and len(task_cause(slot)) > 0:
+        set_cause(SHELL, task_cause(slot))
+        return FAULTED
+    return v
+
+
+def _run_ring3() -> u64:
+    # An isolated cell's command: the kernel may not run its code in ring 0
+    # (the shell's task), so WORD::main(0) runs as a ring-3 task of its cell
+    # (its own pages, a user stack, calls out through gates) that answers
+    # for the shell while the shell waits for it.  A fault ends that task,
+    # so the command ends FAULTED; Ctrl-C ends the wait and kills the task.
+    global _ring3_task
+    w: str = arg(0)
+    n: u64 = u64(len(w))
+    if n + 6 > SPEC_MAX:
+        write("refused: the command's name is too long to run as a task")
+        newline()
+        return 126
+    for i in range(n):
+        _spec[i] = u8(ord(w[i]))
+    suffix: str = "::main"
+    for k in range(6):
+        _spec[n + k] = u8(ord(suffix[k]))
+    flags: u64 = irq_off()               # it prints as the shell from its first byte
+    id: u64 = spawn_trusted(make_str(addr_of(_spec), n + 6), 0, COMMAND_STACK)
+    speak_for_shell(id)
+    irq_restore(flags)
+    if id == 0:
+        write("refused: ")
+        write(spawn_error())
+        newline()
+        return 126
+    _ring3_task = id
+    status: u64 = run_command(addr_of(_wait_ring3))
+    speak_for_shell(0)
+    if status == INTERRUPTED:
+        kill(id)
+    _ring3_task = 0
+    return status
+
+
 def execute() -> u64:
     """Run the command on the current line; its status."""
     entry: u64 = find_command(arg(0))
@@ -213,20 +267,17 @@ def execute() -> u64:
         write(lookup_error())
         newline()
         return 126
-    if entry != 0 and is_isolated(all_sections[section_at(entry)].cell):
-        # A command runs in ring 0, on the shell's behalf: not an isolated cell's code.
-        write("refused: ")
-        write(arg(0))
-        write("::main belongs to an isolated cell, which runs only as a task (spawn it)")
-        newline()
-        return 126
     if entry == 0:
         write("unknown command: ")
         write(arg(0))
         write(" (try help)")
         newline()
         return 127
-    status: u64 = run_command(entry)
+    status: u64 = 0
+    if is_isolated(all_sections[section_at(entry)].cell):
+        status = _run_ring3()
+    else:
+        status = run_command(entry)
     if status == INTERRUPTED:
         write("interrupted")
         newline()

@@ -51,10 +51,12 @@ from kernel_src.placement import (exports, global_count, global_at, global_name_
                                   object_global)
 from kernel_src.signatures import sig_in_object
 from kernel_src.reloc import patch, width
-from kernel_src.paging import PERM_RW, perm_of, protect
+from kernel_src.paging import PERM_RW, perm_of, protect, protect_user, is_user
 from kernel_src.irq import irq_off, irq_restore
 from kernel_src.ring import user_access_on, user_access_off
 from kernel_src.isolated_cells import is_isolated
+from kernel_src.gates import hand_over_imports, callee_swapped
+from kernel_src.user_pages import hand_over
 from kernel_src.retire import (room_for, rows_of, relocations_of, new_group, kept_relocation,
                                retire_relocation, retire_cell, reclaim, retired_reloc_count,
                                retired_reloc_alive, retarget_retired, retired_addend,
@@ -97,12 +99,17 @@ def refuse_loader() -> u64:
 
 def _patch_live(place: u64, rtype: u32, s: u64, a: i64) -> str:
     # A running cell's relocation: its page is writable only for the patch.
+    # A user page (retired code of an isolated cell whose task runs now) is
+    # supervisor-only for the patch (SMAP) and a user page again after it.
     # "" when done, else why not (reloc.patch).
     perm: u64 = perm_of(place)
-    if perm != PERM_RW:
+    user: bool = is_user(place)
+    if perm != PERM_RW or user:
         protect(place, width(rtype), PERM_RW)
     why: str = patch(place, rtype, s, a)
-    if perm != PERM_RW:
+    if user:
+        protect_user(place, width(rtype), perm)
+    elif perm != PERM_RW:
         protect(place, width(rtype), perm)
     return why
 
@@ -351,11 +358,16 @@ def swap_commit() -> u64:
     _keep_old_relocations()
     _in_old_code = _redirect_retired()
     for j in range(_count):
+        callee_swapped(_old[j])
         sym_remove_cell(_old[j])
     for j in range(_count):
         stage_export(j)
     _rewritten = _rewrite()
     for j in range(_count):
+        if is_isolated(_old[j]):
+            # A task inside the old version goes on as a task of the new one.
+            hand_over(_old[j], staged_cell(j))
+            hand_over_imports(_old[j], staged_cell(j))
         retire_cell(_old[j], _group[j])
     stage_commit()
     irq_restore(flags)

@@ -25,7 +25,8 @@ from kernel_src.switcher import set_policy
 from kernel_src.fpu import init as fpu_init, fresh as fpu_fresh, forget as fpu_forget
 from kernel_src.paging import PERM_RW, protect, protect_user
 from kernel_src.ring import set_user_task, is_user_task, user_stack_lo, user_stack_size
-from kernel_src.gates import section_isolated, exit_stub, cell_mapped
+from kernel_src.gates import section_isolated, exit_stub
+from kernel_src.user_pages import cell_mapped
 from kernel_src.section_table import all_sections
 from kernel_src.task_table import (RUNNABLE, RUNNING, BLOCKED, SLEEPING, EXITED, FAULTED, NO_TASK,
                                    NO_VALUE, SHELL, IDLE, JOIN_KEY, INPUT_KEY, start, started,
@@ -282,7 +283,13 @@ def _spawn(spec: str, arg: u64, stack_bytes: u64, trusted: bool) -> u64:
         _error = "task table full"
         return 0
     if section_isolated(sym_section(sym)):
-        return _spawn_user(slot, spec, entry, arg, size, all_sections[sym_section(sym)].cell, flags)
+        started_id: u64 = 0
+        if _start_user(slot, True, spec, entry, arg, size, all_sections[sym_section(sym)].cell):
+            started_id = tasks[slot].id
+        else:
+            give_back_slot(slot)
+        irq_restore(flags)
+        return started_id
     stack: u64 = alloc_stack(size)
     if stack == 0:
         give_back_slot(slot)
@@ -317,12 +324,18 @@ def respawn(slot: u64, stack_bytes: u64) -> bool:
         irq_restore(flags)
         _error = lookup_error()
         return False
+    entry: u64 = sym_addr(sym)
+    if section_isolated(sym_section(sym)):
+        # Its cell is isolated (a reload keeps it so): ring 3 again.
+        ok: bool = _start_user(slot, False, spec, entry, tasks[slot].arg, stack_bytes,
+                               all_sections[sym_section(sym)].cell)
+        irq_restore(flags)
+        return ok
     stack: u64 = alloc_stack(stack_bytes)
     if stack == 0:
         irq_restore(flags)
         _error = "out of memory for a task stack"
         return False
-    entry: u64 = sym_addr(sym)
     renew(slot, entry, stack, stack, stack + stack_bytes)
     _build_frame(slot, entry, tasks[slot].arg)
     fpu_fresh(slot)                 # a restart starts with clean SSE registers too
@@ -331,9 +344,11 @@ def respawn(slot: u64, stack_bytes: u64) -> bool:
     return True
 
 
-def _spawn_user(slot: u64, spec: str, entry: u64, arg: u64, size: u64, cell: u64,
-                flags: u64) -> u64:
-    # A task of an isolated cell: ring 3, a user stack and a kernel stack.
+def _start_user(slot: u64, fresh: bool, spec: str, entry: u64, arg: u64, size: u64,
+                cell: u64) -> bool:
+    # A task of an isolated cell, in slot (interrupts off): ring 3, a user
+    # stack of size bytes and a kernel stack; a new task (fresh) or a
+    # restart in the same slot.  False (with _error) if no memory is left.
     global _error
     kstack: u64 = alloc_stack(KERNEL_STACK)
     ustack: u64 = alloc_stack(size)
@@ -343,21 +358,21 @@ def _spawn_user(slot: u64, spec: str, entry: u64, arg: u64, size: u64, cell: u64
             free_stack(kstack, KERNEL_STACK)
         if ustack != 0:
             free_stack(ustack, size)
-        give_back_slot(slot)
-        irq_restore(flags)
         _error = "out of memory for a task stack"
-        return 0
+        return False
     store64(ret, exit_stub(cell))
     # A user page now only if its cell's pages are the user pages now;
-    # otherwise gates.map_cell makes it one when the task first runs.
+    # otherwise user_pages.map_cell makes it one when the task first runs.
     if cell_mapped(cell) and not protect_user(ustack, size, PERM_RW):
         panic("task: a user stack cannot be mapped")
-    id: u64 = task_new(slot, NO_TASK, spec, entry, arg, kstack, kstack, kstack + KERNEL_STACK)
+    if fresh:
+        task_new(slot, NO_TASK, spec, entry, arg, kstack, kstack, kstack + KERNEL_STACK)
+    else:
+        renew(slot, entry, kstack, kstack, kstack + KERNEL_STACK)
     _build_user_frame(slot, entry, arg, ustack, size, ret, cell)
     fpu_fresh(slot)
     set_state(slot, RUNNABLE)
-    irq_restore(flags)
-    return id
+    return True
 
 
 @safe_interface

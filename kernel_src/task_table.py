@@ -164,6 +164,9 @@ def set_state(slot: u64, st: u8) -> None:
     tasks[slot].state = st
 
 
+_speaker: u64 = 0                   # the task that prints as the shell (speak_for_shell)
+
+
 def set_current(slot: u64) -> None:
     """slot runs from now on (the switcher chose it)."""
     global _current, switches
@@ -171,7 +174,20 @@ def set_current(slot: u64) -> None:
         tasks[slot].switches += 1
         switches += 1
     _current = slot
-    route_output(slot == SHELL)      # only the shell's task may be answering the host
+    # Only the shell's task may be answering the host, and the task it runs
+    # an isolated cell's command in (shell.py), while it waits for it.
+    route_output(slot == SHELL or speaks_for_shell(slot))
+
+
+def speak_for_shell(id: u64) -> None:
+    """Task id runs the shell's command: its output is the shell's (0: none)."""
+    global _speaker
+    _speaker = id
+
+
+def speaks_for_shell(slot: u64) -> bool:
+    """Does slot's task run the shell's command (speak_for_shell)?"""
+    return _speaker != 0 and tasks[slot].id == _speaker
 
 
 def set_saved_rsp(slot: u64, frame: u64) -> None:

@@ -65,7 +65,7 @@ def test_a_command_past_its_timeout_is_stopped_and_the_shell_answers(vm: LiveKer
 
 
 def test_ctrl_c_stops_a_command_that_sleeps(vm: LiveKernel) -> None:
-    vm.load("nap", NAP, unsafe=True, trusted=True)   # a command runs in ring 0: trusted
+    vm.load("nap", NAP, unsafe=True, trusted=True)   # in ring 0, in the shell's task
     with pytest.raises(CommandStopped):
         vm.command("nap", timeout=0.5)
     reply = vm.request("echo awake")
