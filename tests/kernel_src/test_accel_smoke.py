@@ -13,12 +13,14 @@ so it boots once.
 
 from __future__ import annotations
 
+import functools
 import time
 
 import pytest
 
 import qemu_bridge
-from theseus_nb import CellSource, Image, Kernel, LiveKernel, TaskRecord
+from tests.guest_tasks import ended
+from theseus_nb import CellSource, Image, Kernel, LiveKernel
 
 from .test_fpu import NO_SSE_HERE, PVM_HOST, SSEWORK_IR, series
 from .test_swap import MATHUTIL_NO_TWO
@@ -31,6 +33,10 @@ ACCEL = qemu_bridge.resolve_accel(qemu_bridge.accel_from_env())
 T = 5.0 if ACCEL == "tcg" else 300.0
 
 
+_ended = functools.partial(ended, timeout=600.0, poll=0.2 if ACCEL == "tcg" else 3.0,
+                           ask_timeout=T)   # each look costs the guest port I/O
+
+
 @pytest.fixture(scope="module")
 def vm(tmp_path_factory: pytest.TempPathFactory):
     kernel = Kernel.default()
@@ -38,15 +44,6 @@ def vm(tmp_path_factory: pytest.TempPathFactory):
     image: Image = kernel.build(tmp_path_factory.mktemp("smoke-kernel"))
     with image.boot(accel=ACCEL) as m:
         yield m
-
-
-def _ended(m: LiveKernel, tid: int, timeout: float = 600.0) -> TaskRecord:
-    deadline = time.monotonic() + timeout
-    while True:
-        record = m.tasks(timeout=T).by_id(tid)
-        if not record.alive or time.monotonic() > deadline:
-            return record
-        time.sleep(0.2 if ACCEL == "tcg" else 3.0)   # each look costs the guest port I/O
 
 
 def test_boot_and_a_command(vm: LiveKernel) -> None:

@@ -10,13 +10,14 @@ with SSE2 (its `; cell: sse2` line), the way a wasm cell will be.
 from __future__ import annotations
 
 import struct
-import time
+import functools
 from pathlib import Path
 
 import pytest
 
 import qemu_bridge
-from theseus_nb import CellSource, Image, Kernel, LiveKernel, TaskRecord, build
+from tests.guest_tasks import ended
+from theseus_nb import CellSource, Image, Kernel, LiveKernel, build
 from theseus_nb.signatures import function_hash
 
 pytestmark = pytest.mark.qemu
@@ -31,6 +32,9 @@ NO_SSE_HERE = "KVM on a PVM host emulates the guest, and KVM's emulator has no S
 
 ROUNDS = 400             # yields each `keep` task makes (every one a switch to the other)
 SERIES_TERMS = 2_000_000  # terms of sum 1/k^2 a `series` task adds up
+
+
+_ended = functools.partial(ended, timeout=60.0, poll=0.1)   # SSE tests boot slowly under KVM
 
 
 def _keep_asm() -> str:
@@ -149,15 +153,6 @@ def sse_image(tmp_path_factory: pytest.TempPathFactory) -> Image:
 def vm(sse_image: Image):
     with sse_image.boot() as m:
         yield m
-
-
-def _ended(m: LiveKernel, tid: int, timeout: float = 60.0) -> TaskRecord:
-    deadline = time.monotonic() + timeout
-    while True:
-        record = m.tasks().by_id(tid)
-        if not record.alive or time.monotonic() > deadline:
-            return record
-        time.sleep(0.1)
 
 
 @pytest.mark.skipif(ACCEL == "kvm" and PVM_HOST, reason=NO_SSE_HERE)

@@ -18,7 +18,8 @@ import time
 
 import pytest
 
-from theseus_nb import Image, LiveKernel, SwapError, TaskRecord
+from tests.guest_tasks import ended
+from theseus_nb import Image, LiveKernel, SwapError
 
 pytestmark = pytest.mark.qemu
 
@@ -134,15 +135,6 @@ def nointr(a: u64) -> u64:
 """
 
 
-def _ended(vm: LiveKernel, tid: int, timeout: float = 10.0) -> TaskRecord:
-    deadline = time.monotonic() + timeout
-    while True:
-        record = vm.tasks().by_id(tid)
-        if record.state in ("exited", "faulted") or time.monotonic() > deadline:
-            return record
-        time.sleep(0.05)
-
-
 def _regions(vm: LiveKernel, cell: str) -> dict[str, int]:
     """An address in each of cell's regions (text, rodata, data: its first
     section of that kind, as `sections` shows them; bss is in the data region)."""
@@ -179,13 +171,13 @@ def test_a_task_in_the_old_version_of_an_isolated_cell_reaches_the_new_one_and_e
     vm.console.wait_for("new step", timeout=10, since=mark)
     # Now another isolated cell's task runs: both versions' pages become
     # supervisor-only, and the other cell cannot touch the old version.
-    assert _ended(vm, vm.spawn("snoop::hello", 1)).value == 2
+    assert ended(vm, vm.spawn("snoop::hello", 1)).value == 2
     for kind in ("text", "rodata", "data"):
-        record = _ended(vm, vm.spawn("snoop::peek", old[kind]))
+        record = ended(vm, vm.spawn("snoop::peek", old[kind]))
         assert (record.state, record.cause) == \
             ("faulted", f"access outside the cell's pages at {old[kind]:#x} in snoop::peek")
     new = _regions(vm, "ver")
-    record = _ended(vm, vm.spawn("snoop::peek", new["text"]))
+    record = ended(vm, vm.spawn("snoop::peek", new["text"]))
     assert record.cause == f"access outside the cell's pages at {new['text']:#x} in snoop::peek"
     # Reclaim retired code, and churn the heap: the old run() is still
     # reachable (its return address is on the task's user stack only).
@@ -195,13 +187,13 @@ def test_a_task_in_the_old_version_of_an_isolated_cell_reaches_the_new_one_and_e
     assert vm.tasks().by_id(task).state in ("sleeping", "runnable", "running")
     # The flag goes up: the new step() returns 2005 into the old run(),
     # which returns it through the old version's exit stub.
-    assert _ended(vm, vm.spawn("flag::up", 1)).state == "exited"
-    record = _ended(vm, task)
+    assert ended(vm, vm.spawn("flag::up", 1)).state == "exited"
+    record = ended(vm, task)
     assert (record.state, record.cause, record.value) == ("exited", "", 2005)
     assert _mem(vm)["retired"] == 0                   # nothing runs the old version now
     # The new version's own tasks run in its own pages, as before.
-    assert _ended(vm, vm.spawn("ver::run", 5)).value == 2006
-    assert _ended(vm, vm.spawn("snoop::hello", 1)).value == 2
+    assert ended(vm, vm.spawn("ver::run", 5)).value == 2006
+    assert ended(vm, vm.spawn("snoop::hello", 1)).value == 2
 
 
 def test_a_task_in_the_old_version_keeps_its_gates_when_the_old_record_is_reused(
@@ -216,10 +208,10 @@ def test_a_task_in_the_old_version_keeps_its_gates_when_the_old_record_is_reused
     vm.swap("ver", OLD.replace("n + 1000", "n + 3000").replace("if v > 1500:", "if get(0) != 0:"))
     vm.load("filler0", FILLER)                        # the old record, made again
     vm.load("other", SNOOP.replace("a + 1", "a + 2"))  # an isolated cell, another reuse
-    assert _ended(vm, vm.spawn("other::hello", 1)).value == 3
+    assert ended(vm, vm.spawn("other::hello", 1)).value == 3
     assert vm.tasks().by_id(task).state in ("sleeping", "runnable", "running")
-    assert _ended(vm, vm.spawn("flag::up", 1)).state == "exited"
-    record = _ended(vm, task)
+    assert ended(vm, vm.spawn("flag::up", 1)).state == "exited"
+    record = ended(vm, task)
     assert (record.state, record.cause, record.value) == ("exited", "", 3005)
 
 
@@ -267,7 +259,7 @@ def test_a_swap_of_several_cells_keeps_calls_into_an_isolated_one_refused(vm: Li
     vm.swap_many({"cli": CLI.replace("cli()\n    sti()\n", "twice(a)\n")
                   .replace("import cli, sti", "import cli, sti\nfrom cells.plain import main as twice"),
                   "plain": TRUSTED.replace("# cell: unsafe\n", "").replace("return a", "return a + a")})
-    record = _ended(vm, vm.spawn("cli::nointr", 4))
+    record = ended(vm, vm.spawn("cli::nointr", 4))
     assert (record.state, record.value) == ("exited", 5)
     assert vm.graph().is_gate("cli::nointr", "plain::main")
 
@@ -278,9 +270,9 @@ def test_a_gate_into_a_cell_swapped_for_an_isolated_version_is_refused(vm: LiveK
     vm.load("asker", SNOOP.replace("from theseus_nb.lang.unsafe import load64",
                                    "from theseus_nb.lang.unsafe import load64\nfrom cells.flag import get")
             .replace("return a + 1", "return get(a) + 1"))
-    assert _ended(vm, vm.spawn("asker::hello", 0)).value == 1
+    assert ended(vm, vm.spawn("asker::hello", 0)).value == 1
     # (@safe_interface: the same signature hash as the safe version's.)
     vm.swap("flag", "# cell: unsafe\n# cell: isolated\n" + FLAG.replace("def ", "@safe_interface\ndef "))
-    record = _ended(vm, vm.spawn("asker::hello", 0))
+    record = ended(vm, vm.spawn("asker::hello", 0))
     assert (record.state, record.cause) == \
         ("faulted", "gate refused: the imported function's cell is isolated now")

@@ -16,7 +16,8 @@ import time
 
 import pytest
 
-from theseus_nb import Image, Kernel, LiveKernel, SwapError, TaskRecord, build
+from tests.guest_tasks import ended
+from theseus_nb import Image, Kernel, LiveKernel, SwapError, build
 from theseus_nb.signatures import function_hash
 
 pytestmark = pytest.mark.qemu
@@ -185,15 +186,6 @@ def vm(image: Image):
         yield m
 
 
-def _ended(vm: LiveKernel, tid: int, timeout: float = 10.0) -> TaskRecord:
-    deadline = time.monotonic() + timeout
-    while True:
-        record = vm.tasks().by_id(tid)
-        if record.state in ("exited", "faulted") or time.monotonic() > deadline:
-            return record
-        time.sleep(0.05)
-
-
 def _value_address(vm: LiveKernel) -> int:
     for line in vm.command("sections neighbour").splitlines():
         words = line.split()
@@ -203,12 +195,12 @@ def _value_address(vm: LiveKernel) -> int:
 
 
 def _neighbour_value(vm: LiveKernel) -> int:
-    return _ended(vm, vm.spawn("neighbour::get")).value
+    return ended(vm, vm.spawn("neighbour::get")).value
 
 
 def test_an_isolated_task_calls_serial_and_task_and_gets_right_answers(vm: LiveKernel) -> None:
     mark = vm.console.mark()
-    record = _ended(vm, vm.spawn("iso::calls", 41))
+    record = ended(vm, vm.spawn("iso::calls", 41))
     assert (record.state, record.cause) == ("exited", "")
     spawned = vm.tasks().by_id(record.value)        # task.spawn's answer: a real task id
     assert spawned.name == "neighbour::get"
@@ -231,9 +223,9 @@ def test_the_live_graph_and_cells_mark_the_isolated_cell_and_its_gate_edges(vm: 
 
 def test_print_and_checked_panics_work_through_gates(vm: LiveKernel) -> None:
     mark = vm.console.mark()
-    assert _ended(vm, vm.spawn("iso::talk", 7)).value == 7
+    assert ended(vm, vm.spawn("iso::talk", 7)).value == 7
     assert "isolated and printing 7" in vm.console.since(mark)
-    record = _ended(vm, vm.spawn("iso::boom", 9))    # rt::panic, called through a gate
+    record = ended(vm, vm.spawn("iso::boom", 9))    # rt::panic, called through a gate
     assert (record.state, record.cause) == \
         ("faulted", "panic: index out of bounds for Array[u64, 4] in iso::boom line 41")
 
@@ -243,14 +235,14 @@ def test_print_and_checked_panics_work_through_gates(vm: LiveKernel) -> None:
     ("nointr", "privileged instruction in iso::nointr"),
 ])
 def test_privileged_instructions_end_only_the_task(vm: LiveKernel, fn: str, cause: str) -> None:
-    record = _ended(vm, vm.spawn(f"iso::{fn}"))
+    record = ended(vm, vm.spawn(f"iso::{fn}"))
     assert (record.state, record.cause) == ("faulted", cause)
     assert _neighbour_value(vm) == 1234
 
 
 def test_a_store_into_another_cells_global_faults_and_the_value_is_intact(vm: LiveKernel) -> None:
     addr = _value_address(vm)
-    record = _ended(vm, vm.spawn("iso::poke", addr))
+    record = ended(vm, vm.spawn("iso::poke", addr))
     assert (record.state, record.cause) == \
         ("faulted", f"access outside the cell's pages at {addr:#x} in iso::poke")
     assert _neighbour_value(vm) == 1234
@@ -260,14 +252,14 @@ def test_a_jump_to_a_kernel_address_faults(vm: LiveKernel) -> None:
     addr = _value_address(vm) & ~0xFFF
     code = next(int(l.split()[1], 16) for l in vm.command("sections neighbour").splitlines()
                 if l.split()[0] == "text")
-    record = _ended(vm, vm.spawn("iso::jump", code))
+    record = ended(vm, vm.spawn("iso::jump", code))
     assert record.state == "faulted"
     assert record.cause.startswith(f"access outside the cell's pages at {code:#x}")
     assert addr and _neighbour_value(vm) == 1234
 
 
 def test_a_str_argument_outside_the_callers_pages_is_refused(vm: LiveKernel) -> None:
-    record = _ended(vm, vm.spawn("iso::bad_str", _value_address(vm)))
+    record = ended(vm, vm.spawn("iso::bad_str", _value_address(vm)))
     assert (record.state, record.cause) == \
         ("faulted", "gate refused: a str argument lies outside the calling cell's pages")
 
@@ -279,7 +271,7 @@ def test_a_forged_gate_call_is_refused(vm: LiveKernel, index: int) -> None:
     vm.load("forger", data=build.compile_object(build.module_asm(FORGER), "forger").data)
     kinds = {line.split()[0]: line.split()[1] for line in vm.command("cells").splitlines()[1:]}
     assert kinds["forger"] == "isolated"                  # the object's section says so
-    record = _ended(vm, vm.spawn("forger::forge", index))
+    record = ended(vm, vm.spawn("forger::forge", index))
     assert (record.state, record.cause) == ("faulted", "gate refused: not an import of the calling cell")
     assert vm.command("echo still here") == "still here"
 
@@ -335,22 +327,22 @@ def get(a: u64) -> u64:
 
 def test_one_isolated_cell_cannot_touch_anothers_pages(vm: LiveKernel) -> None:
     vm.load("other", OTHER)
-    assert _ended(vm, vm.spawn("other::get")).value == 77        # its pages were user pages
+    assert ended(vm, vm.spawn("other::get")).value == 77        # its pages were user pages
     secret = next(int(l.split()[1], 16) for l in vm.command("sections other").splitlines()
                   if l.split()[0] == "data")
-    record = _ended(vm, vm.spawn("iso::poke", secret))
+    record = ended(vm, vm.spawn("iso::poke", secret))
     assert (record.state, record.cause) == \
         ("faulted", f"access outside the cell's pages at {secret:#x} in iso::poke")
-    assert _ended(vm, vm.spawn("other::get")).value == 77        # intact, and usable again
+    assert ended(vm, vm.spawn("other::get")).value == 77        # intact, and usable again
 
 
 def test_a_swap_keeps_an_isolated_cell_isolated(vm: LiveKernel) -> None:
     # The new version has no marker and is swapped as is: the kernel keeps it isolated.
     vm.swap("iso", ISO.replace("# cell: isolated\n", ""))
     addr = _value_address(vm)
-    record = _ended(vm, vm.spawn("iso::poke", addr))
+    record = ended(vm, vm.spawn("iso::poke", addr))
     assert record.cause == f"access outside the cell's pages at {addr:#x} in iso::poke"
-    assert _ended(vm, vm.spawn("iso::calls", 1)).state == "exited"   # gates rebuilt
+    assert ended(vm, vm.spawn("iso::calls", 1)).state == "exited"   # gates rebuilt
     assert _neighbour_value(vm) == 1234
 
 
@@ -358,7 +350,7 @@ def test_an_unsafe_cell_loaded_at_run_time_is_isolated_unless_trusted(vm: LiveKe
     vm.load("plain", PLAIN)
     assert "plain" in vm.isolated_cells()
     addr = _value_address(vm)
-    record = _ended(vm, vm.spawn("plain::poke", addr))
+    record = ended(vm, vm.spawn("plain::poke", addr))
     assert record.cause == f"access outside the cell's pages at {addr:#x} in plain::poke"
     assert _neighbour_value(vm) == 1234
 
@@ -383,20 +375,20 @@ def test_smap_and_smep_stop_the_kernel_at_an_isolated_cells_pages(vm: LiveKernel
     vm.load("stray", STRAY, trusted=True)
     # iso's pages are user pages while its tasks run, and until another
     # isolated cell's task runs: run one, so they are now.
-    assert _ended(vm, vm.spawn("iso::talk", 1)).state == "exited"
+    assert ended(vm, vm.spawn("iso::talk", 1)).state == "exited"
     words = {l.split()[0]: int(l.split()[1], 16) for l in vm.command("sections iso").splitlines()}
     code = words["text"]
-    record = _ended(vm, vm.spawn("stray::peek", code))
+    record = ended(vm, vm.spawn("stray::peek", code))
     assert (record.state, record.cause) == \
         ("faulted", f"kernel access to an isolated cell's page at {code:#x} (SMAP) in stray::peek")
-    record = _ended(vm, vm.spawn("stray::jump", code))
+    record = ended(vm, vm.spawn("stray::jump", code))
     assert record.state == "faulted"
     assert record.cause.startswith(f"kernel execute of an isolated cell's code at {code:#x} (SMEP)")
 
 
 def test_a_trusted_unsafe_cell_works_as_before_and_corrupts_silently(vm: LiveKernel) -> None:
     vm.load("raw", RAW, trusted=True)
-    record = _ended(vm, vm.spawn("raw::poke", _value_address(vm)))
+    record = ended(vm, vm.spawn("raw::poke", _value_address(vm)))
     assert (record.state, record.cause) == ("exited", "")
     assert _neighbour_value(vm) == 99
 
@@ -408,6 +400,6 @@ def test_a_boot_archive_cell_named_in_kernel_isolated_boots_isolated(
     with kernel.build(tmp_path_factory.mktemp("isolated-at-boot")).boot() as vm:
         assert "plain" in vm.isolated_cells()
         addr = _value_address(vm)
-        record = _ended(vm, vm.spawn("plain::poke", addr))
+        record = ended(vm, vm.spawn("plain::poke", addr))
         assert record.cause == f"access outside the cell's pages at {addr:#x} in plain::poke"
         assert _neighbour_value(vm) == 1234

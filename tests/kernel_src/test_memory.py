@@ -11,11 +11,11 @@ is mapped by kind; and a task can be given the stack it needs.
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 
-from theseus_nb import Image, Kernel, LiveKernel, TaskRecord, build
+from tests.guest_tasks import ended
+from theseus_nb import Image, Kernel, LiveKernel, build
 
 pytestmark = pytest.mark.qemu
 
@@ -138,15 +138,6 @@ def vm(image: Image):
         yield m
 
 
-def _ended(vm: LiveKernel, tid: int, timeout: float = 5.0) -> TaskRecord:
-    deadline = time.monotonic() + timeout
-    while True:
-        record = vm.tasks().by_id(tid)
-        if record.state in ("exited", "faulted") or time.monotonic() > deadline:
-            return record
-        time.sleep(0.05)
-
-
 def _mem(vm: LiveKernel) -> dict[str, int]:
     return {k: int(v) for k, v in (line.split() for line in vm.command("mem").splitlines())}
 
@@ -164,7 +155,7 @@ def _section(vm: LiveKernel, cell: str, kind: str, least: int = 8) -> int:
 def test_recursion_without_a_base_case_is_a_stack_overflow(vm: LiveKernel) -> None:
     vm.tasks()
     before = _mem(vm)
-    record = _ended(vm, vm.spawn("deep::recurse"))
+    record = ended(vm, vm.spawn("deep::recurse"))
     assert (record.state, record.cause) == ("faulted", "stack overflow in deep::recurse")
     assert vm.command("echo still here") == "still here"
     vm.tasks()                                       # the shell has reaped the stack by now
@@ -175,7 +166,7 @@ def test_recursion_without_a_base_case_is_a_stack_overflow(vm: LiveKernel) -> No
 
 
 def test_a_64_KiB_frame_is_caught_by_the_stack_probes(vm: LiveKernel) -> None:
-    record = _ended(vm, vm.spawn("deep::big", 5))
+    record = ended(vm, vm.spawn("deep::big", 5))
     assert (record.state, record.cause) == ("faulted", "stack overflow in deep::big")
     assert vm.command("echo still here") == "still here"
 
@@ -212,7 +203,7 @@ def test_a_command_that_overflows_its_stack_ends_only_the_command(vm: LiveKernel
     ("bad::null_load", r"null pointer access in bad::null_load"),
 ])
 def test_an_unsafe_cell_that_strays_ends_its_task(vm: LiveKernel, function: str, cause: str) -> None:
-    record = _ended(vm, vm.spawn(function))
+    record = ended(vm, vm.spawn(function))
     assert record.state == "faulted"
     assert re.fullmatch(cause, record.cause), record.cause
     assert vm.command("echo still here") == "still here"
@@ -227,10 +218,10 @@ def test_the_nano_core_is_mapped_by_kind(vm: LiveKernel) -> None:
         ("jump", rodata, "execute of non-executable memory"),
         ("jump", data, "execute of non-executable memory"),
     ]:
-        record = _ended(vm, vm.spawn(f"bad::{function}", addr))
+        record = ended(vm, vm.spawn(f"bad::{function}", addr))
         assert record.cause.startswith(f"{cause} at {addr:#x} in "), (function, hex(addr), record)
     for addr in (text, rodata, data):                 # and all of them can be read
-        record = _ended(vm, vm.spawn("bad::peek", addr))
+        record = ended(vm, vm.spawn("bad::peek", addr))
         assert (record.state, record.cause) == ("exited", "")
 
 
@@ -238,15 +229,15 @@ def test_a_swapped_cell_is_mapped_like_a_loaded_one(vm: LiveKernel) -> None:
     vm.swap("bad", UNSAFE.replace("0xC3, 0xC3, 0xC3, 0xC3", "0xC3, 0xC3, 0xC3, 0x90"), unsafe=True)
     for function, cause in [("bad::own_text", "write to read-only memory"),
                             ("bad::jump_data", "execute of non-executable memory")]:
-        record = _ended(vm, vm.spawn(function))
+        record = ended(vm, vm.spawn(function))
         assert record.cause.startswith(cause), record
 
 
 def test_a_task_can_be_given_the_stack_it_needs(vm: LiveKernel) -> None:
     # 1000 frames of over half a KiB: far more than 16 KiB, far less than 1 MiB.
-    small = _ended(vm, vm.machine.spawn("deep::depth", 1000))
+    small = ended(vm, vm.machine.spawn("deep::depth", 1000))
     assert (small.state, small.cause) == ("faulted", "stack overflow in deep::depth")
-    large = _ended(vm, vm.spawn("deep::depth", 1000, stack=1 << 20))
+    large = ended(vm, vm.spawn("deep::depth", 1000, stack=1 << 20))
     assert (large.state, large.value) == ("exited", 1000)
     refused = vm.request("spawn deep::depth 1 0x7fffffffffff")
     assert refused.status == 1 and "stack too large" in refused.output
@@ -261,7 +252,7 @@ def test_a_thousand_guarded_tasks(vm: LiveKernel) -> None:
     after = _mem(vm)
     assert after["heap_allocs"] == before["heap_allocs"]
     assert after["page_blocks"] == before["page_blocks"]
-    record = _ended(vm, vm.spawn("deep::recurse"))   # and the guards still guard
+    record = ended(vm, vm.spawn("deep::recurse"))   # and the guards still guard
     assert record.cause == "stack overflow in deep::recurse"
 
 
@@ -293,5 +284,5 @@ def test_a_hundred_swaps_under_w_x_leak_no_memory_and_no_page_tables(vm: LiveKer
     # A page table is split off once per 2 MiB page and never again: at most
     # one for each 2 MiB of the heap, however many swaps there are.
     assert after["pages_split"] <= before["pages_split"] + after["heap_size"] // (2 << 20)
-    record = _ended(vm, vm.spawn("bad::poke", _section(vm, "hot", "text", least=1)))
+    record = ended(vm, vm.spawn("bad::poke", _section(vm, "hot", "text", least=1)))
     assert record.cause.startswith("write to read-only memory")
