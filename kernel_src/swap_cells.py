@@ -35,10 +35,10 @@ carried over are printed as they happen (the host reads them).
 """
 # cell: unsafe
 from theseus_nb.lang.prelude import *
-from theseus_nb.lang.unsafe import load8, store8
+from theseus_nb.lang.unsafe import load8
 from kernel_src.params import MAX_SWAP
 from kernel_src.serial import write, writeln, newline, put
-from kernel_src.names import name_addr, name_len, name_write
+from kernel_src.names import name_addr, name_len, name_write, mem_copy
 from kernel_src.section_table import (NONE, reloc_alive, reloc_retarget, move_dep, KIND_TEXT,
                                       all_cells, all_relocs, all_sections)
 from kernel_src import section_table
@@ -220,6 +220,10 @@ def _carry_state() -> None:
     # (recovery's reload: corrupted state is what it clears) carries nothing.
     for j in range(_count):
         stage_open(j)
+        # An isolated cell's data are user pages, which SMAP keeps the kernel
+        # out of unless it asks (stac); a trusted cell's never are, and stac is
+        # left out for them (an emulating KVM cannot even run it).
+        isolated: bool = is_isolated(_old[j])
         for k in range(1, global_count()):
             if global_at(k) and global_is_data(k):
                 a: u64 = global_name_addr(k)
@@ -230,10 +234,11 @@ def _carry_state() -> None:
                         and sym_sig(s) == sig_in_object(a, n) and all_sections[sym_section(s)].size == size:
                     src: u64 = sym_addr(s)
                     dst: u64 = global_addr(k)
-                    user_access_on()     # an isolated cell's data are user pages (SMAP)
-                    for i in range(size):
-                        store8(dst + i, load8(src + i))
-                    user_access_off()
+                    if isolated:
+                        user_access_on()
+                    mem_copy(dst, src, size)
+                    if isolated:
+                        user_access_off()
                     write("carried ")
                 else:
                     write("reset ")
