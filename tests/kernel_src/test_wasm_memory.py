@@ -143,6 +143,7 @@ def test_a_restartable_wasm_task_climbs_the_ladder_and_its_reload_is_fresh(
     mine = [r for r in vm.faults() if r.task == tid]
     assert [r.action for r in mine] == ["restarted", "restarted", "reloaded", "gave_up"]
     assert all(r.cause == f"wasm trap: {kind} in {cell}::{fn}" for r in mine)
+    assert mine[0].backtrace[0] == f"{cell}::{fn}"          # the trap's own frames left out
     # the reload made a new instance in the same slot: one start counted since, not four
     assert _run(vm, f"{cell}::starts", 0, wait_until) == ("exited", 1)
     assert _mem(vm)["wasm_slots"] == slots
