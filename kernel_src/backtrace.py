@@ -26,23 +26,13 @@ other frames are shown as function + offset.
 """
 # cell: unsafe
 from theseus_nb.lang.prelude import *
-from theseus_nb.lang.unsafe import load64, load8
+from theseus_nb.lang.unsafe import load64
 from kernel_src.params import BACKTRACE_MAX
 from kernel_src.section_table import NONE, section_at, all_sections, all_cells
-from kernel_src.names import name_text, name_equals, name_len, name_addr
+from kernel_src.names import name_text, name_equals, name_len, name_addr, mem_ends_with
 
 _pc: Array[u64, 8] = [0] * 8          # params.BACKTRACE_MAX: the frames found, innermost first
 _count: u64 = 0
-
-
-def _ends_with(h: u64, s: str) -> bool:
-    n: u64 = len(s)
-    if name_len(h) < n:
-        return False
-    for i in range(n):
-        if load8(name_addr(h) + name_len(h) - n + i) != u8(ord(s[i])):
-            return False
-    return True
 
 
 def _in_nano_fault_path(addr: u64) -> bool:
@@ -53,7 +43,8 @@ def _in_nano_fault_path(addr: u64) -> bool:
         return False
     c: u64 = all_cells[all_sections[s].cell].name
     return name_equals(c, "rt") or name_equals(c, "fault") or name_equals(c, "wasm_rt") \
-        or _ends_with(all_sections[s].name, "::.wasm_trap")
+        or mem_ends_with(name_addr(all_sections[s].name), name_len(all_sections[s].name),
+                         "::.wasm_trap")
 
 
 def walk(pc: u64, rbp: u64, lo: u64, hi: u64, skip_handler: bool) -> u64:

@@ -33,7 +33,7 @@ from kernel_src.object_check import target_fits, check_object, check_reason
 from kernel_src.signatures import sig_in_object
 from kernel_src.placement import (use, forget, placed_addr, placed_rec, place_sections, failed_at,
                                   protect_placed, free_placed, reserve_stubs, stub_area)
-from kernel_src.names import mem_equal, name_add, name_equals_mem, name_addr, name_len
+from kernel_src.names import mem_ends_with, mem_equal, name_add, name_equals_mem, name_addr, name_len
 from kernel_src.section_table import (NONE, KIND_TEXT, add_cell, add_dep, add_reloc, find_cell,
                                       rec_begin, rec_commit, rec_rollback, all_sections)
 from kernel_src.isolated_cells import set_isolated, is_isolated
@@ -485,16 +485,6 @@ INSTANTIATE: str = ".wasm_instantiate"   # theseus_nb.wasm.kernel_cell.INSTANTIA
 NO_MEMORY: u64 = 3                      # kernel_cell.NO_MEMORY: its answer when no memory is left
 
 
-def _ends_with(at: u64, length: u64, s: str) -> bool:
-    n: u64 = len(s)
-    if length <= n:
-        return False
-    for i in range(n):
-        if load8(at + length - n + i) != u8(ord(s[i])):
-            return False
-    return True
-
-
 def _instantiate() -> bool:
     # A WebAssembly cell sets its instance up now (its memory, globals and
     # segments: kernel_cell.py), so a module that cannot have its memory is
@@ -506,7 +496,7 @@ def _instantiate() -> bool:
         at: u64 = symbol_name_addr(k)
         length: u64 = symbol_name_len(k)
         if symbol_is_global(k) and shndx != SHN_UNDEF and shndx < shnum() \
-                and placed_addr(shndx) != 0 and _ends_with(at, length, INSTANTIATE):
+                and placed_addr(shndx) != 0 and mem_ends_with(at, length, INSTANTIATE):
             code: u64 = call_addr(placed_addr(shndx) + symbol_value(k), 0)
             if code == NO_MEMORY:
                 return _fail("no memory for the WebAssembly instance (every guard-region slot "

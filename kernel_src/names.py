@@ -92,6 +92,17 @@ def name_text(h: u64) -> str:
     return make_str(name_addr(h), name_len(h))
 
 
+def mem_ends_with(addr: u64, n: u64, s: str) -> bool:
+    """Do the n bytes at addr end with s (and have more bytes than s before it)?"""
+    k: u64 = len(s)
+    if n <= k:
+        return False
+    for i in range(k):
+        if load8(addr + n - k + i) != u8(ord(s[i])):
+            return False
+    return True
+
+
 def mem_equal(a: u64, b: u64, n: u64) -> bool:
     """Are the n bytes at a and at b the same?"""
     for i in range(n):

@@ -267,6 +267,11 @@ def wake_sleepers(now: u64) -> None:
 def set_cause(slot: u64, s: str) -> None:
     """The cause of slot's end is s (an empty s clears it)."""
     _cause_len[slot] = 0
+    add_cause(slot, s)
+
+
+def add_cause(slot: u64, s: str) -> None:
+    """Append s to slot's cause."""
     for i in range(len(s)):
         add_cause_byte(slot, u8(ord(s[i])))
 

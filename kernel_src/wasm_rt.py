@@ -25,7 +25,7 @@ from kernel_src.serial import put, write_u64
 from kernel_src.clock import ticks as clock_ticks
 from theseus_nb.lang.unsafe import rdtsc
 from kernel_src.heap import alloc, free
-from kernel_src.task_table import current, set_cause, add_cause_byte
+from kernel_src.task_table import current, set_cause, add_cause, add_cause_byte
 from kernel_src.command import running as in_command, abandon_now
 from kernel_src.task import exit_current, yield_now, sleep as task_sleep
 from kernel_src.fault import end_current
@@ -112,11 +112,6 @@ def _fits(mem: u64, p: u64, n: u64) -> bool:
 # ---- traps --------------------------------------------------------------------
 
 
-def _say(s: str) -> None:
-    for i in range(len(s)):
-        add_cause_byte(current(), u8(ord(s[i])))
-
-
 def kind_name(kind: u64) -> str:
     """The spec's words for trap number kind (theseus_nb.wasm.errors.TRAP_KINDS)."""
     if kind == 0:
@@ -149,9 +144,9 @@ def trap(kind: u64, where: str) -> None:
     (logged and restarted as any fault: fault.end_current)."""
     irq_off()
     set_cause(current(), "wasm trap: ")
-    _say(kind_name(kind))
-    _say(" in ")
-    _say(where)
+    add_cause(current(), kind_name(kind))
+    add_cause(current(), " in ")
+    add_cause(current(), where)
     end_current(0)
 
 
