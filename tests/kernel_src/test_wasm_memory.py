@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.guest_tasks import ended
 from theseus_nb import LiveKernel
 from theseus_nb.errors import TheseusError
 
@@ -31,11 +32,8 @@ GUARDED = """(module (memory 1 3)
 TINY = '(module (memory 1) (func (export "main") (param i64) (result i64) (i64.const 5)))'
 
 
-def _run(vm: LiveKernel, fn: str, arg: int, wait_until) -> tuple:
-    task = vm.spawn(fn, arg)
-    assert wait_until(lambda: next(t for t in vm.tasks() if t.id == task).state
-                      in ("exited", "faulted"))
-    rec = next(t for t in vm.tasks() if t.id == task)
+def _run(vm: LiveKernel, fn: str, arg: int) -> tuple:
+    rec = ended(vm, vm.spawn(fn, arg))
     return rec.state, rec.value if rec.state == "exited" else rec.cause
 
 
@@ -50,46 +48,46 @@ def vm(kernel_image):
     live.shutdown()
 
 
-def test_every_access_past_the_live_pages_traps(vm: LiveKernel, wait_until) -> None:
+def test_every_access_past_the_live_pages_traps(vm: LiveKernel) -> None:
     before = _mem(vm)
     vm.load("wguard", wasm=GUARDED)
     assert _mem(vm)["wasm_slots"] == before["wasm_slots"] + 1
-    assert _run(vm, "wguard::st", 65528, wait_until) == ("exited", 0)     # the last 8 bytes
-    assert _run(vm, "wguard::ld", 65528, wait_until) == ("exited", 7)
+    assert _run(vm, "wguard::st", 65528) == ("exited", 0)     # the last 8 bytes
+    assert _run(vm, "wguard::ld", 65528) == ("exited", 7)
     for fn, arg in (("st", 65529), ("ld", 65536), ("far", 0), ("probe", 65536),
                     ("unread", 65533)):
-        assert _run(vm, f"wguard::{fn}", arg, wait_until) == (
+        assert _run(vm, f"wguard::{fn}", arg) == (
             "faulted", f"wasm trap: out of bounds memory access in wguard::{fn}"), fn
     assert vm.command("echo still here") == "still here"
 
 
-def test_a_grow_maps_zeroed_pages_in_place(vm: LiveKernel, wait_until) -> None:
+def test_a_grow_maps_zeroed_pages_in_place(vm: LiveKernel) -> None:
     if "wguard" not in vm.objects:
         vm.load("wguard", wasm=GUARDED)
     frames = _mem(vm)["wasm_frames"]
-    assert _run(vm, "wguard::grow", 1, wait_until) == ("exited", 1)       # it had one page
+    assert _run(vm, "wguard::grow", 1) == ("exited", 1)       # it had one page
     assert _mem(vm)["wasm_frames"] == frames + 16                         # 64 KiB of 4 KiB
-    assert _run(vm, "wguard::ld", 65536, wait_until) == ("exited", 0)     # fresh and zeroed
-    assert _run(vm, "wguard::st", 131064, wait_until) == ("exited", 0)
-    assert _run(vm, "wguard::ld", 131064, wait_until) == ("exited", 7)
-    assert _run(vm, "wguard::ld", 131072, wait_until)[0] == "faulted"
-    assert _run(vm, "wguard::grow", 5, wait_until) == ("exited", 0xFFFFFFFF)   # -1: max is 3
+    assert _run(vm, "wguard::ld", 65536) == ("exited", 0)     # fresh and zeroed
+    assert _run(vm, "wguard::st", 131064) == ("exited", 0)
+    assert _run(vm, "wguard::ld", 131064) == ("exited", 7)
+    assert _run(vm, "wguard::ld", 131072)[0] == "faulted"
+    assert _run(vm, "wguard::grow", 5) == ("exited", 0xFFFFFFFF)   # -1: max is 3
     assert _mem(vm)["wasm_frames"] == frames + 16
 
 
-def test_a_cell_keeps_its_slot_across_swaps(vm: LiveKernel, wait_until) -> None:
+def test_a_cell_keeps_its_slot_across_swaps(vm: LiveKernel) -> None:
     vm.load("wkeep", wasm=GUARDED)
-    assert _run(vm, "wkeep::st", 8, wait_until) == ("exited", 0)
+    assert _run(vm, "wkeep::st", 8) == ("exited", 0)
     slots = _mem(vm)["wasm_slots"]
     vm.swap("wkeep", wasm=GUARDED.replace("(i64.const 7)", "(i64.const 9)"))
-    assert _run(vm, "wkeep::ld", 8, wait_until) == ("exited", 7)          # the memory went on
+    assert _run(vm, "wkeep::ld", 8) == ("exited", 7)          # the memory went on
     # to explicit checks and back: each change of scheme is a fresh instance, in the same slot
     vm.swap("wkeep", wasm=GUARDED, bounds="checks")
-    assert _run(vm, "wkeep::ld", 8, wait_until) == ("exited", 0)
-    assert _run(vm, "wkeep::ld", 65536, wait_until) == (
+    assert _run(vm, "wkeep::ld", 8) == ("exited", 0)
+    assert _run(vm, "wkeep::ld", 65536) == (
         "faulted", "wasm trap: out of bounds memory access in wkeep::ld")
     vm.swap("wkeep", wasm=GUARDED)
-    assert _run(vm, "wkeep::ld", 8, wait_until) == ("exited", 0)
+    assert _run(vm, "wkeep::ld", 8) == ("exited", 0)
     assert _mem(vm)["wasm_slots"] == slots
 
 
@@ -145,6 +143,6 @@ def test_a_restartable_wasm_task_climbs_the_ladder_and_its_reload_is_fresh(
     assert all(r.cause == f"wasm trap: {kind} in {cell}::{fn}" for r in mine)
     assert mine[0].backtrace[0] == f"{cell}::{fn}"          # the trap's own frames left out
     # the reload made a new instance in the same slot: one start counted since, not four
-    assert _run(vm, f"{cell}::starts", 0, wait_until) == ("exited", 1)
+    assert _run(vm, f"{cell}::starts", 0) == ("exited", 1)
     assert _mem(vm)["wasm_slots"] == slots
     assert vm.command("echo ok") == "ok"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 import qemu_bridge
+from tests.guest_tasks import ended
 from tests.kernel_src.test_fpu import NO_SSE_HERE, PVM_HOST
 from theseus_nb import CellSource, Kernel, LiveKernel
 from theseus_nb.wasm import instantiate, wat_to_wasm
@@ -144,12 +145,6 @@ def wasm_vm(tmp_path_factory, bounds: str):
     live.shutdown()
 
 
-def _finished(vm: LiveKernel, task: int, wait_until) -> object:
-    assert wait_until(lambda: next(t for t in vm.tasks() if t.id == task).state
-                      in ("exited", "faulted"))
-    return next(t for t in vm.tasks() if t.id == task)
-
-
 @needs_sse
 def test_a_c_program_prints_through_fd_write(wasm_vm: LiveKernel) -> None:
     assert wasm_vm.command("hello") == "hello from C through fd_write"
@@ -168,20 +163,20 @@ def test_a_wasm_cell_spawns_a_task_and_hears_from_it_on_a_channel(wasm_vm: LiveK
     assert wasm_vm.command("wchan") == "144"
 
 
-def test_a_c_program_s_exit_status(wasm_vm: LiveKernel, wait_until) -> None:
+def test_a_c_program_s_exit_status(wasm_vm: LiveKernel) -> None:
     wasm_vm.load("cexit", c="int main(void) { return 3; }\n")   # _start calls proc_exit(3)
-    rec = _finished(wasm_vm, wasm_vm.spawn("cexit::main", 0), wait_until)
+    rec = ended(wasm_vm, wasm_vm.spawn("cexit::main", 0))
     assert (rec.state, rec.value) == ("exited", 3)
     reply = wasm_vm.request("cexit")                 # as a command: only the command ends
     assert (reply.status, reply.output) == (255, "faulted: exit 3")
     assert wasm_vm.command("echo ok") == "ok"
 
 
-def test_tasks_return_what_the_host_jit_returns(wasm_vm: LiveKernel, wait_until) -> None:
+def test_tasks_return_what_the_host_jit_returns(wasm_vm: LiveKernel) -> None:
     host = instantiate(wat_to_wasm(WSQ), {"theseus": {"print_u64": lambda v: None}})
     for fn, arg, expect in (("collatz", 27, host.collatz(27)), ("sq", 12, host.sq(12)),
                             ("inc32", 41, host.inc32(41))):
-        rec = _finished(wasm_vm, wasm_vm.spawn(f"wsq::{fn}", arg), wait_until)
+        rec = ended(wasm_vm, wasm_vm.spawn(f"wsq::{fn}", arg))
         assert (rec.state, rec.value) == ("exited", expect)
     assert host.collatz(27) == 111
 
@@ -192,28 +187,28 @@ def test_tasks_return_what_the_host_jit_returns(wasm_vm: LiveKernel, wait_until)
     ("ind", 1, "indirect call type mismatch"),
     ("ind", 2, "uninitialized element"),
 ])
-def test_a_trap_faults_its_task_and_the_kernel_answers(wasm_vm: LiveKernel, wait_until,
+def test_a_trap_faults_its_task_and_the_kernel_answers(wasm_vm: LiveKernel,
                                                       fn: str, arg: int, kind: str) -> None:
-    rec = _finished(wasm_vm, wasm_vm.spawn(f"wsq::{fn}", arg), wait_until)
+    rec = ended(wasm_vm, wasm_vm.spawn(f"wsq::{fn}", arg))
     assert rec.state == "faulted"
     assert rec.cause == f"wasm trap: {kind} in wsq::{fn}"
     assert wasm_vm.command("echo still here") == "still here"
-    rec = _finished(wasm_vm, wasm_vm.spawn("wsq::sq", 3), wait_until)   # the cell goes on
+    rec = ended(wasm_vm, wasm_vm.spawn("wsq::sq", 3))   # the cell goes on
     assert rec.value == 9
 
 
 @pytest.mark.parametrize("fn, errno", [("iov_outside", 21), ("bytes_outside", 21),
                                        ("print_outside", 21), ("bad_fd", 8)])
-def test_the_kernel_refuses_pointers_outside_the_module_memory(wasm_vm: LiveKernel, wait_until,
+def test_the_kernel_refuses_pointers_outside_the_module_memory(wasm_vm: LiveKernel,
                                                                fn: str, errno: int) -> None:
-    rec = _finished(wasm_vm, wasm_vm.spawn(f"wprobe::{fn}", 0), wait_until)
+    rec = ended(wasm_vm, wasm_vm.spawn(f"wprobe::{fn}", 0))
     assert (rec.state, rec.value) == ("exited", errno)       # EFAULT / EBADF, nothing printed
     assert wasm_vm.command("wprobe") == "ok"                 # the well-formed call works
 
 
-def test_memory_grow_keeps_the_memory_s_bytes(wasm_vm: LiveKernel, wait_until) -> None:
+def test_memory_grow_keeps_the_memory_s_bytes(wasm_vm: LiveKernel) -> None:
     # with checks the memory moves to a larger heap block; in a guard region it grows in place
-    rec = _finished(wasm_vm, wasm_vm.spawn("wprobe::grow", 0), wait_until)
+    rec = ended(wasm_vm, wasm_vm.spawn("wprobe::grow", 0))
     assert (rec.state, rec.value) == ("exited", 1 * 1000000 + 5 + 0x1234)
 
 
@@ -283,26 +278,26 @@ FLOATS = """(module
 
 
 @needs_sse
-def test_a_float_cell_runs_in_tasks_as_on_the_host(wasm_vm: LiveKernel, wait_until) -> None:
+def test_a_float_cell_runs_in_tasks_as_on_the_host(wasm_vm: LiveKernel) -> None:
     host = instantiate(wat_to_wasm(FLOATS))
     wasm_vm.load("wfloat", wasm=FLOATS)
     for fn, arg in (("area", 12), ("root", 2), ("root", 1234567)):
-        rec = _finished(wasm_vm, wasm_vm.spawn(f"wfloat::{fn}", arg), wait_until)
+        rec = ended(wasm_vm, wasm_vm.spawn(f"wfloat::{fn}", arg))
         assert (rec.state, rec.value) == ("exited", getattr(host, fn)(arg)), fn
     assert host.area(12) == 452 and host.root(2) == 1414
-    rec = _finished(wasm_vm, wasm_vm.spawn("wfloat::huge", 7), wait_until)
+    rec = ended(wasm_vm, wasm_vm.spawn("wfloat::huge", 7))
     assert rec.state == "faulted" and "wasm trap: integer overflow in wfloat::huge" in rec.cause
     assert wasm_vm.command("echo ok") == "ok"
 
 
 def test_a_runaway_recursion_hits_its_stack_guard_and_the_kernel_goes_on(
-        wasm_vm: LiveKernel, wait_until, bounds) -> None:
+        wasm_vm: LiveKernel, bounds) -> None:
     # the kernel counts no call depth: every task's stack sits on an unmapped guard page,
     # and every function larger than a page probes its frame (skip-stack-guard-page.wast)
     wasm_vm.load("wrun", wasm="""(module
       (func $down (export "down") (param i64) (result i64)
         (i64.add (call $down (i64.add (local.get 0) (i64.const 1))) (i64.const 1))))""",
                  bounds=bounds)
-    rec = _finished(wasm_vm, wasm_vm.spawn("wrun::down", 0), wait_until)
+    rec = ended(wasm_vm, wasm_vm.spawn("wrun::down", 0))
     assert (rec.state, rec.cause) == ("faulted", "stack overflow in wrun::down")
     assert wasm_vm.command("echo ok") == "ok"
