@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
-import tempfile
-from pathlib import Path
 
 from .errors import WasmError
+from .toolchain import first_error, run_on_text
 
 __all__ = ["c_to_wasm", "CError", "CLANG_FLAGS"]
 
-_ERROR = re.compile(r"^[^:]*:(\d+):(\d+): (?:fatal )?error: (.*)$")
 _MAIN = re.compile(r"\bint\s+main\s*\(")
 CLANG_FLAGS = {
     "program": ["--target=wasm32-wasi", "--sysroot=/usr", "-O2"],
@@ -43,18 +40,11 @@ def c_to_wasm(text: str) -> bytes:
         raise CError("clang was not found: install clang, lld, wasi-libc and "
                      "libclang-rt-dev-wasm32 (setup.sh does)")
     kind = "program" if _MAIN.search(text) else "functions"
-    with tempfile.TemporaryDirectory(prefix="c-cell-") as tmp:
-        src, out = Path(tmp) / "cell.c", Path(tmp) / "cell.wasm"
-        src.write_text(text)
-        r = subprocess.run(["clang", *CLANG_FLAGS[kind], str(src), "-o", str(out)],
-                           capture_output=True, text=True)
-        if r.returncode != 0:
-            for line in r.stderr.splitlines():
-                m = _ERROR.match(line)
-                if m:
-                    n = int(m.group(1))
-                    lines = text.splitlines()
-                    raise CError(m.group(3), n, int(m.group(2)),
-                                 lines[n - 1].strip() if 0 < n <= len(lines) else "")
-            raise CError(r.stderr.strip() or f"clang failed with status {r.returncode}")
-        return out.read_bytes()
+    status, stderr, wasm = run_on_text(
+        lambda src, out: ["clang", *CLANG_FLAGS[kind], src, "-o", out], text, ".c")
+    if status != 0:
+        err = first_error(stderr, text)
+        if err is not None:
+            raise CError(err.message, err.line, err.col, err.source_line)
+        raise CError(stderr.strip() or f"clang failed with status {status}")
+    return wasm
