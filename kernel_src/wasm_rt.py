@@ -4,8 +4,8 @@ A wasm cell finds its linear memory through a struct in its own data,
 {base, bytes, max_pages}; on its first call the cell asks for the bytes
 and fills the struct, then writes its globals and segments.  A cell whose
 accesses are checked explicitly asks memory_alloc (zeroed, from the heap;
-memory_grow moves it); a cell built for guard regions asks memory_reserve
-(its own 8 GiB slot with only the live pages mapped: wasm_memory.py;
+memory_grow moves it); a cell built for guard regions asks
+wasm_memory.reserve (its own 8 GiB slot with only the live pages mapped;
 memory_grow_guard maps more in place).  Every pointer a module passes here is an offset into
 that memory and is checked against its size before use, so a module can
 reach only its own memory through these calls too.  A trap ends the running
@@ -32,7 +32,7 @@ from kernel_src.fault import end_current
 from kernel_src.irq import irq_off
 from kernel_src.task import spawn as task_spawn
 from kernel_src.sync import channel as sync_channel, send as sync_send, recv as sync_recv
-from kernel_src.wasm_memory import reserve, grow
+from kernel_src.wasm_memory import grow
 
 PAGE: u64 = 65536
 EBADF: u64 = 8
@@ -84,12 +84,6 @@ def memory_grow(mem: u64, delta: u64) -> u64:
     store64(mem, base)
     store64(mem + 8, pages * PAGE)
     return old_bytes // PAGE
-
-
-def memory_reserve(cell: str, nbytes: u64) -> u64:
-    """A zeroed memory of nbytes in cell's guard region (wasm_memory.py); 0 when
-    no slot or frame is left."""
-    return reserve(cell, nbytes)
 
 
 def memory_grow_guard(mem: u64, delta: u64) -> u64:

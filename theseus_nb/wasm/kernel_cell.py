@@ -283,7 +283,7 @@ def _instantiation(mod: ir.Module, m: Module, cell: str, names: Names, bounds: s
             nbytes = m.memories[0].min * PAGE
             if bounds == "guard":
                 reserve = ir.Function(mod, ir.FunctionType(I64, [STR_T, I64]),
-                                      "wasm_rt::memory_reserve")
+                                      "wasm_memory::reserve")
                 base = b.call(reserve, [_string(mod, f"{cell}::.name_cell", cell),
                                         ir.Constant(I64, nbytes)])
             else:
